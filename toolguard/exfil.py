@@ -1,0 +1,377 @@
+"""Provenance and exfiltration checks: where argument values came from, and what leaves.
+
+These checks ask the session's taint ledger (:mod:`toolguard.taint`) about the call's
+destinations and payload, and yield the exfiltration-shaped findings:
+
+``destination.untrusted_origin``
+    A destination the manifest does not allow came from untrusted content and not from the
+    user (an injected "forward this to eve@evil.test").
+``payload.private_data``
+    Private-labelled data leaves towards a destination not allowed for it, in the payload
+    or inside the URL itself (GET-based exfiltration through a read tool).
+``url.data_in_query``
+    A URL to a non-allowed host carries session data or encoded/high-entropy data in its
+    path, query, fragment or subdomain labels. A URL copied verbatim from content the
+    session has seen, or typed by the user, carries nothing new and is not flagged.
+``markdown.remote_resource``
+    Rendered text (a ``markdown`` or ``html`` destination) embeds an image or link to a
+    non-allowed host that carries session data: it leaks when displayed.
+``payload.encoded_blob``
+    A base64/hex/compressed blob in a payload to a non-allowed destination.
+``context.untrusted_side_effect``
+    The lethal-trifecta rule: after untrusted content entered the session, a call with an
+    outward side effect (external_write, destructive, financial) is held unless it is
+    *sanctioned*: every destination and every deciding argument is grounded in trusted text
+    (the user's words, the system prompt, trusted tool output) or on the allow-list, and
+    none came from untrusted content alone.
+
+Reading (side effect ``none`` or ``read``) is ordinary work: a read tool's destination off
+its allow-list is not a finding by itself unless the manifest declares an allow-list; what
+a read tool's URL *carries* is still checked.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus, urlsplit
+
+from . import _pointer
+from .findings import Evidence, Finding
+from .manifest import OUTWARD_EFFECTS
+
+if TYPE_CHECKING:
+    from .policy import Context, Dest
+
+__all__ = ["CHECKS", "FINAL_CHECKS", "find_blobs", "url_data_parts"]
+
+_B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){16,}")
+# Base64 of gzip (H4sI), zlib (eJ / eN / eF), zstd (KLUv), bzip2 (QlpoO), xz (/Td6), PK zip (UEsDB).
+_COMPRESSED = re.compile(r"(?:H4sI|eJ[wxyz]|eN[op]|KLUv/|QlpoO|/Td6WFo|UEsDB)[A-Za-z0-9+/=_\-]{12,}")
+
+
+def _entropy(s: str) -> float:
+    n = len(s)
+    if n == 0:
+        return 0.0
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def find_blobs(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, kind)`` of encoded or compressed runs that look like packed data.
+
+    Plain words, paths and slugs do not qualify: a base64 run needs >= 24 chars, letters of
+    both cases or digits, and entropy >= 4.0 bits/char; a hex run needs >= 32 hex digits.
+    """
+    out: list[tuple[int, int, str]] = []
+    for m in _COMPRESSED.finditer(text):
+        out.append((m.start(), m.end(), "compressed"))
+    for m in _HEX.finditer(text):
+        digits = re.sub(r"[\s:\-]", "", m.group())
+        if len(digits) >= 32 and any(c.isalpha() for c in digits) and any(c.isdigit() for c in digits):
+            out.append((m.start(), m.end(), "hex"))
+    for m in _B64.finditer(text):
+        s = m.group()
+        if any(a <= m.start() < b for a, b, _ in out):
+            continue
+        has_upper = any(c.isupper() for c in s)
+        has_lower = any(c.islower() for c in s)
+        has_digit = any(c.isdigit() for c in s)
+        if sum((has_upper, has_lower, has_digit)) >= 2 and _entropy(s) >= 4.0:
+            out.append((m.start(), m.end(), "base64"))
+    return sorted(out)
+
+
+def url_data_parts(normalized_url: str, host: str | None, registrable: str | None) -> list[tuple[str, str]]:
+    """The parts of a URL that can carry data: ``[(part, decoded text)]``.
+
+    Path, each query value, the fragment, and subdomain labels left of the registrable
+    domain (``<data>.evil.test``).
+    """
+    try:
+        parts = urlsplit(normalized_url)
+    except ValueError:
+        return [("url", normalized_url)]
+    out: list[tuple[str, str]] = []
+    path = unquote_plus(parts.path)
+    if path and path != "/":
+        out.append(("path", path))
+    if parts.query:
+        for pair in parts.query.split("&"):
+            key, _, value = pair.partition("=")
+            text = unquote_plus(value if value else key)
+            if text:
+                out.append(("query", text))
+    if parts.fragment:
+        out.append(("fragment", unquote_plus(parts.fragment)))
+    if host and registrable and host.endswith("." + registrable):
+        sub = host[: -len(registrable) - 1]
+        if sub:
+            out.append(("subdomain", sub))
+    return out
+
+
+def _match_evidence(m: Any) -> Evidence:
+    detail = m.to_dict() if hasattr(m, "to_dict") else {"match": str(m)}
+    return Evidence("taint", detail)
+
+
+def _forms(d: Dest) -> list[str]:
+    assert d.dest is not None  # noqa: S101
+    forms = [d.dest.normalized]
+    if d.dest.host:
+        forms.append(d.dest.host)
+    return forms
+
+
+def _open(ctx: Context) -> list[Dest]:
+    """Destinations data would reach that the allow-list does not cover."""
+    return [d for d in ctx.dests if d.dest is not None and d.allowed is None and "special_scheme" not in d.dest.flags]
+
+
+def _leaves(ctx: Context) -> bool:
+    """True when the call sends data somewhere not allowed for it."""
+    m = ctx.manifest
+    assert m is not None  # noqa: S101
+    if _open(ctx):
+        return True
+    # An outward tool with no declared destination sends data to a place nobody allowed.
+    return m.side_effect in OUTWARD_EFFECTS and not m.destinations
+
+
+def _is_copied(ctx: Context, d: Dest) -> bool:
+    """The whole URL was seen in session content or typed by the user: it carries nothing new."""
+    ledger = ctx.view.ledger
+    assert d.dest is not None  # noqa: S101
+    forms = [d.dest.normalized, d.raw]
+    return bool(ledger.origin(d.raw, forms=forms)) or ledger.sanctioned(d.raw, forms=forms) is not None
+
+
+def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
+    """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
+    assert d.dest is not None  # noqa: S101
+    if _is_copied(ctx, d):
+        return None
+    ledger = ctx.view.ledger
+    parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain)
+    if not parts:
+        return None
+    for part, text in parts:
+        blobs = find_blobs(text)
+        if blobs:
+            a, b, kind = blobs[0]
+            blob = text[a:b]
+            if ledger.sanctioned(blob) is None and not ledger.origin(blob):
+                return (
+                    f"a {kind} blob in its {part} ({len(blob)} chars)",
+                    (d.evidence(), Evidence("rule", {"part": part, "blob_kind": kind, "blob": blob[:80]})),
+                )
+    host_origin = ledger.origin(d.dest.host or "", forms=[d.dest.registrable_domain or ""]) if d.dest.host else ()
+    if host_origin and ledger.sanctioned(d.dest.host or "", forms=[d.dest.registrable_domain or ""]) is None:
+        # The host came from untrusted content. Data in the URL that is not itself an echo of
+        # that content was put there by the model: the injected "visit evil.test/?q=<chat>".
+        texts = [(d.pointer, t) for _, t in parts]
+        echoed = ledger.scan(texts, labels=(), untrusted=True)
+        covered = sum(len(getattr(m, "fragment", "")) for m in echoed)
+        data_len = sum(len(re.sub(r"[\W_]+", "", t)) for _, t in parts)
+        if data_len - covered >= ctx.policy.min_fragment // 2:
+            return (
+                f"{data_len} characters of data in a URL whose host came from untrusted content",
+                (d.evidence(), *(_match_evidence(m) for m in host_origin[:3])),
+            )
+    return None
+
+
+def check_untrusted_origin(ctx: Context) -> Iterator[Finding]:
+    """An enforced, non-allowed destination taken from untrusted content and not from the user."""
+    ledger = ctx.view.ledger
+    if not ledger.untrusted_seen:
+        return
+    for d in _open(ctx):
+        if not d.enforced or d.embedded is not None:
+            continue
+        forms = _forms(d)
+        if ledger.sanctioned(d.raw, forms=forms) is not None:
+            continue
+        matches = ledger.origin(d.raw, forms=forms)
+        if matches:
+            src = matches[0].source
+            yield ctx.finding(
+                "destination.untrusted_origin",
+                f"{d.pointer}: {d.dest.normalized!r} comes from the output of {src.tool} (call {src.call_id}), not from the user",  # type: ignore[union-attr]
+                d.pointer,
+                (d.evidence(), *(_match_evidence(m) for m in matches[:5])),
+            )
+
+
+def _egress_texts(ctx: Context) -> list[tuple[str, str]]:
+    """Payload strings, plus the data-bearing parts of every non-allowed URL."""
+    texts = list(ctx.payload)
+    for d in _open(ctx):
+        if d.dest is not None and d.dest.kind == "url":
+            texts.extend((d.pointer, t) for _, t in url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain))
+    return texts
+
+
+def check_private_data(ctx: Context) -> Iterator[Finding]:
+    """Labelled (private) data on its way to a destination not allowed for it."""
+    ledger = ctx.view.ledger
+    if not _leaves(ctx):
+        return
+    texts = _egress_texts(ctx)
+    if not texts:
+        return
+    matches = ledger.scan(texts, labels=None, untrusted=False)
+    by_ptr: dict[str, list[Any]] = {}
+    for m in matches:
+        if m.source.labels:
+            by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
+    if not by_ptr:
+        return
+    open_dests = ", ".join(sorted({d.dest.normalized for d in _open(ctx) if d.dest is not None})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
+    for ptr, ms in sorted(by_ptr.items()):
+        labels = sorted({lab for m in ms for lab in m.source.labels})
+        src = ms[0].source
+        yield ctx.finding(
+            "payload.private_data",
+            f"{ptr or '/'} carries {'/'.join(labels)} data from {src.tool} (call {src.call_id}) to {open_dests}, which is not allowed for it",
+            ptr,
+            tuple(_match_evidence(m) for m in ms[:5]),
+        )
+
+
+def check_url_data(ctx: Context) -> Iterator[Finding]:
+    """A URL (a url destination, not inside rendered text) to a non-allowed host carrying data."""
+    for d in _open(ctx):
+        if d.embedded is not None or d.dest is None or d.dest.kind != "url":
+            continue
+        carried = _url_carries(ctx, d)
+        if carried:
+            what, evidence = carried
+            yield ctx.finding(
+                "url.data_in_query",
+                f"{d.pointer}: the URL to {d.dest.host} carries {what}",
+                d.pointer,
+                evidence,
+            )
+
+
+def check_rendered(ctx: Context) -> Iterator[Finding]:
+    """Images and links in rendered text (markdown/html destinations) that carry data out."""
+    for d in _open(ctx):
+        if d.embedded is None or d.dest is None:
+            continue
+        carried = _url_carries(ctx, d)
+        if carried:
+            what, evidence = carried
+            kind = "image/resource" if d.embedded.resource else "link"
+            yield ctx.finding(
+                "markdown.remote_resource",
+                f"{d.pointer}: a rendered {kind} to {d.dest.host} carries {what}; it would leak when displayed",
+                d.pointer,
+                evidence,
+            )
+
+
+def check_encoded_blob(ctx: Context) -> Iterator[Finding]:
+    """Packed data (base64, hex, compressed) in a payload to a non-allowed destination."""
+    if not _leaves(ctx):
+        return
+    ledger = ctx.view.ledger
+    for ptr, text in ctx.payload:
+        for a, b, kind in find_blobs(text):
+            blob = text[a:b]
+            if ledger.sanctioned(blob) is not None or ledger.origin(blob):
+                continue
+            yield ctx.finding(
+                "payload.encoded_blob",
+                f"{ptr or '/'} carries a {kind} blob of {b - a} chars to a destination that is not allowed",
+                ptr,
+                (Evidence("rule", {"blob_kind": kind, "offset": [a, b], "blob": blob[:80]}),),
+            )
+            break
+
+
+def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
+    m = ctx.manifest
+    assert m is not None  # noqa: S101
+    toks = m.deciding_tokens
+    out: list[tuple[str, str]] = []
+    if toks:
+        for _, t in toks:
+            for ptr, v in _pointer.resolve(ctx.args, t):
+                out.extend(_scalars(v, ptr))
+    elif not m.destinations:
+        for k, v in ctx.args.items():
+            out.extend(_scalars(v, _pointer.format_pointer([k])))
+    return out
+
+
+def _scalars(v: Any, ptr: str) -> list[tuple[str, str]]:
+    if isinstance(v, bool) or v is None:
+        return []
+    if isinstance(v, str):
+        return [(ptr, v)] if v.strip() else []
+    if isinstance(v, int):
+        return [(ptr, str(v))]
+    if isinstance(v, float):
+        return [(ptr, str(int(v)) if v.is_integer() else repr(v))]
+    if isinstance(v, list):
+        return [x for i, item in enumerate(v) for x in _scalars(item, f"{ptr}/{i}")]
+    if isinstance(v, dict):
+        return [x for k, item in v.items() for x in _scalars(item, f"{ptr}/{k}")]
+    return []
+
+
+def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
+    """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
+    m = ctx.manifest
+    assert m is not None  # noqa: S101
+    ledger = ctx.view.ledger
+    if m.side_effect not in OUTWARD_EFFECTS or not ledger.untrusted_seen:
+        return
+    ungrounded: list[Evidence] = []
+    for d in ctx.dests:
+        if d.dest is None or d.embedded is not None:
+            continue
+        if d.allowed is not None or ledger.sanctioned(d.raw, forms=_forms(d)) is not None:
+            continue
+        origin = ledger.origin(d.raw, forms=_forms(d))
+        ungrounded.append(Evidence("grounding", {"pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
+    values = _deciding_values(ctx)
+    if not values and not m.destinations and not m.deciding:
+        ungrounded.append(Evidence("grounding", {"pointer": "", "value": "", "note": "the call has no arguments to ground"}))
+    for ptr, v in values:
+        if ledger.sanctioned(v) is not None:
+            continue
+        origin = ledger.origin(v)
+        ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
+    if not ungrounded:
+        return
+    sources = [s for s in ledger.sources if not s.trusted]
+    first = sources[0] if sources else None
+    what = ", ".join(e.detail["pointer"] or "the call" for e in ungrounded[:4])
+    yield ctx.finding(
+        "context.untrusted_side_effect",
+        f"a {m.side_effect} call after untrusted content entered the session"
+        + (f" (from {first.tool}, call {first.call_id})" if first else "")
+        + f", and {what} {'is' if len(ungrounded) == 1 else 'are'} not grounded in the user's words or trusted output",
+        ungrounded[0].detail.get("pointer", ""),
+        tuple(ungrounded[:8]),
+    )
+
+
+CHECKS = {
+    "untrusted_origin": check_untrusted_origin,
+    "private_data": check_private_data,
+    "url_data": check_url_data,
+    "rendered": check_rendered,
+    "encoded_blob": check_encoded_blob,
+}
+
+#: Checks that run only when nothing else stopped the call ("with nothing else wrong").
+FINAL_CHECKS = {"untrusted_side_effect": check_untrusted_side_effect}

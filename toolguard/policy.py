@@ -1,0 +1,395 @@
+"""The pure decision core: ``decide(call, manifest, view, policy) -> Decision``.
+
+``decide`` does no I/O, reads no clock and touches no global state: everything it needs is
+passed in, so the same call against the same session view and policy always gets the same
+decision, and the function can be replayed and property-tested. The guard
+(:mod:`toolguard.guard`) is the shell around it that reads stores, writes the audit log and
+runs the tool.
+
+Checks are small generator functions that yield findings, registered in :data:`CHECKS` and
+run in order; :func:`decide` collects every finding, never only the first, and combines
+them with deny > hold > allow (:func:`toolguard.findings.combine`). A call whose shape is
+broken (not a JSON object, too large, too deep, lone surrogates) stops after the shape
+check: nothing else can be trusted about it.
+
+Add a check with :func:`extend_checks`::
+
+    def no_fridays(ctx):
+        if ctx.call.tool == "deploy":
+            yield ctx.finding("side_effect.requires_approval", "deploys need a second look")
+
+    decide = extend_checks({"fridays": no_fridays})
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from . import _pointer
+from .destinations import Destination, EmbeddedURL, InvalidDestination, extract_urls, parse_destination
+from .findings import Action, Call, Decision, Evidence, Finding, combine
+from .manifest import OUTWARD_EFFECTS, DestinationSpec, Manifest, Policy
+
+if TYPE_CHECKING:
+    from .session import SessionView
+
+__all__ = ["CHECKS", "FINAL_CHECKS", "Check", "Context", "Dest", "decide", "extend_checks", "show"]
+
+DEFAULT_POLICY = Policy()
+
+# Characters that have no business in tool arguments: C0/C1 controls other than tab, LF and
+# CR; bidi embeddings, overrides and isolates (Trojan Source); zero-width and other invisible
+# format characters; the Unicode tag block (used to smuggle invisible ASCII).
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\U000e0000-\U000e007f]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def show(value: Any, limit: int = 80) -> str:
+    """A value quoted for a message: escaped, and truncated with its full length noted."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text)} chars)"
+    return repr(text)
+
+
+@dataclass(slots=True)
+class Dest:
+    """One destination value of a call, parsed and matched against its allow-list."""
+
+    spec: DestinationSpec
+    pointer: str
+    raw: str
+    dest: Destination | None
+    error: InvalidDestination | None
+    allowed: str | None
+    enforced: bool
+    embedded: EmbeddedURL | None = None
+
+    def evidence(self) -> Evidence:
+        detail: dict[str, Any] = {"pointer": self.pointer, "kind": self.spec.kind, "value": self.raw[:200]}
+        if self.dest is not None:
+            detail["normalized"] = self.dest.normalized[:200]
+            if self.dest.host:
+                detail["host"] = self.dest.host
+            if self.dest.flags:
+                detail["flags"] = sorted(self.dest.flags)
+        if self.allowed:
+            detail["matched_pattern"] = self.allowed
+        if self.embedded is not None:
+            detail["offset"] = [self.embedded.start, self.embedded.end]
+            detail["resource"] = self.embedded.resource
+        return Evidence("destination", detail)
+
+
+class Context:
+    """What a check sees: the call, its manifest, the session view and the policy.
+
+    Derived facts (parsed destinations, payload strings) are computed once, on first use.
+    """
+
+    __slots__ = ("__dict__", "call", "manifest", "policy", "view")
+
+    def __init__(self, call: Call, manifest: Manifest | None, view: SessionView, policy: Policy) -> None:
+        self.call = call
+        self.manifest = manifest
+        self.view = view
+        self.policy = policy
+
+    def finding(self, code: str, message: str, pointer: str = "", evidence: tuple[Evidence, ...] = (), *, action: Action | None = None) -> Finding:
+        """Make a finding whose action is resolved by manifest, then policy, then default."""
+        if action is None or (self.manifest is not None and code in self.manifest.actions):
+            action = self.policy.action_for(code, self.manifest)
+        return Finding(code=code, message=message, pointer=pointer, action=action, evidence=evidence)
+
+    @property
+    def args(self) -> dict[str, Any]:
+        args: dict[str, Any] = self.call.args
+        return args
+
+    @cached_property
+    def dests(self) -> list[Dest]:
+        """Every destination value of the call (URLs inside markdown/html values included)."""
+        m = self.manifest
+        assert m is not None  # noqa: S101 - only called by checks that run with a manifest
+        outward = m.side_effect in OUTWARD_EFFECTS
+        out: list[Dest] = []
+        for spec in m.destinations:
+            for ptr, value in _pointer.resolve(self.args, spec.tokens):
+                if not isinstance(value, str):
+                    continue  # the schema check reports wrong types
+                if spec.kind in ("markdown", "html"):
+                    enforced = bool(spec.allow)
+                    for emb in extract_urls(value, spec.kind):
+                        out.append(self._parse(spec, ptr, emb.url, "url", enforced, emb))
+                else:
+                    out.append(self._parse(spec, ptr, value, spec.kind, outward or bool(spec.allow)))
+        return out
+
+    def _parse(self, spec: DestinationSpec, ptr: str, value: str, kind: str, enforced: bool, emb: EmbeddedURL | None = None) -> Dest:
+        try:
+            d = parse_destination(kind, value, roots=spec.roots)
+        except InvalidDestination as exc:
+            return Dest(spec, ptr, value, None, exc, None, enforced, emb)
+        return Dest(spec, ptr, value, d, None, spec.allow_list.match(d), enforced, emb)
+
+    @cached_property
+    def payload(self) -> list[tuple[str, str]]:
+        """The ``(pointer, text)`` strings that carry data out of the call.
+
+        Declared ``payload`` pointers when the manifest has them; otherwise, for a tool with
+        an outward side effect, every string argument that is not a destination (secure
+        default); otherwise none.
+        """
+        m = self.manifest
+        assert m is not None  # noqa: S101
+        if m.payload_tokens is not None:
+            out: list[tuple[str, str]] = []
+            for _, toks in m.payload_tokens:
+                for ptr, value in _pointer.resolve(self.args, toks):
+                    out.extend(_pointer.walk_strings(value, ptr))
+            return out
+        if m.side_effect not in OUTWARD_EFFECTS:
+            return []
+        dest_ptrs = {d.pointer for d in self.dests}
+        return [(p, s) for p, s in _pointer.walk_strings(self.args) if p not in dest_ptrs]
+
+
+Check = Callable[[Context], Iterator[Finding]]
+
+
+# --------------------------------------------------------------------------------------
+# Checks
+
+
+def _shape(value: Any, ptr: str, depth: int, ctx: Context, state: list[int], out: list[Finding]) -> None:
+    """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene."""
+    policy = ctx.policy
+    if depth > policy.max_depth:
+        if not state[1]:
+            state[1] = 1
+            out.append(ctx.finding("call.too_deep", f"the arguments nest deeper than {policy.max_depth} levels", ptr))
+        return
+    if isinstance(value, str):
+        state[0] += len(value)
+        if not value.isascii():
+            if _SURROGATE.search(value):
+                out.append(ctx.finding("call.invalid_unicode", f"the string at {ptr or '/'} holds a lone surrogate, which is not valid Unicode text", ptr))
+                return
+        if _HIDDEN.search(value):
+            ch = _HIDDEN.search(value).group()  # type: ignore[union-attr]
+            out.append(
+                ctx.finding(
+                    "call.hidden_characters",
+                    f"the string at {ptr or '/'} holds the invisible or control character U+{ord(ch):04X}",
+                    ptr,
+                    (Evidence("rule", {"character": f"U+{ord(ch):04X}"}),),
+                )
+            )
+    elif isinstance(value, dict):
+        state[0] += 2
+        for k, item in value.items():
+            if not isinstance(k, str):
+                out.append(ctx.finding("call.malformed", f"argument keys must be strings; found {type(k).__name__} key {show(k)} at {ptr or '/'}", ptr))
+                continue
+            key_ptr = f"{ptr}/{k.replace('~', '~0').replace('/', '~1')}"
+            state[0] += len(k) + 4
+            if not k.isascii() and _SURROGATE.search(k):
+                out.append(ctx.finding("call.invalid_unicode", f"an argument key at {ptr or '/'} holds a lone surrogate", ptr))
+                continue
+            if _HIDDEN.search(k):
+                out.append(ctx.finding("call.malformed", f"the argument key {show(k)} holds control or invisible characters", key_ptr))
+            _shape(item, key_ptr, depth + 1, ctx, state, out)
+    elif isinstance(value, list):
+        state[0] += 2
+        for i, item in enumerate(value):
+            _shape(item, f"{ptr}/{i}", depth + 1, ctx, state, out)
+    elif value is None or isinstance(value, bool) or isinstance(value, int):
+        state[0] += 8
+    elif isinstance(value, float):
+        state[0] += 8
+        if not math.isfinite(value):
+            out.append(ctx.finding("call.malformed", f"the number at {ptr or '/'} is {value}, which JSON cannot carry", ptr))
+    else:
+        out.append(ctx.finding("call.malformed", f"the value at {ptr or '/'} is a {type(value).__name__}, not a JSON value", ptr))
+    if state[0] > policy.max_argument_bytes and not state[2]:
+        state[2] = 1
+        out.append(ctx.finding("call.too_large", f"the arguments exceed the {policy.max_argument_bytes}-byte cap", ptr))
+
+
+def check_shape(ctx: Context) -> Iterator[Finding]:
+    """The call must be a JSON object of JSON values, within size and depth caps."""
+    if not isinstance(ctx.call.tool, str) or not ctx.call.tool:
+        yield ctx.finding("call.malformed", "the call names no tool")
+        return
+    if not isinstance(ctx.call.args, dict):
+        yield ctx.finding("call.malformed", f"the arguments must be a JSON object, not {type(ctx.call.args).__name__}")
+        return
+    out: list[Finding] = []
+    _shape(ctx.call.args, "", 0, ctx, [0, 0, 0], out)
+    yield from out
+
+
+def check_tool(ctx: Context) -> Iterator[Finding]:
+    """A tool with no manifest gets ``tool.unknown`` (deny unless the policy says hold)."""
+    if ctx.manifest is None:
+        yield ctx.finding(
+            "tool.unknown",
+            f"no manifest declares the tool {show(ctx.call.tool)}",
+            action=ctx.policy.actions.get("tool.unknown", ctx.policy.unknown_tools),
+        )
+
+
+def check_cut_off(ctx: Context) -> Iterator[Finding]:
+    if ctx.view.cut_off:
+        yield ctx.finding(
+            "principal.cut_off",
+            f"principal {show(ctx.view.principal)} is cut off: {ctx.view.cut_off}",
+            evidence=(Evidence("rule", {"principal": ctx.view.principal, "reason": ctx.view.cut_off}),),
+        )
+
+
+def check_schema(ctx: Context) -> Iterator[Finding]:
+    """Validate the arguments against the manifest's schema; report every violation."""
+    validator = ctx.manifest.validator  # type: ignore[union-attr]
+    if validator.is_valid(ctx.call.args):
+        return
+    for err in sorted(validator.iter_errors(ctx.call.args), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
+        ptr = _pointer.format_pointer(list(err.absolute_path))
+        message = err.message if len(err.message) <= 300 else err.message[:300] + "..."
+        yield ctx.finding(
+            "schema.invalid",
+            f"{ptr or '/'}: {message}",
+            ptr,
+            (Evidence("schema", {"keyword": err.validator, "schema_path": _pointer.format_pointer(list(err.absolute_schema_path))}),),
+        )
+
+
+_SUSPICIOUS_FLAGS = frozenset({"ip_literal", "mixed_script", "confusable", "userinfo"})
+
+
+def check_destinations(ctx: Context) -> Iterator[Finding]:
+    """Parse every destination, match it against its allow-list, flag odd hosts."""
+    for d in ctx.dests:
+        if d.error is not None:
+            reason = getattr(d.error, "reason", "invalid")
+            code = "path.outside_root" if reason.startswith("path.outside_root") or reason == "path.traversal" or reason == "path.encoded_traversal" else "destination.invalid"
+            yield ctx.finding(code, f"{d.pointer}: {show(d.raw)} is not a valid {d.spec.kind if d.embedded is None else 'url'} destination: {d.error}", d.pointer, (d.evidence(),))
+            continue
+        assert d.dest is not None  # noqa: S101
+        if d.allowed is not None:
+            continue
+        if "special_scheme" in d.dest.flags:
+            yield ctx.finding(
+                "destination.invalid",
+                f"{d.pointer}: {show(d.raw)} uses the {d.dest.scheme}: scheme, which is not a network destination and is not on the allow-list",
+                d.pointer,
+                (d.evidence(),),
+            )
+            continue
+        odd = sorted(d.dest.flags & _SUSPICIOUS_FLAGS)
+        if odd:
+            yield ctx.finding(
+                "destination.suspicious_host",
+                f"{d.pointer}: {show(d.raw)} is not on the allow-list and its host looks deceptive ({', '.join(odd)})",
+                d.pointer,
+                (d.evidence(),),
+            )
+        if d.enforced:
+            # The message names the refused value, not the allow-list: model-facing text must
+            # not teach an injected instruction which destinations would pass.
+            yield ctx.finding(
+                "destination.not_allowed",
+                f"{d.pointer}: {show(d.dest.normalized)} is not on the allow-list for {d.spec.arg}",
+                d.pointer,
+                (d.evidence(),),
+            )
+
+
+def check_side_effect(ctx: Context) -> Iterator[Finding]:
+    """The policy may require approval for a whole side-effect class (default: financial)."""
+    m = ctx.manifest
+    assert m is not None  # noqa: S101
+    action = ctx.policy.side_effects.get(m.side_effect)
+    if action is not None and action != "allow":
+        yield ctx.finding(
+            "side_effect.requires_approval",
+            f"the policy requires approval for {m.side_effect} tools",
+            evidence=(Evidence("rule", {"side_effect": m.side_effect, "policy": f"side_effects.{m.side_effect}"}),),
+            action=action,
+        )
+
+
+def _with_manifest(check: Check) -> Check:
+    def run(ctx: Context) -> Iterator[Finding]:
+        if ctx.manifest is not None:
+            yield from check(ctx)
+
+    run.__name__ = check.__name__
+    run.__doc__ = check.__doc__
+    return run
+
+
+def _exfil_checks(final: bool = False) -> dict[str, Check]:
+    from . import exfil
+
+    table = exfil.FINAL_CHECKS if final else exfil.CHECKS
+    return {name: _with_manifest(fn) for name, fn in table.items()}
+
+
+#: The checks ``decide`` runs, in order. ``shape`` runs first; if it finds a broken call,
+#: nothing else runs.
+CHECKS: dict[str, Check] = {
+    "shape": check_shape,
+    "cut_off": check_cut_off,
+    "tool": check_tool,
+    "schema": _with_manifest(check_schema),
+    "destinations": _with_manifest(check_destinations),
+    "side_effect": _with_manifest(check_side_effect),
+    **_exfil_checks(),
+}
+
+#: Checks that run only when no other finding stopped the call: they catch what is wrong
+#: with a call that is otherwise fine (the lethal-trifecta rule).
+FINAL_CHECKS: dict[str, Check] = _exfil_checks(final=True)
+
+_SHAPE_STOPPERS = frozenset({"call.malformed", "call.too_large", "call.too_deep", "call.invalid_unicode"})
+
+
+def _decide(checks: Mapping[str, Check], call: Call, manifest: Manifest | None, view: SessionView, policy: Policy) -> Decision:
+    ctx = Context(call, manifest, view, policy)
+    findings: list[Finding] = []
+    for name, check in checks.items():
+        findings.extend(check(ctx))
+        if name == "shape" and any(f.code in _SHAPE_STOPPERS for f in findings):
+            return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
+    if all(f.action == "allow" for f in findings):
+        for check in FINAL_CHECKS.values():
+            findings.extend(check(ctx))
+    return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
+
+
+def decide(call: Call, manifest: Manifest | None, view: SessionView, policy: Policy = DEFAULT_POLICY) -> Decision:
+    """Decide one call against its manifest (None: unknown tool), the session view and the policy.
+
+    Pure and deterministic. It may raise only on a bug; the guard turns any exception into a
+    ``guard.error`` deny.
+    """
+    return _decide(CHECKS, call, manifest, view, policy)
+
+
+def extend_checks(extra: Mapping[str, Check]) -> Callable[[Call, Manifest | None, SessionView, Policy], Decision]:
+    """Return a ``decide`` function that also runs ``extra`` checks (after the built-in ones)."""
+    checks = {**CHECKS, **{k: _with_manifest(v) for k, v in extra.items()}}
+
+    def decide_extended(call: Call, manifest: Manifest | None, view: SessionView, policy: Policy = DEFAULT_POLICY) -> Decision:
+        return _decide(checks, call, manifest, view, policy)
+
+    return decide_extended

@@ -1,0 +1,139 @@
+"""Sessions: one conversation of one principal, and the read-only view the core decides on.
+
+A :class:`Session` is mutable and owned by the guard: it records the user's and the system's
+words (trusted text), every tool output with the trust and labels its manifest gives, and
+what left in each allowed call. :meth:`Session.view` hands the decision core a
+:class:`SessionView`: an immutable snapshot of the facts a decision needs plus read-only
+access to the taint ledger (append-only, so reading it at decision time is deterministic).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .taint import Source, TaintLedger
+
+__all__ = ["CallRecord", "Session", "SessionView"]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    """What the session remembers of one decided call."""
+
+    call_id: str
+    tool: str
+    verdict: str
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """Everything the decision core may know about the session, read-only.
+
+    ``ledger`` is the session's taint ledger (only its query methods are used by the core).
+    ``cut_off`` is the reason the principal is cut off, or None. ``usage`` holds counter
+    snapshots keyed by budget name (filled by the accounting layer, empty otherwise).
+    """
+
+    principal: str
+    session_id: str
+    ledger: TaintLedger
+    cut_off: str | None = None
+    usage: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def untrusted_seen(self) -> bool:
+        return self.ledger.untrusted_seen
+
+    @classmethod
+    def empty(cls, principal: str = "anonymous", session_id: str = "") -> SessionView:
+        """A view of a fresh session (no trusted text, no tool output)."""
+        return cls(principal=principal, session_id=session_id, ledger=TaintLedger())
+
+
+class Session:
+    """One conversation of one principal. Thread-safe; created by :meth:`Guard.session`."""
+
+    def __init__(self, principal: str, session_id: str, *, ledger: TaintLedger | None = None, history: int = 1000) -> None:
+        if not isinstance(principal, str) or not principal:
+            raise ValueError("a session needs a non-empty principal")
+        self.principal = principal
+        self.session_id = session_id
+        self.ledger = ledger if ledger is not None else TaintLedger()
+        self.calls: deque[CallRecord] = deque(maxlen=history)
+        self._lock = threading.RLock()
+        #: Set when the guard failed to record something that entered the model's context;
+        #: every later call in the session is then denied (fail closed).
+        self.poisoned: str | None = None
+        self._user_turns = 0
+        self._system_turns = 0
+
+    def __repr__(self) -> str:
+        return f"Session(principal={self.principal!r}, session_id={self.session_id!r}, sources={len(self.ledger.sources)})"
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self._lock
+
+    def add_user_text(self, text: str) -> Source:
+        """Record the user's own words: trusted text (a destination the user typed is sanctioned)."""
+        with self._lock:
+            self._user_turns += 1
+            return self.ledger.add_trusted_text(_as_text(text), origin="user", ref=f"user:{self._user_turns}")
+
+    def add_system_text(self, text: str) -> Source:
+        """Record the system prompt or developer instructions: trusted text."""
+        with self._lock:
+            self._system_turns += 1
+            return self.ledger.add_trusted_text(_as_text(text), origin="system", ref=f"system:{self._system_turns}")
+
+    def add_tool_output(self, *, call_id: str, tool: str, text: str, trusted: bool, labels: tuple[str, ...] = ()) -> Source:
+        """Record a tool's output as a taint source (untrusted) and/or confidentiality source (labels)."""
+        with self._lock:
+            return self.ledger.add_output(_as_text(text), call_id=call_id, tool=tool, trusted=trusted, labels=labels)
+
+    def record_call(self, record: CallRecord) -> None:
+        with self._lock:
+            self.calls.append(record)
+
+    def view(self, *, cut_off: str | None = None, usage: Mapping[str, Any] | None = None) -> SessionView:
+        return SessionView(
+            principal=self.principal,
+            session_id=self.session_id,
+            ledger=self.ledger,
+            cut_off=cut_off,
+            usage=usage or {},
+        )
+
+
+def _as_text(value: Any) -> str:
+    """Tool output and messages as text for the ledger (LangChain content may be a list of blocks)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for item in value:
+            if isinstance(item, str):
+                parts.append(item)
+            elif isinstance(item, Mapping):
+                text = item.get("text")
+                parts.append(text if isinstance(text, str) else _json(item))
+            else:
+                parts.append(_as_text(item))
+        return "\n".join(parts)
+    if value is None:
+        return ""
+    return _json(value)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
