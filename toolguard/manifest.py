@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import jsonschema
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError, field_validator, model_validator
 
 from . import _pointer
 from ._yaml import Document, load_documents
@@ -33,10 +33,16 @@ from .errors import ManifestError, ManifestIssue
 from .findings import FINDING_CODES, Action
 
 __all__ = [
+    "BUDGET_NAMES",
     "Approval",
+    "AuditSettings",
     "Budget",
+    "CutoffRule",
+    "DestinationLimits",
     "DestinationSpec",
     "Limits",
+    "PrincipalLimits",
+    "Principals",
     "Manifest",
     "ManifestSet",
     "OutputSpec",
@@ -150,6 +156,17 @@ class OutputSpec(_Model):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     rendered: bool = False
     redact: tuple[str, ...] = ()
+    #: Where the distinct items of the output are (``/documents/*``), and the key of each
+    #: item (``/id``): what ``limits.output_items`` counts (docs/egress.md, "Output edge").
+    items: str | None = None
+    item_key: str | None = None
+
+    @field_validator("items", "item_key")
+    @classmethod
+    def _item_pointers(cls, v: str | None) -> str | None:
+        if v is not None:
+            _pointer.parse_pointer(v)
+        return v
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -257,6 +274,119 @@ class Manifest(_Model):
         return self._source
 
 
+BudgetName = Literal["calls", "egress_bytes", "distinct_destinations", "output_bytes", "output_items"]
+BUDGET_NAMES: tuple[str, ...] = ("calls", "egress_bytes", "distinct_destinations", "output_bytes", "output_items")
+
+
+class DestinationLimits(_Model):
+    """Budgets per principal and normalised destination (one series per destination)."""
+
+    calls: Budget | None = None
+    egress_bytes: SizeBudget | None = None
+
+
+class PrincipalLimits(Limits):
+    """The budgets of one principal class (docs/egress.md, "Budgets").
+
+    The :class:`Limits` fields are totals over every tool; ``tools`` adds budgets per tool
+    (on top of each manifest's own ``limits``); ``per_destination`` adds budgets per
+    normalised destination. A class inherits every field of ``principals.default`` it does
+    not set itself (set a field to ``null`` to drop an inherited budget).
+    """
+
+    tools: dict[str, Limits] = Field(default_factory=dict)
+    per_destination: DestinationLimits = DestinationLimits()
+
+
+class Principals(_Model):
+    """The ``principals`` section of policy.yaml: budgets per principal class.
+
+    ``members`` maps a principal name or an ``fnmatch`` pattern (``trial-*``) to a class;
+    exact names win over patterns, and patterns are tried in file order. A principal that
+    matches nothing is in the ``default`` class. ``counted_labels`` are the output labels
+    whose bytes and items count against the class ``output_*`` budgets.
+    """
+
+    default: PrincipalLimits = PrincipalLimits()
+    classes: dict[str, PrincipalLimits] = Field(default_factory=dict)
+    members: dict[str, str] = Field(default_factory=dict)
+    counted_labels: tuple[str, ...] = ("private", "proprietary")
+
+    @model_validator(mode="after")
+    def _members(self) -> Principals:
+        for name, cls_name in self.members.items():
+            if cls_name != "default" and cls_name not in self.classes:
+                known = ", ".join(["default", *sorted(self.classes)])
+                raise ValueError(f"members: {name!r} is put in the unknown class {cls_name!r} (classes: {known})")
+        if "default" in self.classes:
+            raise ValueError("classes: 'default' is reserved; set its budgets under principals.default")
+        return self
+
+
+class CutoffRule(_Model):
+    """One cut-off condition: ``count`` events of kind ``when`` within ``within`` (docs/egress.md).
+
+    ``when`` is ``denied``, ``held`` or a finding code (``budget.exceeded``,
+    ``payload.private_data``...). ``budget`` narrows ``budget.exceeded`` to one budget name;
+    ``tool`` narrows any rule to one tool. ``id`` names the rule in the cut-off reason (by
+    default a digest of the rule, so that editing a rule starts its count afresh).
+    """
+
+    when: str
+    count: StrictInt = Field(ge=1, le=1_000_000)
+    within: float
+    budget: BudgetName | None = None
+    tool: str | None = None
+    id: str | None = Field(default=None, min_length=1, max_length=100)
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _within(cls, v: Any) -> float:
+        return parse_duration(v)
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, v: str) -> str:
+        if v in ("denied", "held") or v in FINDING_CODES:
+            return v
+        raise ValueError(f"unknown event {v!r}: use 'denied', 'held' or a finding code such as 'budget.exceeded' (docs/findings.md)")
+
+    @model_validator(mode="after")
+    def _budget_needs_budget_event(self) -> CutoffRule:
+        if self.budget is not None and self.when != "budget.exceeded":
+            raise ValueError(f"'budget' only narrows 'when: budget.exceeded', not 'when: {self.when}'")
+        if self.when == "principal.cut_off":
+            raise ValueError("'principal.cut_off' cannot trigger a cut-off (the principal is already cut off)")
+        return self
+
+
+class AuditSettings(_Model):
+    """The ``audit`` section of policy.yaml (docs/audit.md)."""
+
+    path: str | None = None
+    args: Literal["masked", "full", "hash"] = "masked"
+    outputs: Literal["altered", "hash", "full"] = "altered"
+    fsync: Literal["always", "interval", "never"] = "interval"
+    fsync_interval: float = 1.0
+    rotate_bytes: int | None = None
+
+    @field_validator("fsync_interval", mode="before")
+    @classmethod
+    def _interval(cls, v: Any) -> float:
+        return parse_duration(v)
+
+    @field_validator("rotate_bytes", mode="before")
+    @classmethod
+    def _rotate(cls, v: Any) -> int | None:
+        if v is None:
+            return None
+        size = parse_size(v)
+        if size < 4096:
+            raise ValueError(f"rotate_bytes {v!r} is too small: use at least 4KiB")
+        return size
+
+
 class Policy(_Model):
     """The global policy file (policy.yaml): defaults that apply to every tool."""
 
@@ -267,11 +397,11 @@ class Policy(_Model):
     max_depth: int = 32
     #: Minimum length of a string fragment that counts as carrying session data.
     min_fragment: int = 20
-    #: Extra sections owned by other layers (budgets, cut-off rules, stores); validated there.
-    principals: dict[str, Any] = Field(default_factory=dict)
-    cutoff: tuple[dict[str, Any], ...] = ()
+    #: Budgets per principal class (docs/egress.md), cut-off rules, the store URL, the audit log.
+    principals: Principals = Principals()
+    cutoff: tuple[CutoffRule, ...] = ()
     store: str | None = None
-    audit: dict[str, Any] = Field(default_factory=dict)
+    audit: AuditSettings = AuditSettings()
 
     @field_validator("actions")
     @classmethod

@@ -1,0 +1,125 @@
+"""Decision latency and the cost of wrapping a LangChain tool.
+
+Prints a table: median and p99 of `decide` for a typical call (a schema with five
+properties, two destinations), the same through `Guard.decide` (ids, session lock), and a
+LangChain tool invoked bare and wrapped, with the wrapped/bare ratio. All numbers come from
+the same run on the same machine; quote ratios, the machines are shared and noisy.
+
+    python benchmarks/decision.py [--n 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from toolguard import Call, Guard, Policy, SessionView, decide  # noqa: E402
+from toolguard.manifest import manifest_from_dict  # noqa: E402
+
+MANIFEST = {
+    "tool": "send_message",
+    "side_effect": "external_write",
+    "arguments": {
+        "type": "object",
+        "properties": {
+            "to": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10},
+            "cc": {"type": "string"},
+            "subject": {"type": "string", "maxLength": 300},
+            "body": {"type": "string", "maxLength": 100000},
+            "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+        },
+        "required": ["to", "subject", "body"],
+        "additionalProperties": False,
+    },
+    "destinations": [
+        {"arg": "/to/*", "kind": "email", "allow": ["*@acme.example", "*@partner.example"]},
+        {"arg": "/cc", "kind": "email", "allow": ["*@acme.example"]},
+    ],
+    "payload": ["/subject", "/body"],
+    "output": {"trust": "trusted"},
+}
+ARGS = {
+    "to": ["bob@acme.example"],
+    "cc": "carol@acme.example",
+    "subject": "Q3 report",
+    "body": "Hi Bob, the Q3 report is attached. Numbers are up 4% on last quarter. Best, Alice",
+    "priority": 3,
+}
+
+
+def measure(fn: Callable[[], object], n: int) -> list[float]:
+    for _ in range(min(1000, n // 10)):
+        fn()
+    samples = []
+    gc.disable()
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            fn()
+            samples.append((time.perf_counter_ns() - t0) / 1000)
+    finally:
+        gc.enable()
+    return samples
+
+
+def p(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=20000)
+    n = ap.parse_args().n
+    m = manifest_from_dict(MANIFEST)
+    policy = Policy()
+    view = SessionView.empty("alice", "s")
+    call = Call("send_message", ARGS, "c1")
+    assert decide(call, m, view, policy).verdict == "allow"
+    rows: list[tuple[str, list[float]]] = []
+    rows.append(("decide (pure core), typical call", measure(lambda: decide(call, m, view, policy), n)))
+    guard = Guard([m])
+    session = guard.session("alice", "s")
+    rows.append(("Guard.decide (ids, lock, view)", measure(lambda: guard.decide(call, session), n)))
+    bad = Call("send_message", {**ARGS, "to": ["eve@evil.test"], "priority": 9}, "c2")
+    rows.append(("decide, held + schema violation", measure(lambda: decide(bad, m, view, policy), n // 4)))
+
+    ratio_line = None
+    try:
+        from langchain_core.tools import StructuredTool
+
+        def send_message(to: list[str], subject: str, body: str, cc: str = "", priority: int = 3) -> str:
+            """Send a message."""
+            return "sent"
+
+        bare = StructuredTool.from_function(send_message, name="send_message")
+        wrapped = guard.wrap(bare, principal="alice", conversation="s")
+        tc = {"name": "send_message", "args": ARGS, "id": "call_1", "type": "tool_call"}
+        assert wrapped.invoke(tc).status == "success"
+        nb = max(2000, n // 5)
+        bare_s = measure(lambda: bare.invoke(tc), nb)
+        wrap_s = measure(lambda: wrapped.invoke(tc), nb)
+        rows.append(("LangChain tool invoke, bare", bare_s))
+        rows.append(("LangChain tool invoke, wrapped", wrap_s))
+        ratio_line = statistics.median(wrap_s) / statistics.median(bare_s)
+    except ImportError as exc:  # the integration is optional
+        print(f"(LangChain rows skipped: {exc})")
+
+    print(f"{'measurement':44} {'median µs':>10} {'p99 µs':>10} {'n':>7}")
+    print("-" * 74)
+    for name, s in rows:
+        print(f"{name:44} {statistics.median(s):10.1f} {p(s, 0.99):10.1f} {len(s):7d}")
+    if ratio_line is not None:
+        print(f"{'wrapped / bare invoke (median ratio)':44} {ratio_line:10.2f}x")
+    print("targets: decide median < 20 µs; wrapped/bare < 1.3x")
+
+
+if __name__ == "__main__":
+    main()
