@@ -1,0 +1,43 @@
+"""Fixtures of the approval tests: one contract suite over every store backend.
+
+To run the suite against another backend, add it to ``BACKENDS`` and to ``store_url`` in
+appr_support.py (for PostgreSQL: a ``postgresql://`` URL to a server the tests start, and
+the ``postgres`` marker on its param).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from appr_support import BACKENDS, store_url
+
+from toolguard.approvals import ApprovalStore, ApproverStore, open_stores
+
+
+@dataclass
+class Stores:
+    kind: str
+    url: str
+    holds: ApprovalStore
+    approvers: ApproverStore
+
+
+@pytest.fixture(params=BACKENDS)
+def stores(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Stores]:
+    url = store_url(request.param, tmp_path)
+    holds, approvers = open_stores(url)
+    yield Stores(request.param, url, holds, approvers)
+    db = getattr(holds, "db", None)
+    if db is not None:
+        db.close()
+
+
+@pytest.fixture
+def sqlite_stores(tmp_path: Any) -> Iterator[Stores]:
+    url = store_url("sqlite", tmp_path)
+    holds, approvers = open_stores(url)
+    yield Stores("sqlite", url, holds, approvers)
+    holds.db.close()  # type: ignore[attr-defined]
