@@ -299,10 +299,10 @@ def check_encoded_blob(ctx: Context) -> Iterator[Finding]:
 def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
     m = ctx.manifest
     assert m is not None  # noqa: S101
-    toks = m.deciding_tokens
+    toks = ctx.c.deciding
     out: list[tuple[str, str]] = []
     if toks:
-        for _, t in toks:
+        for t in toks:
             for ptr, v in _pointer.resolve(ctx.args, t):
                 out.extend(_scalars(v, ptr))
     elif not m.destinations:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jsonschema
+import jsonschema_rs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError, field_validator, model_validator
 
@@ -97,6 +98,98 @@ def parse_size(value: Any) -> int:
     if size < 0:
         raise ValueError(f"invalid size {value!r}: it must not be negative")
     return size
+
+
+# Keywords whose semantics the two validators may implement differently (ECMA-262 versus
+# Python regular expressions; format checkers). Where a schema uses them, both validators
+# must accept a call for it to be valid.
+_DIVERGENT_KEYWORDS = frozenset({"pattern", "patternProperties", "format", "$dynamicRef", "$dynamicAnchor"})
+
+
+def _uses(schema: Any, keywords: frozenset[str]) -> bool:
+    if isinstance(schema, dict):
+        return any(k in keywords or _uses(v, keywords) for k, v in schema.items())
+    if isinstance(schema, list):
+        return any(_uses(v, keywords) for v in schema)
+    return False
+
+
+class SchemaValidator:
+    """Validates a call's arguments against a manifest's JSON Schema (Draft 2020-12).
+
+    A compiled validator (jsonschema-rs) answers "is it valid?" in about a microsecond; the
+    reference implementation (python-jsonschema) explains violations with paths. They are
+    combined so that a disagreement can only deny: arguments are valid only if the compiled
+    validator accepts them and, for schemas using keywords whose semantics may differ
+    between the two (regular expressions, formats), the reference accepts them too.
+    """
+
+    __slots__ = ("double_check", "fast", "ref")
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.ref = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        self.ref.is_valid({})  # resolve local references now rather than on the first call
+        try:
+            self.fast: Any = jsonschema_rs.validator_for(schema, validate_formats=True)
+        except Exception:  # noqa: BLE001 - a schema the compiled validator refuses: use the reference only
+            self.fast = None
+        self.double_check = self.fast is None or _uses(schema, _DIVERGENT_KEYWORDS)
+
+    def is_valid(self, instance: Any) -> bool:
+        if self.fast is not None:
+            try:
+                ok = self.fast.is_valid(instance)
+            except Exception:  # noqa: BLE001 - values the compiled validator cannot take: ask the reference
+                return bool(self.ref.is_valid(instance))
+            if not ok:
+                return False
+            if not self.double_check:
+                return True
+        return bool(self.ref.is_valid(instance))
+
+    def iter_errors(self, instance: Any) -> Iterator[tuple[str, str, str, str]]:
+        """``(pointer, message, keyword, schema_path)`` for every violation, reference first.
+
+        If only the compiled validator objects, its errors are reported, so an invalid call
+        always carries at least one explained violation.
+        """
+        found = False
+        for err in self.ref.iter_errors(instance):
+            found = True
+            yield (
+                _pointer.format_pointer(list(err.absolute_path)),
+                err.message,
+                str(err.validator),
+                _pointer.format_pointer(list(err.absolute_schema_path)),
+            )
+        if found or self.fast is None:
+            return
+        try:
+            fast_errors = list(self.fast.iter_errors(instance))
+        except Exception as exc:  # noqa: BLE001
+            yield ("", f"the arguments could not be validated: {exc}", "error", "")
+            return
+        for e in fast_errors:
+            yield (_pointer.format_pointer(list(e.instance_path)), e.message, "schema", _pointer.format_pointer(list(e.schema_path)))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDestination:
+    spec: DestinationSpec
+    tokens: tuple[Any, ...]
+    allow: AllowList
+    allow_declared: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """The parts of a manifest the decision core reads on every call, as plain attributes."""
+
+    validator: SchemaValidator
+    destinations: tuple[CompiledDestination, ...]
+    payload: tuple[tuple[Any, ...], ...] | None
+    deciding: tuple[tuple[Any, ...], ...]
+    outward: bool
 
 
 class _Model(BaseModel):
@@ -235,6 +328,7 @@ class Manifest(_Model):
     actions: dict[str, Action] = Field(default_factory=dict)
 
     _validator: Any = PrivateAttr(default=None)
+    _compiled: Compiled | None = PrivateAttr(default=None)
     _payload_tokens: tuple[tuple[str, tuple[Any, ...]], ...] | None = PrivateAttr(default=None)
     _deciding_tokens: tuple[tuple[str, tuple[Any, ...]], ...] = PrivateAttr(default=())
     _source: str = PrivateAttr(default="")
@@ -255,9 +349,17 @@ class Manifest(_Model):
         return v
 
     @property
-    def validator(self) -> Any:
+    def validator(self) -> SchemaValidator:
         """The compiled Draft 2020-12 validator of the argument schema."""
-        return self._validator
+        return self._validator  # type: ignore[no-any-return]
+
+    @property
+    def compiled(self) -> Compiled:
+        """Hot-path view of the manifest (built at load time)."""
+        c = self._compiled
+        if c is None:
+            raise RuntimeError(f"manifest {self.tool!r} was not loaded through load_manifests/manifest_from_dict")
+        return c
 
     @property
     def payload_tokens(self) -> tuple[tuple[str, tuple[Any, ...]], ...] | None:
@@ -547,11 +649,7 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
         issues.append(_issue(doc, file, prefix + "/arguments/type", "the argument schema must describe an object (type: object)"))
     if schema_ok:
         try:
-            schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
-            m._validator = jsonschema.Draft202012Validator(
-                schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-            )
-            m._validator.is_valid({})  # resolves local refs now rather than on the first call
+            m._validator = SchemaValidator({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema})
         except Exception as exc:  # noqa: BLE001 - any failure to compile is a manifest error
             issues.append(_issue(doc, file, prefix + "/arguments", f"cannot compile the argument schema: {exc}"))
 
@@ -592,6 +690,14 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
         for err in _SCHEMA_META.iter_errors(m.output.schema_):
             ptr = prefix + "/output/schema" + _pointer.format_pointer(list(err.absolute_path))
             issues.append(_issue(doc, file, ptr, f"invalid JSON Schema: {err.message}"))
+    if not issues:
+        m._compiled = Compiled(
+            validator=m._validator,
+            destinations=tuple(CompiledDestination(d, d._tokens, d._allow, bool(d.allow)) for d in m.destinations),  # type: ignore[arg-type]
+            payload=None if m._payload_tokens is None else tuple(t for _, t in m._payload_tokens),
+            deciding=tuple(t for _, t in m._deciding_tokens),
+            outward=m.side_effect in OUTWARD_EFFECTS,
+        )
     return issues
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from . import _pointer
 from .destinations import Destination, EmbeddedURL, InvalidDestination, extract_urls, parse_destination
 from .findings import Action, Call, Decision, Evidence, Finding, combine
-from .manifest import OUTWARD_EFFECTS, DestinationSpec, Manifest, Policy
+from .manifest import Compiled, CompiledDestination, DestinationSpec, Manifest, Policy
 
 if TYPE_CHECKING:
     from .session import SessionView
@@ -95,13 +95,14 @@ class Context:
     Derived facts (parsed destinations, payload strings) are computed once, on first use.
     """
 
-    __slots__ = ("__dict__", "call", "manifest", "policy", "view")
+    __slots__ = ("__dict__", "c", "call", "manifest", "policy", "view")
 
     def __init__(self, call: Call, manifest: Manifest | None, view: SessionView, policy: Policy) -> None:
         self.call = call
         self.manifest = manifest
         self.view = view
         self.policy = policy
+        self.c: Compiled = manifest.compiled if manifest is not None else None  # type: ignore[assignment]
 
     def finding(self, code: str, message: str, pointer: str = "", evidence: tuple[Evidence, ...] = (), *, action: Action | None = None) -> Finding:
         """Make a finding whose action is resolved by manifest, then policy, then default."""
@@ -117,28 +118,27 @@ class Context:
     @cached_property
     def dests(self) -> list[Dest]:
         """Every destination value of the call (URLs inside markdown/html values included)."""
-        m = self.manifest
-        assert m is not None  # noqa: S101 - only called by checks that run with a manifest
-        outward = m.side_effect in OUTWARD_EFFECTS
+        outward = self.c.outward
         out: list[Dest] = []
-        for spec in m.destinations:
-            for ptr, value in _pointer.resolve(self.args, spec.tokens):
+        for cd in self.c.destinations:
+            spec = cd.spec
+            for ptr, value in _pointer.resolve(self.args, cd.tokens):
                 if not isinstance(value, str):
                     continue  # the schema check reports wrong types
                 if spec.kind in ("markdown", "html"):
-                    enforced = bool(spec.allow)
                     for emb in extract_urls(value, spec.kind):
-                        out.append(self._parse(spec, ptr, emb.url, "url", enforced, emb))
+                        out.append(self._parse(cd, ptr, emb.url, "url", cd.allow_declared, emb))
                 else:
-                    out.append(self._parse(spec, ptr, value, spec.kind, outward or bool(spec.allow)))
+                    out.append(self._parse(cd, ptr, value, spec.kind, outward or cd.allow_declared))
         return out
 
-    def _parse(self, spec: DestinationSpec, ptr: str, value: str, kind: str, enforced: bool, emb: EmbeddedURL | None = None) -> Dest:
+    @staticmethod
+    def _parse(cd: CompiledDestination, ptr: str, value: str, kind: str, enforced: bool, emb: EmbeddedURL | None = None) -> Dest:
         try:
-            d = parse_destination(kind, value, roots=spec.roots)
+            d = parse_destination(kind, value, roots=cd.spec.roots)
         except InvalidDestination as exc:
-            return Dest(spec, ptr, value, None, exc, None, enforced, emb)
-        return Dest(spec, ptr, value, d, None, spec.allow_list.match(d), enforced, emb)
+            return Dest(cd.spec, ptr, value, None, exc, None, enforced, emb)
+        return Dest(cd.spec, ptr, value, d, None, cd.allow.match(d), enforced, emb)
 
     @cached_property
     def payload(self) -> list[tuple[str, str]]:
@@ -148,15 +148,13 @@ class Context:
         an outward side effect, every string argument that is not a destination (secure
         default); otherwise none.
         """
-        m = self.manifest
-        assert m is not None  # noqa: S101
-        if m.payload_tokens is not None:
+        if self.c.payload is not None:
             out: list[tuple[str, str]] = []
-            for _, toks in m.payload_tokens:
+            for toks in self.c.payload:
                 for ptr, value in _pointer.resolve(self.args, toks):
                     out.extend(_pointer.walk_strings(value, ptr))
             return out
-        if m.side_effect not in OUTWARD_EFFECTS:
+        if not self.c.outward:
             return []
         dest_ptrs = {d.pointer for d in self.dests}
         return [(p, s) for p, s in _pointer.walk_strings(self.args) if p not in dest_ptrs]
@@ -169,59 +167,82 @@ Check = Callable[[Context], Iterator[Finding]]
 # Checks
 
 
-def _shape(value: Any, ptr: str, depth: int, ctx: Context, state: list[int], out: list[Finding]) -> None:
-    """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene."""
+def _ptr(path: list[Any]) -> str:
+    return _pointer.format_pointer(path)
+
+
+def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
+    """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene.
+
+    Iterative, and pointers are only formatted for findings: this runs on every call.
+    """
     policy = ctx.policy
-    if depth > policy.max_depth:
-        if not state[1]:
-            state[1] = 1
-            out.append(ctx.finding("call.too_deep", f"the arguments nest deeper than {policy.max_depth} levels", ptr))
-        return
-    if isinstance(value, str):
-        state[0] += len(value)
-        if not value.isascii():
-            if _SURROGATE.search(value):
-                out.append(ctx.finding("call.invalid_unicode", f"the string at {ptr or '/'} holds a lone surrogate, which is not valid Unicode text", ptr))
-                return
-        if _HIDDEN.search(value):
-            ch = _HIDDEN.search(value).group()  # type: ignore[union-attr]
-            out.append(
-                ctx.finding(
-                    "call.hidden_characters",
-                    f"the string at {ptr or '/'} holds the invisible or control character U+{ord(ch):04X}",
-                    ptr,
-                    (Evidence("rule", {"character": f"U+{ord(ch):04X}"}),),
+    max_depth = policy.max_depth
+    size = 0
+    too_deep = False
+    # (value, path, depth); path is a list shared by nobody (copied on push).
+    stack: list[tuple[Any, list[Any], int]] = [(args, [], 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if isinstance(value, str):
+            size += len(value)
+            if not value.isascii() and _SURROGATE.search(value):
+                p = _ptr(path)
+                out.append(ctx.finding("call.invalid_unicode", f"the string at {p or '/'} holds a lone surrogate, which is not valid Unicode text", p))
+                continue
+            m = _HIDDEN.search(value)
+            if m is not None:
+                p = _ptr(path)
+                ch = f"U+{ord(m.group()):04X}"
+                out.append(
+                    ctx.finding(
+                        "call.hidden_characters",
+                        f"the string at {p or '/'} holds the invisible or control character {ch}",
+                        p,
+                        (Evidence("rule", {"character": ch}),),
+                    )
                 )
-            )
-    elif isinstance(value, dict):
-        state[0] += 2
-        for k, item in value.items():
-            if not isinstance(k, str):
-                out.append(ctx.finding("call.malformed", f"argument keys must be strings; found {type(k).__name__} key {show(k)} at {ptr or '/'}", ptr))
+        elif isinstance(value, dict):
+            if depth >= max_depth and value:
+                too_deep = True
                 continue
-            key_ptr = f"{ptr}/{k.replace('~', '~0').replace('/', '~1')}"
-            state[0] += len(k) + 4
-            if not k.isascii() and _SURROGATE.search(k):
-                out.append(ctx.finding("call.invalid_unicode", f"an argument key at {ptr or '/'} holds a lone surrogate", ptr))
+            size += 2
+            for k, item in value.items():
+                if not isinstance(k, str):
+                    p = _ptr(path)
+                    out.append(ctx.finding("call.malformed", f"argument keys must be strings; found {type(k).__name__} key {show(k)} at {p or '/'}", p))
+                    continue
+                size += len(k) + 4
+                if not k.isascii() and _SURROGATE.search(k):
+                    p = _ptr(path)
+                    out.append(ctx.finding("call.invalid_unicode", f"an argument key at {p or '/'} holds a lone surrogate", p))
+                    continue
+                if _HIDDEN.search(k):
+                    p = _ptr([*path, k])
+                    out.append(ctx.finding("call.malformed", f"the argument key {show(k)} holds control or invisible characters", p))
+                stack.append((item, [*path, k], depth + 1))
+        elif isinstance(value, list):
+            if depth >= max_depth and value:
+                too_deep = True
                 continue
-            if _HIDDEN.search(k):
-                out.append(ctx.finding("call.malformed", f"the argument key {show(k)} holds control or invisible characters", key_ptr))
-            _shape(item, key_ptr, depth + 1, ctx, state, out)
-    elif isinstance(value, list):
-        state[0] += 2
-        for i, item in enumerate(value):
-            _shape(item, f"{ptr}/{i}", depth + 1, ctx, state, out)
-    elif value is None or isinstance(value, bool) or isinstance(value, int):
-        state[0] += 8
-    elif isinstance(value, float):
-        state[0] += 8
-        if not math.isfinite(value):
-            out.append(ctx.finding("call.malformed", f"the number at {ptr or '/'} is {value}, which JSON cannot carry", ptr))
-    else:
-        out.append(ctx.finding("call.malformed", f"the value at {ptr or '/'} is a {type(value).__name__}, not a JSON value", ptr))
-    if state[0] > policy.max_argument_bytes and not state[2]:
-        state[2] = 1
-        out.append(ctx.finding("call.too_large", f"the arguments exceed the {policy.max_argument_bytes}-byte cap", ptr))
+            size += 2
+            for i, item in enumerate(value):
+                stack.append((item, [*path, i], depth + 1))
+        elif value is None or isinstance(value, (bool, int)):
+            size += 8
+        elif isinstance(value, float):
+            size += 8
+            if not math.isfinite(value):
+                p = _ptr(path)
+                out.append(ctx.finding("call.malformed", f"the number at {p or '/'} is {value}, which JSON cannot carry", p))
+        else:
+            p = _ptr(path)
+            out.append(ctx.finding("call.malformed", f"the value at {p or '/'} is a {type(value).__name__}, not a JSON value", p))
+        if size > policy.max_argument_bytes:
+            out.append(ctx.finding("call.too_large", f"the arguments exceed the {policy.max_argument_bytes}-byte cap"))
+            return
+    if too_deep:
+        out.append(ctx.finding("call.too_deep", f"the arguments nest deeper than {max_depth} levels"))
 
 
 def check_shape(ctx: Context) -> Iterator[Finding]:
@@ -233,7 +254,7 @@ def check_shape(ctx: Context) -> Iterator[Finding]:
         yield ctx.finding("call.malformed", f"the arguments must be a JSON object, not {type(ctx.call.args).__name__}")
         return
     out: list[Finding] = []
-    _shape(ctx.call.args, "", 0, ctx, [0, 0, 0], out)
+    _shape(ctx.call.args, ctx, out)
     yield from out
 
 
@@ -258,17 +279,17 @@ def check_cut_off(ctx: Context) -> Iterator[Finding]:
 
 def check_schema(ctx: Context) -> Iterator[Finding]:
     """Validate the arguments against the manifest's schema; report every violation."""
-    validator = ctx.manifest.validator  # type: ignore[union-attr]
+    validator = ctx.c.validator
     if validator.is_valid(ctx.call.args):
         return
-    for err in sorted(validator.iter_errors(ctx.call.args), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
-        ptr = _pointer.format_pointer(list(err.absolute_path))
-        message = err.message if len(err.message) <= 300 else err.message[:300] + "..."
+    for ptr, message, keyword, schema_path in sorted(validator.iter_errors(ctx.call.args)):
+        if len(message) > 300:
+            message = message[:300] + "..."
         yield ctx.finding(
             "schema.invalid",
             f"{ptr or '/'}: {message}",
             ptr,
-            (Evidence("schema", {"keyword": err.validator, "schema_path": _pointer.format_pointer(list(err.absolute_schema_path))}),),
+            (Evidence("schema", {"keyword": keyword, "schema_path": schema_path}),),
         )
 
 
@@ -327,21 +348,10 @@ def check_side_effect(ctx: Context) -> Iterator[Finding]:
         )
 
 
-def _with_manifest(check: Check) -> Check:
-    def run(ctx: Context) -> Iterator[Finding]:
-        if ctx.manifest is not None:
-            yield from check(ctx)
-
-    run.__name__ = check.__name__
-    run.__doc__ = check.__doc__
-    return run
-
-
 def _exfil_checks(final: bool = False) -> dict[str, Check]:
     from . import exfil
 
-    table = exfil.FINAL_CHECKS if final else exfil.CHECKS
-    return {name: _with_manifest(fn) for name, fn in table.items()}
+    return dict(exfil.FINAL_CHECKS if final else exfil.CHECKS)
 
 
 #: The checks ``decide`` runs, in order. ``shape`` runs first; if it finds a broken call,
@@ -350,11 +360,13 @@ CHECKS: dict[str, Check] = {
     "shape": check_shape,
     "cut_off": check_cut_off,
     "tool": check_tool,
-    "schema": _with_manifest(check_schema),
-    "destinations": _with_manifest(check_destinations),
-    "side_effect": _with_manifest(check_side_effect),
+    "schema": check_schema,
+    "destinations": check_destinations,
+    "side_effect": check_side_effect,
     **_exfil_checks(),
 }
+#: Checks that run whether or not the tool has a manifest; every other check needs one.
+NO_MANIFEST_CHECKS = frozenset({"shape", "cut_off", "tool"})
 
 #: Checks that run only when no other finding stopped the call: they catch what is wrong
 #: with a call that is otherwise fine (the lethal-trifecta rule).
@@ -367,10 +379,12 @@ def _decide(checks: Mapping[str, Check], call: Call, manifest: Manifest | None, 
     ctx = Context(call, manifest, view, policy)
     findings: list[Finding] = []
     for name, check in checks.items():
+        if manifest is None and name not in NO_MANIFEST_CHECKS:
+            continue
         findings.extend(check(ctx))
-        if name == "shape" and any(f.code in _SHAPE_STOPPERS for f in findings):
+        if name == "shape" and findings and any(f.code in _SHAPE_STOPPERS for f in findings):
             return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
-    if all(f.action == "allow" for f in findings):
+    if manifest is not None and all(f.action == "allow" for f in findings):
         for check in FINAL_CHECKS.values():
             findings.extend(check(ctx))
     return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
@@ -387,7 +401,7 @@ def decide(call: Call, manifest: Manifest | None, view: SessionView, policy: Pol
 
 def extend_checks(extra: Mapping[str, Check]) -> Callable[[Call, Manifest | None, SessionView, Policy], Decision]:
     """Return a ``decide`` function that also runs ``extra`` checks (after the built-in ones)."""
-    checks = {**CHECKS, **{k: _with_manifest(v) for k, v in extra.items()}}
+    checks = {**CHECKS, **extra}
 
     def decide_extended(call: Call, manifest: Manifest | None, view: SessionView, policy: Policy = DEFAULT_POLICY) -> Decision:
         return _decide(checks, call, manifest, view, policy)

@@ -177,9 +177,6 @@ def test_policy_and_manifest_overrides():
     assert run("send_email", args, policy=Policy(actions={"destination.not_allowed": "allow"})).verdict == "allow"
     # the manifest wins over the policy
     m = MS.get("send_email").model_copy(update={"actions": {"destination.not_allowed": "allow"}})  # type: ignore[union-attr]
-    m._validator = MS.get("send_email").validator  # type: ignore[union-attr]
-    for a, b in zip(m.destinations, MS.get("send_email").destinations):  # type: ignore[union-attr]
-        a._tokens, a._allow = b._tokens, b._allow
     d = decide(Call("send_email", args, "c"), m, VIEW, Policy(actions={"destination.not_allowed": "deny"}))
     assert d.verdict == "allow"
     assert d.codes == ("destination.not_allowed",)  # still reported, as information
