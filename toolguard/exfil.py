@@ -46,10 +46,11 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "find_blobs", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
-_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){16,}")
+_HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Base64 of gzip (H4sI), zlib (eJ / eN / eF), zstd (KLUv), bzip2 (QlpoO), xz (/Td6), PK zip (UEsDB).
 _COMPRESSED = re.compile(r"(?:H4sI|eJ[wxyz]|eN[op]|KLUv/|QlpoO|/Td6WFo|UEsDB)[A-Za-z0-9+/=_\-]{12,}")
 
@@ -65,14 +66,17 @@ def find_blobs(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, kind)`` of encoded or compressed runs that look like packed data.
 
     Plain words, paths and slugs do not qualify: a base64 run needs >= 24 chars, letters of
-    both cases or digits, and entropy >= 4.0 bits/char; a hex run needs >= 32 hex digits.
+    both cases or digits, and entropy >= 4.0 bits/char; a hex run needs >= 48 hex digits
+    (longer than a UUID or a SHA-1 commit id, which are identifiers, not packed data).
+    Canonical UUIDs are blanked out first.
     """
     out: list[tuple[int, int, str]] = []
+    text = _UUID.sub(lambda m: " " * len(m.group()), text)
     for m in _COMPRESSED.finditer(text):
         out.append((m.start(), m.end(), "compressed"))
     for m in _HEX.finditer(text):
         digits = re.sub(r"[\s:\-]", "", m.group())
-        if len(digits) >= 32 and any(c.isalpha() for c in digits) and any(c.isdigit() for c in digits):
+        if len(digits) >= 48 and any(c.isalpha() for c in digits) and any(c.isdigit() for c in digits):
             out.append((m.start(), m.end(), "hex"))
     for m in _B64.finditer(text):
         s = m.group()
@@ -97,9 +101,11 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
     except ValueError:
         return [("url", normalized_url)]
     out: list[tuple[str, str]] = []
-    path = unquote_plus(parts.path)
-    if path and path != "/":
-        out.append(("path", path))
+    for segment in parts.path.split("/"):
+        # Segment by segment: a path is not one blob because '/' is in the base64 alphabet.
+        text = unquote_plus(segment)
+        if text:
+            out.append(("path", text))
     if parts.query:
         for pair in parts.query.split("&"):
             key, _, value = pair.partition("=")
@@ -160,6 +166,11 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain)
     if not parts:
         return None
+    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
+    if labelled:
+        labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
+        src = labelled[0].source
+        return (f"{labels} data from {src.tool} (call {src.call_id})", (d.evidence(), *(_match_evidence(m) for m in labelled[:3])))
     for part, text in parts:
         blobs = find_blobs(text)
         if blobs:
@@ -176,7 +187,7 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
         # that content was put there by the model: the injected "visit evil.test/?q=<chat>".
         texts = [(d.pointer, t) for _, t in parts]
         echoed = ledger.scan(texts, labels=(), untrusted=True)
-        covered = sum(len(getattr(m, "fragment", "")) for m in echoed)
+        covered = sum(getattr(m, "covered", 0) or len(m.fragment) for m in echoed)
         data_len = sum(len(re.sub(r"[\W_]+", "", t)) for _, t in parts)
         if data_len - covered >= ctx.policy.min_fragment // 2:
             return (
@@ -208,7 +219,7 @@ def check_untrusted_origin(ctx: Context) -> Iterator[Finding]:
             )
 
 
-def _egress_texts(ctx: Context) -> list[tuple[str, str]]:
+def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     """Payload strings, plus the data-bearing parts of every non-allowed URL."""
     texts = list(ctx.payload)
     for d in _open(ctx):
@@ -222,7 +233,7 @@ def check_private_data(ctx: Context) -> Iterator[Finding]:
     ledger = ctx.view.ledger
     if not _leaves(ctx):
         return
-    texts = _egress_texts(ctx)
+    texts = egress_texts(ctx)
     if not texts:
         return
     matches = ledger.scan(texts, labels=None, untrusted=False)
@@ -327,6 +338,16 @@ def _scalars(v: Any, ptr: str) -> list[tuple[str, str]]:
     return []
 
 
+def _grounded(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[str] | None = None) -> bool:
+    """Grounded in trusted text: the user's or system's words; or trusted tool output, unless
+    untrusted content also names the value (an injected "delete f_999" that matches a real
+    file from a trusted listing is the attacker's choice, not the user's)."""
+    src = ledger.sanctioned(value, forms=forms or ())
+    if src is None:
+        return False
+    return src.tool in ("user", "system") or not origin
+
+
 def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
     m = ctx.manifest
@@ -338,17 +359,19 @@ def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
             continue
-        if d.allowed is not None or ledger.sanctioned(d.raw, forms=_forms(d)) is not None:
+        if d.allowed is not None:
             continue
         origin = ledger.origin(d.raw, forms=_forms(d))
+        if _grounded(ledger, d.raw, origin, forms=_forms(d)):
+            continue
         ungrounded.append(Evidence("grounding", {"pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
     values = _deciding_values(ctx)
     if not values and not m.destinations and not m.deciding:
         ungrounded.append(Evidence("grounding", {"pointer": "", "value": "", "note": "the call has no arguments to ground"}))
     for ptr, v in values:
-        if ledger.sanctioned(v) is not None:
-            continue
         origin = ledger.origin(v)
+        if _grounded(ledger, v, origin):
+            continue
         ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
     if not ungrounded:
         return

@@ -323,6 +323,10 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
                 d.pointer,
                 (d.evidence(),),
             )
+        if d.enforced and d.spec.allow is None and d.embedded is None and _user_typed(ctx, d):
+            # No allow-list declared: the user decides. A destination the user typed passes;
+            # one the model chose is held; one from untrusted content is denied (exfil).
+            continue
         if d.enforced:
             # The message names the refused value, not the allow-list: model-facing text must
             # not teach an injected instruction which destinations would pass.
@@ -332,6 +336,15 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
                 d.pointer,
                 (d.evidence(),),
             )
+
+
+def _user_typed(ctx: Context, d: Dest) -> bool:
+    """The destination (whole value; for URLs and hosts, also the host) is in trusted text."""
+    assert d.dest is not None  # noqa: S101
+    forms = [d.dest.normalized]
+    if d.dest.kind in ("url", "domain", "host") and d.dest.host:
+        forms.append(d.dest.host)
+    return ctx.view.ledger.sanctioned(d.raw, forms=forms) is not None
 
 
 def check_side_effect(ctx: Context) -> Iterator[Finding]:
