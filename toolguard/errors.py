@@ -10,6 +10,7 @@ The hierarchy::
 
     ToolguardError
     ├── ManifestError          a manifest or policy file cannot be loaded (every issue listed)
+    ├── TraceError             a trace or message file cannot be read (toolguard.replay)
     ├── ConfigError            a bad setting: unknown store scheme, missing extra, bad value
     ├── StoreError             a store failed
     │   └── StoreUnavailable   the store cannot be reached (the guard denies: store.unavailable)

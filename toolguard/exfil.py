@@ -145,8 +145,10 @@ def _leaves(ctx: Context) -> bool:
     assert m is not None  # noqa: S101
     if _open(ctx):
         return True
-    # An outward tool with no declared destination sends data to a place nobody allowed.
-    return m.side_effect in OUTWARD_EFFECTS and not m.destinations
+    # An outward tool with no declared destination, or any tool that declares a payload but
+    # no destination (a search query goes to the search provider), sends data to a place
+    # nobody allowed.
+    return (m.side_effect in OUTWARD_EFFECTS or m.payload is not None) and not m.destinations
 
 
 def _is_copied(ctx: Context, d: Dest) -> bool:

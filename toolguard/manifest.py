@@ -25,7 +25,16 @@ from typing import Any, Literal
 import jsonschema
 import jsonschema_rs
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictInt, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from . import _pointer
 from ._yaml import Document, load_documents
@@ -42,12 +51,12 @@ __all__ = [
     "DestinationLimits",
     "DestinationSpec",
     "Limits",
-    "PrincipalLimits",
-    "Principals",
     "Manifest",
     "ManifestSet",
     "OutputSpec",
     "Policy",
+    "PrincipalLimits",
+    "Principals",
     "SideEffect",
     "load_manifests",
     "load_policy",
@@ -233,6 +242,8 @@ class Approval(_Model):
     roles: tuple[str, ...] = ("approver",)
     ttl: float = 3600.0
     editable: bool | tuple[str, ...] = False
+    #: Hold every call of this tool for an approver (finding side_effect.requires_approval).
+    required: bool = False
 
     @field_validator("ttl", mode="before")
     @classmethod

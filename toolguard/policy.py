@@ -74,7 +74,7 @@ class Dest:
     embedded: EmbeddedURL | None = None
 
     def evidence(self) -> Evidence:
-        detail: dict[str, Any] = {"pointer": self.pointer, "kind": self.spec.kind, "value": self.raw[:200]}
+        detail: dict[str, Any] = {"pointer": self.pointer, "destination_kind": self.spec.kind, "value": self.raw[:200]}
         if self.dest is not None:
             detail["normalized"] = self.dest.normalized[:200]
             if self.dest.host:
@@ -138,7 +138,12 @@ class Context:
             d = parse_destination(kind, value, roots=cd.spec.roots)
         except InvalidDestination as exc:
             return Dest(cd.spec, ptr, value, None, exc, None, enforced, emb)
-        return Dest(cd.spec, ptr, value, d, None, cd.allow.match(d), enforced, emb)
+        if cd.allow_declared:
+            allowed = cd.allow.match(d)
+        else:
+            # A path that resolved inside its roots is where the manifest allows it to be.
+            allowed = "<roots>" if d.kind == "path" else None
+        return Dest(cd.spec, ptr, value, d, None, allowed, enforced, emb)
 
     @cached_property
     def payload(self) -> list[tuple[str, str]]:
@@ -351,6 +356,14 @@ def check_side_effect(ctx: Context) -> Iterator[Finding]:
     """The policy may require approval for a whole side-effect class (default: financial)."""
     m = ctx.manifest
     assert m is not None  # noqa: S101
+    if m.approval.required:
+        yield ctx.finding(
+            "side_effect.requires_approval",
+            f"every call of {m.tool} needs an approver (manifest approval.required)",
+            evidence=(Evidence("rule", {"side_effect": m.side_effect, "manifest": "approval.required"}),),
+            action="hold",
+        )
+        return
     action = ctx.policy.side_effects.get(m.side_effect)
     if action is not None and action != "allow":
         yield ctx.finding(
