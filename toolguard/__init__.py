@@ -30,7 +30,6 @@ from .session import Session, SessionView
 __version__ = "0.1.0"
 
 __all__ = [
-    "FINDING_CODES",
     "Action",
     "AlreadyDecided",
     "ApprovalError",
@@ -38,11 +37,12 @@ __all__ = [
     "ApprovalNotFound",
     "Call",
     "ConfigError",
-    "Decision",
     "decide",
+    "Decision",
     "Evidence",
     "extend_checks",
     "Finding",
+    "FINDING_CODES",
     "Guard",
     "HoldRequest",
     "HoldSink",
