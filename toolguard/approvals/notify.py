@@ -6,8 +6,9 @@ body bytes::
     X-Toolguard-Signature: sha256=<hex digest>
     X-Toolguard-Event: hold.created
 
-The body names the hold, its tool, principal, summary, expiry and roles, but never the
-arguments (they may be private, and the approver reads them on the authenticated page).
+The body names the hold, its tool, principal, finding codes, expiry and roles, but never the
+arguments nor the finding messages that quote them (they may be private; the approver reads
+them on the authenticated page).
 It carries a unique ``delivery`` id and ``sent_at`` so a receiver can refuse replays.
 A receiver checks the signature with :func:`verify_signature`.
 
@@ -75,7 +76,6 @@ def _payload(record: ApprovalRecord) -> dict[str, Any]:
             "tool": record.tool,
             "principal": record.principal,
             "session_id": record.session_id,
-            "summary": record.summary,
             "codes": [f.get("code") for f in record.findings],
             "requested_at": record.requested_at,
             "expires_at": record.expires_at,
