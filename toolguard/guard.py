@@ -28,6 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from .accounting import Accounting, Track
+from .audit import AuditLog
+from .cutoff import KillList
+from .egress import CounterStore
+from .errors import StoreUnavailable
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import Manifest, ManifestSet, Policy, load_manifests, load_policy
 from .policy import decide as _core_decide
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
 
     from .integrations.langchain import GuardedTool
+    from .telemetry import Telemetry
 
 __all__ = ["Guard", "HoldRequest", "HoldSink", "MemoryHoldSink", "Outcome"]
 
@@ -136,6 +142,9 @@ class Guard:
             content (eviction never forgets taint).
         decide: the decision function (``toolguard.policy.decide`` or one built by
             ``extend_checks``).
+        counters, kill_list, audit, telemetry, principal_class: the accounting layer's
+            stores and options (see :class:`toolguard.accounting.Accounting`): budgets,
+            cut-off, the audit log and OpenTelemetry (``telemetry=False`` for none).
     """
 
     def __init__(
@@ -147,6 +156,11 @@ class Guard:
         max_sessions: int = 10_000,
         decide: DecideFn | None = None,
         session_factory: Callable[[str, str], Session] | None = None,
+        counters: CounterStore | None = None,
+        kill_list: KillList | None = None,
+        audit: AuditLog | None = None,
+        telemetry: Telemetry | Literal[False] | None = None,
+        principal_class: Callable[[str], str | None] | None = None,
     ) -> None:
         self.manifests = manifests if isinstance(manifests, ManifestSet) else ManifestSet.of(manifests)
         self.policy = policy if policy is not None else Policy()
@@ -157,7 +171,11 @@ class Guard:
         self._max_sessions = max_sessions
         self._lock = threading.Lock()
         self._session_factory = session_factory or (lambda p, s: Session(p, s))
-        self.cut_off: Callable[[str], str | None] = lambda principal: None
+        self.accounting = Accounting(
+            self.manifests, self.policy, counters=counters, kill_list=kill_list, audit=audit,
+            telemetry=telemetry, principal_class=principal_class,
+        )
+        self.cut_off: Callable[[str], str | None] = self.accounting.cut_off_reason
 
     def __repr__(self) -> str:
         return f"Guard(tools={sorted(self.manifests.manifests)!r}, sessions={len(self._sessions)})"
@@ -207,11 +225,13 @@ class Guard:
             with session.lock:
                 if session.poisoned:
                     raise RuntimeError(f"the session lost track of a tool output: {session.poisoned}")
-                view = session.view(cut_off=self.cut_off(session.principal))
+                view = session.view(
+                    cut_off=self.cut_off(session.principal), usage=self.accounting.usage_hint(session.principal)
+                )
                 decision = self._decide(call, manifest, view, self.policy)
         except Exception as exc:  # noqa: BLE001 - fail closed on anything
             log.exception("toolguard: error while deciding %r", getattr(call, "tool", call))
-            decision = _error_decision(call, exc)
+            decision = _error_decision(call, exc, code="store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error")
         return decision.with_id(uuid.uuid4().hex)
 
     def _hold(self, decision: Decision, call: Call, session: Session) -> Outcome:
@@ -230,10 +250,16 @@ class Guard:
         except Exception as exc:  # noqa: BLE001 - a hold that cannot be stored is a deny
             log.exception("toolguard: cannot store a held call")
             return Outcome(_error_decision(call, exc, code="store.unavailable").with_id(decision.decision_id), "denied")
+        try:
+            self.accounting.held(decision, call, session, hold_id)
+        except Exception:  # noqa: BLE001 - the hold is stored and its decision already logged
+            log.exception("toolguard: cannot write the audit record of hold %s", hold_id)
         return Outcome(decision, "held", hold_id=hold_id)
 
-    def _before(self, call: Call, session: Session) -> tuple[Decision, Outcome | None]:
+    def _before(self, call: Call, session: Session, track: Track | None = None) -> tuple[Decision, Outcome | None]:
+        t0 = time.perf_counter()
         decision = self.decide(call, session)
+        decision = self.accounting.after_decide(track, call, session, decision, time.perf_counter() - t0)
         session.record_call(CallRecord(call.id, str(call.tool), decision.verdict, decision.codes))
         if decision.verdict == "deny":
             return decision, Outcome(decision, "denied")
@@ -273,23 +299,38 @@ class Guard:
         Exceptions raised by the tool itself propagate unchanged (the tool ran; its error is
         the caller's to handle). Nothing inside toolguard lets a call pass on error.
         """
-        decision, stopped = self._before(call, session)
-        if stopped is not None:
-            return stopped
-        self.record_egress(session, call)
-        result = execute(call.args)
-        self.record_output(session, call, result)
-        return Outcome(decision, "executed", result=result)
+        with self.accounting.track(call, session) as track:
+            decision, stopped = self._before(call, session, track)
+            if stopped is not None:
+                return stopped
+            self.record_egress(session, call)
+            result = execute(call.args)
+            return self._after(session, call, decision, result, track)
 
     async def arun(self, session: Session, call: Call, execute: Callable[[Any], Awaitable[Any]]) -> Outcome:
         """The async twin of :meth:`run`."""
-        decision, stopped = self._before(call, session)
-        if stopped is not None:
-            return stopped
-        self.record_egress(session, call)
-        result = await execute(call.args)
-        self.record_output(session, call, result)
-        return Outcome(decision, "executed", result=result)
+        with self.accounting.track(call, session) as track:
+            decision, stopped = self._before(call, session, track)
+            if stopped is not None:
+                return stopped
+            self.record_egress(session, call)
+            result = await execute(call.args)
+            return self._after(session, call, decision, result, track)
+
+    def _after(self, session: Session, call: Call, decision: Decision, result: Any, track: Track | None = None) -> Outcome:
+        """Apply the output constraints and output budgets, record what the model will see.
+
+        The returned outcome's ``result`` is the processed output (redacted, capped, or a
+        schema error); an output withheld by an output budget turns the outcome into a hold
+        or a deny, and nothing of it is recorded in the session.
+        """
+        value, decision = self.accounting.after_execute(track, call, session, decision, result)
+        if decision.verdict == "deny":
+            return Outcome(decision, "denied")
+        if decision.verdict == "hold":
+            return self._hold(decision, call, session)
+        self.record_output(session, call, value)
+        return Outcome(decision, "executed", result=value)
 
     # ----------------------------------------------------------------------------------
     # LangChain

@@ -1,0 +1,231 @@
+"""The counter store contract: atomic reservations over sliding windows, memory and SQLite."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from toolguard.egress import (
+    DEFAULT_BUCKETS,
+    Charge,
+    CounterStore,
+    MemoryCounterStore,
+    SqlCounterStore,
+)
+from toolguard.stores.sql import Database
+
+HOUR = 3600.0
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path) -> CounterStore:
+    if request.param == "memory":
+        return MemoryCounterStore()
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    request.addfinalizer(db.close)
+    return SqlCounterStore(db)
+
+
+def calls(limit: int, key: str = "alice/all/calls/3600", cost: int = 1) -> Charge:
+    return Charge(key, limit, HOUR, cost, None, "test", "calls")
+
+
+def dest(limit: int, member: str, key: str = "alice/all/destinations/3600") -> Charge:
+    return Charge(key, limit, HOUR, 1, member, "test", "distinct_destinations")
+
+
+def test_store_matches_protocol(store):
+    assert isinstance(store, CounterStore)
+
+
+def test_reserve_counts_until_the_limit_then_refuses(store):
+    for i in range(3):
+        res = store.reserve([calls(3)], T0 + i)
+        assert res.ok and res.usage["alice/all/calls/3600"] == i + 1
+    res = store.reserve([calls(3)], T0 + 4)
+    assert not res.ok
+    [b] = res.breaches
+    assert b.used == 3 and b.charge.limit == 3
+    assert b.to_dict()["used"] == 3
+    assert store.peek([calls(3)], T0 + 5).usage["alice/all/calls/3600"] == 3
+
+
+def test_a_refused_reservation_counts_nothing_on_any_series(store):
+    bytes_key = "alice/all/egress_bytes/3600"
+    assert store.reserve([calls(10), calls(100, bytes_key, 90)], T0).ok
+    res = store.reserve([calls(10), calls(100, bytes_key, 20)], T0 + 1)
+    assert not res.ok and [b.charge.key for b in res.breaches] == [bytes_key]
+    usage = store.peek([calls(10), calls(100, bytes_key, 0)], T0 + 2).usage
+    assert usage == {"alice/all/calls/3600": 1, bytes_key: 90}
+
+
+def test_a_single_charge_larger_than_its_budget_never_fits(store):
+    res = store.reserve([calls(100, "k/bytes/3600", 101)], T0)
+    assert not res.ok and res.breaches[0].used == 0
+
+
+def test_zero_budget_refuses_everything_and_zero_cost_always_fits(store):
+    assert not store.reserve([calls(0)], T0).ok
+    assert store.reserve([calls(0, cost=0)], T0).ok
+
+
+def test_force_counts_and_still_reports(store):
+    assert store.reserve([calls(1)], T0).ok
+    res = store.reserve([calls(1)], T0 + 1, force=True)
+    assert res.ok and len(res.breaches) == 1 and res.usage["alice/all/calls/3600"] == 2
+
+
+def test_window_never_forgets_early_and_forgets_after_one_extra_bucket(store):
+    width = HOUR / DEFAULT_BUCKETS
+    assert store.reserve([calls(1)], T0).ok
+    # Anything inside the window [T0, T0 + per) is still counted...
+    assert not store.reserve([calls(1)], T0 + HOUR - 0.001).ok
+    # ...and the event is gone once a full window plus the bucket granularity has passed.
+    assert store.reserve([calls(1)], T0 + HOUR + width + 0.001).ok
+
+
+def test_sliding_not_fixed_window(store):
+    width = HOUR / DEFAULT_BUCKETS
+    assert store.reserve([calls(2)], T0).ok
+    assert store.reserve([calls(2)], T0 + HOUR / 2).ok
+    # After the first event left the window only the second one counts.
+    assert store.reserve([calls(2)], T0 + HOUR + width + 1).ok
+    assert not store.reserve([calls(2)], T0 + HOUR + width + 2).ok
+
+
+@pytest.mark.parametrize("back", [1.0, 600.0, 10 * HOUR, 1e6], ids=["1s", "10m", "10h", "11d"])
+def test_clock_going_backwards_never_resets_a_window(store, back):
+    assert store.reserve([calls(2)], T0).ok
+    assert store.reserve([calls(2)], T0 - back).ok
+    assert not store.reserve([calls(2)], T0 - back).ok
+    assert store.peek([calls(2)], T0 - back).usage["alice/all/calls/3600"] == 2
+    # The window moves on from the latest time seen, not from the lagging clock.
+    assert store.reserve([calls(2)], T0 + HOUR + HOUR / DEFAULT_BUCKETS + 1).ok
+
+
+def test_distinct_members_count_once_per_window(store):
+    assert store.reserve([dest(2, "a@x.example")], T0).ok
+    assert store.reserve([dest(2, "a@x.example")], T0 + 1).ok
+    assert store.reserve([dest(2, "b@x.example")], T0 + 2).ok
+    res = store.reserve([dest(2, "c@x.example")], T0 + 3)
+    assert not res.ok and res.breaches[0].used == 2
+    assert store.reserve([dest(2, "b@x.example")], T0 + 4).ok
+
+
+def test_distinct_members_of_one_call_add_up(store):
+    res = store.reserve([dest(2, "a"), dest(2, "b"), dest(2, "c")], T0)
+    assert not res.ok
+    assert store.peek([Charge("alice/all/destinations/3600", 2, HOUR, 0, "")], T0).usage["alice/all/destinations/3600"] == 0
+
+
+def test_a_member_is_exact_its_last_sighting_keeps_it_in_the_window(store):
+    assert store.reserve([dest(1, "a")], T0).ok
+    assert store.reserve([dest(1, "a")], T0 + HOUR - 1).ok  # refreshes the sighting
+    assert not store.reserve([dest(1, "b")], T0 + HOUR + 10).ok
+    assert store.reserve([dest(1, "b")], T0 + 2 * HOUR).ok
+
+
+def test_distinct_members_with_time_going_backwards(store):
+    assert store.reserve([dest(1, "a")], T0).ok
+    assert not store.reserve([dest(1, "b")], T0 - 5 * HOUR).ok
+
+
+def test_peek_changes_nothing(store):
+    for _ in range(3):
+        assert store.peek([calls(1), dest(1, "a")], T0).ok
+    assert store.reserve([calls(1)], T0).ok
+
+
+def test_clear_forgets_a_prefix_only(store):
+    store.reserve([calls(5, "alice/cutoff=r1/events/3600"), calls(5, "bob/cutoff=r1/events/3600")], T0)
+    assert store.clear("alice/cutoff=") >= 1
+    usage = store.peek([calls(5, "alice/cutoff=r1/events/3600"), calls(5, "bob/cutoff=r1/events/3600")], T0).usage
+    assert usage == {"alice/cutoff=r1/events/3600": 0, "bob/cutoff=r1/events/3600": 1}
+
+
+def test_prune_keeps_what_a_window_can_see(store):
+    store.reserve([calls(5), dest(5, "a")], T0)
+    store.prune(T0 + 10)
+    assert store.peek([calls(5)], T0 + 10).usage["alice/all/calls/3600"] == 1
+    store.prune(T0 + 3 * HOUR)
+    assert store.peek([calls(5)], T0 + 3 * HOUR).usage["alice/all/calls/3600"] == 0
+
+
+@pytest.mark.parametrize(
+    ("charge", "now", "match"),
+    [
+        (Charge("k", 1, HOUR, -1), T0, "cost must be a non-negative int"),
+        (Charge("k", 1, HOUR, True), T0, "cost must be a non-negative int"),  # type: ignore[arg-type]
+        (Charge("k", 1, 0.0), T0, "per must be a positive number"),
+        (Charge("k", 1, math.nan), T0, "per must be a positive number"),
+        (Charge("k", -1, HOUR), T0, "limit must be a non-negative int"),
+        (Charge("k", 1, HOUR), math.nan, "now must be a finite number"),
+        (Charge("k", 1, HOUR), math.inf, "now must be a finite number"),
+        (Charge("k", 1, HOUR), True, "now must be a finite number"),
+    ],
+    ids=["negative-cost", "bool-cost", "zero-window", "nan-window", "negative-limit", "nan-now", "inf-now", "bool-now"],
+)
+def test_bad_charges_are_refused_precisely(store, charge, now, match):
+    with pytest.raises(ValueError, match=match):
+        store.reserve([charge], now)
+
+
+def _hammer(reserve, n_threads: int, tries: int) -> list[bool]:
+    results: list[bool] = []
+    lock = threading.Lock()
+    start = threading.Barrier(n_threads)
+
+    def worker(i: int) -> None:
+        start.wait()
+        for j in range(tries):
+            ok = reserve(i, j)
+            with lock:
+                results.append(ok)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_sixteen_threads_of_one_principal_never_overshoot(store):
+    limit = 100
+    byte_key = "alice/all/egress_bytes/3600"
+    results = _hammer(lambda i, j: store.reserve([calls(limit), calls(10 * limit, byte_key, 7), dest(1000, f"d{i}")], T0 + j * 0.01).ok, 16, 25)
+    assert results.count(True) == limit
+    usage = store.peek([calls(limit), calls(10 * limit, byte_key, 0)], T0 + 1).usage
+    assert usage == {"alice/all/calls/3600": limit, byte_key: 7 * limit}
+
+
+def test_sixteen_threads_on_separate_connections_never_overshoot(tmp_path):
+    # Each thread has its own Database object: as close to separate processes as one test gets.
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    dbs = [Database(url) for _ in range(16)]
+    stores = [SqlCounterStore(db) for db in dbs]
+    try:
+        results = _hammer(lambda i, j: stores[i].reserve([calls(40)], T0 + j).ok, 16, 6)
+        assert results.count(True) == 40
+        assert stores[0].peek([calls(40)], T0 + 10).usage["alice/all/calls/3600"] == 40
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def test_sql_counts_survive_a_new_connection(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first = Database(url)
+    SqlCounterStore(first).reserve([calls(2), dest(5, "a")], T0)
+    first.close()
+    second = Database(url)
+    try:
+        again = SqlCounterStore(second)
+        assert again.peek([calls(2)], T0 + 1).usage["alice/all/calls/3600"] == 1
+        assert again.reserve([calls(2)], T0 + 1).ok
+        assert not again.reserve([calls(2)], T0 + 2).ok
+    finally:
+        second.close()

@@ -1,0 +1,453 @@
+"""The accounting layer: what the guard does around each decision besides deciding.
+
+After the pure core decides a call, :meth:`Accounting.after_decide` (in this order):
+
+1. reserves the call's budgets (:mod:`toolguard.egress`) when the verdict is allow. The
+   reservation is counted *before* the tool runs, so a crash between deciding and running
+   can only over-count. A budget that does not fit adds ``budget.exceeded`` (hold by
+   default) and the decision is recombined;
+2. counts the decision against the cut-off rules (:mod:`toolguard.cutoff`) and, when a rule
+   fires, cuts the principal off: the call gets ``principal.cut_off`` (deny) at once;
+3. writes the decision to the audit log (:mod:`toolguard.audit`);
+4. puts the decision on the call's span and metrics (:mod:`toolguard.telemetry`).
+
+After the tool ran, :meth:`Accounting.after_execute` applies the output constraints
+(:mod:`toolguard.outputs`: schema, redaction, size cap), counts the output edge (bytes and
+distinct items of labelled output returned into the principal's sessions) and, when an
+output budget does not fit, withholds the output (the verdict becomes hold or deny).
+
+Everything fails closed: any exception here turns the decision into a deny
+(``store.unavailable`` when a store cannot be reached, ``guard.error`` otherwise), and an
+output that cannot be checked is withheld.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import _pointer
+from .audit import AuditLog, policy_revision
+from .cutoff import CutOff, CutoffRules, KillList, MemoryKillList, lift, open_kill_list
+from .egress import (
+    Breach,
+    Budgets,
+    Charge,
+    CounterStore,
+    MemoryCounterStore,
+    Reservation,
+    open_counter_store,
+)
+from .errors import StoreUnavailable
+from .findings import Call, Decision, Evidence, Finding, combine
+from .manifest import OUTWARD_EFFECTS, Manifest, ManifestSet, Policy
+from .outputs import OutputReport, output_items, process_output
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .telemetry import Telemetry
+
+__all__ = ["Accounting", "Track", "destination_key", "error_decision", "measure_egress"]
+
+log = logging.getLogger("toolguard")
+
+
+def error_decision(call: Call, exc: BaseException, decision: Decision | None = None) -> Decision:
+    """A deny for an internal failure: ``store.unavailable`` for StoreUnavailable, else ``guard.error``.
+
+    The findings of ``decision`` (if any) are kept beside the error; its id is kept too.
+    """
+    code = "store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error"
+    what = "a state store is unavailable" if code == "store.unavailable" else f"toolguard failed ({type(exc).__name__})"
+    finding = Finding(
+        code=code,
+        message=f"{what} while accounting for this call; denied to fail closed",
+        action="deny",
+        evidence=(Evidence("error", {"type": type(exc).__name__, "detail": str(exc)[:300]}),),
+    )
+    tool = call.tool if isinstance(call.tool, str) else ""
+    kept = list(decision.findings) if decision is not None else []
+    out = combine([*kept, finding], tool=tool, call_id=call.id if isinstance(call.id, str) else "")
+    return out.with_id(decision.decision_id) if decision is not None else out
+
+
+def _recombine(decision: Decision, extra: list[Finding]) -> Decision:
+    return combine([*decision.findings, *extra], tool=decision.tool, call_id=decision.call_id).with_id(decision.decision_id)
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str, str, str]]]:
+    """Bytes a call sends out, and its destinations as ``(kind, value, pointer)``.
+
+    Bytes are the UTF-8 sizes of the payload strings (the manifest's ``payload`` pointers;
+    without them, for an outward tool, every string that is not a destination) plus the
+    destination values themselves (a URL carries data in its path and query).
+    """
+    args = call.args if isinstance(call.args, dict) else {}
+    dests: list[tuple[str, str, str]] = []
+    for spec in manifest.destinations:
+        for ptr, value in _pointer.resolve(args, spec.tokens):
+            if isinstance(value, str):
+                dests.append((spec.kind, value, ptr))
+    total = 0
+    rendered = {p for k, _, p in dests if k in ("markdown", "html")}
+    if manifest.payload_tokens is not None:
+        seen: set[str] = set()
+        for _, toks in manifest.payload_tokens:
+            for ptr, value in _pointer.resolve(args, toks):
+                for p, s in _pointer.walk_strings(value, ptr):
+                    if p not in seen:
+                        seen.add(p)
+                        total += _utf8(s)
+        total += sum(_utf8(v) for k, v, p in dests if p not in seen)
+    elif manifest.side_effect in OUTWARD_EFFECTS:
+        total = sum(_utf8(s) for _, s in _pointer.walk_strings(args))
+    else:
+        total = sum(_utf8(v) for k, v, p in dests if p not in rendered)
+    return total, dests
+
+
+def destination_key(kind: str, value: str, roots: tuple[str, ...] = ()) -> list[str]:
+    """The normalised destinations a value names, as budgets count them.
+
+    URLs count by host (``https://a.example/x`` and ``/y`` are one destination); every other
+    kind by its normalised form; markdown/html by the hosts of the URLs inside. A value that
+    does not parse counts as itself, lower-cased.
+    """
+    from .destinations import InvalidDestination, extract_urls, parse_destination
+
+    if kind in ("markdown", "html"):
+        out = []
+        for emb in extract_urls(value, kind):
+            out.extend(destination_key("url", emb.url))
+        return out
+    try:
+        d = parse_destination(kind, value, roots=roots)
+    except (InvalidDestination, ValueError):
+        return [f"{kind}:{value.strip().lower()[:500]}"]
+    if kind == "url":
+        return [f"host:{d.host}" if d.host else f"url:{d.normalized}"]
+    return [f"{kind}:{d.normalized}"]
+
+
+@dataclass
+class Track:
+    """What the accounting layer keeps about one call while it is mediated."""
+
+    call: Call
+    principal: str
+    session: str
+    span: Any = None
+    egress_bytes: int = 0
+
+
+def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
+    c = b.charge
+    cost = 1 if c.member is not None else c.cost
+    what = "this output" if edge == "output" else "this call"
+    return Finding(
+        code="budget.exceeded",
+        message=f"{c.budget} ({c.describe()}) would be exceeded for principal {principal!r}: {b.used} used, {what} needs {cost} more",
+        action=policy.action_for("budget.exceeded", manifest),
+        evidence=(Evidence("limit", {**b.to_dict(), "edge": edge, "principal": principal}),),
+    )
+
+
+class Accounting:
+    """Budgets, cut-off rules, output constraints, audit and telemetry around each decision.
+
+    The guard builds one from its keyword options; build one yourself to share stores
+    between guards. Any argument left as None takes its default: counters and kill list
+    from ``policy.store`` when set (else in memory), the audit log from ``policy.audit.path``
+    when set (else none), telemetry through the global OpenTelemetry providers
+    (``telemetry=False`` for none).
+
+    Arguments:
+        manifests, policy: what the guard decides with.
+        counters: a :class:`~toolguard.egress.CounterStore`.
+        kill_list: a :class:`~toolguard.cutoff.KillList`.
+        audit: an :class:`~toolguard.audit.AuditLog`.
+        telemetry: a :class:`~toolguard.telemetry.Telemetry`, or False.
+        principal_class: ``principal -> class name | None``, consulted before
+            ``principals.members``.
+        clock: the wall clock for windows (``time.time``).
+    """
+
+    def __init__(
+        self,
+        manifests: ManifestSet,
+        policy: Policy,
+        *,
+        counters: CounterStore | None = None,
+        kill_list: KillList | None = None,
+        audit: AuditLog | None = None,
+        telemetry: Telemetry | Literal[False] | None = None,
+        principal_class: Callable[[str], str | None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.manifests = manifests
+        self.policy = policy
+        self.counters: CounterStore = counters if counters is not None else (
+            open_counter_store(policy.store) if policy.store else MemoryCounterStore()
+        )
+        self.kill_list: KillList = kill_list if kill_list is not None else (
+            open_kill_list(policy.store) if policy.store else MemoryKillList()
+        )
+        self.audit: AuditLog | None = audit if audit is not None else (
+            AuditLog.from_settings(policy.audit) if policy.audit.path else None
+        )
+        if telemetry is None:
+            from .telemetry import Telemetry  # opentelemetry-api is imported only when used
+
+            telemetry = Telemetry()
+        self.telemetry: Telemetry | None = telemetry if telemetry is not False else None
+        self.budgets = Budgets(policy, principal_class=principal_class)
+        self.rules = CutoffRules(policy.cutoff)
+        self.policy_revision = policy_revision(policy)
+        self.clock = clock
+        self._usage: dict[str, Mapping[str, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"Accounting(counters={self.counters!r}, kill_list={self.kill_list!r}, audit={self.audit!r})"
+
+    # -- reads -------------------------------------------------------------------------
+
+    def cut_off_reason(self, principal: str) -> str | None:
+        """Why ``principal`` is cut off, or None (what the session view carries)."""
+        return self.kill_list.get(principal)
+
+    def usage_hint(self, principal: str) -> Mapping[str, int]:
+        """The counter usage seen at the principal's last reservation in this process (for views)."""
+        return self._usage.get(principal, {})
+
+    def usage(self, principal: str, tools: list[str] | None = None) -> list[dict[str, Any]]:
+        """Every budget that applies to ``principal`` (over ``tools``, default all) with its use now.
+
+        Each row: ``budget``, ``metric``, ``series``, ``used``, ``max``, ``per``. Per-destination
+        series are not listed (there is one per destination).
+        """
+        cls = self.budgets.principal_class(principal)
+        probes: list[Charge] = []
+        for name in tools if tools is not None else sorted(self.manifests.manifests):
+            probes.extend(self.budgets.probes(principal, cls, name, self.manifests.get(name)))
+        res = self.counters.peek(probes, self.clock())
+        return [
+            {"budget": c.budget, "metric": c.metric, "series": c.key, "used": res.usage.get(c.key, 0), "max": c.limit, "per": c.per}
+            for c in probes
+        ]
+
+    # -- the call's span ---------------------------------------------------------------
+
+    @contextmanager
+    def track(self, call: Call, session: Session) -> Iterator[Track]:
+        """Open the call's span (current while the tool runs) and the per-call record."""
+        t = Track(call, session.principal, session.session_id)
+        if self.telemetry is None:
+            yield t
+            return
+        with self.telemetry.span(call, session.principal, session.session_id) as span:
+            t.span = span
+            yield t
+
+    # -- before the tool runs ----------------------------------------------------------
+
+    def after_decide(self, track: Track | None, call: Call, session: Session, decision: Decision, decide_seconds: float = 0.0) -> Decision:
+        """Budgets, cut-off rules, audit and telemetry for a decided call; returns the final decision."""
+        t0 = time.perf_counter()
+        principal = session.principal
+        manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
+        egress = 0
+        cut: CutOff | None = None
+        try:
+            decision, egress, cut = self._account(call, principal, manifest, decision)
+        except Exception as exc:
+            log.exception("toolguard: accounting failed for %r", call.tool)
+            decision, egress = error_decision(call, exc, decision), 0
+        account_s = time.perf_counter() - t0
+        try:
+            if self.audit is not None:
+                if cut is not None:
+                    self.audit.cutoff("cut", principal=cut.principal, reason=cut.reason, by=cut.by, evidence=cut.evidence)
+                self.audit.decision(
+                    decision, call, principal=principal, session=session.session_id, manifest=manifest,
+                    policy_revision=self.policy_revision,
+                    timing={"decide_us": decide_seconds * 1e6, "account_us": account_s * 1e6},
+                )
+        except Exception as exc:
+            log.exception("toolguard: cannot write the audit record of %r", call.tool)
+            decision = error_decision(call, exc, decision)
+        if self.telemetry is not None:
+            try:
+                self.telemetry.decided(track.span if track else None, decision, seconds=decide_seconds + account_s)
+                if decision.verdict == "allow":
+                    self.telemetry.egress(principal, egress)
+            except Exception as exc:
+                log.exception("toolguard: telemetry failed")
+                decision = error_decision(call, exc, decision)
+        if track is not None:
+            track.egress_bytes = egress
+        return decision
+
+    def _account(self, call: Call, principal: str, manifest: Manifest | None, decision: Decision) -> tuple[Decision, int, CutOff | None]:
+        egress = 0
+        dests: list[tuple[str, str, str]] = []
+        if decision.verdict == "allow" and manifest is not None:
+            cls = self.budgets.principal_class(principal)
+            call_slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
+            need_bytes = self.telemetry is not None or any(s.metric == "egress_bytes" for s in call_slots)
+            if call_slots or need_bytes:
+                egress, dests = measure_egress(call, manifest)
+            if call_slots:
+                keys: list[str] = []
+                if any(s.scope == "dest" or s.metric == "distinct_destinations" for s in call_slots):
+                    roots = {spec.kind: spec.roots for spec in manifest.destinations}
+                    for kind, value, _ in dests:
+                        keys.extend(destination_key(kind, value, roots.get(kind, ())))
+                charges = self.budgets.call_charges(principal, call_slots, egress, keys)
+                decision = self._reserve(charges, decision, manifest, principal, "call")
+        decision, cut = self._rules(principal, decision, decision)
+        return decision, egress, cut
+
+    def _reserve(self, charges: list[Charge], decision: Decision, manifest: Manifest | None, principal: str, edge: str) -> Decision:
+        now = self.clock()
+        res: Reservation = self.counters.reserve(charges, now)
+        if not res.ok:
+            extra = [_budget_finding(b, manifest, self.policy, principal, edge) for b in res.breaches]
+            decision = _recombine(decision, extra)
+            if decision.verdict == "allow":  # the policy lets over-budget calls through: count them
+                res = self.counters.reserve(charges, now, force=True)
+        if len(self._usage) > 100_000:
+            self._usage.clear()
+        self._usage[principal] = {**self._usage.get(principal, {}), **res.usage}
+        return decision
+
+    def _rules(self, principal: str, decision: Decision, event: Decision) -> tuple[Decision, CutOff | None]:
+        """Count ``event`` against the cut-off rules; cut off and deny ``decision`` when one fires."""
+        if not self.rules:
+            return decision, None
+        matched = list(self.rules.matching(event))
+        if not matched:
+            return decision, None
+        charges = self.rules.charges(principal, matched)
+        res = self.counters.reserve(charges, self.clock(), force=True)
+        fired = {b.charge.key for b in res.breaches}
+        for c, charge in zip(matched, charges, strict=False):
+            if charge.key not in fired:
+                continue
+            evidence = {
+                "rule": c.id, "when": c.rule.when, "count": c.rule.count, "within": c.rule.within,
+                "observed": res.usage.get(charge.key, 0), "decision_id": decision.decision_id,
+                "tool": decision.tool, "codes": list(event.codes),
+            }
+            entry = self.kill_list.cut(principal, self.rules.reason(c), evidence, by=f"rule:{c.id}", at=self.clock())
+            log.warning("toolguard: principal %r cut off by rule %s: %s", principal, c.id, entry.reason)
+            finding = Finding(
+                code="principal.cut_off",
+                message=f"principal {principal!r} is cut off: {entry.reason}",
+                action="deny",
+                evidence=(Evidence("rule", {"principal": principal, "reason": entry.reason, "by": entry.by, **evidence}),),
+            )
+            return _recombine(decision, [finding]), entry
+        return decision, None
+
+    # -- after the tool ran ------------------------------------------------------------
+
+    def after_execute(self, track: Track | None, call: Call, session: Session, decision: Decision, result: Any) -> tuple[Any, Decision]:
+        """Output constraints and output-edge budgets; returns (what the model may see, decision).
+
+        When the decision is no longer allow, the output is withheld (the first item is None).
+        """
+        principal = session.principal
+        manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
+        spec = manifest.output if manifest is not None else None
+        span = track.span if track is not None else None
+        try:
+            value, report = process_output(result, spec, tool=str(call.tool))
+        except Exception as exc:
+            log.exception("toolguard: cannot check the output of %r", call.tool)
+            out = error_decision(call, exc, decision)
+            self._output_record(call, session, out, OutputReport(), None, withheld=True, quiet=True)
+            if self.telemetry is not None and span is not None:
+                self.telemetry.revised(span, out)
+            return None, out
+        if report.redactions:
+            log.warning(
+                "toolguard: redacted %d secret(s) from the output of %s (%s)", report.redaction_count, call.tool,
+                ", ".join(f"{k}={v}" for k, v in sorted(report.redactions.items())),
+            )
+        new = decision
+        cut: CutOff | None = None
+        try:
+            if not report.replaced and manifest is not None:
+                cls = self.budgets.principal_class(principal)
+                _, out_slots = self.budgets.slots(cls, manifest.tool, manifest)
+                if out_slots:
+                    items = output_items(value, spec) if any(s.metric == "output_items" for s in out_slots) else []
+                    charges = self.budgets.output_charges(principal, out_slots, report.final_bytes, items)
+                    new = self._reserve(charges, decision, manifest, principal, "output")
+                    if new is not decision and new.verdict != "allow":
+                        delta = combine([f for f in new.findings if f not in decision.findings], tool=new.tool, call_id=new.call_id)
+                        new, cut = self._rules(principal, new, delta)
+            withheld = new.verdict != "allow"
+            if self.audit is not None and cut is not None:
+                self.audit.cutoff("cut", principal=cut.principal, reason=cut.reason, by=cut.by, evidence=cut.evidence)
+            self._output_record(call, session, new, report, None if withheld else value, withheld=withheld)
+        except Exception as exc:
+            log.exception("toolguard: output accounting failed for %r", call.tool)
+            new, withheld = error_decision(call, exc, decision), True
+        if self.telemetry is not None:
+            try:
+                self.telemetry.output(span, principal, 0 if withheld else report.final_bytes, report.redactions, report.truncated)
+                if new is not decision:
+                    self.telemetry.revised(span, new)
+            except Exception as exc:
+                log.exception("toolguard: telemetry failed")
+                new, withheld = error_decision(call, exc, new), True
+        return (None if withheld else value), new
+
+    def _output_record(self, call: Call, session: Session, decision: Decision, report: OutputReport, value: Any, *, withheld: bool, quiet: bool = False) -> None:
+        if self.audit is None:
+            return
+        if not (withheld or report.altered or self.audit.outputs != "altered"):
+            return
+        try:
+            self.audit.output(
+                decision_id=decision.decision_id, principal=session.principal, session=session.session_id,
+                tool=str(call.tool), call_id=str(call.id), report=report.to_dict(), output=value,
+                extra={"withheld": withheld, "verdict": decision.verdict, "codes": list(decision.codes)},
+            )
+        except Exception:
+            if not quiet:
+                raise
+            log.exception("toolguard: cannot write the audit record of a withheld output")
+
+    def held(self, decision: Decision, call: Call, session: Session, hold_id: str) -> None:
+        """Record that a held call went to the approval store (audit ``approval``/``requested``)."""
+        if self.audit is not None:
+            self.audit.approval(
+                "requested", hold_id=hold_id, decision_id=decision.decision_id, principal=session.principal,
+                tool=decision.tool, actor="toolguard", reason=decision.reason,
+            )
+
+    # -- operator actions --------------------------------------------------------------
+
+    def cut(self, principal: str, reason: str, operator: str) -> CutOff:
+        """Cut ``principal`` off by hand (recorded in the audit log)."""
+        entry = self.kill_list.cut(principal, reason, {"operator": operator}, by=f"operator:{operator}", at=self.clock())
+        if self.audit is not None:
+            self.audit.cutoff("cut", principal=principal, reason=entry.reason, by=entry.by, evidence=entry.evidence)
+        return entry
+
+    def lift(self, principal: str, operator: str) -> CutOff | None:
+        """Lift a cut-off and forget the principal's rule counts (recorded in the audit log)."""
+        entry = lift(principal, operator, self.kill_list, self.counters)
+        if entry is not None and self.audit is not None:
+            self.audit.cutoff("lift", principal=principal, reason=entry.reason, by=f"operator:{operator}", evidence={"was": entry.by})
+        return entry

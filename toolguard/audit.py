@@ -1,0 +1,826 @@
+"""The audit log: append-only JSONL, every record hash-chained to the one before it.
+
+One record per decision, per withheld or altered output, per approval event and per
+cut-off event. Records follow the shape of OPA decision logs (``decision_id``,
+``timestamp``, ``principal``, ``tool``, masked ``input`` plus ``args_sha256``, ``result``,
+``findings``, ``manifest_digest``, ``policy_revision``). Each record carries:
+
+* ``seq``: its position in the chain (1, 2, 3... across rotated files);
+* ``prev``: the ``hash`` of the record before it (64 zeros for the first record ever);
+* ``hash``: SHA-256 (HMAC-SHA-256 with a key) over the record's canonical JSON without
+  ``hash`` (keys sorted, no spaces, ASCII), which includes ``prev``.
+
+Editing, dropping, reordering or inserting a line breaks the chain at that line, and
+:func:`verify` (``toolguard audit verify PATH``) says where, with the expected and found
+values. Without a key, whoever can rewrite the whole file can also recompute every hash:
+keep a copy of the latest ``hash`` elsewhere (or use a key) to detect that too.
+
+Rotation (``rotate_bytes``) renames the active file to ``<stem>.<n>.jsonl`` and starts a
+new one whose first record (``type: rotate``) carries the previous file's name and last
+hash, so the chain runs unbroken across files. A damaged file is reported, never
+truncated: opening a log whose last line is damaged raises (or, with
+``on_corrupt="rotate"``, moves it aside and starts a new chain that names it).
+
+One process writes one file: several writers on one file would interleave two chains.
+Give each replica its own path. See docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import click
+
+from . import _pointer
+from .errors import StoreError
+
+if TYPE_CHECKING:
+    from .findings import Call, Decision
+    from .manifest import AuditSettings, Manifest, Policy
+
+__all__ = [
+    "GENESIS",
+    "AuditCorrupted",
+    "AuditLog",
+    "Problem",
+    "VerifyReport",
+    "args_digest",
+    "audit_cli",
+    "canonical",
+    "manifest_digest",
+    "policy_revision",
+    "read_records",
+    "stats",
+    "verify",
+]
+
+GENESIS = "0" * 64
+FORMAT_VERSION = 1
+_ROTATED = re.compile(r"^(?P<stem>.+)\.(?P<n>\d{6,})(?P<suffix>\.[^.]*)?$")
+
+ArgsMode = Literal["masked", "full", "hash"]
+OutputsMode = Literal["altered", "hash", "full"]
+FsyncMode = Literal["always", "interval", "never"]
+
+
+class AuditCorrupted(StoreError):
+    """Raised when an audit file is damaged where the writer must continue it (its last line)."""
+
+    def __init__(self, message: str, *, path: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        super().__init__(message)
+
+
+def canonical(value: Any) -> str:
+    """The canonical JSON that hashes are computed over: sorted keys, no spaces, ASCII only."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """``value`` with everything JSON cannot carry turned into strings (for logging args)."""
+    if isinstance(value, str) or value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
+    if depth > 64:
+        return "<too deep>"
+    if isinstance(value, dict):
+        return {str(k) if not isinstance(k, str) else k: _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    return repr(value)[:1000]
+
+
+def args_digest(args: Any) -> str:
+    """SHA-256 of the canonical JSON of ``args`` (of ``repr`` for values JSON cannot carry)."""
+    try:
+        text = canonical(args)
+    except (TypeError, ValueError):
+        text = canonical(_jsonable(args))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+_DIGESTS: dict[int, tuple[Any, str]] = {}
+
+
+def manifest_digest(manifest: Manifest | None) -> str | None:
+    """SHA-256 of the manifest's canonical JSON (cached per manifest object)."""
+    if manifest is None:
+        return None
+    hit = _DIGESTS.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        d = hashlib.sha256(canonical(manifest.model_dump(mode="json", by_alias=True)).encode()).hexdigest()
+        _DIGESTS[id(manifest)] = hit = (manifest, d)
+    return hit[1]
+
+
+def policy_revision(policy: Policy) -> str:
+    """SHA-256 of the policy's canonical JSON: which policy a decision was made under."""
+    return hashlib.sha256(canonical(policy.model_dump(mode="json", by_alias=True)).encode()).hexdigest()
+
+
+def _mask(args: Any, keep: set[str], ptr: str = "") -> Any:
+    if isinstance(args, str):
+        return args if ptr in keep else f"<{len(args)} chars>"
+    if isinstance(args, dict):
+        return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in args.items()}
+    if isinstance(args, (list, tuple)):
+        return [_mask(v, keep, f"{ptr}/{i}") for i, v in enumerate(args)]
+    return _jsonable(args)
+
+
+def masked_input(args: Any, manifest: Manifest | None) -> Any:
+    """``args`` with every string replaced by ``<N chars>`` except destination arguments.
+
+    Destinations (addresses, URLs, channels) are what an investigation needs and what the
+    findings quote anyway; payloads (bodies, queries) are what must not be copied around.
+    """
+    keep: set[str] = set()
+    if manifest is not None and isinstance(args, dict):
+        for spec in manifest.destinations:
+            if spec.kind in ("markdown", "html"):
+                continue  # rendered text is payload too
+            for p, v in _pointer.resolve(args, spec.tokens):
+                if isinstance(v, str):
+                    keep.add(p)
+    return _mask(args, keep)
+
+
+def _timestamp(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _digest(text: str, key: bytes | None) -> str:
+    data = text.encode("ascii")
+    if key is not None:
+        return hmac.new(key, data, hashlib.sha256).hexdigest()
+    return hashlib.sha256(data).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+
+
+def _last_line(path: Path) -> bytes | None:
+    """The last line of ``path`` (with its newline, if any), or None for an empty file."""
+    size = path.stat().st_size
+    if size == 0:
+        return None
+    with open(path, "rb") as f:
+        pos, tail = size, b""
+        while pos > 0:
+            step = min(65536, pos)
+            pos -= step
+            f.seek(pos)
+            tail = f.read(step) + tail
+            cut = tail[:-1].rfind(b"\n")
+            if cut != -1:
+                return tail[cut + 1:]
+    return tail
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        data = b""
+        n = 0
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            n += chunk.count(b"\n")
+            data = chunk
+    return n if data.endswith(b"\n") else n + 1
+
+
+def _parse_tail(path: Path, key: bytes | None) -> tuple[int, str] | None:
+    """(seq, hash) of the last record of ``path``; raise AuditCorrupted when it is damaged."""
+    raw = _last_line(path)
+    if raw is None:
+        return None
+
+    def damaged(what: str) -> AuditCorrupted:
+        line = _count_lines(path)
+        return AuditCorrupted(f"{path}:{line}: {what} Run `toolguard audit verify {path}`; the file was left as it is.", path=str(path), line=line)
+
+    if not raw.endswith(b"\n"):
+        raise damaged("the audit log ends in an incomplete record (no newline: the writer stopped mid-write).")
+    try:
+        rec = json.loads(raw)
+        stored = rec.pop("hash")
+        seq = int(rec["seq"])
+        ok = _digest(canonical(rec), key) == stored
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise damaged("the last line is not a valid audit record.") from None
+    if not ok:
+        raise damaged("the last audit record does not match its hash (edited, or written with another key).")
+    return seq, str(stored)
+
+
+def _rotated_siblings(path: Path) -> list[tuple[int, Path]]:
+    stem, suffix = (path.stem, path.suffix) if path.suffix else (path.name, "")
+    out = []
+    if path.parent.is_dir():
+        for p in path.parent.iterdir():
+            m = _ROTATED.match(p.name)
+            if m and m.group("stem") == stem and (m.group("suffix") or "") == suffix:
+                out.append((int(m.group("n")), p))
+    return sorted(out)
+
+
+def read_records(paths: Iterable[str | Path]) -> Iterator[tuple[Path, int, dict[str, Any] | None, bytes]]:
+    """Yield ``(file, line number, record or None if unparseable, raw line)`` for every line."""
+    for file in _expand(paths):
+        with open(file, "rb") as f:
+            for n, raw in enumerate(f, start=1):
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    rec = None
+                yield file, n, rec if isinstance(rec, dict) else None, raw
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    """Files in chain order: a directory becomes its ``*.jsonl`` files; rotated files first."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files.extend(sorted(q for q in p.iterdir() if q.is_file() and (q.suffix == ".jsonl" or _ROTATED.match(q.name))))
+        else:
+            files.append(p)
+
+    def order(p: Path) -> tuple[str, str, float]:
+        m = _ROTATED.match(p.name)
+        if m:
+            return (str(p.parent), m.group("stem") + (m.group("suffix") or ""), int(m.group("n")))
+        return (str(p.parent), p.name, float("inf"))
+
+    return sorted(dict.fromkeys(files), key=order)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an audit file, at ``file:line``."""
+
+    file: str
+    line: int
+    kind: str  # truncated | json | format | edited | chain | seq | link
+    message: str
+    expected: str | None = None
+    found: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}: {self.message}"
+        if self.expected is not None or self.found is not None:
+            text += f" (expected {self.expected}, found {self.found})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "kind": self.kind, "message": self.message,
+                "expected": self.expected, "found": self.found}
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify` found: the records checked, the head hash, every problem."""
+
+    files: list[str] = field(default_factory=list)
+    records: int = 0
+    head: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "files": self.files, "records": self.records, "head": self.head,
+                "problems": [p.to_dict() for p in self.problems], "notes": self.notes}
+
+
+def _short(h: Any) -> str:
+    return str(h)[:16] if isinstance(h, str) else repr(h)
+
+
+def verify(paths: Iterable[str | Path], *, key: bytes | None = None) -> VerifyReport:
+    """Check every record's hash and the chain across ``paths`` (files or directories).
+
+    Reports, by file and line: incomplete last lines, lines that are not JSON records,
+    records whose hash does not match their content (edited), and breaks in the chain
+    (a ``prev`` that is not the previous record's hash, or a jump in ``seq``: a record
+    dropped, inserted or moved). After a break the check continues from the line that
+    broke it, so every damaged place is reported, not just the first.
+    """
+    report = VerifyReport()
+    files = _expand(paths)
+    report.files = [str(f) for f in files]
+    prev_hash: str | None = None
+    prev_seq: int | None = None
+    recent: dict[str, int] = {}  # hash -> line, for naming which line a 'prev' points at
+    first = True
+    for file in files:
+        if not file.is_file():
+            report.problems.append(Problem(str(file), 0, "format", "no such file"))
+            continue
+        recent.clear()
+        name = str(file)
+        last_line = 0
+        with open(file, "rb") as f:
+            for n, raw in enumerate(f, start=1):
+                last_line = n
+                if not raw.endswith(b"\n"):
+                    report.problems.append(Problem(name, n, "truncated", "incomplete record: the line has no newline (the writer stopped mid-write, or the file was cut)"))
+                try:
+                    rec = json.loads(raw)
+                except ValueError as exc:
+                    report.problems.append(Problem(name, n, "json", f"not a JSON record ({exc.msg} at column {exc.colno})"))
+                    prev_hash = None
+                    continue
+                if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str) or not isinstance(rec.get("seq"), int) or "prev" not in rec:
+                    report.problems.append(Problem(name, n, "format", "not an audit record (needs seq, prev and hash)"))
+                    prev_hash = None
+                    continue
+                stored = rec.pop("hash")
+                seq = rec["seq"]
+                try:
+                    computed = _digest(canonical(rec), key)
+                except (TypeError, ValueError):
+                    computed = "<not canonical JSON>"
+                report.records += 1
+                if computed != stored:
+                    report.problems.append(Problem(name, n, "edited", "the record does not match its hash: it was edited (or the key is wrong)", _short(computed), _short(stored)))
+                prev = rec.get("prev")
+                if first:
+                    first = False
+                    if rec.get("type") == "rotate" and rec.get("prev_file"):
+                        _check_link(file, rec, report, key)
+                    elif prev != GENESIS:
+                        report.problems.append(Problem(name, n, "chain", "the first record does not start a chain: records before it are missing", _short(GENESIS), _short(prev)))
+                elif prev_hash is not None and prev != prev_hash:
+                    where = recent.get(prev) if isinstance(prev, str) else None
+                    points = f"it links to line {where}" if where is not None else "it links to no line seen in this file"
+                    if prev_seq is not None and seq > prev_seq + 1:
+                        hint = f"{seq - prev_seq - 1} record(s) missing before this line (seq {seq} follows seq {prev_seq}): dropped or moved"
+                    elif prev_seq is not None and seq <= prev_seq:
+                        hint = f"seq {seq} follows seq {prev_seq}: records reordered or a line inserted"
+                    else:
+                        hint = "the line before was edited and re-hashed, inserted, or replaced"
+                    report.problems.append(Problem(name, n, "chain", f"chain broken: 'prev' is not the hash of line {n - 1}; {points}; {hint}", _short(prev_hash), _short(prev)))
+                elif prev_seq is not None and seq != prev_seq + 1:
+                    report.problems.append(Problem(name, n, "seq", "seq does not follow the line before", str(prev_seq + 1), str(seq)))
+                if rec.get("type") == "rotate" and n != 1:
+                    report.problems.append(Problem(name, n, "format", "a rotate record can only be the first line of a file"))
+                prev_hash, prev_seq = stored, seq
+                recent[stored] = n
+                if len(recent) > 4096:
+                    recent.pop(next(iter(recent)))
+        if last_line == 0:
+            report.notes.append(f"{name}: empty")
+    report.head = prev_hash
+    return report
+
+
+def _check_link(file: Path, rec: Mapping[str, Any], report: VerifyReport, key: bytes | None) -> None:
+    prev_file = file.parent / str(rec["prev_file"])
+    if not prev_file.is_file():
+        report.notes.append(f"{file}: continues {rec['prev_file']} (not found beside it; the link was not checked)")
+        return
+    try:
+        tail = _parse_tail(prev_file, key)
+    except AuditCorrupted as exc:
+        report.problems.append(Problem(str(file), 1, "link", f"continues {rec['prev_file']}, whose last record is damaged: {exc}"))
+        return
+    if rec.get("corrupt"):
+        report.notes.append(f"{file}: starts a new chain after the damaged file {rec['prev_file']}")
+        return
+    if tail is None or tail[1] != rec.get("prev"):
+        report.problems.append(Problem(str(file), 1, "link", f"the rotate record does not match the last record of {rec['prev_file']}", _short(tail[1] if tail else None), _short(rec.get("prev"))))
+    else:
+        report.notes.append(f"{file}: continues {rec['prev_file']} (link checked)")
+
+
+def stats(paths: Iterable[str | Path]) -> dict[str, Any]:
+    """Counts of decision records by verdict, finding code, tool and principal (and by record type)."""
+    by: dict[str, Counter[str]] = {k: Counter() for k in ("type", "verdict", "code", "tool", "principal", "redaction")}
+    bad = 0
+    for _, _, rec, _ in read_records(paths):
+        if rec is None:
+            bad += 1
+            continue
+        by["type"][str(rec.get("type"))] += 1
+        if rec.get("type") == "decision":
+            by["verdict"][str(rec.get("verdict"))] += 1
+            by["tool"][str(rec.get("tool"))] += 1
+            by["principal"][str(rec.get("principal"))] += 1
+            for code in rec.get("codes") or ():
+                by["code"][str(code)] += 1
+        elif rec.get("type") == "output":
+            for kind, n in (rec.get("report", {}).get("redactions") or {}).items():
+                by["redaction"][str(kind)] += int(n)
+    out: dict[str, Any] = {k: dict(v.most_common()) for k, v in by.items()}
+    out["unreadable_lines"] = bad
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Writing
+
+
+class AuditLog:
+    """An append-only, hash-chained JSONL audit log. Thread-safe; one writing process per file.
+
+    Arguments:
+        path: the active file (created with its directory if missing).
+        args: ``masked`` (default: strings replaced by their length, destinations kept),
+            ``full`` (the raw arguments: what ``toolguard replay`` needs) or ``hash``
+            (only ``args_sha256``).
+        outputs: ``altered`` (default: an output record only when an output was redacted,
+            truncated, replaced or withheld), ``hash`` (one for every output, with its
+            SHA-256) or ``full`` (with the processed output text).
+        fsync: ``always`` (fsync every record), ``interval`` (default: every record is
+            written to the OS at once, fsync at most every ``fsync_interval`` seconds) or
+            ``never`` (the OS decides). A process crash loses nothing in any mode.
+        rotate_bytes: rotate when the active file reaches this size (None: never).
+        key: with a key, hashes are HMAC-SHA-256: a rewrite needs the key, not just time.
+        on_corrupt: ``raise`` (default) or ``rotate`` (move a damaged file aside and start a
+            new chain whose first record names it).
+
+    Usage::
+
+        audit = AuditLog("/var/log/toolguard/audit.jsonl", rotate_bytes=100_000_000)
+        guard = Guard(manifests, audit=audit)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        args: ArgsMode = "masked",
+        outputs: OutputsMode = "altered",
+        fsync: FsyncMode = "interval",
+        fsync_interval: float = 1.0,
+        rotate_bytes: int | None = None,
+        key: bytes | None = None,
+        on_corrupt: Literal["raise", "rotate"] = "raise",
+        clock: Any = time.time,
+    ) -> None:
+        if args not in ("masked", "full", "hash"):
+            raise ValueError(f"args must be 'masked', 'full' or 'hash', not {args!r}")
+        if outputs not in ("altered", "hash", "full"):
+            raise ValueError(f"outputs must be 'altered', 'hash' or 'full', not {outputs!r}")
+        if fsync not in ("always", "interval", "never"):
+            raise ValueError(f"fsync must be 'always', 'interval' or 'never', not {fsync!r}")
+        if rotate_bytes is not None and rotate_bytes < 1024:
+            raise ValueError("rotate_bytes must be at least 1024")
+        self.path = Path(path)
+        self.args: ArgsMode = args
+        self.outputs: OutputsMode = outputs
+        self.fsync: FsyncMode = fsync
+        self.fsync_interval = fsync_interval
+        self.rotate_bytes = rotate_bytes
+        self._key = key
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._fd: Any = None
+        self._seq = 0
+        self._prev = GENESIS
+        self._size = 0
+        self._last_sync = time.monotonic()
+        self._dirty = False
+        self._failed: BaseException | None = None
+        self._open(on_corrupt)
+
+    @classmethod
+    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None) -> AuditLog:
+        """Open the log a policy's ``audit`` section describes (its ``path`` must be set)."""
+        if settings.path is None:
+            raise ValueError("the audit settings name no path")
+        return cls(
+            settings.path, args=settings.args, outputs=settings.outputs, fsync=settings.fsync,
+            fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key,
+        )
+
+    def __repr__(self) -> str:
+        return f"AuditLog({str(self.path)!r}, seq={self._seq})"
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def head(self) -> tuple[int, str]:
+        """``(seq, hash)`` of the last record written (``(0, GENESIS)`` for an empty chain)."""
+        return self._seq, self._prev
+
+    # -- opening and rotation ----------------------------------------------------------
+
+    def _open(self, on_corrupt: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        header: dict[str, Any] | None = None
+        tail = None
+        if self.path.exists():
+            try:
+                tail = _parse_tail(self.path, self._key)
+            except AuditCorrupted:
+                if on_corrupt != "rotate":
+                    raise
+                aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+                os.replace(self.path, aside)
+                header = {"type": "rotate", "prev_file": aside.name, "corrupt": True}
+        if tail is not None:
+            self._seq, self._prev = tail
+        elif header is None:
+            siblings = _rotated_siblings(self.path)
+            if siblings:
+                last = siblings[-1][1]
+                t = _parse_tail(last, self._key)
+                if t is not None:
+                    self._seq, self._prev = t
+                header = {"type": "rotate", "prev_file": last.name}
+        self._fd = open(self.path, "ab", buffering=0)  # noqa: SIM115 - held open for appends
+        self._size = self.path.stat().st_size
+        if header is not None:
+            self._write(header)
+
+    def _rotate(self) -> None:
+        self._sync(force=True)
+        self._fd.close()
+        n = (_rotated_siblings(self.path)[-1][0] + 1) if _rotated_siblings(self.path) else 1
+        stem, suffix = (self.path.stem, self.path.suffix) if self.path.suffix else (self.path.name, "")
+        target = self.path.with_name(f"{stem}.{n:06d}{suffix}")
+        os.replace(self.path, target)
+        self._fd = open(self.path, "ab", buffering=0)  # noqa: SIM115
+        self._size = 0
+        self._write({"type": "rotate", "prev_file": target.name})
+
+    # -- appending ---------------------------------------------------------------------
+
+    def _write(self, body: dict[str, Any]) -> str:
+        rec = {"v": FORMAT_VERSION, **body, "seq": self._seq + 1, "prev": self._prev}
+        if "timestamp" not in rec:
+            rec["timestamp"] = _timestamp(self._clock())
+        text = canonical(rec)
+        h = _digest(text, self._key)
+        line = (text[:-1] + ',"hash":"' + h + '"}\n').encode("ascii")
+        written = 0
+        while written < len(line):  # a raw file may write less than asked
+            written += self._fd.write(line[written:])
+        self._seq += 1
+        self._prev = h
+        self._size += len(line)
+        self._dirty = True
+        self._sync()
+        return h
+
+    def _sync(self, force: bool = False) -> None:
+        if not self._dirty or (self.fsync == "never" and not force):
+            return
+        now = time.monotonic()
+        if force or self.fsync == "always" or now - self._last_sync >= self.fsync_interval:
+            os.fsync(self._fd.fileno())
+            self._last_sync = now
+            self._dirty = False
+
+    def append(self, body: Mapping[str, Any]) -> str:
+        """Append one record (``v``, ``seq``, ``prev``, ``timestamp`` and ``hash`` are added); return its hash.
+
+        Raises :class:`~toolguard.errors.StoreError` when the record cannot be written; after
+        a failed write every later append fails too (the chain's tail is unknown), until the
+        log is reopened.
+        """
+        try:
+            canonical(body)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"an audit record must be JSON: {exc}") from None
+        with self._lock:
+            if self._failed is not None:
+                raise StoreError(f"{self.path}: the audit log failed earlier ({self._failed}); reopen it")
+            if self._fd is None:
+                raise StoreError(f"{self.path}: the audit log is closed")
+            try:
+                h = self._write(dict(body))
+                if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                    self._rotate()
+            except OSError as exc:
+                self._failed = exc
+                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            return h
+
+    def flush(self) -> None:
+        """fsync now (whatever the policy)."""
+        with self._lock:
+            if self._fd is not None:
+                self._sync(force=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                with contextlib.suppress(OSError):
+                    self._sync(force=True)
+                self._fd.close()
+                self._fd = None
+
+    # -- record builders ---------------------------------------------------------------
+
+    def decision(
+        self,
+        decision: Decision,
+        call: Call,
+        *,
+        principal: str,
+        session: str,
+        manifest: Manifest | None,
+        policy_revision: str | None = None,
+        timing: Mapping[str, float] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Append the record of one decision (OPA decision-log shape)."""
+        body: dict[str, Any] = {
+            "type": "decision",
+            "decision_id": decision.decision_id,
+            "principal": principal,
+            "session": session,
+            "tool": decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool)),
+            "call_id": call.id if isinstance(call.id, str) else repr(call.id),
+            "verdict": decision.verdict,
+            "result": {"verdict": decision.verdict, "reason": decision.reason},
+            "codes": list(decision.codes),
+            "findings": [_jsonable(f.to_dict()) for f in decision.findings],
+            "args_sha256": args_digest(call.args),
+            "input_mode": self.args,
+            "manifest_digest": manifest_digest(manifest),
+            "policy_revision": policy_revision,
+        }
+        if self.args == "full":
+            body["input"] = _jsonable(call.args)
+        elif self.args == "masked":
+            body["input"] = masked_input(call.args, manifest)
+        if timing:
+            body["timing"] = {k: round(v, 3) for k, v in timing.items()}
+        if extra:
+            body.update(_jsonable(dict(extra)))
+        return self.append(body)
+
+    def output(self, *, decision_id: str, principal: str, session: str, tool: str, call_id: str,
+               report: Mapping[str, Any], output: Any = None, extra: Mapping[str, Any] | None = None) -> str:
+        """Append the record of one tool output (what was redacted, cut, replaced or withheld)."""
+        body: dict[str, Any] = {
+            "type": "output", "decision_id": decision_id, "principal": principal, "session": session,
+            "tool": tool, "call_id": call_id, "report": _jsonable(dict(report)),
+        }
+        if output is not None and self.outputs in ("hash", "full"):
+            from .outputs import as_text
+
+            text = as_text(output)
+            body["output_sha256"] = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            if self.outputs == "full":
+                body["output"] = text
+        if extra:
+            body.update(_jsonable(dict(extra)))
+        return self.append(body)
+
+    def approval(self, event: str, *, hold_id: str, decision_id: str = "", principal: str = "", tool: str = "",
+                 actor: str = "", reason: str | None = None, detail: Mapping[str, Any] | None = None) -> str:
+        """Append one approval event (``requested``, ``approved``, ``denied``, ``expired``, ``executed``...)."""
+        body: dict[str, Any] = {
+            "type": "approval", "event": event, "hold_id": hold_id, "decision_id": decision_id,
+            "principal": principal, "tool": tool, "actor": actor,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        if detail:
+            body["detail"] = _jsonable(dict(detail))
+        return self.append(body)
+
+    def cutoff(self, event: Literal["cut", "lift"], *, principal: str, reason: str, by: str,
+               evidence: Mapping[str, Any] | None = None) -> str:
+        """Append a cut-off event (a principal cut off by a rule or an operator, or lifted)."""
+        return self.append({"type": "cutoff", "event": event, "principal": principal, "reason": reason,
+                            "by": by, "evidence": _jsonable(dict(evidence or {}))})
+
+
+# --------------------------------------------------------------------------------------
+# CLI: toolguard audit verify | tail | stats
+
+
+@click.group("audit")
+def audit_cli() -> None:
+    """Verify, read and summarise the hash-chained audit log."""
+
+
+def _key(key_file: str | None) -> bytes | None:
+    if key_file is None:
+        return None
+    try:
+        return Path(key_file).read_bytes().strip()
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read the key file: {exc.strerror or exc}", param_hint="--key-file") from None
+
+
+def _exists(paths: Sequence[str]) -> None:
+    for p in paths:
+        if not Path(p).exists():
+            raise click.BadParameter(f"{p}: no such file or directory", param_hint="PATH")
+
+
+@audit_cli.command("verify")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--key-file", default=None, help="The HMAC key the log was written with.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def _verify_cmd(paths: tuple[str, ...], key_file: str | None, as_json: bool) -> None:
+    """Check every hash and the chain; name each damaged line. Exit 1 on any problem.
+
+    PATH is a file, several files, or a directory (its files are taken in chain order).
+    """
+    _exists(paths)
+    report = verify(paths, key=_key(key_file))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for note in report.notes:
+            click.echo(note)
+        for p in report.problems[:200]:
+            click.echo(str(p), err=True)
+        if len(report.problems) > 200:
+            click.echo(f"... and {len(report.problems) - 200} more problems", err=True)
+        if report.ok:
+            click.echo(f"ok: {report.records} records in {len(report.files)} file(s), chain intact; head {report.head}")
+        else:
+            click.echo(f"FAILED: {len(report.problems)} problem(s) in {report.records} records", err=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _line(rec: Mapping[str, Any]) -> str:
+    t = rec.get("type")
+    ts = rec.get("timestamp", "")
+    if t == "decision":
+        codes = ",".join(rec.get("codes") or []) or "-"
+        return f"{ts}  {rec.get('verdict', '?'):5}  {rec.get('tool')}  {rec.get('principal')}  {codes}  {rec.get('decision_id')}"
+    if t == "output":
+        r = rec.get("report") or {}
+        what = ", ".join(f"{k}={v}" for k, v in (r.get("redactions") or {}).items()) or "-"
+        return f"{ts}  output {rec.get('tool')}  {rec.get('principal')}  redactions: {what}  truncated={r.get('truncated')}  {rec.get('decision_id')}"
+    if t == "approval":
+        return f"{ts}  approval {rec.get('event')}  {rec.get('tool')}  {rec.get('principal')}  by {rec.get('actor') or '-'}  {rec.get('hold_id')}"
+    if t == "cutoff":
+        return f"{ts}  cutoff {rec.get('event')}  {rec.get('principal')}  by {rec.get('by')}: {rec.get('reason')}"
+    if t == "rotate":
+        return f"{ts}  rotate (continues {rec.get('prev_file')})"
+    return f"{ts}  {t}"
+
+
+@audit_cli.command("tail")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-n", "count", default=20, show_default=True, type=click.IntRange(min=1), help="How many records.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON lines.")
+def _tail_cmd(paths: tuple[str, ...], count: int, as_json: bool) -> None:
+    """Print the last records, one line each (decisions: time, verdict, tool, principal, codes, id)."""
+    _exists(paths)
+    from collections import deque
+
+    last: deque[tuple[Path, int, dict[str, Any] | None, bytes]] = deque(maxlen=count)
+    for item in read_records(paths):
+        last.append(item)
+    for file, n, rec, raw in last:
+        if rec is None:
+            click.echo(f"{file}:{n}: <unreadable line; run `toolguard audit verify`>", err=True)
+        elif as_json:
+            click.echo(raw.decode("ascii", "replace").rstrip("\n"))
+        else:
+            click.echo(_line(rec))
+
+
+@audit_cli.command("stats")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def _stats_cmd(paths: tuple[str, ...], as_json: bool) -> None:
+    """Count decisions by verdict, finding code, tool and principal."""
+    _exists(paths)
+    s = stats(paths)
+    if as_json:
+        click.echo(json.dumps(s, indent=2, sort_keys=True))
+        return
+    for section in ("type", "verdict", "code", "tool", "principal", "redaction"):
+        rows = s[section]
+        if not rows:
+            continue
+        click.echo(f"{section}:")
+        width = max(len(k) for k in rows)
+        for k, v in rows.items():
+            click.echo(f"  {k:<{width}}  {v}")
+    if s["unreadable_lines"]:
+        click.echo(f"unreadable lines: {s['unreadable_lines']} (run `toolguard audit verify`)", err=True)

@@ -1,0 +1,383 @@
+"""Output constraints: what a tool returns is checked before it reaches the model.
+
+:func:`process_output` applies a manifest's ``output`` section to a tool's result, in order:
+
+1. **Schema** (``output.schema``, JSON Schema 2020-12). Output that does not conform is
+   *replaced* by a short error the model can read; the error names the failed rules and
+   paths, never the offending values (they may be an injection payload or private data).
+2. **Redaction** of secrets: API keys and tokens of common providers, private keys, JWTs,
+   credit card numbers (Luhn-checked, known issuer prefixes) and the manifest's own
+   ``output.redact`` patterns. Each match becomes ``[REDACTED:<kind>]``; the report counts
+   redactions per kind and never holds the secret.
+3. **Size cap** (``output.max_bytes``): the output is cut at a UTF-8 boundary and ends with
+   a marker saying how much was cut. The marker counts against the cap.
+
+Result shapes handled: ``str``; lists (LangChain content blocks ``{"type": "text", "text":
+...}``, plain strings, JSON values); dicts and other JSON values (a string that holds JSON is
+validated as JSON). Redaction walks every string (and every integer, for card numbers) in
+nested lists and dicts; dict keys are left alone. Objects with a ``content`` attribute
+(LangChain messages) have their content processed and are copied with ``model_copy``.
+Other objects are scanned through ``str()``: if a secret shows, the object is replaced by
+its redacted text. Output over the cap that is not text (a dict, a list of non-text values)
+becomes its truncated JSON text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+
+from . import _pointer
+from .manifest import OutputSpec
+
+__all__ = ["BUILTIN_PATTERNS", "OutputReport", "Redactor", "output_items", "process_output"]
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+_CARD_PREFIX = re.compile(
+    r"^(?:4|5[1-5]|2(?:2[2-9][1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)|3[47]|3(?:0[0-5]|[68])|6(?:011|5|4[4-9]|22)|35(?:2[89]|[3-8])|62)"
+)
+
+
+def _is_card(text: str) -> bool:
+    digits = text.replace(" ", "").replace("-", "")
+    return 13 <= len(digits) <= 19 and digits.isdigit() and bool(_CARD_PREFIX.match(digits)) and _luhn(digits)
+
+
+#: The built-in secret patterns, most specific first: ``(kind, regex)``. Credit card
+#: candidates are also Luhn- and issuer-prefix-checked.
+BUILTIN_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("private_key", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|.*\Z)"),
+    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
+    ("aws_secret_access_key", r"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
+    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+    ("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}"),
+    ("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"),
+    ("stripe_key", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b"),
+    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"),
+    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("bearer_token", r"(?i:\bbearer\s+)[A-Za-z0-9._~+/-]{20,}=*"),
+    ("credit_card", r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])"),
+)
+
+
+class Redactor:
+    """Finds and replaces secrets in text: the built-in patterns plus ``extra`` regexes.
+
+    ``extra`` patterns (a manifest's ``output.redact``) are compiled on their own, so their
+    flags and groups cannot interfere with the built-ins; their kind is ``pattern:<n>``.
+    """
+
+    def __init__(self, extra: Sequence[str] = (), *, builtin: bool = True) -> None:
+        self._kinds: dict[int, str] = {}
+        parts = [f"({rx})" for _, rx in BUILTIN_PATTERNS] if builtin else []
+        self._builtin = re.compile("|".join(parts)) if parts else None
+        if self._builtin is not None:
+            # Map the index of each top-level group to its kind (inner groups shift indexes).
+            idx = 1
+            for kind, rx in BUILTIN_PATTERNS:
+                self._kinds[idx] = kind
+                idx += 1 + re.compile(rx).groups
+        self._extra = tuple((f"pattern:{i}", re.compile(p)) for i, p in enumerate(extra))
+
+    def redact(self, text: str, counts: Counter[str]) -> str:
+        """``text`` with every secret replaced by ``[REDACTED:<kind>]``; ``counts`` is updated."""
+        if self._builtin is not None:
+            text = self._builtin.sub(lambda m: self._sub(m, counts), text)
+        for kind, rx in self._extra:
+            text, n = rx.subn(f"[REDACTED:{kind}]", text)
+            if n:
+                counts[kind] += n
+        return text
+
+    def _sub(self, m: re.Match[str], counts: Counter[str]) -> str:
+        kind = next((k for i, k in self._kinds.items() if m.group(i) is not None), "secret")
+        if kind == "credit_card" and not _is_card(m.group()):
+            return m.group()
+        counts[kind] += 1
+        return f"[REDACTED:{kind}]"
+
+
+_REDACTORS: dict[tuple[str, ...], Redactor] = {}
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _redactor(extra: tuple[str, ...]) -> Redactor:
+    r = _REDACTORS.get(extra)
+    if r is None:
+        with _CACHE_LOCK:
+            r = _REDACTORS[extra] = Redactor(extra)
+    return r
+
+
+def _validator(spec: OutputSpec) -> Any:
+    hit = _VALIDATORS.get(id(spec))
+    if hit is None or hit[0] is not spec:
+        schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", **(spec.schema_ or {})}
+        v = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+        with _CACHE_LOCK:
+            _VALIDATORS[id(spec)] = hit = (spec, v)
+    return hit[1]
+
+
+@dataclass(frozen=True)
+class OutputReport:
+    """What :func:`process_output` did: redactions per kind, truncation, schema failures.
+
+    ``original_bytes`` and ``final_bytes`` are UTF-8 sizes of the output as text before and
+    after processing. Nothing in the report quotes the output itself.
+    """
+
+    redactions: Mapping[str, int] = field(default_factory=dict)
+    truncated: bool = False
+    original_bytes: int = 0
+    final_bytes: int = 0
+    schema_errors: tuple[str, ...] = ()
+
+    @property
+    def replaced(self) -> bool:
+        """True when the output failed its schema and the model got an error instead."""
+        return bool(self.schema_errors)
+
+    @property
+    def altered(self) -> bool:
+        return self.replaced or self.truncated or bool(self.redactions)
+
+    @property
+    def redaction_count(self) -> int:
+        return sum(self.redactions.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "redactions": dict(sorted(self.redactions.items())),
+            "truncated": self.truncated,
+            "original_bytes": self.original_bytes,
+            "final_bytes": self.final_bytes,
+            "schema_errors": list(self.schema_errors),
+        }
+
+
+def as_text(value: Any) -> str:
+    """An output as the text the model reads (content blocks joined, JSON for the rest)."""
+    from .session import _as_text
+
+    return _as_text(value)
+
+
+def _size(value: Any) -> int:
+    return len(as_text(value).encode("utf-8", "surrogatepass"))
+
+
+# -- schema ------------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=True, default=str)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _schema_errors(value: Any, spec: OutputSpec) -> list[str]:
+    v = _validator(spec)
+    candidates = [value]
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            candidates.append(json.loads(value))
+    elif isinstance(value, list) and value and all(isinstance(b, Mapping) and b.get("type") == "text" for b in value):
+        with contextlib.suppress(ValueError):
+            candidates.append(json.loads("".join(str(b.get("text", "")) for b in value)))
+    errors: list[str] = []
+    for cand in reversed(candidates):  # the parsed JSON first: its errors are the useful ones
+        found = sorted(v.iter_errors(cand), key=lambda e: [str(p) for p in e.absolute_path])
+        if not found:
+            return []
+        if not errors:
+            for err in found[:5]:
+                path = _pointer.format_pointer([p if isinstance(p, int) else str(p)[:40] for p in err.absolute_path])
+                errors.append(f"{path or '/'} does not satisfy {err.validator}: {_short(err.validator_value)}")
+    return errors
+
+
+# -- redaction ---------------------------------------------------------------------------
+
+
+def _redact(value: Any, r: Redactor, counts: Counter[str], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return r.redact(value, counts)
+    if depth > 64:
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        if 13 <= len(text) <= 19 and _is_card(text):
+            counts["credit_card"] += 1
+            return "[REDACTED:credit_card]"
+        return value
+    if isinstance(value, list):
+        return [_redact(v, r, counts, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_redact(v, r, counts, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {k: _redact(v, r, counts, depth + 1) for k, v in value.items()}
+    if isinstance(value, (bytes, bytearray)):
+        text = bytes(value).decode("utf-8", "replace")
+        before = sum(counts.values())
+        out = r.redact(text, counts)
+        return out if sum(counts.values()) != before else value
+    content = getattr(value, "content", None)
+    if content is not None and hasattr(value, "model_copy"):
+        return value.model_copy(update={"content": _redact(content, r, counts, depth + 1)})
+    text = str(value)
+    before = sum(counts.values())
+    out = r.redact(text, counts)
+    return out if sum(counts.values()) != before else value
+
+
+# -- size cap ----------------------------------------------------------------------------
+
+
+def _marker(original: int, kept: int) -> str:
+    return f"\n[toolguard: output truncated: {original} bytes, showing the first {kept}]"
+
+
+def _cut(text: str, budget: int) -> str:
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data) <= budget:
+        return text
+    return data[: max(budget, 0)].decode("utf-8", "ignore")
+
+
+def _cap_text(text: str, cap: int, original: int) -> str:
+    # The marker's own size depends on how much is kept; two passes settle it.
+    keep = max(cap - len(_marker(original, cap).encode()), 0)
+    kept = _cut(text, keep)
+    return kept + _marker(original, len(kept.encode("utf-8", "surrogatepass")))
+
+
+def _cap(value: Any, cap: int) -> tuple[Any, bool]:
+    size = _size(value)
+    if size <= cap:
+        return value, False
+    if isinstance(value, str):
+        return _cap_text(value, cap, size), True
+    if isinstance(value, list) and all(isinstance(b, str) or (isinstance(b, Mapping) and b.get("type") == "text") for b in value):
+        marker_room = len(_marker(size, cap).encode())
+        left = max(cap - marker_room, 0)
+        out: list[Any] = []
+        for b in value:
+            text = b if isinstance(b, str) else str(b.get("text", ""))
+            n = len(text.encode("utf-8", "surrogatepass")) + (1 if out else 0)
+            if n <= left:
+                out.append(b)
+                left -= n
+                continue
+            cut = _cut(text, left - (1 if out else 0))
+            if cut:
+                out.append(cut if isinstance(b, str) else {**b, "text": cut})
+            break
+        kept = _size(out)
+        marker = _marker(size, kept)
+        out.append(marker if all(isinstance(b, str) for b in value) else {"type": "text", "text": marker})
+        return out, True
+    return _cap_text(as_text(value), cap, size), True
+
+
+# -- the pipeline ------------------------------------------------------------------------
+
+
+def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> tuple[Any, OutputReport]:
+    """Apply ``spec`` (a manifest's ``output``) to ``result``: schema, redaction, size cap.
+
+    Returns the processed output (what the model may see) and a report. With ``spec`` None
+    (an unknown tool) only the built-in redaction runs. Raises only on a bug; the guard
+    treats any exception as "the output cannot be checked" and withholds it.
+
+    ::
+
+        value, report = process_output("key AKIAIOSFODNN7EXAMPLE", manifest.output, tool="t")
+        # value == "key [REDACTED:aws_access_key_id]"; report.redactions == {"aws_access_key_id": 1}
+    """
+    spec = spec if spec is not None else OutputSpec()
+    original = _size(result)
+    if spec.schema_ is not None:
+        errors = _schema_errors(result, spec)
+        if errors:
+            text = (
+                f"toolguard withheld the output of {tool!r}: it does not match the tool's declared output schema "
+                f"({'; '.join(errors)}). Do not rely on this tool's output for this call."
+            )
+            return text, OutputReport({}, False, original, len(text.encode()), tuple(errors))
+    counts: Counter[str] = Counter()
+    value = _redact(result, _redactor(spec.redact), counts)
+    truncated = False
+    if spec.max_bytes is not None:
+        value, truncated = _cap(value, spec.max_bytes)
+    final = _size(value) if (truncated or counts) else original
+    return value, OutputReport(dict(counts), truncated, original, final, ())
+
+
+def output_items(value: Any, spec: OutputSpec | None) -> list[str]:
+    """The distinct item keys of an output (what ``output_items`` budgets count).
+
+    With ``output.items`` (a pointer such as ``/documents/*``) each value it names is an item,
+    keyed by the value at ``output.item_key`` inside it (``/id``) or by its content digest.
+    Without it, a list output's elements are the items, and any other output is one item.
+    A string holding JSON is parsed first.
+    """
+    data = value
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            data = value
+    spec = spec if spec is not None else OutputSpec()
+    if spec.items is not None:
+        found = [v for _, v in _pointer.resolve(data, _pointer.parse_pointer(spec.items))]
+    elif isinstance(data, list):
+        found = list(data)
+    else:
+        found = [data]
+    key_toks = _pointer.parse_pointer(spec.item_key, wildcards=False) if spec.item_key else None
+    out: list[str] = []
+    for item in found:
+        if item is None or item == "" or item == [] or item == {}:
+            continue
+        if key_toks is not None:
+            hits = list(_pointer.resolve(item, key_toks))
+            if hits and isinstance(hits[0][1], (str, int)) and not isinstance(hits[0][1], bool):
+                out.append(f"id:{hits[0][1]}")
+                continue
+        out.append("sha256:" + hashlib.sha256(_canonical(item).encode("utf-8", "surrogatepass")).hexdigest()[:32])
+    return list(dict.fromkeys(out))
+
+
+def _canonical(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
