@@ -393,6 +393,9 @@ def verify(paths: Iterable[str | Path], *, key: bytes | None = None) -> VerifyRe
 
 def _check_link(file: Path, rec: Mapping[str, Any], report: VerifyReport, key: bytes | None) -> None:
     prev_file = file.parent / str(rec["prev_file"])
+    if rec.get("corrupt"):
+        report.notes.append(f"{file}: starts a new chain after the damaged file {rec['prev_file']}")
+        return
     if not prev_file.is_file():
         report.notes.append(f"{file}: continues {rec['prev_file']} (not found beside it; the link was not checked)")
         return
@@ -400,9 +403,6 @@ def _check_link(file: Path, rec: Mapping[str, Any], report: VerifyReport, key: b
         tail = _parse_tail(prev_file, key)
     except AuditCorrupted as exc:
         report.problems.append(Problem(str(file), 1, "link", f"continues {rec['prev_file']}, whose last record is damaged: {exc}"))
-        return
-    if rec.get("corrupt"):
-        report.notes.append(f"{file}: starts a new chain after the damaged file {rec['prev_file']}")
         return
     if tail is None or tail[1] != rec.get("prev"):
         report.problems.append(Problem(str(file), 1, "link", f"the rotate record does not match the last record of {rec['prev_file']}", _short(tail[1] if tail else None), _short(rec.get("prev"))))

@@ -71,13 +71,13 @@ BUILTIN_PATTERNS: tuple[tuple[str, str], ...] = (
     ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
     ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
     ("aws_secret_access_key", r"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
-    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-    ("slack_token", r"\bxox[abposre]-[A-Za-z0-9-]{10,}"),
+    ("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"),
+    ("slack_token", r"xox[abposre]-[A-Za-z0-9-]{10,}"),
     ("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"),
-    ("stripe_key", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b"),
-    ("anthropic_key", r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai_key", r"\bsk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"),
-    ("google_api_key", r"\bAIza[0-9A-Za-z_-]{35}"),
+    ("stripe_key", r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    ("openai_key", r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"),
+    ("google_api_key", r"AIza[0-9A-Za-z_-]{35}"),
     ("bearer_token", r"(?i:\bbearer\s+)[A-Za-z0-9._~+/-]{20,}=*"),
     ("credit_card", r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])"),
 )
@@ -332,6 +332,8 @@ def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> t
             return text, OutputReport({}, False, original, len(text.encode()), tuple(errors))
     counts: Counter[str] = Counter()
     value = _redact(result, _redactor(spec.redact), counts)
+    if not counts:
+        value = result  # nothing redacted: hand back the tool's own object, not a copy
     truncated = False
     if spec.max_bytes is not None:
         value, truncated = _cap(value, spec.max_bytes)
