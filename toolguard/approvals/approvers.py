@@ -231,7 +231,7 @@ class MemoryApproverStore:
         return _verify(found[0] if found else None, found[1] if found else None, token, name)
 
 
-_APPROVER_SCHEMA: list[str | dict[str, str]] = [
+_APPROVER_SCHEMA: tuple[str, ...] = (
     "CREATE TABLE toolguard_approvers ("
     " name TEXT PRIMARY KEY,"
     " roles_json TEXT NOT NULL,"
@@ -239,7 +239,7 @@ _APPROVER_SCHEMA: list[str | dict[str, str]] = [
     " created_at DOUBLE PRECISION NOT NULL,"
     " revoked_at DOUBLE PRECISION"
     ")",
-]
+)
 
 
 class SqlApproverStore:

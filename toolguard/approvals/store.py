@@ -681,7 +681,7 @@ class MemoryApprovalStore:
 # SQL (SQLite default, PostgreSQL alike)
 
 
-_APPROVAL_SCHEMA: builtins.list[str | dict[str, str]] = [
+_APPROVAL_SCHEMA: tuple[str, ...] = (
     "CREATE TABLE toolguard_approvals ("
     " id TEXT PRIMARY KEY,"
     " principal TEXT NOT NULL,"
@@ -716,7 +716,7 @@ _APPROVAL_SCHEMA: builtins.list[str | dict[str, str]] = [
     " reason TEXT,"
     " PRIMARY KEY (approval_id, event)"
     ")",
-]
+)
 
 _COLUMNS = (
     "id", "principal", "session_id", "tool", "call_id", "args_json", "args_sha256", "decision_json",
