@@ -83,21 +83,21 @@ def _utf8(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
-def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str, str, str]]]:
-    """Bytes a call sends out, and its destinations as ``(kind, value, pointer)``.
+def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str, str, str, tuple[str, ...]]]]:
+    """Bytes a call sends out, and its destinations as ``(kind, value, pointer, roots)``.
 
     Bytes are the UTF-8 sizes of the payload strings (the manifest's ``payload`` pointers;
     without them, for an outward tool, every string that is not a destination) plus the
     destination values themselves (a URL carries data in its path and query).
     """
     args = call.args if isinstance(call.args, dict) else {}
-    dests: list[tuple[str, str, str]] = []
+    dests: list[tuple[str, str, str, tuple[str, ...]]] = []
     for spec in manifest.destinations:
         for ptr, value in _pointer.resolve(args, spec.tokens):
             if isinstance(value, str):
-                dests.append((spec.kind, value, ptr))
+                dests.append((spec.kind, value, ptr, spec.roots))
     total = 0
-    rendered = {p for k, _, p in dests if k in ("markdown", "html")}
+    rendered = {p for k, _, p, _ in dests if k in ("markdown", "html")}
     if manifest.payload_tokens is not None:
         seen: set[str] = set()
         for _, toks in manifest.payload_tokens:
@@ -106,11 +106,11 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
                     if p not in seen:
                         seen.add(p)
                         total += _utf8(s)
-        total += sum(_utf8(v) for k, v, p in dests if p not in seen)
+        total += sum(_utf8(v) for _, v, p, _ in dests if p not in seen)
     elif manifest.side_effect in OUTWARD_EFFECTS:
         total = sum(_utf8(s) for _, s in _pointer.walk_strings(args))
     else:
-        total = sum(_utf8(v) for k, v, p in dests if p not in rendered)
+        total = sum(_utf8(v) for _, v, p, _ in dests if p not in rendered)
     return total, dests
 
 
@@ -297,7 +297,7 @@ class Accounting:
 
     def _account(self, call: Call, principal: str, manifest: Manifest | None, decision: Decision) -> tuple[Decision, int, CutOff | None]:
         egress = 0
-        dests: list[tuple[str, str, str]] = []
+        dests: list[tuple[str, str, str, tuple[str, ...]]] = []
         if decision.verdict == "allow" and manifest is not None:
             cls = self.budgets.principal_class(principal)
             call_slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
@@ -307,9 +307,8 @@ class Accounting:
             if call_slots:
                 keys: list[str] = []
                 if any(s.scope == "dest" or s.metric == "distinct_destinations" for s in call_slots):
-                    roots = {spec.kind: spec.roots for spec in manifest.destinations}
-                    for kind, value, _ in dests:
-                        keys.extend(destination_key(kind, value, roots.get(kind, ())))
+                    for kind, value, _, roots in dests:
+                        keys.extend(destination_key(kind, value, roots))
                 charges = self.budgets.call_charges(principal, call_slots, egress, keys)
                 decision = self._reserve(charges, decision, manifest, principal, "call")
         decision, cut = self._rules(principal, decision, decision)

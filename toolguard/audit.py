@@ -343,8 +343,12 @@ def verify(paths: Iterable[str | Path], *, key: bytes | None = None) -> VerifyRe
                     report.problems.append(Problem(name, n, "truncated", "incomplete record: the line has no newline (the writer stopped mid-write, or the file was cut)"))
                 try:
                     rec = json.loads(raw)
-                except ValueError as exc:
+                except json.JSONDecodeError as exc:
                     report.problems.append(Problem(name, n, "json", f"not a JSON record ({exc.msg} at column {exc.colno})"))
+                    prev_hash = None
+                    continue
+                except ValueError:
+                    report.problems.append(Problem(name, n, "json", "not a JSON record (not UTF-8 text)"))
                     prev_hash = None
                     continue
                 if not isinstance(rec, dict) or not isinstance(rec.get("hash"), str) or not isinstance(rec.get("seq"), int) or "prev" not in rec:

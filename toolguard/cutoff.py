@@ -23,6 +23,7 @@ Lifting a principal also forgets its rule counts, so it starts afresh.
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import hashlib
 import json
@@ -105,11 +106,11 @@ class KillList(Protocol):
         """The full entry of a cut-off principal, or None."""
         ...
 
-    def list(self) -> list[CutOff]:
+    def list(self) -> builtins.list[CutOff]:
         """Every cut-off principal, oldest first."""
         ...
 
-    def history(self, principal: str | None = None) -> list[CutOff]:
+    def history(self, principal: str | None = None) -> builtins.list[CutOff]:
         """Lifted entries (of one principal, or all), oldest first."""
         ...
 
@@ -164,16 +165,16 @@ class MemoryKillList:
     def entry(self, principal: str) -> CutOff | None:
         return self._entries.get(principal)
 
-    def list(self) -> list[CutOff]:
+    def list(self) -> builtins.list[CutOff]:
         with self._lock:
             return sorted(self._entries.values(), key=lambda e: (e.at, e.principal))
 
-    def history(self, principal: str | None = None) -> list[CutOff]:
+    def history(self, principal: str | None = None) -> builtins.list[CutOff]:
         with self._lock:
             return [e for e in self._history if principal is None or e.principal == principal]
 
 
-_SQL_STEPS: list[str | dict[str, str]] = [
+_SQL_STEPS: list[Any] = [
     {
         "sqlite": "CREATE TABLE toolguard_cutoff (principal TEXT PRIMARY KEY, reason TEXT NOT NULL, cut_by TEXT NOT NULL,"
         " at DOUBLE PRECISION NOT NULL, evidence TEXT NOT NULL);"
@@ -268,10 +269,10 @@ class SqlKillList:
         rows = self.db.query(f"SELECT {_COLS} FROM toolguard_cutoff WHERE principal = ?", (principal,))
         return _row(rows[0]) if rows else None
 
-    def list(self) -> list[CutOff]:
+    def list(self) -> builtins.list[CutOff]:
         return [_row(r) for r in self.db.query(f"SELECT {_COLS} FROM toolguard_cutoff ORDER BY at, principal")]
 
-    def history(self, principal: str | None = None) -> list[CutOff]:
+    def history(self, principal: str | None = None) -> builtins.list[CutOff]:
         sql = f"SELECT {_COLS}, lifted_at, lifted_by FROM toolguard_cutoff_history"
         if principal is None:
             return [_row(r) for r in self.db.query(sql + " ORDER BY id")]

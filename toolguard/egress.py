@@ -335,7 +335,7 @@ class MemoryCounterStore:
 # --------------------------------------------------------------------------------------
 # SQL
 
-_SQL_STEPS: list[str | dict[str, str]] = [
+_SQL_STEPS: list[Any] = [
     "CREATE TABLE toolguard_counter ("
     " key TEXT NOT NULL, bucket BIGINT NOT NULL, value BIGINT NOT NULL, expires DOUBLE PRECISION NOT NULL,"
     " PRIMARY KEY (key, bucket));"

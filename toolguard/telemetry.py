@@ -91,7 +91,7 @@ class Telemetry:
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None, principal_metrics: bool = True) -> None:
         version = _version()
         self.tracer = trace.get_tracer("toolguard", version, tracer_provider=tracer_provider)
-        meter = metrics.get_meter("toolguard", version, meter_provider=meter_provider)
+        meter = metrics.get_meter("toolguard", version or "", meter_provider=meter_provider)
         self.principal_metrics = principal_metrics
         self._calls = meter.create_counter("toolguard.calls", unit="{call}", description="Tool calls mediated, by verdict and headline finding code.")
         self._findings = meter.create_counter("toolguard.findings", unit="{finding}", description="Findings, by code and resolved action.")

@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from toolguard import Call, Guard, ManifestSet
-from toolguard.audit import GENESIS, AuditCorrupted, AuditLog, args_digest, canonical, read_records, stats, verify
+from toolguard.audit import (
+    GENESIS,
+    AuditCorrupted,
+    AuditLog,
+    args_digest,
+    canonical,
+    read_records,
+    stats,
+    verify,
+)
 from toolguard.manifest import manifest_from_dict
 from toolguard.policy import decide
 from toolguard.session import SessionView

@@ -82,3 +82,28 @@ def guard_with(ms: ManifestSet, pol: Policy | None = None, clock: Clock | None =
 
 def sent(args: Any) -> str:
     return "sent"
+
+
+try:  # every store suite runs over memory, a SQLite file and PostgreSQL (tests/pgfixture.py)
+    from pgfixture import BACKENDS, store_url
+except ImportError:  # pragma: no cover - without the PostgreSQL fixture: memory and SQLite
+    import uuid as _uuid
+
+    BACKENDS = ["memory", "sqlite"]
+
+    def store_url(kind: str, request: Any, tmp_path: Any) -> str:
+        return "memory://" if kind == "memory" else f"sqlite:///{tmp_path}/state-{_uuid.uuid4().hex[:8]}.db"
+
+
+def open_stores(kind: str, request: Any, tmp_path: Any) -> tuple[Any, Any]:
+    """A counter store and a kill list of backend ``kind`` on one fresh database."""
+    from toolguard.cutoff import MemoryKillList, SqlKillList
+    from toolguard.egress import MemoryCounterStore, SqlCounterStore
+    from toolguard.stores.sql import Database
+
+    url = store_url(kind, request, tmp_path)
+    if kind == "memory":
+        return MemoryCounterStore(), MemoryKillList()
+    db = Database(url)
+    request.addfinalizer(db.close)
+    return SqlCounterStore(db), SqlKillList(db)

@@ -5,11 +5,24 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from eg_support import EMAIL, FETCH, KB, NOTES, Clock, email, guard_with, kb_result, manifests, policy, sent
+from eg_support import (
+    BACKENDS,
+    EMAIL,
+    FETCH,
+    KB,
+    NOTES,
+    Clock,
+    email,
+    guard_with,
+    kb_result,
+    manifests,
+    open_stores,
+    policy,
+    sent,
+)
 
 from toolguard import Call, ManifestError, load_policy
-from toolguard.egress import Budgets, MemoryCounterStore, SqlCounterStore
-from toolguard.stores.sql import Database
+from toolguard.egress import Budgets
 
 
 class Tool:
@@ -22,13 +35,9 @@ class Tool:
         return self.result
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def counters(request, tmp_path):
-    if request.param == "memory":
-        return MemoryCounterStore()
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    request.addfinalizer(db.close)
-    return SqlCounterStore(db)
+    return open_stores(request.param, request, tmp_path)[0]
 
 
 def test_manifest_call_budget_holds_the_call_over_it(counters):

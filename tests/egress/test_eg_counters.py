@@ -6,12 +6,12 @@ import math
 import threading
 
 import pytest
+from eg_support import BACKENDS, open_stores
 
 from toolguard.egress import (
     DEFAULT_BUCKETS,
     Charge,
     CounterStore,
-    MemoryCounterStore,
     SqlCounterStore,
 )
 from toolguard.stores.sql import Database
@@ -20,13 +20,9 @@ HOUR = 3600.0
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def store(request, tmp_path) -> CounterStore:
-    if request.param == "memory":
-        return MemoryCounterStore()
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    request.addfinalizer(db.close)
-    return SqlCounterStore(db)
+    return open_stores(request.param, request, tmp_path)[0]
 
 
 def calls(limit: int, key: str = "alice/all/calls/3600", cost: int = 1) -> Charge:

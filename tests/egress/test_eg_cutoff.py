@@ -6,34 +6,37 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from eg_support import EMAIL, KB, Clock, email, guard_with, kb_result, manifests, policy, sent
+from eg_support import (
+    BACKENDS,
+    EMAIL,
+    KB,
+    Clock,
+    email,
+    guard_with,
+    kb_result,
+    manifests,
+    open_stores,
+    policy,
+    sent,
+)
 
 from toolguard import Call
 from toolguard.audit import AuditLog, read_records
-from toolguard.cutoff import CutoffRules, KillList, MemoryKillList, SqlKillList, cutoff_cli, rule_id
-from toolguard.egress import MemoryCounterStore, SqlCounterStore
+from toolguard.cutoff import CutoffRules, KillList, SqlKillList, cutoff_cli, rule_id
 from toolguard.manifest import CutoffRule
 from toolguard.stores.sql import Database
 
 BAD = {"to": "not-a-list"}  # schema.invalid: denied
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def stores(request, tmp_path):
-    if request.param == "memory":
-        return MemoryCounterStore(), MemoryKillList()
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    request.addfinalizer(db.close)
-    return SqlCounterStore(db), SqlKillList(db)
+    return open_stores(request.param, request, tmp_path)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def kill_list(request, tmp_path) -> KillList:
-    if request.param == "memory":
-        return MemoryKillList()
-    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
-    request.addfinalizer(db.close)
-    return SqlKillList(db)
+    return open_stores(request.param, request, tmp_path)[1]
 
 
 # --------------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def test_langchain_content_blocks_and_messages():
     value, report = process_output(blocks, OutputSpec(), tool="t")
     assert value[0] == {"type": "text", "text": "token [REDACTED:github_token]"} and value[1] == blocks[1]
     msg = ToolMessage(content=f"here: {STRIPE}", tool_call_id="c1")
-    value, report = process_output(msg, OutputSpec(), tool="t")
+    value, _report = process_output(msg, OutputSpec(), tool="t")
     assert isinstance(value, ToolMessage) and value.content == "here: [REDACTED:stripe_key]" and value.tool_call_id == "c1"
 
 
@@ -153,7 +153,7 @@ def test_output_schema(result, ok):
 
 
 def test_schema_error_names_path_and_rule():
-    value, report = process_output({"temp": "warm"}, OutputSpec(schema=SCHEMA), tool="weather")
+    _value, report = process_output({"temp": "warm"}, OutputSpec(schema=SCHEMA), tool="weather")
     assert report.schema_errors == ('/temp does not satisfy type: "number"',)
 
 
