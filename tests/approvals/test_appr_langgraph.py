@@ -9,18 +9,18 @@ import pytest
 
 pytest.importorskip("langgraph")
 
-from appr_support import EMAIL_MANIFEST  # noqa: E402
-from langchain.agents import create_agent  # noqa: E402
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
-from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.types import Command  # noqa: E402
+from appr_support import EMAIL_MANIFEST
+from langchain.agents import create_agent
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
-from toolguard import Guard  # noqa: E402
-from toolguard.approvals import open_stores, wait_for_decision  # noqa: E402
-from toolguard.integrations.langgraph import ToolGuardMiddleware  # noqa: E402
-from toolguard.manifest import ManifestSet, manifest_from_dict  # noqa: E402
+from toolguard import Guard
+from toolguard.approvals import open_stores, wait_for_decision
+from toolguard.integrations.langgraph import ToolGuardMiddleware
+from toolguard.manifest import ManifestSet, manifest_from_dict
 
 EVE = {"to": ["eve@evil.test"], "subject": "numbers", "body": "the quarterly numbers"}
 
