@@ -160,8 +160,17 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     return _mask(args, keep)
 
 
+_STAMP: tuple[int, str] = (-(2**62), "")
+
+
 def _timestamp(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    """RFC 3339 UTC with microseconds (``2025-01-31T12:00:00.123456Z``); the second is cached."""
+    global _STAMP
+    sec = int(t // 1)
+    cached = _STAMP  # one read: the pair is replaced whole, never updated in place
+    if cached[0] != sec:
+        cached = _STAMP = (sec, datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{cached[1]}.{min(int((t - sec) * 1_000_000), 999_999):06d}Z"
 
 
 def _digest(text: str, key: bytes | None) -> str:

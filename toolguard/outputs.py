@@ -38,6 +38,7 @@ import jsonschema
 
 from . import _pointer
 from .manifest import OutputSpec
+from .session import _as_text
 
 __all__ = ["BUILTIN_PATTERNS", "OutputReport", "Redactor", "output_items", "process_output"]
 
@@ -64,60 +65,99 @@ def _is_card(text: str) -> bool:
     return 13 <= len(digits) <= 19 and digits.isdigit() and bool(_CARD_PREFIX.match(digits)) and _luhn(digits)
 
 
-#: The built-in secret patterns, most specific first: ``(kind, regex)``. Credit card
-#: candidates are also Luhn- and issuer-prefix-checked.
-BUILTIN_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("private_key", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|.*\Z)"),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    ("aws_access_key_id", r"\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\b"),
-    ("aws_secret_access_key", r"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
-    ("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"),
-    ("slack_token", r"xox[abposre]-[A-Za-z0-9-]{10,}"),
-    ("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}"),
-    ("stripe_key", r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
-    ("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}"),
-    ("openai_key", r"(?<![A-Za-z0-9])sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}"),
-    ("google_api_key", r"AIza[0-9A-Za-z_-]{35}"),
-    ("bearer_token", r"(?i:\bbearer\s+)[A-Za-z0-9._~+/-]{20,}=*"),
-    ("credit_card", r"(?<![0-9])(?:[0-9][ -]?){12,18}[0-9](?![0-9])"),
+_ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+_WORD = _ALNUM | frozenset("_-")
+_DIGITS = frozenset("0123456789")
+
+
+@dataclass(frozen=True)
+class _Secret:
+    """One built-in secret pattern.
+
+    ``triggers`` are substrings one of which must occur (in the lower-cased text when
+    ``lower``) before the regex runs at all: most outputs hold no secret, and a substring
+    test costs far less than a regex scan. Every regex starts with a literal or a small
+    character set so that the scan itself is fast; boundaries (the characters that must not
+    come right before the match) are checked on each match instead of with a look-behind.
+    """
+
+    kind: str
+    regex: re.Pattern[str]
+    triggers: tuple[str, ...] = ()
+    lower: bool = False
+    not_before: frozenset[str] = frozenset()
+
+
+def _secret(kind: str, rx: str, triggers: tuple[str, ...] = (), *, lower: bool = False, not_before: frozenset[str] = frozenset()) -> _Secret:
+    return _Secret(kind, re.compile(rx), triggers, lower, not_before)
+
+
+_AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA")
+
+#: The built-in secret patterns, most specific first. Credit card candidates are also
+#: Luhn- and issuer-prefix-checked.
+BUILTIN_PATTERNS: tuple[_Secret, ...] = (
+    _secret("private_key", r"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----(?s:.*?-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|.*\Z)", ("PRIVATE KEY",)),
+    _secret("jwt", r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*", ("eyJ",), not_before=_WORD),
+    _secret("aws_access_key_id", r"A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{16}(?![A-Za-z0-9])", _AWS_PREFIXES, not_before=_ALNUM),
+    _secret("aws_secret_access_key", r"(?i:aws_?secret_?(?:access_?)?key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])", ("secret",), lower=True),
+    _secret("github_token", r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])", ("gh",)),
+    _secret("slack_token", r"xox[abposre]-[A-Za-z0-9-]{10,}", ("xox",)),
+    _secret("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]{20,}", ("hooks.slack.com",)),
+    _secret("stripe_key", r"[sr]k_(?:live|test)_[A-Za-z0-9]{16,}", ("k_live_", "k_test_")),
+    _secret("anthropic_key", r"sk-ant-[A-Za-z0-9_-]{20,}", ("sk-ant-",)),
+    _secret("openai_key", r"sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}", ("sk-",), not_before=_ALNUM),
+    _secret("google_api_key", r"AIza[0-9A-Za-z_-]{35}", ("AIza",)),
+    _secret("bearer_token", r"(?i:bearer\s+)[A-Za-z0-9._~+/-]{20,}=*", ("bearer",), lower=True, not_before=_ALNUM),
+    _secret("credit_card", r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", not_before=_DIGITS),
 )
 
 
 class Redactor:
     """Finds and replaces secrets in text: the built-in patterns plus ``extra`` regexes.
 
-    ``extra`` patterns (a manifest's ``output.redact``) are compiled on their own, so their
-    flags and groups cannot interfere with the built-ins; their kind is ``pattern:<n>``.
+    ``extra`` patterns (a manifest's ``output.redact``) run after the built-ins, each on its
+    own (their flags and groups cannot interfere); their kind is ``pattern:<n>``.
     """
 
     def __init__(self, extra: Sequence[str] = (), *, builtin: bool = True) -> None:
-        self._kinds: dict[int, str] = {}
-        parts = [f"({rx})" for _, rx in BUILTIN_PATTERNS] if builtin else []
-        self._builtin = re.compile("|".join(parts)) if parts else None
-        if self._builtin is not None:
-            # Map the index of each top-level group to its kind (inner groups shift indexes).
-            idx = 1
-            for kind, rx in BUILTIN_PATTERNS:
-                self._kinds[idx] = kind
-                idx += 1 + re.compile(rx).groups
+        self._builtin = BUILTIN_PATTERNS if builtin else ()
         self._extra = tuple((f"pattern:{i}", re.compile(p)) for i, p in enumerate(extra))
 
     def redact(self, text: str, counts: Counter[str]) -> str:
         """``text`` with every secret replaced by ``[REDACTED:<kind>]``; ``counts`` is updated."""
-        if self._builtin is not None:
-            text = self._builtin.sub(lambda m: self._sub(m, counts), text)
+        lowered: str | None = None
+        for p in self._builtin:
+            if p.triggers:
+                if p.lower:
+                    if lowered is None:
+                        lowered = text.lower()
+                    hay = lowered
+                else:
+                    hay = text
+                for t in p.triggers:
+                    if t in hay:
+                        break
+                else:
+                    continue
+            new = p.regex.sub(lambda m, p=p: self._sub(m, p, counts), text)  # type: ignore[misc]
+            if new is not text and new != text:
+                text, lowered = new, None
         for kind, rx in self._extra:
             text, n = rx.subn(f"[REDACTED:{kind}]", text)
             if n:
                 counts[kind] += n
         return text
 
-    def _sub(self, m: re.Match[str], counts: Counter[str]) -> str:
-        kind = next((k for i, k in self._kinds.items() if m.group(i) is not None), "secret")
-        if kind == "credit_card" and not _is_card(m.group()):
+    @staticmethod
+    def _sub(m: re.Match[str], p: _Secret, counts: Counter[str]) -> str:
+        start = m.start()
+        if start and p.not_before and m.string[start - 1] in p.not_before:
             return m.group()
-        counts[kind] += 1
-        return f"[REDACTED:{kind}]"
+        if p.kind == "credit_card" and not _is_card(m.group()):
+            return m.group()
+        counts[p.kind] += 1
+        return f"[REDACTED:{p.kind}]"
 
 
 _REDACTORS: dict[tuple[str, ...], Redactor] = {}
@@ -182,13 +222,12 @@ class OutputReport:
 
 def as_text(value: Any) -> str:
     """An output as the text the model reads (content blocks joined, JSON for the rest)."""
-    from .session import _as_text
-
     return _as_text(value)
 
 
 def _size(value: Any) -> int:
-    return len(as_text(value).encode("utf-8", "surrogatepass"))
+    text = value if isinstance(value, str) else _as_text(value)
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 # -- schema ------------------------------------------------------------------------------
