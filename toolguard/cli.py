@@ -511,20 +511,17 @@ def replay_command(
 # gives an install hint instead of an ImportError.
 
 _LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    # "serve": ("toolguard.server.cli:serve", "Run the approver API and web page.", "server"),
 }
 
 
 def _register(group: click.Group) -> None:
     """Add the command groups of other layers to ``group``."""
-    # from .approvals.cli import approvals, approvers, serve
-    # from .audit import audit_cli
-    # from .cutoff import cutoff_cli
-    # group.add_command(approvals)
-    # group.add_command(approvers)
-    # group.add_command(serve)
-    # group.add_command(audit_cli)
-    # group.add_command(cutoff_cli)
+    from .approvals.cli import approvals, approvers, serve
+    from .audit import audit_cli
+    from .cutoff import cutoff_cli
+
+    for command in (approvals, approvers, serve, audit_cli, cutoff_cli):
+        group.add_command(command)
 
 
 _register(main)
