@@ -240,7 +240,8 @@ class SqlKillList:
             if row is None:
                 return None
             now = time.time()
-            tx.execute("DELETE FROM toolguard_cutoff WHERE principal = ?", (principal,))
+            if tx.execute("DELETE FROM toolguard_cutoff WHERE principal = ?", (principal,)) == 0:
+                return None  # lifted meanwhile by another replica (PostgreSQL, READ COMMITTED)
             tx.execute(
                 f"INSERT INTO toolguard_cutoff_history ({_COLS}, lifted_at, lifted_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (*row, now, operator),

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from appr_support import BACKENDS, store_url
+from appr_support import store_url
+from pgfixture import BACKENDS as ALL_BACKENDS
+from pgfixture import store_url as backend_url
 
 from toolguard.approvals import ApprovalStore, ApproverStore, open_stores
 
@@ -25,9 +27,10 @@ class Stores:
     approvers: ApproverStore
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=ALL_BACKENDS)
 def stores(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Stores]:
-    url = store_url(request.param, tmp_path)
+    # memory, a SQLite file and a fresh schema on the tests' PostgreSQL server (tests/pgfixture.py)
+    url = backend_url(request.param, request, tmp_path)
     holds, approvers = open_stores(url)
     yield Stores(request.param, url, holds, approvers)
     db = getattr(holds, "db", None)

@@ -280,13 +280,18 @@ class SqlApproverStore:
             row = tx.one("SELECT revoked_at FROM toolguard_approvers WHERE name = ?", (name,))
             if row is not None and row[0] is None:
                 raise ApproverExists(f"an active approver named {name!r} already exists; revoke it first")
-            tx.execute(
+            # Only a revoked row may be replaced: on PostgreSQL another replica may have added
+            # the name between the SELECT above and this statement.
+            changed = tx.execute(
                 "INSERT INTO toolguard_approvers (name, roles_json, token_sha256, created_at, revoked_at)"
                 " VALUES (?, ?, ?, ?, NULL)"
                 " ON CONFLICT (name) DO UPDATE SET roles_json = excluded.roles_json,"
-                " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, revoked_at = NULL",
+                " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, revoked_at = NULL"
+                " WHERE toolguard_approvers.revoked_at IS NOT NULL",
                 (name, json.dumps(list(role_tuple)), digest, at),
             )
+            if changed == 0:
+                raise ApproverExists(f"an active approver named {name!r} already exists; revoke it first")
 
         self.db.run(body)
         return Approver(name, role_tuple, at, None, digest[:16]), token

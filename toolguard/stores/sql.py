@@ -8,12 +8,21 @@ count tells whether a transition happened (the atomic primitive behind "claimed 
 * SQLite: one connection per thread, WAL journal, ``synchronous=NORMAL``, a busy timeout,
   and ``BEGIN IMMEDIATE`` for write transactions so two writers serialise instead of
   failing at commit.
-* PostgreSQL (``pip install 'toolguard[postgres]'``): psycopg 3, one connection per thread.
+* PostgreSQL (``pip install 'toolguard[postgres]'``): psycopg 3, one connection per thread,
+  autocommit outside the transactions :meth:`Database.run` opens, READ COMMITTED. Stores
+  stay correct there because every read-modify-write either ends in a conditional UPDATE
+  whose row count is checked, or takes a lock first (``pg_advisory_xact_lock``). Read-only
+  bodies (``write=False``) run without BEGIN/COMMIT: one round trip per statement.
 
 Driver errors are translated at this seam: a database that cannot be reached (or stays
 locked past the bounded retry) raises :class:`~toolguard.errors.StoreUnavailable`; anything
-else raises :class:`~toolguard.errors.StoreError`. Schemas are versioned per component in
-the ``toolguard_schema`` table; :meth:`Database.migrate` applies the missing steps in order.
+else raises :class:`~toolguard.errors.StoreError`. The retry is bounded in attempts
+(``retries``) and in time (``retry_window`` seconds; each PostgreSQL connection attempt
+gives up after ``connect_timeout`` seconds), so an unreachable database fails closed
+promptly. A connection lost while PostgreSQL was committing is never retried: whether the
+transaction committed is unknown, and running the body again could apply it twice.
+Schemas are versioned per component in the ``toolguard_schema`` table;
+:meth:`Database.migrate` applies the missing steps in order.
 
 Select a database by URL::
 
@@ -24,7 +33,10 @@ Select a database by URL::
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -35,9 +47,15 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import ConfigError, StoreError, StoreUnavailable
 
-__all__ = ["Database", "Tx", "default_sqlite_path", "open_database"]
+__all__ = ["Database", "Step", "Tx", "default_sqlite_path", "open_database"]
 
 Dialect = Literal["sqlite", "postgresql"]
+#: One migration step: SQL text split on ``;``, a list of statements, or either per dialect.
+Step = str | Sequence[str] | dict[str, str | Sequence[str]]
+
+
+class _CommitUnknown(Exception):
+    """The connection failed during COMMIT: the transaction may or may not have committed."""
 
 
 class Tx(Protocol):
@@ -78,13 +96,29 @@ class _SqliteTx:
         return tuple(row) if row is not None else None
 
 
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|(\$[A-Za-z_]*\$).*?\1|--[^\n]*|/\*.*?\*/", re.S)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pg_placeholders(sql: str) -> str:
+    """``?`` placeholders to psycopg's ``%s``, outside quotes and comments; ``%`` doubled everywhere."""
+    out: list[str] = []
+    pos = 0
+    for m in _QUOTED.finditer(sql):
+        out.append(sql[pos : m.start()].replace("%", "%%").replace("?", "%s"))
+        out.append(m.group(0).replace("%", "%%"))
+        pos = m.end()
+    out.append(sql[pos:].replace("%", "%%").replace("?", "%s"))
+    return "".join(out)
+
+
 class _PgTx:
     def __init__(self, conn: Any) -> None:
         self._c = conn
 
     @staticmethod
     def _sql(sql: str) -> str:
-        return sql.replace("%", "%%").replace("?", "%s")
+        return _pg_placeholders(sql)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         cur = self._c.execute(self._sql(sql), tuple(params))
@@ -101,15 +135,32 @@ class _PgTx:
 class Database:
     """A connection factory for one database URL, safe to share between threads.
 
-    Use :meth:`transaction` for every read-modify-write: the body runs in one transaction
+    Use :meth:`run` for every read-modify-write: the body runs in one transaction
     (``BEGIN IMMEDIATE`` on SQLite) and is retried, a bounded number of times, only when the
     database is busy or the connection dropped before anything was committed.
+
+    Arguments:
+        retries: extra attempts after a busy database or a lost connection.
+        busy_timeout: seconds SQLite waits for a lock before reporting busy.
+        connect_timeout: seconds one PostgreSQL connection attempt may take (libpq counts
+            whole seconds, at least 2).
+        retry_window: no new attempt starts once this many seconds went by since the first.
     """
 
-    def __init__(self, url: str, *, retries: int = 3, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        retries: int = 3,
+        busy_timeout: float = 5.0,
+        connect_timeout: float = 2.0,
+        retry_window: float = 5.0,
+    ) -> None:
         self.url = url
         self.retries = retries
         self.busy_timeout = busy_timeout
+        self.connect_timeout = connect_timeout
+        self.retry_window = retry_window
         parts = urlsplit(url)
         scheme = parts.scheme.split("+", 1)[0]
         if scheme == "sqlite":
@@ -142,7 +193,7 @@ class Database:
 
     def _connect(self) -> Any:
         if self.dialect == "sqlite":
-            assert self.path is not None  # noqa: S101
+            assert self.path is not None
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -151,7 +202,30 @@ class Database:
             return conn
         import psycopg
 
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+        return psycopg.connect(
+            self.url,
+            autocommit=True,
+            connect_timeout=max(2, math.ceil(self.connect_timeout)),
+            # A server that vanishes without closing the socket is noticed within ~10 s.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+        )
+
+    def connect(self) -> Any:
+        """A new connection of its own (the caller closes it): for LISTEN, which needs one.
+
+        PostgreSQL connections are in autocommit mode; SQLite ones have WAL and the busy
+        timeout set. Connection errors are mapped like those of :meth:`run`.
+        """
+        try:
+            return self._connect()
+        except Exception as exc:
+            mapped = self.map_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
 
     def _conn(self) -> Any:
         conn = getattr(self._local, "conn", None)
@@ -192,26 +266,55 @@ class Database:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        elif not write:
+            yield _PgTx(conn)  # autocommit: each read sees the latest committed state
         else:
-            with conn.transaction():
-                yield _PgTx(conn)
+            committing = False
+            try:
+                with conn.transaction():
+                    yield _PgTx(conn)
+                    committing = True
+            except Exception as exc:
+                if committing:
+                    raise _CommitUnknown(exc) from exc
+                raise
 
     def run(self, body: Any, *, write: bool = True) -> Any:
-        """Run ``body(tx)`` in one transaction and return its result, with the bounded retry."""
+        """Run ``body(tx)`` in one transaction and return its result, with the bounded retry.
+
+        Exceptions raised by ``body`` itself propagate unchanged (after a rollback); driver
+        errors become :class:`~toolguard.errors.StoreError` or
+        :class:`~toolguard.errors.StoreUnavailable`.
+        """
         delay = 0.05
+        started = time.monotonic()
         for attempt in range(self.retries + 1):
             try:
                 with self._tx(write) as tx:
                     return body(tx)
+            except _CommitUnknown as unknown:
+                self._drop()
+                cause = unknown.__cause__ or unknown
+                raise StoreUnavailable(
+                    f"{_mask(self.url)}: the connection was lost while committing; the outcome is unknown: "
+                    f"{str(cause).strip()}"
+                ) from cause
             except Exception as exc:
                 mapped = self.map_error(exc)
                 if mapped is None:
                     raise
-                if isinstance(mapped, StoreUnavailable) and attempt < self.retries:
+                if (
+                    isinstance(mapped, StoreUnavailable)
+                    and attempt < self.retries
+                    and time.monotonic() - started + delay < self.retry_window
+                ):
                     self._drop()
                     time.sleep(delay)
                     delay *= 2
                     continue
+                if isinstance(mapped, StoreUnavailable):
+                    self._drop()
+                    mapped = StoreUnavailable(f"{mapped} (after {attempt + 1} attempt{'s' if attempt else ''})")
                 raise mapped from exc
         raise StoreUnavailable(f"{_mask(self.url)}: gave up after {self.retries} retries")  # pragma: no cover
 
@@ -239,11 +342,12 @@ class Database:
 
     # -- schema ------------------------------------------------------------------------
 
-    def migrate(self, component: str, steps: Sequence[str | dict[str, str]]) -> int:
+    def migrate(self, component: str, steps: Sequence[Step]) -> int:
         """Apply the missing schema steps of ``component``; return its version afterwards.
 
-        Each step is SQL (``;``-separated statements), or a dict of SQL per dialect. Steps are
-        only ever appended: step N is applied once, when the stored version is below N.
+        Each step is SQL (``;``-separated statements), a list of statements run as they are
+        (for bodies that contain ``;``, such as triggers), or a dict of either per dialect.
+        Steps are only ever appended: step N is applied once, when the stored version is below N.
         """
 
         def body(tx: Tx) -> int:
@@ -253,8 +357,9 @@ class Database:
             for n, step in enumerate(steps, start=1):
                 if n <= version:
                     continue
-                sql = step if isinstance(step, str) else step[self.dialect]
-                for stmt in (s.strip() for s in sql.split(";")):
+                sql = step[self.dialect] if isinstance(step, dict) else step
+                stmts = sql.split(";") if isinstance(sql, str) else sql
+                for stmt in (s.strip() for s in stmts):
                     if stmt:
                         tx.execute(stmt)
                 version = n
