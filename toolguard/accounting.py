@@ -83,6 +83,30 @@ def _utf8(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
 
+@dataclass(frozen=True)
+class _EgressPlan:
+    """What measuring a call's egress needs from its manifest, parsed once."""
+
+    dests: tuple[tuple[str, tuple[Any, ...], tuple[str, ...]], ...]  # (kind, pointer tokens, roots)
+    payload: tuple[tuple[Any, ...], ...] | None
+    outward: bool
+
+
+_PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
+
+
+def _plan_of(manifest: Manifest) -> _EgressPlan:
+    hit = _PLANS.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        plan = _EgressPlan(
+            tuple((spec.kind, spec.tokens, spec.roots) for spec in manifest.destinations),
+            tuple(t for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
+            manifest.side_effect in OUTWARD_EFFECTS,
+        )
+        _PLANS[id(manifest)] = hit = (manifest, plan)
+    return hit[1]
+
+
 def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str, str, str, tuple[str, ...]]]]:
     """Bytes a call sends out, and its destinations as ``(kind, value, pointer, roots)``.
 
@@ -90,27 +114,27 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
     without them, for an outward tool, every string that is not a destination) plus the
     destination values themselves (a URL carries data in its path and query).
     """
+    plan = _plan_of(manifest)
     args = call.args if isinstance(call.args, dict) else {}
     dests: list[tuple[str, str, str, tuple[str, ...]]] = []
-    for spec in manifest.destinations:
-        for ptr, value in _pointer.resolve(args, spec.tokens):
+    for kind, tokens, roots in plan.dests:
+        for ptr, value in _pointer.resolve(args, tokens):
             if isinstance(value, str):
-                dests.append((spec.kind, value, ptr, spec.roots))
+                dests.append((kind, value, ptr, roots))
     total = 0
-    rendered = {p for k, _, p, _ in dests if k in ("markdown", "html")}
-    if manifest.payload_tokens is not None:
+    if plan.payload is not None:
         seen: set[str] = set()
-        for _, toks in manifest.payload_tokens:
+        for toks in plan.payload:
             for ptr, value in _pointer.resolve(args, toks):
                 for p, s in _pointer.walk_strings(value, ptr):
                     if p not in seen:
                         seen.add(p)
                         total += _utf8(s)
         total += sum(_utf8(v) for _, v, p, _ in dests if p not in seen)
-    elif manifest.side_effect in OUTWARD_EFFECTS:
+    elif plan.outward:
         total = sum(_utf8(s) for _, s in _pointer.walk_strings(args))
     else:
-        total = sum(_utf8(v) for _, v, p, _ in dests if p not in rendered)
+        total = sum(_utf8(v) for k, v, _, _ in dests if k not in ("markdown", "html"))
     return total, dests
 
 

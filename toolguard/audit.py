@@ -151,13 +151,24 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     """
     keep: set[str] = set()
     if manifest is not None and isinstance(args, dict):
-        for spec in manifest.destinations:
-            if spec.kind in ("markdown", "html"):
-                continue  # rendered text is payload too
-            for p, v in _pointer.resolve(args, spec.tokens):
+        for tokens in _destination_tokens(manifest):
+            for p, v in _pointer.resolve(args, tokens):
                 if isinstance(v, str):
                     keep.add(p)
     return _mask(args, keep)
+
+
+_DEST_TOKENS: dict[int, tuple[Any, tuple[tuple[Any, ...], ...]]] = {}
+
+
+def _destination_tokens(manifest: Manifest) -> tuple[tuple[Any, ...], ...]:
+    """The parsed pointers of the manifest's value destinations (cached per manifest object)."""
+    hit = _DEST_TOKENS.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        # rendered text (markdown, html) is payload too: it is masked
+        toks = tuple(spec.tokens for spec in manifest.destinations if spec.kind not in ("markdown", "html"))
+        _DEST_TOKENS[id(manifest)] = hit = (manifest, toks)
+    return hit[1]
 
 
 _STAMP: tuple[int, str] = (-(2**62), "")
@@ -585,7 +596,10 @@ class AuditLog:
         rec = {"v": FORMAT_VERSION, **body, "seq": self._seq + 1, "prev": self._prev}
         if "timestamp" not in rec:
             rec["timestamp"] = _timestamp(self._clock())
-        text = canonical(rec)
+        try:
+            text = canonical(rec)
+        except (TypeError, ValueError) as exc:  # nothing written, nothing changed
+            raise ValueError(f"an audit record must be JSON: {exc}") from None
         h = _digest(text, self._key)
         line = (text[:-1] + ',"hash":"' + h + '"}\n').encode("ascii")
         written = 0
@@ -614,10 +628,8 @@ class AuditLog:
         a failed write every later append fails too (the chain's tail is unknown), until the
         log is reopened.
         """
-        try:
-            canonical(body)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"an audit record must be JSON: {exc}") from None
+        if "hash" in body:
+            raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
         with self._lock:
             if self._failed is not None:
                 raise StoreError(f"{self.path}: the audit log failed earlier ({self._failed}); reopen it")

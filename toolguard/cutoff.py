@@ -280,13 +280,18 @@ class SqlKillList:
         return [_row(r) for r in self.db.query(sql + " WHERE principal = ? ORDER BY id", (principal,))]
 
 
-def open_kill_list(url: str) -> KillList:
-    """``memory://`` gives a :class:`MemoryKillList`; SQL URLs a :class:`SqlKillList`."""
+def open_kill_list(url: str, *, cache_ttl: float = 1.0) -> KillList:
+    """``memory://`` gives a :class:`MemoryKillList`; SQL URLs a :class:`SqlKillList`.
+
+    A SQL kill list answers :meth:`KillList.get` from memory for up to ``cache_ttl`` seconds
+    (cuts and lifts made through it are seen at once; those of other processes within
+    ``cache_ttl``). ``cache_ttl=0`` reads the database on every call.
+    """
     if url.startswith("memory:"):
         return MemoryKillList()
     from .stores.sql import open_database
 
-    return SqlKillList(open_database(url))
+    return SqlKillList(open_database(url), cache_ttl=cache_ttl)
 
 
 def lift(principal: str, operator: str, kill_list: KillList, counters: CounterStore | None = None) -> CutOff | None:

@@ -51,6 +51,7 @@ __all__ = [
     "Budgets",
     "Charge",
     "CounterStore",
+    "LeasedCounterStore",
     "MemoryCounterStore",
     "Reservation",
     "SqlCounterStore",
@@ -111,21 +112,27 @@ class Reservation:
     ``ok`` is True when every charge fitted (or ``force`` was given) and all were counted;
     otherwise nothing was counted and ``breaches`` lists the charges that did not fit.
     ``usage`` maps each series key to the units in its window after the reservation (before
-    it, when nothing was counted).
+    it, when nothing was counted). ``buckets`` maps each counted (non-member) series to the
+    bucket index its units went into (what :meth:`CounterStore.release` takes back).
     """
 
     ok: bool
     breaches: tuple[Breach, ...] = ()
     usage: Mapping[str, int] = field(default_factory=dict)
+    buckets: Mapping[str, int] = field(default_factory=dict)
 
 
 @runtime_checkable
 class CounterStore(Protocol):
     """Counters over sliding windows with an atomic check-and-increment.
 
-    Implementations: :class:`MemoryCounterStore` (the reference, one process) and
-    :class:`SqlCounterStore` (SQLite, PostgreSQL; shared by every process on the database).
+    Implementations: :class:`MemoryCounterStore` (the reference, one process),
+    :class:`SqlCounterStore` (SQLite, PostgreSQL; shared by every process on the database)
+    and :class:`LeasedCounterStore` (batches reservations on either, safely).
+    ``buckets`` is the number of buckets per window (the granularity is ``per / buckets``).
     """
+
+    buckets: int
 
     def reserve(self, charges: Sequence[Charge], now: float, *, force: bool = False) -> Reservation:
         """Check every charge against its window and count all of them, or none.
@@ -138,6 +145,14 @@ class CounterStore(Protocol):
 
     def peek(self, charges: Sequence[Charge], now: float) -> Reservation:
         """What :meth:`reserve` would answer, changing nothing."""
+        ...
+
+    def release(self, charges: Sequence[Charge], buckets: Mapping[str, int]) -> None:
+        """Take back ``cost`` units of each (non-member) charge from the bucket it was counted in.
+
+        For units reserved ahead and never used (:class:`LeasedCounterStore`). A bucket never
+        goes below zero; a bucket already pruned is left alone.
+        """
         ...
 
     def clear(self, prefix: str) -> int:
@@ -283,6 +298,7 @@ class MemoryCounterStore:
             breaches, usage = _plan(charges, states, self._has_member)
             if not write or (breaches and not force):
                 return Reservation(not breaches, tuple(breaches), {k: st.used for k, st in states.items()})
+            counted: dict[str, int] = {}
             for c in charges:
                 st = states[c.key]
                 high, buckets, members = self._series[c.key]
@@ -295,21 +311,34 @@ class MemoryCounterStore:
                     if len(members) > 2 * (st.used + st.added) + 16:
                         for m in [m for m, t in members.items() if t <= lo]:
                             del members[m]
-                elif c.cost:
+                else:
                     w = _width(c.per, self.buckets)
                     b = math.floor(st.eff / w)
+                    counted[c.key] = b
+                    if not c.cost:
+                        continue
                     buckets[b] = buckets.get(b, 0) + c.cost
                     if len(buckets) > self.buckets + 1:
                         lo_b = b - self.buckets
                         for old in [x for x in buckets if x < lo_b]:
                             del buckets[old]
-            return Reservation(True, tuple(breaches), usage)
+            return Reservation(True, tuple(breaches), usage, counted)
 
     def reserve(self, charges: Sequence[Charge], now: float, *, force: bool = False) -> Reservation:
         return self._run(charges, now, True, force)
 
     def peek(self, charges: Sequence[Charge], now: float) -> Reservation:
         return self._run(charges, now, False, False)
+
+    def release(self, charges: Sequence[Charge], buckets: Mapping[str, int]) -> None:
+        _check_charges(charges)
+        with self._lock:
+            for c in charges:
+                series = self._series.get(c.key)
+                b = buckets.get(c.key)
+                if series is None or b is None or c.member is not None or b not in series[1]:
+                    continue
+                series[1][b] = max(0, series[1][b] - c.cost)
 
     def clear(self, prefix: str) -> int:
         with self._lock:
@@ -413,6 +442,7 @@ class SqlCounterStore:
             breaches, usage = _plan(charges, states, has_member)
             if not write or (breaches and not force):
                 return Reservation(not breaches, tuple(breaches), {k: st.used for k, st in states.items()})
+            counted: dict[str, int] = {}
             for c in charges:
                 st = states[c.key]
                 if c.member is not None:
@@ -423,15 +453,18 @@ class SqlCounterStore:
                         "ON CONFLICT (key, member) DO UPDATE SET seen = excluded.seen, expires = excluded.expires",
                         (c.key, c.member, st.eff, st.eff + c.per),
                     )
-                elif c.cost:
+                else:
                     w = _width(c.per, n)
                     b = max(math.floor(now / w), math.floor(st.eff / w))
+                    counted[c.key] = b
+                    if not c.cost:
+                        continue
                     tx.execute(
                         "INSERT INTO toolguard_counter (key, bucket, value, expires) VALUES (?, ?, ?, ?) "
                         "ON CONFLICT (key, bucket) DO UPDATE SET value = toolguard_counter.value + excluded.value",
                         (c.key, b, c.cost, (b + 1) * w + c.per),
                     )
-            return Reservation(True, tuple(breaches), usage)
+            return Reservation(True, tuple(breaches), usage, counted)
 
         return body
 
@@ -457,6 +490,21 @@ class SqlCounterStore:
         res: Reservation = self.db.run(self._body(charges, now, False, False), write=False)
         return res
 
+    def release(self, charges: Sequence[Charge], buckets: Mapping[str, int]) -> None:
+        _check_charges(charges)
+        rows = [(c.cost, c.cost, c.key, buckets[c.key]) for c in charges if c.member is None and c.cost and c.key in buckets]
+        if not rows:
+            return
+
+        def body(tx: Tx) -> None:
+            for row in rows:
+                tx.execute(
+                    "UPDATE toolguard_counter SET value = CASE WHEN value > ? THEN value - ? ELSE 0 END WHERE key = ? AND bucket = ?",
+                    row,
+                )
+
+        self.db.run(body)
+
     def clear(self, prefix: str) -> int:
         def body(tx: Tx) -> int:
             n = tx.execute("DELETE FROM toolguard_counter WHERE substr(key, 1, ?) = ?", (len(prefix), prefix))
@@ -474,14 +522,213 @@ class SqlCounterStore:
         return int(self.db.run(body))
 
 
-def open_counter_store(url: str) -> CounterStore:
-    """``memory://`` gives a :class:`MemoryCounterStore`; ``sqlite:///...`` and
-    ``postgresql://...`` a :class:`SqlCounterStore` on the shared database."""
+@dataclass
+class _Lease:
+    bucket: int  # the bucket the leased units were counted in; valid while "now" is in it
+    left: int
+    per: float
+
+
+class LeasedCounterStore:
+    """Batches reservations on a shared store by leasing units ahead, without under-counting.
+
+    The first reservation on a series in a bucket asks the shared store for its cost plus a
+    lease of ``share`` of the series' limit (5% by default); later reservations spend the
+    lease in memory, until it runs out or its bucket ends. Then the unused rest is given
+    back (:meth:`CounterStore.release`) and a new lease is taken.
+
+    Why this never under-counts: leased units are counted in the shared store *before*
+    they are spent, in the bucket of the moment they were leased, and a lease is only spent
+    while "now" is still inside that bucket. A bucket stays in every window for at least
+    ``per`` seconds after it ends, so each unit is remembered for at least ``per`` seconds
+    after it was actually spent. A crash loses the unused rest of a lease, which stays
+    counted until its window ends: it can only over-count, by at most ``share`` of a limit
+    per series and process.
+
+    What it costs: another process sharing the store may see up to ``share`` of a
+    principal's limit held by this one until its bucket ends (at most ``per / buckets``
+    seconds: one minute for a ``1h`` window). Distinct-member charges (destinations, output
+    items) and forced reservations always go to the shared store. ``usage`` in a reservation
+    answered from a lease is the store's count at the lease plus what was spent since.
+
+    Usage::
+
+        counters = LeasedCounterStore(SqlCounterStore(open_database("sqlite:///state.db")))
+    """
+
+    def __init__(self, inner: CounterStore, *, share: float = 0.05, sweep_interval: float = 1.0) -> None:
+        if not 0 <= share < 1:
+            raise ConfigError(f"share must be at least 0 and below 1, not {share!r}")
+        self.inner = inner
+        self.share = share
+        self.buckets = inner.buckets
+        self.sweep_interval = sweep_interval
+        self._lock = threading.Lock()
+        self._leases: dict[str, _Lease] = {}
+        self._usage: dict[str, int] = {}
+        self._high = -math.inf
+        self._last_sweep = -math.inf
+
+    def __repr__(self) -> str:
+        return f"LeasedCounterStore({self.inner!r}, share={self.share})"
+
+    def _bucket(self, per: float, now: float) -> int:
+        return math.floor(now / _width(per, self.buckets))
+
+    def reserve(self, charges: Sequence[Charge], now: float, *, force: bool = False) -> Reservation:
+        _check_charges(charges)
+        now = _check_now(now)
+        with self._lock:
+            now = self._high = max(now, self._high)
+            if not force and charges and all(c.member is None for c in charges):
+                need: dict[str, int] = {}
+                for c in charges:
+                    need[c.key] = need.get(c.key, 0) + c.cost
+                fits = True
+                for c in charges:
+                    lease = self._leases.get(c.key)
+                    if lease is None or lease.bucket < self._bucket(c.per, now) or lease.left < need[c.key]:
+                        fits = False
+                        break
+                if fits:
+                    for key, n in need.items():
+                        self._leases[key].left -= n
+                        self._usage[key] = self._usage.get(key, 0) + n
+                    return Reservation(True, (), {k: self._usage.get(k, 0) for k in need})
+            self._sweep(now)
+            return self._slow(charges, now, force)
+
+    def _slow(self, charges: Sequence[Charge], now: float, force: bool) -> Reservation:
+        # Spend what is left of still-valid leases first; ask the shared store for the rest.
+        valid: dict[str, _Lease] = {}
+        for c in charges:
+            lease = self._leases.get(c.key)
+            if lease is not None and c.member is None and lease.bucket >= self._bucket(c.per, now):
+                valid[c.key] = lease
+        if force:
+            res = self.inner.reserve(charges, now, force=True)
+            self._usage.update(res.usage)
+            return res
+        need: dict[str, int] = {}
+        for c in charges:
+            if c.member is None:
+                need[c.key] = need.get(c.key, 0) + c.cost
+        from_lease = {k: min(need[k], valid[k].left) for k in valid if k in need}
+        extra: dict[str, int] = {}
+        for c in charges:
+            if c.member is None and c.key not in extra and self.share > 0 and need[c.key] > from_lease.get(c.key, 0):
+                extra[c.key] = max(0, math.ceil(c.limit * self.share))
+        res = None
+        if any(extra.values()):
+            res = self.inner.reserve(self._ask(charges, from_lease, extra), now)
+            if not res.ok:
+                res = None  # the lease does not fit: try for exactly what is needed
+        if res is None:
+            extra = {}
+            res = self.inner.reserve(self._ask(charges, from_lease, extra), now)
+            if not res.ok:
+                return res
+        for k, n in from_lease.items():
+            valid[k].left -= n
+        for k, b in res.buckets.items():
+            got = extra.get(k, 0)
+            per = next(c.per for c in charges if c.key == k)
+            lease = valid.get(k)
+            if lease is not None:
+                lease.left += got
+                lease.bucket = min(lease.bucket, b)
+            elif got:
+                stale = self._leases.pop(k, None)
+                if stale is not None and stale.left:
+                    self._give_back(k, stale)
+                self._leases[k] = _Lease(b, got, per)
+        usage = dict(res.usage)
+        for k, got in extra.items():
+            usage[k] = usage.get(k, 0) - got  # report spent units, not the lease
+        self._usage.update(usage)
+        return Reservation(True, res.breaches, usage, res.buckets)
+
+    @staticmethod
+    def _ask(charges: Sequence[Charge], from_lease: Mapping[str, int], extra: Mapping[str, int]) -> list[Charge]:
+        """The charges to put to the shared store: minus what leases cover, plus new leases."""
+        out: list[Charge] = []
+        done: set[str] = set()
+        for c in charges:
+            if c.member is not None:
+                out.append(c)
+                continue
+            if c.key in done:
+                continue
+            done.add(c.key)
+            total = sum(x.cost for x in charges if x.key == c.key and x.member is None)
+            cost = total - from_lease.get(c.key, 0) + extra.get(c.key, 0)
+            out.append(Charge(c.key, c.limit, c.per, cost, None, c.budget, c.metric))
+        return out
+
+    def _give_back(self, key: str, lease: _Lease) -> None:
+        try:
+            self.inner.release([Charge(key, 0, lease.per, lease.left)], {key: lease.bucket})
+        except StoreError:  # the units stay counted: an over-count, never an under-count
+            log.warning("toolguard: could not give back %d leased units of %s", lease.left, key, exc_info=True)
+        lease.left = 0
+
+    def _sweep(self, now: float) -> None:
+        if now - self._last_sweep < self.sweep_interval:
+            return
+        self._last_sweep = now
+        for key in [k for k, lease in self._leases.items() if lease.bucket < self._bucket(lease.per, now)]:
+            lease = self._leases.pop(key)
+            if lease.left:
+                self._give_back(key, lease)
+
+    def flush(self) -> None:
+        """Give back every unused lease now (call before a planned shutdown)."""
+        with self._lock:
+            for key, lease in list(self._leases.items()):
+                if lease.left:
+                    self._give_back(key, lease)
+            self._leases.clear()
+
+    close = flush
+
+    def peek(self, charges: Sequence[Charge], now: float) -> Reservation:
+        """The shared store's answer, less the units this process holds leased and unspent."""
+        res = self.inner.peek(charges, now)
+        with self._lock:
+            now = max(now, self._high)
+            held = {k: lease.left for k, lease in self._leases.items() if k in res.usage and lease.bucket >= self._bucket(lease.per, now)}
+        if not held:
+            return res
+        usage = {k: max(0, v - held.get(k, 0)) for k, v in res.usage.items()}
+        return Reservation(res.ok, res.breaches, usage, res.buckets)
+
+    def release(self, charges: Sequence[Charge], buckets: Mapping[str, int]) -> None:
+        self.inner.release(charges, buckets)
+
+    def clear(self, prefix: str) -> int:
+        with self._lock:
+            for k in [k for k in self._leases if k.startswith(prefix)]:
+                del self._leases[k]
+        return self.inner.clear(prefix)
+
+    def prune(self, now: float) -> int:
+        return self.inner.prune(now)
+
+
+def open_counter_store(url: str, *, lease: float = 0.05) -> CounterStore:
+    """The counter store for a URL.
+
+    ``memory://`` gives a :class:`MemoryCounterStore`; ``sqlite:///...`` and
+    ``postgresql://...`` a :class:`SqlCounterStore` on the shared database, wrapped in a
+    :class:`LeasedCounterStore` taking leases of ``lease`` of each limit (0: no leases, every
+    reservation is one transaction).
+    """
     if url.startswith("memory:"):
         return MemoryCounterStore()
     from .stores.sql import open_database
 
-    return SqlCounterStore(open_database(url))
+    store = SqlCounterStore(open_database(url))
+    return LeasedCounterStore(store, share=lease) if lease > 0 else store
 
 
 # --------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from toolguard.egress import (
     DEFAULT_BUCKETS,
     Charge,
     CounterStore,
+    LeasedCounterStore,
+    MemoryCounterStore,
     SqlCounterStore,
 )
 from toolguard.stores.sql import Database
@@ -20,9 +22,12 @@ HOUR = 3600.0
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[*BACKENDS, "leased-memory", "leased-sqlite"])
 def store(request, tmp_path) -> CounterStore:
-    return open_stores(request.param, request, tmp_path)[0]
+    kind = request.param
+    if kind.startswith("leased-"):
+        return LeasedCounterStore(open_stores(kind[len("leased-"):], request, tmp_path)[0])
+    return open_stores(kind, request, tmp_path)[0]
 
 
 def calls(limit: int, key: str = "alice/all/calls/3600", cost: int = 1) -> Charge:
@@ -225,3 +230,101 @@ def test_sql_counts_survive_a_new_connection(tmp_path):
         assert not again.reserve([calls(2)], T0 + 2).ok
     finally:
         second.close()
+
+
+# --------------------------------------------------------------------------------------
+# Leases: batching on a shared store without under-counting
+
+WIDTH = HOUR / DEFAULT_BUCKETS
+ALIGNED = math.floor(T0 / WIDTH) * WIDTH  # the start of a bucket
+
+
+def test_a_lease_is_counted_in_the_shared_store_before_it_is_spent():
+    inner = MemoryCounterStore()
+    leased = LeasedCounterStore(inner, share=0.1)
+    assert leased.reserve([calls(100)], ALIGNED).ok
+    assert inner.peek([calls(100)], ALIGNED).usage["alice/all/calls/3600"] == 11  # 1 spent + 10 leased
+    assert leased.peek([calls(100)], ALIGNED).usage["alice/all/calls/3600"] == 1
+    for i in range(10):  # spent from the lease: the shared store is not asked
+        assert leased.reserve([calls(100)], ALIGNED + i).ok
+    assert inner.peek([calls(100)], ALIGNED + 10).usage["alice/all/calls/3600"] == 11
+    assert leased.reserve([calls(100)], ALIGNED + 11).ok  # the lease ran out: a new one
+    assert inner.peek([calls(100)], ALIGNED + 11).usage["alice/all/calls/3600"] == 22
+
+
+def test_a_lease_ends_with_its_bucket_and_its_rest_is_given_back():
+    inner = MemoryCounterStore()
+    leased = LeasedCounterStore(inner, share=0.1)
+    assert leased.reserve([calls(100)], ALIGNED).ok
+    assert leased.reserve([calls(100)], ALIGNED + WIDTH + 1).ok  # next bucket: new lease, old rest back
+    assert inner.peek([calls(100)], ALIGNED + WIDTH + 1).usage["alice/all/calls/3600"] == 1 + 1 + 10
+    leased.flush()
+    assert inner.peek([calls(100)], ALIGNED + WIDTH + 2).usage["alice/all/calls/3600"] == 2
+
+
+def test_units_spent_from_a_lease_are_remembered_a_full_window_after_they_were_spent():
+    inner = MemoryCounterStore()
+    leased = LeasedCounterStore(inner, share=0.5)
+    assert leased.reserve([calls(3)], ALIGNED).ok  # 1 spent + a lease of 2, counted in this bucket
+    spent_at = ALIGNED + WIDTH - 0.5  # the last moment the lease may be spent
+    assert leased.reserve([calls(3)], spent_at).ok
+    assert leased.reserve([calls(3)], spent_at).ok
+    # One window after the last spending, all three are still counted...
+    assert not leased.reserve([calls(3)], spent_at + HOUR - 0.1).ok
+    assert inner.peek([calls(3)], spent_at + HOUR - 0.1).usage["alice/all/calls/3600"] == 3
+    # ...and forgotten one bucket later.
+    assert leased.reserve([calls(3)], spent_at + HOUR + WIDTH + 1).ok
+
+
+def test_a_lease_that_does_not_fit_falls_back_to_the_exact_cost():
+    inner = MemoryCounterStore()
+    leased = LeasedCounterStore(inner, share=0.5)
+    for _ in range(10):
+        assert leased.reserve([calls(10)], ALIGNED).ok
+    assert not leased.reserve([calls(10)], ALIGNED).ok
+    assert inner.peek([calls(10)], ALIGNED).usage["alice/all/calls/3600"] == 10
+
+
+def test_a_crash_leaves_the_lease_counted(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    leased = LeasedCounterStore(SqlCounterStore(db), share=0.1)
+    assert leased.reserve([calls(100)], ALIGNED).ok
+    db.close()  # the process dies: no flush, the rest of the lease is never given back
+    db2 = Database(url)
+    try:
+        assert SqlCounterStore(db2).peek([calls(100)], ALIGNED).usage["alice/all/calls/3600"] == 11
+    finally:
+        db2.close()
+
+
+def test_two_leasing_processes_on_one_database_never_overshoot(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    dbs = [Database(url) for _ in range(2)]
+    stores = [LeasedCounterStore(SqlCounterStore(db), share=0.05) for db in dbs]
+    try:
+        results = _hammer(lambda i, j: stores[i % 2].reserve([calls(200)], ALIGNED + j * 0.01).ok, 16, 20)
+        wins = results.count(True)
+        # Never more than the limit; at most each process's unspent lease (5% of 200) short of it.
+        assert 200 - 2 * 10 <= wins <= 200
+        for s in stores:
+            s.flush()
+        assert SqlCounterStore(dbs[0]).peek([calls(200)], ALIGNED + 1).usage["alice/all/calls/3600"] == wins
+    finally:
+        for db in dbs:
+            db.close()
+
+
+def test_member_and_forced_charges_always_reach_the_shared_store():
+    inner = MemoryCounterStore()
+    leased = LeasedCounterStore(inner, share=0.5)
+    assert leased.reserve([dest(1, "a")], T0).ok
+    assert not leased.reserve([dest(1, "b")], T0).ok
+    assert leased.reserve([calls(1)], T0, force=True).ok
+    assert leased.reserve([calls(1)], T0, force=True).ok
+    assert inner.peek([calls(1)], T0).usage["alice/all/calls/3600"] == 2
+
+
+def test_lease_share_must_be_a_fraction():
+    with pytest.raises(Exception, match="share must be"):
+        LeasedCounterStore(MemoryCounterStore(), share=1.5)
