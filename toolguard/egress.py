@@ -606,9 +606,9 @@ class LeasedCounterStore:
             if lease is not None and c.member is None and lease.bucket >= self._bucket(c.per, now):
                 valid[c.key] = lease
         if force:
-            res = self.inner.reserve(charges, now, force=True)
-            self._usage.update(res.usage)
-            return res
+            forced = self.inner.reserve(charges, now, force=True)
+            self._usage.update(forced.usage)
+            return forced
         need: dict[str, int] = {}
         for c in charges:
             if c.member is None:
@@ -618,7 +618,7 @@ class LeasedCounterStore:
         for c in charges:
             if c.member is None and c.key not in extra and self.share > 0 and need[c.key] > from_lease.get(c.key, 0):
                 extra[c.key] = max(0, math.ceil(c.limit * self.share))
-        res = None
+        res: Reservation | None = None
         if any(extra.values()):
             res = self.inner.reserve(self._ask(charges, from_lease, extra), now)
             if not res.ok:

@@ -107,6 +107,7 @@ def test_langchain_content_blocks_and_messages():
     blocks = [{"type": "text", "text": f"token {GH}"}, {"type": "image", "url": "https://x.example/i.png"}]
     value, report = process_output(blocks, OutputSpec(), tool="t")
     assert value[0] == {"type": "text", "text": "token [REDACTED:github_token]"} and value[1] == blocks[1]
+    assert report.redactions == {"github_token": 1}
     msg = ToolMessage(content=f"here: {STRIPE}", tool_call_id="c1")
     value, _report = process_output(msg, OutputSpec(), tool="t")
     assert isinstance(value, ToolMessage) and value.content == "here: [REDACTED:stripe_key]" and value.tool_call_id == "c1"
