@@ -32,6 +32,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
@@ -374,10 +375,15 @@ def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> t
     if not counts:
         value = result  # nothing redacted: hand back the tool's own object, not a copy
     truncated = False
-    if spec.max_bytes is not None:
+    if spec.max_bytes is not None and (counts or original > spec.max_bytes):
         value, truncated = _cap(value, spec.max_bytes)
     final = _size(value) if (truncated or counts) else original
+    if not counts and not truncated:
+        return value, OutputReport(_NO_REDACTIONS, False, original, final, ())
     return value, OutputReport(dict(counts), truncated, original, final, ())
+
+
+_NO_REDACTIONS: Mapping[str, int] = MappingProxyType({})
 
 
 def output_items(value: Any, spec: OutputSpec | None) -> list[str]:

@@ -90,6 +90,7 @@ class Telemetry:
 
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None, principal_metrics: bool = True) -> None:
         version = _version()
+        self._global_tracing = tracer_provider is None
         self.tracer = trace.get_tracer("toolguard", version, tracer_provider=tracer_provider)
         meter = metrics.get_meter("toolguard", version or "", meter_provider=meter_provider)
         self.principal_metrics = principal_metrics
@@ -108,8 +109,12 @@ class Telemetry:
         """Start the ``execute_tool`` span as a child of the current span and make it current.
 
         An exception leaving the block is recorded on the span (status ERROR, ``error.type``)
-        and re-raised.
+        and re-raised. While the application has set no tracer provider (the global one is
+        still the API's proxy) there is nothing to record to, and no span is made at all.
         """
+        if self._global_tracing and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            yield None
+            return
         tool = call.tool if isinstance(call.tool, str) else repr(call.tool)
         attrs = {
             "gen_ai.operation.name": "execute_tool",

@@ -192,3 +192,26 @@ def test_only_the_api_is_imported():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_global_providers_set_after_the_guard_are_used():
+    code = """
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from toolguard import Call, Guard, ManifestSet
+from toolguard.manifest import manifest_from_dict
+m = manifest_from_dict({"tool": "t", "side_effect": "read", "output": {"trust": "trusted"}})
+g = Guard(ManifestSet.of([m]))  # telemetry through the global providers
+s = g.session("alice")
+g.run(s, Call("t", {}, "c0"), lambda a: "x")  # no SDK yet: nothing to record to
+exporter = InMemorySpanExporter()
+tp = TracerProvider()
+tp.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(tp)
+g.run(s, Call("t", {}, "c1"), lambda a: "x")
+print([sp.attributes["gen_ai.tool.call.id"] for sp in exporter.get_finished_spans()])
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['c1']"
