@@ -319,10 +319,10 @@ class Accounting:
             track.egress_bytes = egress
         return decision
 
-    def _account(self, call: Call, principal: str, manifest: Manifest | None, decision: Decision) -> tuple[Decision, int, CutOff | None]:
+    def _account(self, call: Call, principal: str, manifest: Manifest | None, decision: Decision, *, force: bool = False) -> tuple[Decision, int, CutOff | None]:
         egress = 0
         dests: list[tuple[str, str, str, tuple[str, ...]]] = []
-        if decision.verdict == "allow" and manifest is not None:
+        if (decision.verdict == "allow" or force) and manifest is not None:
             cls = self.budgets.principal_class(principal)
             call_slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
             need_bytes = self.telemetry is not None or any(s.metric == "egress_bytes" for s in call_slots)
@@ -334,7 +334,12 @@ class Accounting:
                     for kind, value, _, roots in dests:
                         keys.extend(destination_key(kind, value, roots))
                 charges = self.budgets.call_charges(principal, call_slots, egress, keys)
+                if force:
+                    self.counters.reserve(charges, self.clock(), force=True)
+                    return decision, egress, None
                 decision = self._reserve(charges, decision, manifest, principal, "call")
+        if force:
+            return decision, egress, None
         decision, cut = self._rules(principal, decision, decision)
         return decision, egress, cut
 
@@ -382,10 +387,12 @@ class Accounting:
 
     # -- after the tool ran ------------------------------------------------------------
 
-    def after_execute(self, track: Track | None, call: Call, session: Session, decision: Decision, result: Any) -> tuple[Any, Decision]:
+    def after_execute(self, track: Track | None, call: Call, session: Session, decision: Decision, result: Any, *, withhold: bool = True) -> tuple[Any, Decision]:
         """Output constraints and output-edge budgets; returns (what the model may see, decision).
 
         When the decision is no longer allow, the output is withheld (the first item is None).
+        With ``withhold=False`` (a call an approver let run) output budgets are counted but
+        never withhold the output; the constraints (schema, redaction, cap) still apply.
         """
         principal = session.principal
         manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
@@ -414,7 +421,10 @@ class Accounting:
                 if out_slots:
                     items = output_items(value, spec) if any(s.metric == "output_items" for s in out_slots) else []
                     charges = self.budgets.output_charges(principal, out_slots, report.final_bytes, items)
-                    new = self._reserve(charges, decision, manifest, principal, "output")
+                    if withhold:
+                        new = self._reserve(charges, decision, manifest, principal, "output")
+                    else:
+                        self.counters.reserve(charges, self.clock(), force=True)
                     if new is not decision and new.verdict != "allow":
                         delta = combine([f for f in new.findings if f not in decision.findings], tool=new.tool, call_id=new.call_id)
                         new, cut = self._rules(principal, new, delta)
@@ -450,6 +460,18 @@ class Accounting:
             if not quiet:
                 raise
             log.exception("toolguard: cannot write the audit record of a withheld output")
+
+    def charge_approved(self, call: Call, session: Session) -> int:
+        """Count the budgets of a call an approver let run (counted even over budget); return its egress bytes.
+
+        Call it before running the tool, as the guard does for allowed calls.
+        """
+        manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
+        allow = combine([], tool=str(call.tool), call_id=str(call.id))
+        _, egress, _ = self._account(call, session.principal, manifest, allow, force=True)
+        if self.telemetry is not None:
+            self.telemetry.egress(session.principal, egress)
+        return egress
 
     def held(self, decision: Decision, call: Call, session: Session, hold_id: str) -> None:
         """Record that a held call went to the approval store (audit ``approval``/``requested``)."""

@@ -317,6 +317,21 @@ class Guard:
             result = await execute(call.args)
             return self._after(session, call, decision, result, track)
 
+    def finish_approved(self, session: Session, call: Call, result: Any) -> Any:
+        """For a call an approver let run: check its output, count it, record it; return what the model may see.
+
+        The output constraints (schema, redaction, size cap) apply as for any call; output
+        budgets are counted but never withhold it (the approver decided). Call
+        ``guard.accounting.charge_approved(call, session)`` and :meth:`record_egress` before
+        running the tool. An output that cannot be checked is withheld: None is returned.
+        """
+        decision = combine([], tool=str(call.tool), call_id=str(call.id))
+        value, decision = self.accounting.after_execute(None, call, session, decision, result, withhold=False)
+        if decision.verdict != "allow":
+            return None
+        self.record_output(session, call, value)
+        return value
+
     def _after(self, session: Session, call: Call, decision: Decision, result: Any, track: Track | None = None) -> Outcome:
         """Apply the output constraints and output budgets, record what the model will see.
 

@@ -275,3 +275,17 @@ def test_full_policy_example_loads(tmp_path):
     assert pol.principals.classes["free"].tools["send_email"].calls.max == 10
     assert pol.cutoff[1].id == "kb-extraction" and pol.cutoff[0].within == 600
     assert pol.audit.rotate_bytes == 100_000_000
+
+
+def test_an_approved_call_is_counted_and_its_output_checked_but_never_withheld(counters):
+    ms = manifests(KB, kb_search={"limits": {"calls": {"max": 1, "per": "1h"}, "output_items": {"max": 1, "per": "1d"}}})
+    g = guard_with(ms, counters=counters)
+    s = g.session("client-1")
+    call = Call("kb_search", {"q": "x"}, "a1")
+    g.accounting.charge_approved(call, s)
+    g.accounting.charge_approved(call, s)  # over the budget: an approver let it run, so it counts
+    value = g.finish_approved(s, call, kb_result("d1", "d2") + " key AKIA" + "IOSFODNN7EXAMPLE")
+    assert value is not None and "[REDACTED:aws_access_key_id]" in value
+    rows = {r["metric"]: r["used"] for r in g.accounting.usage("client-1", ["kb_search"])}
+    assert rows["calls"] == 2
+    assert s.ledger.sources[-1].length == len(value)
