@@ -20,7 +20,7 @@ from pgfixture import BACKENDS, store_url, wait_until
 
 from toolguard import Call, HoldRequest
 from toolguard.approvals import MemoryApproverStore, SqlApprovalStore
-from toolguard.cutoff import SqlKillList
+from toolguard.cutoff import KillList, SqlKillList
 from toolguard.errors import ConfigError
 from toolguard.findings import Finding, combine
 from toolguard.manifest import manifest_from_dict
@@ -30,6 +30,7 @@ from toolguard.stores.notify import (
     MemoryChangeNotifier,
     PgChangeNotifier,
     PollingChangeNotifier,
+    WatchedKillList,
     install_triggers,
     open_notifier,
     wait_for_decision,
@@ -292,3 +293,69 @@ def test_open_notifier_picks_the_implementation_by_url(tmp_path):
     open_notifier(url).close()
     with pytest.raises(ConfigError):
         PgChangeNotifier(Database(url))
+
+
+# -- the kill list, cached until a change is announced -----------------------------------
+
+
+class CountingKillList(SqlKillList):
+    """The real SQL kill list, counting its database reads."""
+
+    reads = 0
+
+    def get(self, principal: str) -> str | None:
+        self.reads += 1
+        return super().get(principal)
+
+
+def _until(predicate, timeout: float = 2.0) -> float:
+    t0 = time.monotonic()
+    assert wait_until(predicate, timeout, interval=0.001)
+    return time.monotonic() - t0
+
+
+def test_a_watched_kill_list_sees_other_replicas_changes_within_a_second(sql_backend):
+    inner = CountingKillList(sql_backend.database())
+    watched = WatchedKillList(inner, open_notifier(sql_backend.database()))
+    sql_backend.notifiers.append(watched.notifier)
+    other = SqlKillList(sql_backend.database())  # another replica
+    assert isinstance(watched, KillList)
+    assert watched.get("mallory") is None and watched.get("mallory") is None
+    assert inner.reads == 1  # the second answer came from memory
+    other.cut("mallory", "exfiltration attempt")
+    assert _until(lambda: watched.get("mallory") == "exfiltration attempt") < 1.0
+    other.lift("mallory", "ops")
+    assert _until(lambda: watched.get("mallory") is None) < 1.0
+    reads = inner.reads
+    for _ in range(100):
+        watched.get("mallory")
+    assert inner.reads == reads
+    watched.close()
+
+
+def test_a_watched_kill_list_sees_its_own_changes_at_once(sql_backend):
+    watched = WatchedKillList(SqlKillList(sql_backend.database()), open_notifier(sql_backend.database()))
+    sql_backend.notifiers.append(watched.notifier)
+    assert watched.get("eve") is None
+    watched.cut("eve", "manual")
+    assert watched.get("eve") == "manual"
+    assert [e.principal for e in watched.list()] == ["eve"] and watched.entry("eve") is not None
+    assert watched.lift("eve", "ops") is not None
+    assert watched.get("eve") is None and [e.lifted_by for e in watched.history("eve")] == ["ops"]
+    watched.close()
+
+
+def test_a_watched_kill_list_reads_again_after_max_age(sql_backend):
+    inner = CountingKillList(sql_backend.database())
+    watched = WatchedKillList(inner, open_notifier(sql_backend.database()), max_age=0.05)
+    sql_backend.notifiers.append(watched.notifier)
+    watched.get("p")
+    time.sleep(0.1)
+    watched.get("p")
+    assert inner.reads == 2
+    watched.close()
+
+
+def test_a_watched_kill_list_refuses_a_caching_inner_list(sql_backend):
+    with pytest.raises(ConfigError, match="cache_ttl=0"):
+        WatchedKillList(SqlKillList(sql_backend.database(), cache_ttl=1.0))

@@ -33,13 +33,16 @@ Listen *before* reading the state you wait on, so no change can slip in between:
 
 :func:`wait_for_decision` does exactly that for a held call.
 
-The cut-off list needs no notifier: :class:`~toolguard.cutoff.SqlKillList` reads the
-database on every call (``cache_ttl=0``), so a cut-off made by one replica denies in all at
-their next call. The ``cutoff`` channel is there for callers that cache it.
+The cut-off list is read on every call, so it is cached: :class:`WatchedKillList` keeps
+each principal's answer in memory until the ``cutoff`` channel says it changed, so a cut-off
+made by one replica denies in all within milliseconds (PostgreSQL) or ``max_interval``
+(SQLite), for the cost of a dictionary lookup per call. (A kill list opened by URL without
+it, :func:`toolguard.cutoff.open_kill_list`, caches for a fixed second instead.)
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import os
@@ -56,7 +59,10 @@ from ..errors import ConfigError, StoreError
 from .sql import Database, Step, Tx
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..approvals.store import ApprovalRecord, ApprovalStore
+    from ..cutoff import CutOff, SqlKillList
 
 __all__ = [
     "CHANNELS",
@@ -66,6 +72,7 @@ __all__ = [
     "PgChangeNotifier",
     "PollingChangeNotifier",
     "Subscription",
+    "WatchedKillList",
     "install_triggers",
     "open_notifier",
     "wait_for_decision",
@@ -700,3 +707,98 @@ def wait_for_decision(
                 if change is None or _about(change, hold_id):
                     break
 
+
+
+# --------------------------------------------------------------------------------------
+# The kill list, cached until told otherwise
+
+
+class WatchedKillList:
+    """A :class:`~toolguard.cutoff.KillList` on SQL whose reads are cached until a change is announced.
+
+    :meth:`get` answers from memory; before answering it takes the ``cutoff`` changes
+    announced since the last call and forgets the principals they name (everything, on a
+    ``resync``). A change is announced when it commits, so a cut-off made by any replica
+    reaches every replica's next call within the notifier's delivery time. ``max_age``
+    bounds how long an answer is kept even if no change is announced (a safety net, not
+    the mechanism). Writes go straight to the wrapped list.
+
+    Usage::
+
+        kills = WatchedKillList(SqlKillList(db))
+        guard = Guard(manifests, policy=policy, kill_list=kills)
+    """
+
+    def __init__(self, inner: SqlKillList, notifier: ChangeNotifier | None = None, *, max_age: float = 30.0) -> None:
+        if getattr(inner, "cache_ttl", 0) > 0:
+            raise ConfigError("WatchedKillList caches by itself: wrap a SqlKillList with cache_ttl=0")
+        self.inner = inner
+        self.max_age = max_age
+        self.notifier = notifier if notifier is not None else open_notifier(inner.db)
+        self._changes = self.notifier.listen("cutoff")
+        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"WatchedKillList({self.inner!r}, cached={len(self._cache)})"
+
+    def _catch_up(self) -> None:
+        changes = self._changes.pending()
+        if not changes:
+            return
+        with self._lock:
+            for change in changes:
+                if change.resync:
+                    self._cache.clear()
+                else:
+                    self._cache.pop(change.payload.rsplit(" ", 1)[0], None)
+
+    def get(self, principal: str) -> str | None:
+        # Changes first: one that committed after an answer was cached is applied before
+        # that answer can be used again.
+        self._catch_up()
+        now = time.monotonic()
+        hit = self._cache.get(principal)
+        if hit is not None and now - hit[0] < self.max_age:
+            return hit[1]
+        reason = self.inner.get(principal)
+        with self._lock:
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[principal] = (now, reason)
+        return reason
+
+    def _forget(self, principal: str) -> None:
+        with self._lock:
+            self._cache.pop(principal, None)
+
+    def cut(
+        self,
+        principal: str,
+        reason: str,
+        evidence: Mapping[str, Any] | None = None,
+        *,
+        by: str = "operator",
+        at: float | None = None,
+    ) -> CutOff:
+        entry = self.inner.cut(principal, reason, evidence, by=by, at=at)
+        self._forget(principal)
+        return entry
+
+    def lift(self, principal: str, operator: str) -> CutOff | None:
+        entry = self.inner.lift(principal, operator)
+        self._forget(principal)
+        return entry
+
+    def entry(self, principal: str) -> CutOff | None:
+        return self.inner.entry(principal)
+
+    def list(self) -> list[CutOff]:
+        return self.inner.list()
+
+    def history(self, principal: str | None = None) -> builtins.list[CutOff]:
+        return self.inner.history(principal)
+
+    def close(self) -> None:
+        """Stop listening (the notifier itself is shared and stays open)."""
+        self._changes.close()
