@@ -123,3 +123,34 @@ def test_a_bad_token_does_not_log_in_and_logout_works(srv, page):
     page.wait_for_url(srv.base + "/login")
     page.goto(srv.base + "/")
     assert page.url == srv.base + "/login"
+
+
+def test_an_editable_hold_approved_unchanged_keeps_its_arguments(srv, page):
+    # Invisible tag characters and a bidi override: shown escaped, and still the same call.
+    args = {"to": ["eve@evil.test"], "subject": "Q3\U000e0041\u202e", "body": "line 1\nline 2"}
+    hid = srv.hold(args=args)
+    _login(page, srv)
+    card = page.locator(f"#hold-{hid}")
+    assert "\\udb40\\udc41\\u202e" in card.locator("pre.args").inner_text()
+    card.locator("form.approve button").click()
+    page.wait_for_url(srv.base + "/")
+    rec = srv.holds.get(hid)
+    assert rec.status == "approved" and not rec.edited and rec.args == args
+
+
+def test_editing_in_the_page(srv, page):
+    hid = srv.hold()
+    _login(page, srv)
+    box = page.locator(f"#hold-{hid} form.approve textarea[name=args]")
+    box.fill('{"to": ["eve@evil.test"], "subject": "Q3 (summary)", "body": "see the portal"}')
+    page.locator(f"#hold-{hid} form.approve button").click()
+    page.wait_for_url(srv.base + "/")
+    rec = srv.holds.get(hid)
+    assert rec.status == "approved" and rec.edited and rec.args["subject"] == "Q3 (summary)"
+    other = srv.hold()
+    page.goto(srv.base + "/")
+    page.locator(f"#hold-{other} form.approve textarea[name=args]").fill('{"to": ["mallory@evil.test"], "subject": "Q3", "body": "numbers"}')
+    page.locator(f"#hold-{other} form.approve button").click()
+    page.wait_for_url(srv.base + "/**")
+    assert "may not be edited" in page.locator("#flash").inner_text()
+    assert srv.holds.get(other).status == "pending"

@@ -61,7 +61,7 @@ from .store import (
     open_stores,
 )
 
-__all__ = ["approvals", "approvers", "error_code", "serve"]
+__all__ = ["approvals", "approvers", "error_code", "escape_char", "safe", "serve"]
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -103,6 +103,15 @@ def _console() -> Console:
     return Console(highlight=False, width=width, soft_wrap=False)
 
 
+def escape_char(ch: str) -> str:
+    """``ch`` as a JSON ``\\u`` escape (a surrogate pair beyond U+FFFF): escaped text stays valid JSON."""
+    n = ord(ch)
+    if n <= 0xFFFF:
+        return f"\\u{n:04x}"
+    n -= 0x10000
+    return f"\\u{0xD800 + (n >> 10):04x}\\u{0xDC00 + (n & 0x3FF):04x}"
+
+
 def safe(text: Any, limit: int | None = None) -> str:
     """``text`` with control, format (bidi, invisible) and separator characters escaped."""
     s = text if isinstance(text, str) else str(text)
@@ -110,7 +119,7 @@ def safe(text: Any, limit: int | None = None) -> str:
     for ch in s:
         cat = unicodedata.category(ch)
         if cat in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") and ch not in ("\n",):
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+            out.append(escape_char(ch))
         else:
             out.append(ch)
     s = "".join(out)

@@ -50,7 +50,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..approvals.approvers import Approver, ApproverStore, InvalidToken
-from ..approvals.cli import error_code
+from ..approvals.cli import error_code, escape_char
 from ..approvals.store import (
     STATUSES,
     ApprovalRecord,
@@ -218,7 +218,7 @@ def safe_text(value: Any) -> str:
     out = []
     for ch in s:
         if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"):
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+            out.append(escape_char(ch))
         else:
             out.append(ch)
     return "".join(out)
