@@ -1,0 +1,569 @@
+"""Text normalisation for provenance matching (internal; import from :mod:`toolguard.taint`).
+
+Two normal forms, for two opposite questions:
+
+``fold`` (lenient, used to find *taint*):
+    Unicode compatibility decomposition (NFKD), case folding, combining marks removed, common
+    Cyrillic/Greek/small-capital/punctuation look-alikes mapped to their Latin/ASCII skeleton,
+    zero-width/format/control characters removed, and **all whitespace removed** (a stronger form
+    of collapsing: re-wrapped, re-indented or re-serialised text such as ``{"a": 1}`` versus
+    ``{"a":1}`` still matches). It is a per-character mapping, so it is idempotent, the fold of a
+    substring is a substring of the fold, it commutes with reversal (except inside the rare
+    characters whose image is several characters, such as ligatures), and every output character
+    can be traced back to the input character it came from (:func:`fold_codes_map`). Matching more is the safe direction for taint: a look-alike of an
+    attacker's domain *is* attacker-influenced.
+
+``strict`` (conservative, used to decide what the *user sanctioned*):
+    NFKC, lower case, format/control characters removed, whitespace collapsed. No look-alike
+    mapping and no mark stripping: if the user typed ``paypal.com``, the Cyrillic ``раураl.com`` must
+    *not* count as sanctioned. Matching less is the safe direction here.
+
+Both never raise on any ``str``, including lone surrogates (they become U+FFFD).
+
+Folded text is handled as arrays of code points (``numpy`` ``uint8`` for ASCII, ``uint32``
+otherwise): the taint ledger hashes those arrays directly. Non-ASCII characters are mapped through a
+lazily filled per-code-point table, so folding stays vectorised whatever the script.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import re
+import threading
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "SEPARATOR",
+    "canonical_email",
+    "canonical_host",
+    "canonical_url",
+    "codes_to_str",
+    "compact",
+    "fold",
+    "fold_codes",
+    "fold_codes_map",
+    "fold_spaced",
+    "folded_bytes",
+    "latin_bytes",
+    "latin_spaced_map",
+    "replace_surrogates",
+    "strict",
+]
+
+Codes = npt.NDArray[np.uint8] | npt.NDArray[np.uint32]
+
+#: A code that folded text never contains (above the last Unicode code point). The ledger puts it
+#: between independent segments so that no k-gram spans two of them.
+SEPARATOR = 0x11_0000
+
+# Table sentinels (all above any code point).
+_DEL = 0xFFFF_FFF0  # the character disappears
+_WS = 0xFFFF_FFF1  # whitespace: disappears in ``fold``, becomes one space in ``fold_spaced``
+_MULTI = 0xFFFF_FFF2  # the image has two or more characters (``ﬁ`` -> ``fi``, ``ß`` -> ``ss``)
+_UNKNOWN = 0xFFFF_FFFF  # not computed yet
+
+# Look-alikes that compatibility decomposition leaves alone. Keys are already case-folded (the
+# table is applied after ``casefold``). A small table, not UTS #39's full skeleton: it covers the
+# letters used in practice for homograph domains and disguised text. Digits are deliberately not
+# conflated with letters (``0``/``o``, ``1``/``l``): secrets differ in exactly those.
+_CONFUSABLES: dict[str, str] = {
+    # Cyrillic
+    "а": "a", "в": "b", "г": "r", "е": "e", "ѐ": "e", "ё": "e", "є": "e", "ѕ": "s", "і": "i",
+    "ї": "i", "ј": "j", "к": "k", "ќ": "k", "қ": "k", "ӄ": "k", "м": "m", "ӎ": "m", "н": "h",
+    "ң": "h", "һ": "h", "ћ": "h", "о": "o", "ѳ": "o", "ӧ": "o", "р": "p", "с": "c", "ҫ": "c",
+    "т": "t", "ҭ": "t", "у": "y", "ў": "y", "ү": "y", "ұ": "y", "х": "x", "ҳ": "x", "ь": "b",
+    "ѡ": "w", "ԝ": "w", "ѵ": "v", "ґ": "r", "ҽ": "e", "ҿ": "e", "ӏ": "l", "ԁ": "d", "ԛ": "q",
+    "ԍ": "g", "ӓ": "a", "ӑ": "a", "ӕ": "ae", "ӱ": "y", "ӳ": "y",
+    # Greek
+    "α": "a", "ά": "a", "β": "b", "ϐ": "b", "γ": "y", "ε": "e", "έ": "e", "ϵ": "e", "η": "n",
+    "ή": "n", "ι": "i", "ί": "i", "ϊ": "i", "ΐ": "i", "κ": "k", "ϰ": "k", "μ": "u", "ν": "v",
+    "ο": "o", "ό": "o", "ρ": "p", "ϱ": "p", "τ": "t", "υ": "u", "ύ": "u", "ϋ": "u", "ΰ": "u",
+    "χ": "x", "ω": "w", "ώ": "w", "ϲ": "c", "ϳ": "j", "ϒ": "y",
+    # Latin variants and small capitals
+    "ı": "i", "ȷ": "j", "ɑ": "a", "ɡ": "g", "ɩ": "i", "ɪ": "i", "ʟ": "l", "ɴ": "n", "ʀ": "r",
+    "ʏ": "y", "ʜ": "h", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g", "ᴊ": "j",
+    "ᴋ": "k", "ᴍ": "m", "ᴏ": "o", "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w",
+    "ᴢ": "z", "ƒ": "f", "ǀ": "l", "ł": "l", "đ": "d", "ħ": "h", "ŧ": "t", "ø": "o", "ɵ": "o",
+    "ɾ": "r", "ʂ": "s", "ƽ": "s",
+    # Armenian
+    "հ": "h", "ո": "n", "ս": "u", "ց": "g", "օ": "o", "զ": "q",
+    # Punctuation that language models and word processors substitute
+    "‐": "-", "‒": "-", "–": "-", "—": "-", "―": "-", "−": "-", "⁃": "-",
+    "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'",
+    "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
+    "。": ".", "｡": ".", "⁄": "/", "∕": "/", "∖": "\\", "ǃ": "!", "ː": ":", "꞉": ":", "∶": ":",
+}
+
+# Default-ignorable characters that are not format characters (category Cf) but still render
+# as nothing: Hangul fillers, Khmer inherent vowels, Mongolian/variation selectors, CGJ.
+_IGNORABLE: frozenset[int] = frozenset(
+    [
+        0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180F, 0x3164, 0xFFA0,
+        *range(0xFE00, 0xFE10),
+        *range(0xE0100, 0xE01F0),
+    ]
+)
+
+_MARKS = frozenset({"Mn", "Me"})
+_GONE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Zs"})
+
+
+def _image_once(ch: str) -> str:
+    """The lenient image of one character, whitespace and ignorables removed."""
+    cp = ord(ch)
+    if 0xD800 <= cp <= 0xDFFF:
+        return "\ufffd"
+    if ch.isspace() or cp in _IGNORABLE or unicodedata.category(ch) in _GONE:
+        return ""
+    s = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", ch).casefold())
+    out: list[str] = []
+    for c in s:
+        if c.isspace() or ord(c) in _IGNORABLE:
+            continue
+        cat = unicodedata.category(c)
+        if cat in _MARKS or cat in _GONE:
+            continue
+        out.append(_CONFUSABLES.get(c, c))
+    return "".join(out)
+
+
+def _image(cp: int) -> str:
+    """Iterate the per-character image to a fixed point, so that folding is idempotent."""
+    s = _image_once(chr(cp))
+    for _ in range(6):
+        t = "".join(_image_once(c) for c in s)
+        if t == s:
+            break
+        s = t
+    return s
+
+
+_BMP = np.full(0x1_0000, _UNKNOWN, dtype=np.uint32)
+_MULTI_IMAGES: dict[int, tuple[int, ...]] = {}
+_ASTRAL: dict[int, int] = {}
+
+
+def _value(cp: int) -> int:
+    """The table value of one code point, computed (and memoised) on first use."""
+    if cp < 0x1_0000:
+        v = int(_BMP[cp])
+        if v != _UNKNOWN:
+            return v
+    elif cp in _ASTRAL:
+        return _ASTRAL[cp]
+    ch = chr(cp)
+    if ch.isspace():
+        v = _WS
+    else:
+        img = _image(cp)
+        if not img:
+            v = _DEL
+        elif len(img) == 1:
+            v = ord(img)
+        else:
+            v = _MULTI
+            _MULTI_IMAGES[cp] = tuple(ord(c) for c in img)
+    # Concurrent fills write the same value, so no lock is needed.
+    if cp < 0x1_0000:
+        _BMP[cp] = v
+    else:
+        _ASTRAL[cp] = v
+    return v
+
+
+for _cp in range(128):
+    _value(_cp)
+
+# ASCII folds to lower case or nothing: the bytes fast paths below rely on it.
+assert all(int(_BMP[_cp]) in (ord(chr(_cp).lower()), _DEL, _WS) for _cp in range(128))
+
+# ASCII fast path tables (uint8; 0xFF means "drop").
+_ASCII_FOLD = np.full(256, 0xFF, dtype=np.uint8)
+_ASCII_SPACED = np.full(256, 0xFF, dtype=np.uint8)
+for _cp in range(128):
+    _v = int(_BMP[_cp])
+    if _v < 128:
+        _ASCII_FOLD[_cp] = _v
+        _ASCII_SPACED[_cp] = _v
+    elif _v == _WS:
+        _ASCII_SPACED[_cp] = 0x20
+_ASCII_DROP = bytes(_cp for _cp in range(128) if _ASCII_FOLD[_cp] == 0xFF)
+# spaced: lower case, every whitespace to " " (then collapsed with split/join), controls dropped
+_ASCII_SPACED_BYTES = bytes(
+    (int(_ASCII_SPACED[_c]) if _c < 128 and _ASCII_SPACED[_c] != 0xFF else _c) for _c in range(256)
+)
+_ASCII_CTRL = bytes(_cp for _cp in range(128) if _ASCII_SPACED[_cp] == 0xFF)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """Replace lone surrogates (which cannot be encoded) by U+FFFD."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _table_values(cps: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    if cps.shape[0] and int(cps.max()) > 0xFFFF:
+        big = cps > 0xFFFF
+        v = _BMP.take(cps, mode="clip")
+        uniq, inv = np.unique(cps[big], return_inverse=True)
+        vals = np.array([_value(int(c)) for c in uniq.tolist()], dtype=np.uint32)
+        v[big] = vals[inv]
+    else:
+        v = _BMP[cps]
+    unknown = np.flatnonzero(v == _UNKNOWN)
+    if unknown.shape[0]:
+        for cp in np.unique(cps[unknown]).tolist():
+            _value(cp)
+        v[unknown] = _BMP[cps[unknown]]
+    return v
+
+
+def _collapse(codes: Codes, idx: npt.NDArray[np.intp] | None) -> tuple[Codes, npt.NDArray[np.intp] | None]:
+    """Collapse runs of spaces (code 32) to one and strip both ends."""
+    if codes.size == 0:
+        return codes, idx
+    sp = codes == 0x20
+    if not sp.any():
+        return codes, idx
+    drop = sp.copy()
+    drop[1:] &= sp[:-1]  # a space after a space
+    # leading space: ``drop[0] = sp[0]`` already holds; trailing space: drop the last one if kept
+    keep = ~drop
+    last_kept = np.flatnonzero(keep)
+    if last_kept.size and sp[last_kept[-1]]:
+        keep[last_kept[-1]] = False
+    return codes[keep], (idx[keep] if idx is not None else None)
+
+
+def _fold_general(
+    text: str, *, spaced: bool, want_map: bool
+) -> tuple[Codes, npt.NDArray[np.intp] | None]:
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    v = _table_values(cps)
+    if spaced:
+        v[v == _WS] = 0x20
+    if not (v == _MULTI).any():
+        keep = v < _DEL
+        codes: Codes = v[keep]
+        idx = np.flatnonzero(keep) if want_map else None
+    else:
+        multi = v == _MULTI
+        lens = (v < _DEL).astype(np.intp)
+        mpos = np.flatnonzero(multi)
+        images = [_MULTI_IMAGES[int(c)] for c in cps[mpos].tolist()]
+        lens[mpos] = [len(im) for im in images]
+        src = np.repeat(np.arange(cps.shape[0], dtype=np.intp), lens)
+        codes = v[src]
+        starts = np.cumsum(lens) - lens
+        for p, im in zip(starts[mpos].tolist(), images, strict=True):
+            codes[p : p + len(im)] = im
+        idx = src if want_map else None
+    if spaced:
+        codes, idx = _collapse(codes, idx)
+    # mostly-Latin text folds to bytes: every later pass over it is four times cheaper
+    if codes.shape[0] and int(codes.max()) < 0x100:
+        codes = codes.astype(np.uint8)
+    return codes, idx
+
+
+class _NotLatin(Exception):
+    """A character folds to something that is not ASCII: take the vectorised path."""
+
+
+_SUB_CACHE: tuple[dict[str, str], dict[str, str]] = ({}, {})
+
+
+def _char_image(ch: str, spaced: bool) -> str:
+    cache = _SUB_CACHE[spaced]
+    img = cache.get(ch)
+    if img is None:
+        cp = ord(ch)
+        v = _value(cp)
+        if v == _WS:
+            img = " " if spaced else ""
+        elif v == _DEL:
+            img = ""
+        elif v == _MULTI:
+            img = "".join(map(chr, _MULTI_IMAGES[cp]))
+        else:
+            img = chr(v)
+        cache[ch] = img
+    return img
+
+
+def _ascii_images(spaced: bool) -> Callable[[UnicodeError], tuple[str, int]]:
+    def handler(exc: UnicodeError) -> tuple[str, int]:
+        if not isinstance(exc, UnicodeEncodeError):
+            raise exc
+        img = "".join([_char_image(c, spaced) for c in exc.object[exc.start : exc.end]])
+        if not img.isascii():
+            raise _NotLatin
+        return img, exc.end
+
+    return handler
+
+
+_TLS = threading.local()
+
+
+def _ascii_images_map(exc: UnicodeError) -> tuple[str, int]:
+    """Like the spaced handler, and records where an image is not exactly one character."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    rec: list[tuple[int, int]] = _TLS.rec
+    parts = []
+    for i in range(exc.start, exc.end):
+        img = _char_image(exc.object[i], True)
+        if len(img) != 1:
+            if not img.isascii():
+                raise _NotLatin
+            rec.append((i, len(img)))
+        elif ord(img) > 0x7F:
+            raise _NotLatin
+        parts.append(img)
+    return "".join(parts), exc.end
+
+
+# Encoding to ASCII with these error handlers folds the (few) non-ASCII characters of
+# mostly-Latin text in C, calling back into Python once per run of them.
+codecs.register_error("toolguard.fold", _ascii_images(False))
+codecs.register_error("toolguard.fold_spaced", _ascii_images(True))
+codecs.register_error("toolguard.fold_spaced_map", _ascii_images_map)
+
+
+def latin_spaced_map(text: str) -> tuple[bytes, npt.NDArray[np.intp] | None] | None:
+    """The spaced fold of mostly-Latin ``text`` *without* collapsing whitespace (every
+    whitespace character is one space), as bytes, with the index in ``text`` of each byte
+    (``None`` when byte ``i`` comes from character ``i``). ``None`` when some character folds
+    to something not ASCII, or when there are control characters (they fold to nothing, which
+    the vectorised path handles)."""
+    rec: list[tuple[int, int]] = []
+    if text.isascii():
+        raw = text.encode("ascii")
+    else:
+        _TLS.rec = rec
+        try:
+            raw = text.encode("ascii", "toolguard.fold_spaced_map")
+        except _NotLatin:
+            return None
+        finally:
+            _TLS.rec = None
+    if len(raw.translate(None, _ASCII_CTRL)) != len(raw):
+        return None
+    sp = raw.translate(_ASCII_SPACED_BYTES)
+    if not rec:
+        return sp, None
+    lens = np.ones(len(text), dtype=np.intp)
+    where, sizes = zip(*rec, strict=True)
+    lens[list(where)] = sizes
+    return sp, np.repeat(np.arange(len(text), dtype=np.intp), lens)
+
+
+def latin_bytes(text: str, *, spaced: bool = False) -> bytes | None:
+    """``text`` with its non-ASCII characters replaced by their (ASCII) fold images, as bytes;
+    ``None`` if some character folds to something that is not ASCII. ASCII characters are
+    left as they are (the caller lower-cases and drops controls/whitespace)."""
+    try:
+        return text.encode("ascii", "toolguard.fold_spaced" if spaced else "toolguard.fold")
+    except _NotLatin:
+        return None
+
+
+def fold_codes(text: str, *, spaced: bool = False) -> Codes:
+    """The lenient fold of ``text`` as an array of code points (``uint8`` when ASCII).
+
+    With ``spaced=True`` whitespace runs become one space (code 32) instead of disappearing,
+    which keeps token boundaries for token extraction.
+    """
+    raw = folded_bytes(text, spaced=spaced)
+    if raw is not None:
+        return np.frombuffer(raw, dtype=np.uint8)
+    return _fold_general(text, spaced=spaced, want_map=False)[0]
+
+
+def folded_bytes(text: str, *, spaced: bool = False, collapse: bool = True) -> bytes | None:
+    """The lenient fold of ``text`` as ASCII bytes, or ``None`` when it is not ASCII.
+
+    ``spaced`` keeps word boundaries as spaces; ``collapse=False`` then leaves whitespace runs
+    as runs of spaces (cheaper, for callers to whom one space or several is the same).
+    """
+    # Mostly-Latin text (smart quotes, a few accents) folds in C with a per-run callback; other
+    # scripts take the vectorised table path.
+    raw = text.encode("ascii") if text.isascii() else latin_bytes(text, spaced=spaced)
+    if raw is None:
+        return None
+    if not spaced:
+        return raw.lower().translate(None, _ASCII_DROP)
+    raw = raw.translate(_ASCII_SPACED_BYTES, _ASCII_CTRL)
+    return b" ".join(raw.split()) if collapse else raw
+
+
+def fold_codes_map(text: str, *, spaced: bool = False) -> tuple[Codes, npt.NDArray[np.intp]]:
+    """Like :func:`fold_codes`, plus for each output code the index in ``text`` it came from.
+
+    Indexes are in Python ``str`` positions (code points), so ``text[idx[i]]`` is the character
+    that produced output ``i``.
+    """
+    if text.isascii():
+        b = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        v = (_ASCII_SPACED if spaced else _ASCII_FOLD)[b]
+        keep = v != 0xFF
+        codes: Codes = v[keep]
+        idx: npt.NDArray[np.intp] | None = np.flatnonzero(keep)
+        if spaced:
+            codes, idx = _collapse(codes, idx)
+    else:
+        codes, idx = _fold_general(text, spaced=spaced, want_map=True)
+    assert idx is not None
+    return codes, idx
+
+
+def codes_to_str(codes: Codes) -> str:
+    """Turn a code array back into ``str``."""
+    if codes.dtype == np.uint8:
+        return codes.tobytes().decode("latin-1")
+    return codes.astype("<u4").tobytes().decode("utf-32-le")
+
+
+def fold(text: str) -> str:
+    """The lenient (taint-matching) form of ``text``; see the module docstring."""
+    raw = folded_bytes(text)
+    if raw is not None:
+        return raw.decode("ascii")
+    return codes_to_str(fold_codes(text))
+
+
+def fold_spaced(text: str) -> str:
+    """:func:`fold`, but whitespace runs become one space and the ends are stripped."""
+    raw = folded_bytes(text, spaced=True)
+    if raw is not None:
+        return raw.decode("ascii")
+    return codes_to_str(fold_codes(text, spaced=True))
+
+
+# Format characters (category Cf, Unicode 14/15), C0/C1 controls other than whitespace, and the
+# default-ignorables of ``_IGNORABLE``. A test checks this class against ``unicodedata``.
+_STRICT_DROP = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f"
+    "\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110bd"
+    "\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f\U000e0100-\U000e01ef]"
+)
+
+
+def strict(text: str) -> str:
+    """The conservative (sanction-matching) form of ``text``; see the module docstring."""
+    if text.isascii():
+        s = _STRICT_DROP.sub("", text) if not text.isprintable() else text
+        return " ".join(s.lower().split())
+    s = replace_surrogates(text)
+    for _ in range(6):
+        t = _STRICT_DROP.sub("", s)
+        t = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", t).lower())
+        t = " ".join(t.split())
+        if t == s:
+            break
+        s = t
+    return s
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical forms of destination-like tokens. Both the ledger (at ingest) and the lookups (for a
+# value and its forms) go through these, so a token and a value meet on the same key.
+
+_IDEOGRAPHIC_DOTS = str.maketrans({"。": ".", "．": ".", "｡": "."})
+_URL = re.compile(r"^([a-z][a-z0-9+.\-]{0,30}):/{2,}([^/?#\\]*)(.*)$", re.DOTALL | re.IGNORECASE)
+_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443", "ftp": "21"}
+
+
+def _norm(text: str, strict_mode: bool) -> str:
+    return strict(text).replace(" ", "") if strict_mode else fold(text)
+
+
+def canonical_host(host: str, *, strict_mode: bool = False, normalised: bool = False) -> str:
+    """A host name as a lookup key: percent-decoded, normalised, without leading or trailing
+    dots, punycode (``xn--``) labels decoded so that ``xn--bcher-kva.example`` and
+    ``bücher.example`` meet. ``normalised=True`` says ``host`` is already in the chosen form."""
+    h = host
+    if normalised and "%" not in h and "xn--" not in h and h.isascii():
+        return h.strip(".")  # the common case: nothing to decode
+    if "%" in h:
+        h = unquote(h, errors="replace")
+        normalised = False
+    if not normalised:
+        h = _norm(h.translate(_IDEOGRAPHIC_DOTS), strict_mode)
+    if not h.isascii():
+        h = h.translate(_IDEOGRAPHIC_DOTS)
+    h = h.strip(".")
+    if "xn--" in h:
+        labels = []
+        for label in h.split("."):
+            if label.startswith("xn--"):
+                # an invalid punycode label stays as it is
+                with contextlib.suppress(UnicodeError, ValueError):
+                    label = label[4:].encode("ascii").decode("punycode")
+            labels.append(label)
+        h = _norm(".".join(labels), strict_mode).strip(".")
+    return h
+
+
+def canonical_email(email: str, *, strict_mode: bool = False, normalised: bool = False) -> str:
+    """``local@host`` as a lookup key (the local part is case-folded too: providers ignore case)."""
+    local, _, domain = email.rpartition("@")
+    local = local if normalised else _norm(local, strict_mode)
+    return local + "@" + canonical_host(domain, strict_mode=strict_mode, normalised=normalised)
+
+
+def split_url(url: str) -> tuple[str, str, str, str] | None:
+    """``(scheme, host, port, rest)`` of an absolute URL, or ``None``. Userinfo is dropped."""
+    m = _URL.match(url.strip())
+    if m is None:
+        return None
+    scheme, authority, rest = m.group(1).lower(), m.group(2), m.group(3)
+    hostport = authority.rpartition("@")[2]
+    port = ""
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host, tail = (hostport[: end + 1], hostport[end + 1 :]) if end >= 0 else (hostport, "")
+        if tail.startswith(":"):
+            port = tail[1:]
+    else:
+        host, sep, port = hostport.partition(":")
+        if not sep:
+            port = ""
+    return scheme, host, port, rest
+
+
+def canonical_url(
+    url: str, *, strict_mode: bool = False, normalised: bool = False, parts: tuple[str, str, str, str] | None = None, host: str | None = None
+) -> str:
+    """An absolute URL as a lookup key: scheme and host canonical, default port and an empty
+    path dropped, userinfo dropped (the destination is the host). ``parts`` (from
+    :func:`split_url`) and ``host`` (canonical) may be passed when the caller has them."""
+    parts = parts if parts is not None else split_url(url)
+    if parts is None:
+        return _norm(url, strict_mode)
+    scheme, raw_host, port, rest = parts
+    host = host if host is not None else canonical_host(raw_host, strict_mode=strict_mode, normalised=normalised)
+    if port and _PORTS.get(scheme) == port:
+        port = ""
+    if not normalised:
+        rest = _norm(rest, strict_mode)
+    if rest == "/":
+        rest = ""
+    return f"{scheme}://{host}{':' + port if port else ''}{rest}"
+
+
+def compact(text: str) -> str:
+    """Letters and digits only, case-folded: the key of phone, account and IBAN-like numbers."""
+    return "".join(c for c in fold(text) if c.isalnum())
