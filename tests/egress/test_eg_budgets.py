@@ -289,3 +289,37 @@ def test_an_approved_call_is_counted_and_its_output_checked_but_never_withheld(c
     rows = {r["metric"]: r["used"] for r in g.accounting.usage("client-1", ["kb_search"])}
     assert rows["calls"] == 2
     assert s.ledger.sources[-1].length == len(value)
+
+
+def test_policy_store_and_audit_path_configure_the_guard(tmp_path):
+    import yaml
+
+    from toolguard import Guard
+    from toolguard.audit import verify
+    from toolguard.egress import LeasedCounterStore
+
+    (tmp_path / "tools.yaml").write_text(yaml.safe_dump({**EMAIL, "limits": {"calls": {"max": 1, "per": "1h"}}}))
+    db = tmp_path / "state.db"
+    log = tmp_path / "logs" / "audit.jsonl"
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump({
+        "store": f"sqlite:///{db}",
+        "audit": {"path": str(log), "args": "hash"},
+        "cutoff": [{"when": "held", "count": 1, "within": "1h"}],
+    }))
+    g = Guard.from_path(tmp_path, telemetry=False)
+    assert isinstance(g.accounting.counters, LeasedCounterStore)
+    s = g.session("alice")
+    assert g.run(s, Call("send_email", email("b@acme.example"), "1"), sent).status == "executed"
+    out = g.run(s, Call("send_email", email("b@acme.example"), "2"), sent)
+    assert out.status == "denied" and out.decision.codes[0] == "principal.cut_off"
+    # Another connection to the same store (another process, say) sees the cut-off.
+    from toolguard.cutoff import SqlKillList
+    from toolguard.stores.sql import Database
+
+    other = Database(f"sqlite:///{db}")
+    try:
+        assert SqlKillList(other).get("alice") is not None
+    finally:
+        other.close()
+    g.accounting.audit.close()
+    assert verify([log]).ok
