@@ -79,11 +79,6 @@ def test_interrupt_resumed_with_the_store_decision(setup, verdict):
         assert sent == [] and msg.status == "error" and "phishing" in msg.content
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the middleware runs an approved interrupt-mode call itself instead of through "
-    "execute_approved, so the store never records the claim (see the approvals report)",
-)
 def test_interrupt_mode_claims_the_call_in_the_store(setup):
     holds, bob, agent, sent = setup
     config = {"configurable": {"thread_id": "t-claim", "user_id": "alice"}}

@@ -72,6 +72,8 @@ except ImportError as exc:  # pragma: no cover - exercised in a subprocess test
 
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
+from ..approvals.executor import aexecute_approved, execute_approved
+from ..approvals.store import ApprovalStore
 from ..errors import ConfigError
 from ..findings import Call
 from ..guard import Guard, Outcome
@@ -292,6 +294,11 @@ class ToolGuardMiddleware(AgentMiddleware):
             table.pop(self._key(session, call), None)
         return _parse_answer(answer, pending.outcome.hold_id)
 
+    def _durable(self, pending: _Pending) -> ApprovalStore | None:
+        """The guard's approval store when holds are durable (execution then goes through it)."""
+        store = self.guard.holds
+        return store if isinstance(store, ApprovalStore) and pending.outcome.hold_id else None
+
     def _refused(self, call: Call, name: str, reason: str, pending: _Pending) -> ToolMessage:
         text = f"toolguard: the call to {name!r} was refused by the approver"
         text += f": {reason}" if reason else ""
@@ -336,6 +343,22 @@ class ToolGuardMiddleware(AgentMiddleware):
         approved, reason = self._ask(session, call, pending)
         if not approved:
             return self._refused(call, call.tool, reason, pending)
+        store = self._durable(pending)
+        if store is not None:
+            # A durable hold runs through the store: claimed once, the stored (possibly
+            # edited) arguments, the result recorded; the store's record decides, not the
+            # resume value.
+            ran: list[Any] = []
+
+            def run(args: Any) -> Any:
+                result = handler(request.override(tool_call={**request.tool_call, "args": args}))
+                ran.append(result)
+                return model_content(result)
+
+            res = execute_approved(store, str(pending.outcome.hold_id), {call.tool: run}, self.guard)
+            if res.status == "executed" and res.ran_here:
+                return with_model_content(ran[0], res.result)
+            return self._refused(call, call.tool, res.message, pending)
         self.guard.record_egress(session, call)
         result = handler(request)
         self.guard.record_output(session, call, model_content(result))
@@ -367,6 +390,19 @@ class ToolGuardMiddleware(AgentMiddleware):
         approved, reason = self._ask(session, call, pending)
         if not approved:
             return self._refused(call, call.tool, reason, pending)
+        store = self._durable(pending)
+        if store is not None:
+            ran: list[Any] = []
+
+            async def arun(args: Any) -> Any:
+                result = await handler(request.override(tool_call={**request.tool_call, "args": args}))
+                ran.append(result)
+                return model_content(result)
+
+            res = await aexecute_approved(store, str(pending.outcome.hold_id), {call.tool: arun}, self.guard)
+            if res.status == "executed" and res.ran_here:
+                return with_model_content(ran[0], res.result)
+            return self._refused(call, call.tool, res.message, pending)
         self.guard.record_egress(session, call)
         result = await handler(request)
         self.guard.record_output(session, call, model_content(result))
