@@ -58,6 +58,7 @@ OUTPUT = "Message 7f3a queued for delivery to bob@acme.example at 10:42 UTC."
 
 
 def measure(fn: Callable[[], object], n: int) -> list[float]:
+    """Wall-clock microseconds of each of ``n`` calls (after a warm-up)."""
     for _ in range(min(1000, n // 10)):
         fn()
     samples = []
@@ -70,6 +71,25 @@ def measure(fn: Callable[[], object], n: int) -> list[float]:
     finally:
         gc.enable()
     return samples
+
+
+def cpu(fn: Callable[[], object], n: int, batch: int = 50) -> float:
+    """Median CPU microseconds per call of this thread, over batches of ``batch`` calls.
+
+    On a shared, loaded machine wall-clock samples include the time the process waited for
+    a core; CPU time does not, so it is the steadier measure of what a call costs.
+    """
+    per_call = []
+    gc.disable()
+    try:
+        for _ in range(max(1, n // batch)):
+            t0 = time.thread_time_ns()
+            for _ in range(batch):
+                fn()
+            per_call.append((time.thread_time_ns() - t0) / 1000 / batch)
+    finally:
+        gc.enable()
+    return statistics.median(per_call)
 
 
 def p99(samples: list[float]) -> float:
@@ -88,8 +108,12 @@ def main() -> None:
     policy = Policy()
     call = Call("send_message", ARGS, "c1")
     view = SessionView.empty("alice", "s")
-    rows: list[tuple[str, list[float]]] = []
-    rows.append(("decide (pure core), for comparison", measure(lambda: decide(call, plain, view, policy), n)))
+    rows: list[tuple[str, list[float], float]] = []
+
+    def row(name: str, fn: Callable[[], object]) -> None:
+        rows.append((name, measure(fn, n), cpu(fn, n)))
+
+    row("decide (pure core), for comparison", lambda: decide(call, plain, view, policy))
     db = Database(f"sqlite:///{tmp / 'state.db'}")
     counter = [0]
 
@@ -111,7 +135,7 @@ def main() -> None:
                 acc.after_execute(track, call, s, d, OUTPUT)
 
         one()
-        rows.append((name, measure(one, n)))
+        row(name, one)
 
     accounting_row("memory stores, no budgets, no audit", plain, telemetry=False)
     accounting_row("+ telemetry through the API (no SDK)", plain)
@@ -119,7 +143,7 @@ def main() -> None:
     accounting_row("SQLite counters, 2 budgets, no lease", budgeted, telemetry=False, counters=SqlCounterStore(db))
     accounting_row("SQLite counters, 2 budgets, leased 5%", budgeted, telemetry=False, counters=LeasedCounterStore(SqlCounterStore(db)))
     accounting_row(
-        "  same, small budgets (50 calls/h, 1MB/d)", small, fresh_principal=True, telemetry=False,
+        "  same, a new lease every call (new principals)", small, fresh_principal=True, telemetry=False,
         counters=LeasedCounterStore(SqlCounterStore(db)),
     )
     accounting_row("SQLite kill list, read every call", plain, telemetry=False, kill_list=SqlKillList(db))
@@ -141,17 +165,17 @@ def main() -> None:
     g = Guard(ManifestSet.of([budgeted]), telemetry=False)
     charges = g.accounting.budgets.call_charges("alice", g.accounting.budgets.slots("default", "send_message", budgeted)[0], 120, [])
     now = time.time()
-    rows.append(("  CounterStore.reserve, memory (2 series)", measure(lambda: mem.reserve(charges, now), n)))
-    rows.append(("  CounterStore.reserve, SQLite (2 series)", measure(lambda: sql.reserve(charges, now), n)))
+    row("  CounterStore.reserve, memory (2 series)", lambda: mem.reserve(charges, now))
+    row("  CounterStore.reserve, SQLite (2 series)", lambda: sql.reserve(charges, now))
     audit = AuditLog(tmp / "a4.jsonl")
     d = decide(call, plain, view, policy).with_id("0" * 32)
-    rows.append(("  AuditLog.decision (masked input)", measure(lambda: audit.decision(d, call, principal="alice", session="s", manifest=plain), n)))
-    rows.append(("  process_output (short text, size cap)", measure(lambda: process_output(OUTPUT, plain.output, tool="t"), n)))
+    row("  AuditLog.decision (masked input)", lambda: audit.decision(d, call, principal="alice", session="s", manifest=plain))
+    row("  process_output (short text, size cap)", lambda: process_output(OUTPUT, plain.output, tool="t"))
 
-    print(f"{'added per call (accounting + audit)':48} {'median µs':>10} {'p99 µs':>10} {'n':>7}")
-    print("-" * 78)
-    for name, s in rows:
-        print(f"{name:48} {statistics.median(s):10.1f} {p99(s):10.1f} {len(s):7d}")
+    print(f"{'added per call (accounting + audit)':48} {'median µs':>10} {'p99 µs':>10} {'CPU µs':>8} {'n':>7}")
+    print("-" * 87)
+    for name, samples, cpu_us in rows:
+        print(f"{name:48} {statistics.median(samples):10.1f} {p99(samples):10.1f} {cpu_us:8.1f} {len(samples):7d}")
     print("target: the TARGET row < 15 µs median (SQLite in WAL mode, batched where safe)")
     db.close()
 
