@@ -285,10 +285,17 @@ class Guard:
     def record_egress(self, session: Session, call: Call) -> None:
         """Remember what an allowed call sent out, so data split across calls can be reassembled."""
         try:
-            from . import _pointer
+            from .exfil import egress_texts
+            from .policy import Context
 
-            if isinstance(call.args, dict):
-                session.ledger.record_egress(call.id, list(_pointer.walk_strings(call.args)))
+            manifest = self.manifests.get(call.tool)
+            if manifest is None or not isinstance(call.args, dict):
+                return
+            # Only what leaves (payload, data parts of non-allowed URLs), in argument order:
+            # destinations in between would break the reassembly of split data.
+            texts = egress_texts(Context(call, manifest, session.view(), self.policy))
+            if texts:
+                session.ledger.record_egress(call.id, texts)
         except Exception as exc:  # noqa: BLE001
             log.exception("toolguard: cannot record egress of %s", call.tool)
             session.poisoned = f"{type(exc).__name__} while recording the egress of {call.tool}"

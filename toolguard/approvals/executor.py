@@ -244,6 +244,13 @@ def _begin(
             error = f"the edited call was denied by the guard: {decision.reason}"
             return Resolution(hold_id, "failed", error=error, decision=decision, record=store.finish(hold_id, error=error))
     if guard is not None and session is not None:
+        try:
+            # Counted before it runs, as any allowed call (an approved call is counted even
+            # over budget: the approver decided).
+            guard.accounting.charge_approved(call, session)
+        except Exception as exc:  # noqa: BLE001 - fail closed: it does not run uncounted
+            error = f"the approved call could not be counted ({type(exc).__name__}: {exc}); it did not run"
+            return Resolution(hold_id, "failed", error=error, record=store.finish(hold_id, error=error))
         guard.record_egress(session, call)
     return _Claimed(rec, tool, call, session)
 
@@ -260,7 +267,9 @@ def _record_failure(store: ApprovalStore, claimed: _Claimed, exc: Exception) -> 
 
 def _record_result(store: ApprovalStore, claimed: _Claimed, result: Any, guard: Guard | None) -> Resolution:
     if guard is not None and claimed.session is not None:
-        guard.record_output(claimed.session, claimed.call, result)
+        # The output constraints apply as for any call (schema, redaction, size cap); what
+        # the model may see is what is returned and stored. None: withheld (uncheckable).
+        result = guard.finish_approved(claimed.session, claimed.call, result)
     try:
         rec = store.finish(claimed.record.id, result=result)
     except StoreError as exc:

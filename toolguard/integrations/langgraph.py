@@ -294,6 +294,16 @@ class ToolGuardMiddleware(AgentMiddleware):
             table.pop(self._key(session, call), None)
         return _parse_answer(answer, pending.outcome.hold_id)
 
+    def _approved_result(self, session: Session, call: Call, result: Any) -> Any:
+        """An approved call's result after the output constraints (as for any call)."""
+        value = self.guard.finish_approved(session, call, model_content(result))
+        if value is None:
+            return ToolMessage(
+                "toolguard: the tool ran, but its output could not be checked and was withheld.",
+                tool_call_id=call.id, name=call.tool, status="error",
+            )
+        return with_model_content(result, value)
+
     def _durable(self, pending: _Pending) -> ApprovalStore | None:
         """The guard's approval store when holds are durable (execution then goes through it)."""
         store = self.guard.holds
@@ -359,10 +369,10 @@ class ToolGuardMiddleware(AgentMiddleware):
             if res.status == "executed" and res.ran_here:
                 return with_model_content(ran[0], res.result)
             return self._refused(call, call.tool, res.message, pending)
+        self.guard.accounting.charge_approved(call, session)
         self.guard.record_egress(session, call)
         result = handler(request)
-        self.guard.record_output(session, call, model_content(result))
-        return result
+        return self._approved_result(session, call, result)
 
     async def awrap_tool_call(
         self, request: ToolCallRequest, handler: Callable[[ToolCallRequest], Awaitable[ToolResult]]
@@ -403,7 +413,7 @@ class ToolGuardMiddleware(AgentMiddleware):
             if res.status == "executed" and res.ran_here:
                 return with_model_content(ran[0], res.result)
             return self._refused(call, call.tool, res.message, pending)
+        self.guard.accounting.charge_approved(call, session)
         self.guard.record_egress(session, call)
         result = await handler(request)
-        self.guard.record_output(session, call, model_content(result))
-        return result
+        return self._approved_result(session, call, result)
