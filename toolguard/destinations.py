@@ -85,6 +85,7 @@ from typing import Any, NamedTuple
 import ada_url
 
 from . import _confusables
+from .errors import ToolguardError
 
 try:  # the compiled ada bindings: one call per URL instead of one per attribute
     from ada_url._ada_wrapper import ffi as _ffi
@@ -120,7 +121,7 @@ def _show(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
-class InvalidDestination(ValueError):
+class InvalidDestination(ToolguardError, ValueError):
     """Raised when a value cannot be parsed as its declared kind.
 
     ``reason`` is a stable short code (``email.syntax``, ``url.relative``,

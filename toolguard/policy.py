@@ -298,7 +298,9 @@ def check_schema(ctx: Context) -> Iterator[Finding]:
         )
 
 
-_SUSPICIOUS_FLAGS = frozenset({"ip_literal", "mixed_script", "confusable", "userinfo"})
+_SUSPICIOUS_FLAGS = frozenset(
+    {"ip_literal", "ipv4_mapped", "noncanonical_ip", "percent_encoded_host", "mixed_script", "confusable", "userinfo"}
+)
 
 
 def check_destinations(ctx: Context) -> Iterator[Finding]:
@@ -306,6 +308,8 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
     for d in ctx.dests:
         if d.error is not None:
             reason = getattr(d.error, "reason", "invalid")
+            if d.embedded is not None and reason == "url.relative":
+                continue  # a relative link in rendered text resolves against its own page, not a foreign host
             code = "path.outside_root" if reason.startswith("path.outside_root") or reason == "path.traversal" or reason == "path.encoded_traversal" else "destination.invalid"
             yield ctx.finding(code, f"{d.pointer}: {show(d.raw)} is not a valid {d.spec.kind if d.embedded is None else 'url'} destination: {d.error}", d.pointer, (d.evidence(),))
             continue

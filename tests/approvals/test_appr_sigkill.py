@@ -222,7 +222,10 @@ def test_sigkill_at_every_step_loses_nothing_and_runs_nothing_twice(tmp_path):
     assert len(results) == RUNS
 
     killed = [r for r in results if r["killed"]]
-    assert len(killed) >= RUNS - 4, "almost every run must actually be killed"
+    # Runs killed at a marker are always killed; a run killed "a few ms after" a marker may
+    # finish first on a loaded machine (that run then checks a clean exit instead).
+    assert all(r["killed"] for r in results if not r["delay"]), "every run killed at a marker must be killed"
+    assert len(killed) >= RUNS // 2, f"only {len(killed)} of {RUNS} runs were killed"
     assert {r["marker"] for r in killed if r["delay"] is None} == set(MARKERS)
 
     # No hold lost: every hold id the agent was given exists in the store.
