@@ -359,3 +359,22 @@ def test_a_watched_kill_list_reads_again_after_max_age(sql_backend):
 def test_a_watched_kill_list_refuses_a_caching_inner_list(sql_backend):
     with pytest.raises(ConfigError, match="cache_ttl=0"):
         WatchedKillList(SqlKillList(sql_backend.database(), cache_ttl=1.0))
+
+
+@pytest.mark.postgres
+def test_a_long_schema_name_still_gets_its_own_channels(postgres_url):
+    schema = "toolguard_production_replicas_eu_west_" + uuid.uuid4().hex[:8]  # 46 bytes
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    db = Database(f"{postgres_url}?options=-csearch_path%3D{schema}")
+    n = PgChangeNotifier(db)
+    try:
+        kills = SqlKillList(db)
+        with n.listen("cutoff") as sub, n.listen("jobs") as jobs:
+            kills.cut("mallory", "r")  # the trigger computes the same channel name in SQL
+            assert _take(sub) == Change("cutoff", "mallory cut")
+            n.publish("jobs", "x")
+            assert _take(jobs) == Change("jobs", "x")
+    finally:
+        n.close()
+        db.close()

@@ -18,7 +18,8 @@ Implementations, chosen by :func:`open_notifier` from the database:
 
 * :class:`PgChangeNotifier` (PostgreSQL): ``LISTEN``/``NOTIFY`` on one dedicated connection
   per process; delivery takes milliseconds. Channels are scoped to the schema the stores
-  live in (``<schema>.<channel>``), so two deployments sharing a database stay apart.
+  live in (``<schema>.<channel>``; a digest of the schema name when it is longer than 22
+  bytes), so two deployments sharing a database stay apart.
 * :class:`PollingChangeNotifier` (SQLite): the triggers append to a ``toolguard_changes``
   table, read by one thread per process, polling with backoff (10 ms after a change,
   slowing to ``max_interval``, 0.2 s by default) only while someone listens.
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import logging
 import os
 import re
@@ -295,11 +297,31 @@ class MemoryChangeNotifier(_Hub):
 # PostgreSQL: LISTEN/NOTIFY
 
 
+def _channel_prefix(schema: str) -> str:
+    """``<schema>.``, or ``h<16 hex digits of its MD5>.`` when the schema name is long.
+
+    Channel names are at most 63 bytes; the triggers compute the same prefix in SQL.
+    """
+    if len(schema.encode("utf-8")) <= _SHORT_SCHEMA:
+        return schema + "."
+    # MD5 only shortens a name here; it protects nothing.
+    return "h" + hashlib.md5(schema.encode("utf-8")).hexdigest()[:16] + "."
+
+
+_SHORT_SCHEMA = 22
+#: The same prefix, in PL/pgSQL, from the trigger's table schema.
+_PG_PREFIX = (
+    f"(CASE WHEN octet_length(TG_TABLE_SCHEMA) <= {_SHORT_SCHEMA} THEN TG_TABLE_SCHEMA"
+    " ELSE 'h' || left(md5(TG_TABLE_SCHEMA), 16) END)"
+)
+
+
 class PgChangeNotifier(_SqlHub):
     """``LISTEN``/``NOTIFY`` on PostgreSQL: one dedicated connection and one thread per notifier.
 
-    When the connection drops, the thread reconnects (backoff up to 2 s), listens again and
-    hands every subscription a ``resync`` change, since notifications sent meanwhile are lost.
+    When the connection drops, every subscription gets a ``resync`` change at once, and
+    another after the thread reconnected (backoff up to 2 s) and listens again, since
+    notifications sent meanwhile are lost.
     """
 
     def __init__(self, db: Database) -> None:
@@ -320,10 +342,7 @@ class PgChangeNotifier(_SqlHub):
     def _pg_channel(self, channel: str) -> str:
         if self._prefix is None:
             schema = self.db.run(lambda tx: tx.one("SELECT current_schema()"), write=False)
-            name = str(schema[0]) if schema and schema[0] else "public"
-            if len(name) + 41 > 63:
-                raise ConfigError(f"schema name {name!r} is too long for notification channels (22 characters at most)")
-            self._prefix = name + "."
+            self._prefix = _channel_prefix(str(schema[0]) if schema and schema[0] else "public")
         return self._prefix + channel
 
     def publish(self, channel: str, payload: str = "") -> None:
@@ -362,6 +381,9 @@ class PgChangeNotifier(_SqlHub):
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
+            # Tell subscribers at once, not only after reconnecting: whoever caches what the
+            # notifications keep fresh must stop trusting it (and read, and fail closed).
+            self._resync()
 
     def listen(self, channel: str) -> Subscription:
         self._feed(_check_channel(channel))
@@ -395,9 +417,13 @@ class PgChangeNotifier(_SqlHub):
 
     def _loop(self) -> None:
         delay = 0.1
+        down = False
         while not self._closed:
             try:
                 conn = self._ensure_conn()
+                if down:
+                    down = False
+                    log.warning("toolguard: change listener reconnected")
                 ready, _, _ = select.select([conn.fileno(), self._wake_r], [], [], 1.0)
                 if self._wake_r in ready:
                     os.read(self._wake_r, 4096)
@@ -414,7 +440,9 @@ class PgChangeNotifier(_SqlHub):
             except Exception as exc:  # the listener must survive outages
                 if self._closed:
                     return
-                log.warning("toolguard: change listener lost its connection (%s); reconnecting", str(exc).strip())
+                if not down:  # once per outage, not once per attempt
+                    log.warning("toolguard: change listener lost its connection (%s); reconnecting", str(exc).strip())
+                down = True
                 self._drop_conn()
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -541,6 +569,7 @@ class PollingChangeNotifier(_SqlHub):
             except StoreError as exc:
                 if not failing:
                     log.warning("toolguard: polling for changes failed (%s); retrying", exc)
+                    self._resync()  # what the changes keep fresh can no longer be trusted
                 failing = True
                 got = 0
                 interval = self.max_interval
@@ -580,7 +609,7 @@ _TRIGGERS: dict[str, list[Step]] = {
             ],
             "postgresql": [
                 "CREATE OR REPLACE FUNCTION toolguard_approvals_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$"
-                " BEGIN PERFORM pg_notify(TG_TABLE_SCHEMA || '.approvals', NEW.id || ' ' || NEW.status);"
+                f" BEGIN PERFORM pg_notify({_PG_PREFIX} || '.approvals', NEW.id || ' ' || NEW.status);"
                 " RETURN NULL; END $fn$",
                 "CREATE TRIGGER toolguard_approvals_created AFTER INSERT ON toolguard_approvals"
                 " FOR EACH ROW EXECUTE FUNCTION toolguard_approvals_notify()",
@@ -598,8 +627,8 @@ _TRIGGERS: dict[str, list[Step]] = {
             "postgresql": [
                 "CREATE OR REPLACE FUNCTION toolguard_cutoff_notify() RETURNS trigger LANGUAGE plpgsql AS $fn$"
                 " BEGIN IF TG_OP = 'DELETE' THEN"
-                " PERFORM pg_notify(TG_TABLE_SCHEMA || '.cutoff', OLD.principal || ' lift');"
-                " ELSE PERFORM pg_notify(TG_TABLE_SCHEMA || '.cutoff', NEW.principal || ' cut'); END IF;"
+                f" PERFORM pg_notify({_PG_PREFIX} || '.cutoff', OLD.principal || ' lift');"
+                f" ELSE PERFORM pg_notify({_PG_PREFIX} || '.cutoff', NEW.principal || ' cut'); END IF;"
                 " RETURN NULL; END $fn$",
                 "CREATE TRIGGER toolguard_cutoff_changed AFTER INSERT OR DELETE ON toolguard_cutoff"
                 " FOR EACH ROW EXECUTE FUNCTION toolguard_cutoff_notify()",
