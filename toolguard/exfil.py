@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "leaves", "find_blobs", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -139,7 +139,7 @@ def _open(ctx: Context) -> list[Dest]:
     return [d for d in ctx.dests if d.dest is not None and d.allowed is None and "special_scheme" not in d.dest.flags]
 
 
-def _leaves(ctx: Context) -> bool:
+def leaves(ctx: Context) -> bool:
     """True when the call sends data somewhere not allowed for it."""
     m = ctx.manifest
     assert m is not None  # noqa: S101
@@ -233,7 +233,7 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
 def check_private_data(ctx: Context) -> Iterator[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     ledger = ctx.view.ledger
-    if not _leaves(ctx):
+    if not leaves(ctx):
         return
     texts = egress_texts(ctx)
     if not texts:
@@ -292,7 +292,7 @@ def check_rendered(ctx: Context) -> Iterator[Finding]:
 
 def check_encoded_blob(ctx: Context) -> Iterator[Finding]:
     """Packed data (base64, hex, compressed) in a payload to a non-allowed destination."""
-    if not _leaves(ctx):
+    if not leaves(ctx):
         return
     ledger = ctx.view.ledger
     for ptr, text in ctx.payload:

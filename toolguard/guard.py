@@ -285,15 +285,18 @@ class Guard:
     def record_egress(self, session: Session, call: Call) -> None:
         """Remember what an allowed call sent out, so data split across calls can be reassembled."""
         try:
-            from .exfil import egress_texts
+            from .exfil import egress_texts, leaves
             from .policy import Context
 
             manifest = self.manifests.get(call.tool)
             if manifest is None or not isinstance(call.args, dict):
                 return
+            ctx = Context(call, manifest, session.view(), self.policy)
+            if not leaves(ctx):
+                return  # data towards allowed destinations is allowed: nothing to reassemble
             # Only what leaves (payload, data parts of non-allowed URLs), in argument order:
             # destinations in between would break the reassembly of split data.
-            texts = egress_texts(Context(call, manifest, session.view(), self.policy))
+            texts = egress_texts(ctx)
             if texts:
                 session.ledger.record_egress(call.id, texts)
         except Exception as exc:  # noqa: BLE001

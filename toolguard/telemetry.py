@@ -50,6 +50,12 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+try:  # the API's placeholder until the application sets a meter provider
+    from opentelemetry.metrics._internal import _ProxyMeterProvider
+except ImportError:  # pragma: no cover - a future API without it: always record
+    class _ProxyMeterProvider:  # type: ignore[no-redef]
+        pass
+
 if TYPE_CHECKING:
     from .findings import Call, Decision
 
@@ -91,6 +97,8 @@ class Telemetry:
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None, principal_metrics: bool = True) -> None:
         version = _version()
         self._global_tracing = tracer_provider is None
+        self._global_metrics = meter_provider is None
+        self._metrics_live = meter_provider is not None
         self.tracer = trace.get_tracer("toolguard", version, tracer_provider=tracer_provider)
         meter = metrics.get_meter("toolguard", version or "", meter_provider=meter_provider)
         self.principal_metrics = principal_metrics
@@ -134,6 +142,18 @@ class Telemetry:
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}"))
                 raise
 
+    def _metrics(self) -> bool:
+        """False while the application has set no meter provider: nothing would be recorded.
+
+        The global provider can be set once and never unset, so a True answer is kept.
+        """
+        if self._metrics_live:
+            return True
+        if isinstance(metrics.get_meter_provider(), _ProxyMeterProvider):
+            return False
+        self._metrics_live = True
+        return True
+
     def decided(self, span: Any, decision: Decision, *, seconds: float) -> None:
         """Put the decision on the span and count it."""
         codes = list(decision.codes)
@@ -144,6 +164,8 @@ class Telemetry:
             span.set_attribute("toolguard.taint_sources", taint_source_count(decision))
             if any(c in ("guard.error", "store.unavailable") for c in codes):
                 span.set_attribute("error.type", codes[0] if codes else "guard.error")
+        if not self._metrics():
+            return
         head = decision.stopping()[0].code if decision.stopping() else (codes[0] if codes else "none")
         self._calls.add(1, {"toolguard.verdict": decision.verdict, "toolguard.code": head, "gen_ai.tool.name": decision.tool})
         for f in decision.findings:
@@ -151,14 +173,15 @@ class Telemetry:
         self._latency.record(seconds, {"toolguard.verdict": decision.verdict})
 
     def egress(self, principal: str, nbytes: int) -> None:
-        if nbytes > 0:
+        if nbytes > 0 and self._metrics():
             self._egress.add(nbytes, {"toolguard.principal": principal} if self.principal_metrics else {})
 
     def output(self, span: Any, principal: str, nbytes: int, redactions: Mapping[str, int], truncated: bool) -> None:
-        if nbytes > 0:
-            self._output.add(nbytes, {"toolguard.principal": principal} if self.principal_metrics else {})
-        for kind, n in redactions.items():
-            self._redactions.add(n, {"toolguard.redaction.kind": kind})
+        if self._metrics():
+            if nbytes > 0:
+                self._output.add(nbytes, {"toolguard.principal": principal} if self.principal_metrics else {})
+            for kind, n in redactions.items():
+                self._redactions.add(n, {"toolguard.redaction.kind": kind})
         if span is not None:
             if redactions:
                 span.set_attribute("toolguard.redactions", sum(redactions.values()))
