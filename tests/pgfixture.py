@@ -6,7 +6,9 @@ fsync off (the data is thrown away), a database named ``toolguard``; at the end 
 session the server is stopped (``pg_ctl stop -m immediate``) and the folder removed.
 
 PostgreSQL refuses to run as root: when the tests run as root, the cluster runs as the
-system user ``toolguard-pg`` (created with ``useradd --system`` if missing).
+system user ``toolguard-pg`` (created with ``useradd --system`` if missing). A small
+watchdog process stops the server and removes its folder if the test process dies without
+cleaning up (SIGKILL, a CI timeout).
 
 The binaries are looked up under ``/usr/lib/postgresql/<version>/bin`` (Debian's layout;
 the highest version wins), then on ``PATH``. When they are missing the PostgreSQL tests are
@@ -35,6 +37,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -104,6 +107,7 @@ class Cluster:
     port: int
     run_as: tuple[int, int] | None
     stopped: bool = False
+    watchdog: subprocess.Popen[bytes] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -151,6 +155,30 @@ class Cluster:
         with contextlib.suppress(Exception):
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.watchdog is not None and self.watchdog.stdin is not None:
+            with contextlib.suppress(Exception):
+                self.watchdog.stdin.close()
+                self.watchdog.wait(10)
+            self.watchdog = None
+
+    def guard(self) -> None:
+        """Start the watchdog: it cleans up when this process exits, however it exits."""
+        uid, gid = self.run_as if self.run_as is not None else (-1, -1)
+        self.watchdog = subprocess.Popen(
+            [sys.executable, "-c", _WATCHDOG, str(self.bindir / "pg_ctl"), str(self.data), str(self.root), str(uid), str(gid)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C to the test run must not kill it first
+        )
+
+
+_WATCHDOG = r"""
+import shutil, subprocess, sys
+sys.stdin.buffer.read()  # end of file: the test process closed it or died
+pg_ctl, data, root, uid, gid = sys.argv[1:6]
+kw = {} if uid == "-1" else {"user": int(uid), "group": int(gid), "extra_groups": []}
+subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], capture_output=True, check=False, cwd="/", **kw)
+shutil.rmtree(root, ignore_errors=True)
+"""
 
 
 def _run_as() -> tuple[int, int] | None:
@@ -182,6 +210,7 @@ def start_cluster(*, max_connections: int = 300) -> Cluster:
         os.chown(root, *run_as)
     cluster = Cluster(bindir, root, 0, run_as)
     atexit.register(cluster.destroy)
+    cluster.guard()
     cluster._run(
         str(bindir / "initdb"), "-D", str(cluster.data), "-U", DB_ROLE, "--auth=trust",
         "-E", "UTF8", "--locale=C", "--no-sync",

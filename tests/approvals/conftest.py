@@ -1,8 +1,7 @@
 """Fixtures of the approval tests: one contract suite over every store backend.
 
-To run the suite against another backend, add it to ``BACKENDS`` and to ``store_url`` in
-appr_support.py (for PostgreSQL: a ``postgresql://`` URL to a server the tests start, and
-the ``postgres`` marker on its param).
+``stores`` runs over ``pgfixture.BACKENDS``: memory, a SQLite file and a fresh schema on the
+PostgreSQL server the tests start (``postgres`` marker; see tests/pgfixture.py).
 """
 
 from __future__ import annotations
