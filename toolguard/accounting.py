@@ -325,7 +325,7 @@ class Accounting:
         if (decision.verdict == "allow" or force) and manifest is not None:
             cls = self.budgets.principal_class(principal)
             call_slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
-            need_bytes = self.telemetry is not None or any(s.metric == "egress_bytes" for s in call_slots)
+            need_bytes = (self.telemetry is not None and self.telemetry.metrics_enabled) or any(s.metric == "egress_bytes" for s in call_slots)
             if call_slots or need_bytes:
                 egress, dests = measure_egress(call, manifest)
             if call_slots:

@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "leaves", "find_blobs", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -127,7 +127,7 @@ def _match_evidence(m: Any) -> Evidence:
 
 
 def _forms(d: Dest) -> list[str]:
-    assert d.dest is not None  # noqa: S101
+    assert d.dest is not None
     forms = [d.dest.normalized]
     if d.dest.host:
         forms.append(d.dest.host)
@@ -135,14 +135,18 @@ def _forms(d: Dest) -> list[str]:
 
 
 def _open(ctx: Context) -> list[Dest]:
-    """Destinations data would reach that the allow-list does not cover."""
-    return [d for d in ctx.dests if d.dest is not None and d.allowed is None and "special_scheme" not in d.dest.flags]
+    """Destinations data would reach that the allow-list does not cover (computed once per call)."""
+    cached: list[Dest] | None = ctx.__dict__.get("_open")
+    if cached is None:
+        cached = [d for d in ctx.dests if d.dest is not None and d.allowed is None and "special_scheme" not in d.dest.flags]
+        ctx.__dict__["_open"] = cached
+    return cached
 
 
 def leaves(ctx: Context) -> bool:
     """True when the call sends data somewhere not allowed for it."""
     m = ctx.manifest
-    assert m is not None  # noqa: S101
+    assert m is not None
     if _open(ctx):
         return True
     # An outward tool with no declared destination, or any tool that declares a payload but
@@ -154,14 +158,14 @@ def leaves(ctx: Context) -> bool:
 def _is_copied(ctx: Context, d: Dest) -> bool:
     """The whole URL was seen in session content or typed by the user: it carries nothing new."""
     ledger = ctx.view.ledger
-    assert d.dest is not None  # noqa: S101
+    assert d.dest is not None
     forms = [d.dest.normalized, d.raw]
     return bool(ledger.origin(d.raw, forms=forms)) or ledger.sanctioned(d.raw, forms=forms) is not None
 
 
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
     """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
-    assert d.dest is not None  # noqa: S101
+    assert d.dest is not None
     if _is_copied(ctx, d):
         return None
     ledger = ctx.view.ledger
@@ -311,7 +315,7 @@ def check_encoded_blob(ctx: Context) -> Iterator[Finding]:
 
 def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
     m = ctx.manifest
-    assert m is not None  # noqa: S101
+    assert m is not None
     toks = ctx.c.deciding
     out: list[tuple[str, str]] = []
     if toks:
@@ -353,7 +357,7 @@ def _grounded(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[s
 def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
     m = ctx.manifest
-    assert m is not None  # noqa: S101
+    assert m is not None
     ledger = ctx.view.ledger
     if m.side_effect not in OUTWARD_EFFECTS or not ledger.untrusted_seen:
         return

@@ -43,6 +43,7 @@ pass ``principal_metrics=False``.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -99,6 +100,7 @@ class Telemetry:
         self._global_tracing = tracer_provider is None
         self._global_metrics = meter_provider is None
         self._metrics_live = meter_provider is not None
+        self._metrics_checked = 0.0
         self.tracer = trace.get_tracer("toolguard", version, tracer_provider=tracer_provider)
         meter = metrics.get_meter("toolguard", version or "", meter_provider=meter_provider)
         self.principal_metrics = principal_metrics
@@ -149,10 +151,19 @@ class Telemetry:
         """
         if self._metrics_live:
             return True
+        now = time.monotonic()
+        if now < self._metrics_checked:
+            return False
         if isinstance(metrics.get_meter_provider(), _ProxyMeterProvider):
+            self._metrics_checked = now + 1.0  # look again in a second, not on every call
             return False
         self._metrics_live = True
         return True
+
+    @property
+    def metrics_enabled(self) -> bool:
+        """Whether metrics are being recorded (a meter provider is set)."""
+        return self._metrics()
 
     def decided(self, span: Any, decision: Decision, *, seconds: float) -> None:
         """Put the decision on the span and count it."""
