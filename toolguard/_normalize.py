@@ -48,6 +48,7 @@ __all__ = [
     "fold",
     "fold_codes",
     "fold_codes_map",
+    "fold_index",
     "fold_spaced",
     "folded_bytes",
     "latin_bytes",
@@ -425,6 +426,16 @@ def fold_codes_map(text: str, *, spaced: bool = False) -> tuple[Codes, npt.NDArr
         codes, idx = _fold_general(text, spaced=spaced, want_map=True)
     assert idx is not None
     return codes, idx
+
+
+def fold_index(text: str) -> npt.NDArray[np.intp]:
+    """For each character of :func:`fold` of ``text``, its index in ``text``."""
+    lat = latin_spaced_map(text)
+    if lat is None:
+        return fold_codes_map(text)[1]
+    sp, idx0 = lat
+    idx: npt.NDArray[np.intp] = (np.frombuffer(sp, dtype=np.uint8) != 0x20).nonzero()[0]
+    return idx if idx0 is None else idx0[idx]
 
 
 def codes_to_str(codes: Codes) -> str:

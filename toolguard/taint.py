@@ -26,59 +26,77 @@ How it works
 ------------
 Text is folded (:func:`toolguard._normalize.fold`: case, NFKC/NFKD, look-alikes, zero-width and
 all whitespace removed). The folded text of a taint/confidentiality source is cut into k-grams
-(``k = min_match``), each hashed with a 64-bit polynomial hash computed vectorised with numpy
-(prefix sums of ``c[i]·B^i``, then scaled by ``B^-i``), and **winnowed**: only the minimum hash
-of every window of ``w`` consecutive k-grams is kept (``w = window``, 24 by default). That keeps
-about ``2/(w+1)`` of the k-grams (8%) and guarantees that any shared substring of at least
-``w + k - 1`` folded characters (43 by default) contains a kept k-gram; shorter shared
-fragments (``k`` to ``w + k - 2`` chars) are found with a probability that grows with their
-length. No source text is kept, only fingerprints: a 64-bit hash plus a 32-bit position in the
-session's stream of text (which also tells the source), 12 bytes per fingerprint, about 0.8
-bytes per byte of English prose.
+(``k = min_match``, 20), each hashed with a 64-bit polynomial hash computed vectorised with
+numpy (prefix sums of ``c[i]·B^i``, scaled back by ``B^-i``), and **winnowed**: only the minimum
+hash of every window of ``w`` consecutive k-grams is kept (``w = window``, 24). That keeps about
+``2/(w+1)`` of the k-grams (8%) and guarantees that any shared substring of at least
+``w + k - 1`` folded characters (:attr:`~TaintLedger.guaranteed_match`, 43) contains a kept
+k-gram; shorter shared fragments (20 to 42 folded characters) are found with a probability
+that grows with their length. No source text is kept, only fingerprints: a 64-bit hash (stored
+multiplied by an odd constant, which spreads the top bits of window minima) plus a 32-bit
+position in the session's stream of text (which also tells the source), 12 bytes per
+fingerprint, about 0.8 bytes per byte of English prose. A k-gram found in more than 16 sources
+keeps only its 16 newest (a common phrase says little about provenance).
 
-Destination-like tokens (emails, URLs, host names and their parent domains, ``@handles``,
-``#channels``, long alphanumeric ids, phone/IBAN/card-like digit groups) of untrusted text, the
-secret-like tokens (ids and digit groups of at least ``token_min`` characters) of labelled text,
-and the tokens of trusted text are hashed (BLAKE2b, 64 bits) into the same index under separate
-namespaces. Trusted text is also kept verbatim (strict-normalised, bounded) so that
-:meth:`~TaintLedger.sanctioned` can find any value the user typed, including short ones.
+Tokens are hashed (64-bit BLAKE2b) into the same index under separate namespaces:
+
+* *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
+  parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
+  a digit and at least ``token_min`` characters) and numbers (7 digits or more, keyed by their
+  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``);
+* *secret-like* tokens of labelled text: its ids and numbers;
+* tokens of trusted text, strict (no look-alike mapping).
+
+Trusted text is also kept verbatim (strict-normalised UTF-8, at most ``max_bytes // 64``, the
+newest kept) so that :meth:`~TaintLedger.sanctioned` finds any value the user typed, short ones
+included.
 
 The index is an LSM of sorted runs (``uint64`` keys, ``uint32`` positions): each output adds a
 sorted run, the newest runs are merged when they grow comparable in size, so there are a few
-runs at any time and a lookup is one ``np.searchsorted`` per run for *all* the query keys of a
-call at once. A lookup therefore costs ``O(argument size × log(ledger size))`` with small
-constants: flat in the ledger size in practice.
+runs at any time (three at 10 MB). A lookup takes *all* the query keys of a call at once: one
+``np.searchsorted`` per small run; a big run (over 256 K entries, beyond the cache) has a
+directory of buckets by the keys' top bits, so each query key costs a cache miss or two instead
+of one per level of a binary search. Lookup cost thus grows with the argument, not the ledger
+(the benchmark measures 10 MB against 10 KB within 2x).
 
 On the argument side the ledger scans the folded argument, the argument reversed, and decoded
 layers: URL-decoding (repeated up to 3 times), HTML entities, base64/base64url and hex runs
 (decoded when they decode to mostly printable text, nested up to 2 layers). All segments of a
-call go through one hashing and one lookup pass. For the query it uses the argument's own
-winnowed k-grams (same guarantee), plus every k-gram of short segments.
+call go through one hashing and one lookup pass. The query keys are the argument's own window
+minima (the same guarantee), plus every k-gram of short segments.
+
+Two small caches are shared by all ledgers of a process, bounded and not counted per ledger:
+the fold image of each non-ASCII character seen, and the canonical keys of up to 2048 recent
+URL/email/host tokens (pages repeat their links).
 
 Bounded memory and eviction
 ---------------------------
-``memory_bytes()`` is an honest estimate (numpy ``nbytes`` plus the Python objects kept). When it
-exceeds ``max_bytes`` the ledger evicts the **oldest sources first** (their fingerprints,
-tokens and stored trusted text) down to three quarters of the budget. What survives eviction:
-the source list (metadata), :attr:`~TaintLedger.untrusted_seen` (never reset, so the fact that
-untrusted content entered the session is never lost) and the :attr:`~TaintLedger.evicted`
-counter. **Residual risk:** evidence for an evicted source can no longer be produced: a value
-taken from an evicted untrusted output is not reported by :meth:`~TaintLedger.origin` (the core
-still sees ``untrusted_seen``), private data from an evicted source is not found by
+``memory_bytes()`` is an honest estimate (numpy ``nbytes`` plus the Python objects kept; the
+benchmark checks it against ``tracemalloc``). When it exceeds ``max_bytes`` the ledger evicts
+the **oldest sources first** (their fingerprints, tokens and stored trusted text) down to three
+quarters of the budget. What survives eviction: the source list (metadata, about 200 bytes per
+source), :attr:`~TaintLedger.untrusted_seen` (never reset, so the fact that untrusted content
+entered the session is never lost) and the :attr:`~TaintLedger.evicted` counter. **Residual
+risk:** evidence for an evicted source can no longer be produced: a value taken from an evicted
+untrusted output is not reported by :meth:`~TaintLedger.origin` (the core still sees
+``untrusted_seen``), private data from an evicted source is not found by
 :meth:`~TaintLedger.scan`, and a value typed by the user long ago may no longer count as
 sanctioned (the safe direction). A single output larger than the budget is not retained.
 
 Other known limits
 ------------------
 * Fragments shorter than ``w + k - 1`` folded characters may be missed (see above); short
-  secret-like tokens are covered by the token index instead.
+  secret-like tokens are covered by the token index instead. Ids shorter than ``token_min``
+  and numbers shorter than 7 digits are not tokens.
 * Split data is found when the pieces are sent in order (within a call, in argument order; across
   calls, in call order) as whole values; a piece embedded in other text, or pieces sent out of
   order, are not reassembled. Split detection does not decode.
 * Encodings other than those listed (ROT13, custom alphabets, compression, tags interleaved
-  with the text) are not undone.
+  with the text) are not undone; reversal is undone for the fingerprints and for ids.
 * The polynomial hash is not collision-resistant against an adversary who knows it: crafted
   text could cause a false match (a spurious finding), never a missed one.
+* The span of a match covers what the fingerprints prove (from the first to the last matching
+  k-gram), which may be shorter than the fragment actually shared.
 """
 
 from __future__ import annotations
@@ -198,6 +216,7 @@ _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
+_ARANGE = np.arange(_MAX_K, dtype=np.intp)
 
 
 def _hash_block(c: npt.NDArray[np.integer], k: int, out: U64) -> None:
@@ -290,6 +309,17 @@ def fingerprints(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, I
 _KEY_HASH = hashlib.blake2b(digest_size=8, person=b"toolguard-key")
 
 
+_MIX = np.uint64(0xD6E8_FEB8_6659_FD93)
+
+
+def _mix(h: U64) -> U64:
+    """Stored form of a fingerprint: winnowing keeps window *minima*, whose top bits are mostly
+    zero; multiplying by an odd constant (a bijection modulo 2**64) spreads them again, which
+    the bucket directory of big runs relies on."""
+    mixed: U64 = h * _MIX
+    return mixed
+
+
 def _key_hashes(keys: Sequence[str]) -> U64:
     """64-bit BLAKE2b of each key (copying a keyed-up state is 4x cheaper than a new one)."""
     digests = []
@@ -310,86 +340,189 @@ _NS_TRUSTED = "t\x00"  # tokens of trusted text (strict)
 # The index: an LSM of sorted runs
 
 
+_DIR_MIN = 1 << 18  # runs at least this big (3 MB of keys, beyond the cache) get a directory
+_DIR_CAP = 48  # widest bucket compared in one gather; keys of wider buckets use searchsorted
+_COLS = np.arange(_DIR_CAP, dtype=np.intp)
+
+
+class _Run:
+    """One sorted run: keys, values and, when big, a directory of buckets by the keys' top bits.
+
+    Keys are (pseudo)random 64-bit hashes, so the top ``bits`` bits spread them evenly: bucket
+    ``t`` holds ``keys[dir[t]:dir[t+1]]``, about 8 to 16 keys. A lookup reads the directory
+    (small enough to stay in cache) and compares each query with its whole bucket in one
+    gather: one or two cache misses per query, where a binary search over a run bigger than
+    the cache misses on each of its last levels. That keeps lookups flat as the ledger grows.
+    """
+
+    __slots__ = ("bits", "directory", "keys", "vals", "wide", "width")
+
+    def __init__(self, keys: U64, vals: U32) -> None:
+        self.keys = keys
+        self.vals = vals
+        n = keys.shape[0]
+        self.bits = 0
+        self.width = 0
+        self.directory: npt.NDArray[np.uint32] | None = None
+        self.wide: npt.NDArray[np.bool_] | None = None
+        if n >= _DIR_MIN:
+            bits = (n // 8).bit_length() - 1
+            counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
+            self.directory = np.concatenate((np.zeros(1, dtype=np.uint32), np.cumsum(counts, dtype=np.uint32)))
+            self.bits = bits
+            self.width = min(int(counts.max()), _DIR_CAP)
+            if int(counts.max()) > self.width:
+                # a pile-up in one bucket (crafted text?) cannot widen the gather: the keys
+                # that fall in such a bucket use a binary search instead
+                self.wide = counts > self.width
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.directory.nbytes if self.directory is not None else 0
+        extra += self.wide.nbytes if self.wide is not None else 0
+        return self.keys.nbytes + self.vals.nbytes + extra + 120
+
+    def lookup(self, q: U64, dups: int) -> tuple[IntP, IntP]:
+        """``(query index, position in the run)`` of every key equal to a query key."""
+        if self.directory is None:
+            return self._search(q, dups)
+        keys = self.keys
+        t = (q >> np.uint64(64 - self.bits)).astype(np.intp)
+        idx = self.directory[t][:, None] + _COLS[: self.width]
+        rows, cols = (keys.take(idx, mode="clip") == q[:, None]).nonzero()
+        if rows.shape[0]:
+            # keys past the bucket's end have other top bits and cannot match, except the
+            # clipped copies of the last key
+            pos = idx[rows, cols]
+            ok = pos < keys.shape[0]
+            rows, pos = rows[ok], pos[ok]
+        else:
+            pos = rows
+        if self.wide is None:
+            return rows, pos
+        wide = self.wide[t].nonzero()[0]
+        if wide.shape[0] == 0:
+            return rows, pos
+        keep = ~self.wide[t][rows]
+        r2, p2 = self._search(q[wide], dups)
+        return np.concatenate((rows[keep], wide[r2])), np.concatenate((pos[keep], p2))
+
+    def _search(self, q: U64, dups: int) -> tuple[IntP, IntP]:
+        keys = self.keys
+        n = keys.shape[0]
+        pos = np.searchsorted(keys, q)
+        hit = (keys.take(pos, mode="clip") == q).nonzero()[0]
+        if hit.shape[0] == 0:
+            return hit, hit
+        p = pos[hit]
+        rows = [hit]
+        where = [p]
+        # duplicates (the same k-gram in several sources) follow the first hit
+        for d in range(1, dups):
+            nxt = p + d
+            ok = nxt < n
+            ok[ok] = keys[nxt[ok]] == q[hit[ok]]
+            if not ok.any():
+                break
+            hit, p = hit[ok], p[ok]
+            rows.append(hit)
+            where.append(p + d)
+        if len(rows) == 1:
+            return rows[0], where[0]
+        return np.concatenate(rows), np.concatenate(where)
+
+
 class _Index:
     """Sorted runs of (uint64 key, uint32 value); the value is a position in the session stream.
 
     Runs are kept newest last; a new run is merged into the previous one while that one is less
     than ``_RATIO`` times bigger (or when there are too many runs), so run sizes grow
     geometrically towards the oldest and there are O(log n) of them, in practice a handful.
+    A lookup is one vectorised pass per run for all the query keys of a call (see ``_Run``).
     """
 
     _RATIO = 4
     _MAX_RUNS = 6
-    _DUPS = 16  # at most this many values reported per key and run (newest kept)
+    _SMALL = 8192
+    _DUPS = 16  # at most about this many values reported per key and run
 
     __slots__ = ("runs",)
 
     def __init__(self) -> None:
-        self.runs: list[tuple[U64, U32]] = []
+        self.runs: list[_Run] = []
 
     def add(self, keys: U64, vals: U32) -> None:
         if keys.shape[0] == 0:
             return
         order = np.argsort(keys, kind="stable")
-        self.runs.append((keys[order], vals[order]))
+        self.runs.append(_Run(keys[order], vals[order]))
         while len(self.runs) >= 2 and (
-            len(self.runs) > self._MAX_RUNS or self.runs[-2][0].shape[0] <= self._RATIO * self.runs[-1][0].shape[0]
+            len(self.runs) > self._MAX_RUNS
+            or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
+            # small runs are merged whatever their ratio: cheap, and one lookup fewer
+            or self.runs[-2].keys.shape[0] <= self._SMALL
         ):
-            (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
-            k = np.concatenate((k1, k2))
+            r1, r2 = self.runs[-2], self.runs[-1]
+            k = np.concatenate((r1.keys, r2.keys))
             # stable: for equal keys the older entries (smaller positions) stay first
             order = np.argsort(k, kind="stable")
-            self.runs[-2:] = [(k[order], np.concatenate((v1, v2))[order])]
+            self.runs[-2:] = [_Run(*self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order]))]
+
+    def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
+        """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
+
+        Such a k-gram (a common phrase, boilerplate) says little about where a fragment came
+        from, and lookups report at most ``_DUPS`` sources per key anyway; capping keeps the
+        buckets of the directory narrow and saves memory.
+        """
+        d = self._DUPS
+        if keys.shape[0] <= d:
+            return keys, vals
+        same = keys[d:] == keys[:-d]  # entry i+d repeats entry i: entry i has d newer copies
+        if not same.any():
+            return keys, vals
+        keep = np.ones(keys.shape[0], dtype=bool)
+        keep[:-d] = ~same
+        return keys[keep], vals[keep]
 
     def lookup(self, q: U64) -> tuple[IntP, U32]:
         """``(query index, value)`` for every stored entry equal to a query key."""
         qi_parts: list[IntP] = []
         v_parts: list[U32] = []
-        for keys, vals in self.runs:
-            n = keys.shape[0]
-            pos = np.searchsorted(keys, q)
-            hit = np.flatnonzero(keys.take(pos, mode="clip") == q)
-            if hit.shape[0] == 0:
-                continue
-            p = np.minimum(pos[hit], n - 1)
-            qi_parts.append(hit)
-            v_parts.append(vals[p])
-            # duplicates (the same k-gram in several sources) follow the first hit
-            for d in range(1, self._DUPS):
-                nxt = p + d
-                ok = nxt < n
-                ok[ok] = keys[nxt[ok]] == q[hit[ok]]
-                if not ok.any():
-                    break
-                hit, p = hit[ok], p[ok]
-                qi_parts.append(hit)
-                v_parts.append(vals[p + d])
+        for run in self.runs:
+            rows, pos = run.lookup(q, self._DUPS)
+            if rows.shape[0]:
+                qi_parts.append(rows)
+                v_parts.append(run.vals[pos])
         if not qi_parts:
             return _EMPTY_IDX, np.zeros(0, dtype=np.uint32)
+        if len(qi_parts) == 1:
+            return qi_parts[0], v_parts[0]
         return np.concatenate(qi_parts), np.concatenate(v_parts)
 
     def drop_below(self, cut: int) -> None:
         """Forget every entry whose value is below ``cut`` (eviction of the oldest sources)."""
         runs = []
-        for keys, vals in self.runs:
-            keep = vals >= cut
+        for run in self.runs:
+            keep = run.vals >= cut
             if keep.all():
-                runs.append((keys, vals))
+                runs.append(run)
             elif keep.any():
-                runs.append((keys[keep], vals[keep]))
+                runs.append(_Run(run.keys[keep], run.vals[keep]))
         self.runs = runs
 
     def shift(self, delta: int) -> None:
         """Subtract ``delta`` from every value (rebasing stream positions)."""
         d = np.uint32(delta)
-        self.runs = [(k, v - d) for k, v in self.runs]
+        for run in self.runs:
+            run.vals = run.vals - d
 
     def __len__(self) -> int:
-        return sum(k.shape[0] for k, _ in self.runs)
+        return sum(run.keys.shape[0] for run in self.runs)
 
     @property
     def nbytes(self) -> int:
-        return sum(k.nbytes + v.nbytes for k, v in self.runs) + 64 * len(self.runs) + 56
+        return sum(run.nbytes for run in self.runs) + 56
 
 
 # =============================================================================================
@@ -423,7 +556,7 @@ _HAS_DIGIT = re.compile(r"\d").search
 # text (whitespace removed): a phone, card, account number, the digits of an IBAN. Its key is
 # the digits alone, so "+1 (555) 010-9999" meets "15550109999" and "4485 9921 0037 5512" meets
 # "4485-9921-0037-5512".
-_NUMBER = re.compile(r"\d(?:[().+/\-]{0,3}\d){6,}")
+_NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d){6,}")
 _NON_DIGIT = re.compile(r"\D+")
 _TRIM = ".,:;!?'\"-"
 _NONWORD_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_-")}
@@ -448,7 +581,7 @@ def _hosts_with_parents(host: str, parents: bool) -> list[tuple[str, str]]:
 _NUM_TR = bytes(48 if 48 <= c <= 57 else c if chr(c) in " ().+/-" else 124 for c in range(256))
 _ID_TR = bytes(97 if c < 128 and (chr(c).isalnum() or chr(c) in "_-") else 32 for c in range(256))
 _NOT_DIGIT = bytes(c for c in range(256) if not 48 <= c <= 57)
-_NUMBER_T = re.compile(rb"0(?:[().+/\-]{0,3}0){6,}")
+_NUMBER_T = re.compile(rb"0(?:0|[().+/\-]{1,3}0){6,}")
 
 
 def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
@@ -460,7 +593,11 @@ def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
         if len(raw.translate(None, _NOT_DIGIT)) < 7:
             return []
         tr = raw.translate(_NUM_TR)
-        return [(raw[m.start() : m.end()].translate(None, _NOT_DIGIT).decode("ascii"), m.start()) for m in _NUMBER_T.finditer(tr)]
+        out = []
+        for m in _NUMBER_T.finditer(tr):
+            a, b = m.span()
+            out.append((raw[a:b].translate(None, _NOT_DIGIT).decode("ascii"), a))
+        return out
     if _HAS_DIGIT(text) is None:
         return []
     return [(_NON_DIGIT.sub("", m.group()), m.start()) for m in _NUMBER.finditer(text)]
@@ -634,11 +771,19 @@ def _secret_keys(text: str, token_min: int) -> list[str]:
     gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing."""
     raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
-        if len(raw) < 7 or raw.translate(None, _NOT_DIGIT) == b"":
+        ndigits = len(raw.translate(None, _NOT_DIGIT))
+        if ndigits == 0:
             return []
         tr = raw.translate(_NUM_TR)
-        folded = raw.translate(None, b" ")
-        return _ids("", token_min, raw, tr) + [key for key, _ in _numbers("", folded)]
+        keys = _ids("", token_min, raw, tr)
+        if ndigits >= 7:
+            # numbers, on the folded text (spaces removed from the text and its translation)
+            folded = raw.translate(None, b" ")
+            trn = tr.translate(None, b" ")
+            for m in _NUMBER_T.finditer(trn):
+                a, b = m.span()
+                keys.append(folded[a:b].translate(None, _NOT_DIGIT).decode("ascii"))
+        return keys
     return _ids(N.fold_spaced(text), token_min) + [key for key, _ in _numbers(N.fold(text))]
 
 
@@ -723,23 +868,22 @@ def _hex(run: str) -> str | None:
 _B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=_-\\"
 _B64_TR = bytes(98 if chr(c) in _B64_ALPHABET else 32 for c in range(256))
 _RUN16 = b"b" * 16
-_B64_RUN_ANY = re.compile(r"(?<![A-Za-z0-9+/=_\-\\])[A-Za-z0-9+/=_\-\\]{16,}")
 
 
 def _long_runs(text: str) -> list[tuple[int, str]]:
     """``(offset, run)`` of the runs of 16 or more base64/hex/escape characters."""
     out: list[tuple[int, str]] = []
-    if text.isascii():
-        tr = text.encode("ascii").translate(_B64_TR)
-        p = tr.find(_RUN16)  # prose: usually none, decided by one substring search
-        while p >= 0:
-            # the leftmost 16 'b's of a run start where the run starts
-            e = tr.find(b" ", p)
-            e = len(tr) if e < 0 else e
-            out.append((p, text[p:e]))
-            p = tr.find(_RUN16, e)
-        return out
-    return [(m.start(), m.group()) for m in _B64_RUN_ANY.finditer(text)]
+    # one byte per character ("?" for any non-ASCII one, which ends a run anyway), so byte
+    # offsets are string offsets
+    tr = text.encode("ascii", "replace").translate(_B64_TR)
+    p = tr.find(_RUN16)  # prose: usually none, decided by one substring search
+    while p >= 0:
+        # the leftmost 16 'b's of a run start where the run starts
+        e = tr.find(b" ", p)
+        e = len(tr) if e < 0 else e
+        out.append((p, text[p:e]))
+        p = tr.find(_RUN16, e)
+    return out
 
 
 def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
@@ -869,7 +1013,7 @@ class TaintLedger:
         min_match: int = 20,
         token_min: int = 8,
         window: int = 24,
-        trusted_max_chars: int | None = None,
+        trusted_max_bytes: int | None = None,
         egress_max_chars: int = 8192,
     ) -> None:
         if not 4 <= min_match <= _MAX_K:
@@ -884,15 +1028,15 @@ class TaintLedger:
         self.window = window
         #: shared substrings at least this long (folded chars) are always found
         self.guaranteed_match = window + min_match - 1
-        self._trusted_max = trusted_max_chars if trusted_max_chars is not None else max(4096, max_bytes // 16)
+        self._trusted_max = trusted_max_bytes if trusted_max_bytes is not None else max(4096, max_bytes // 64)
         self._egress_max = egress_max_chars
         self._sources: list[Source] = []
         self._sources_tuple: tuple[Source, ...] | None = ()
         self._starts = np.zeros(16, dtype=np.int64)  # stream start of each source
         self._entries: list[int] = []  # index entries per source (for eviction accounting)
         self._index = _Index()
-        self._trusted: deque[tuple[int, str]] = deque()
-        self._trusted_chars = 0
+        # trusted text, strict-normalised, as UTF-8 (compact whatever the script), newest last
+        self._trusted: deque[tuple[int, bytes]] = deque()
         self._trusted_bytes = 0
         self._egress: deque[_Piece] = deque()
         self._egress_chars = 0
@@ -902,6 +1046,7 @@ class TaintLedger:
         self._live_from = 0  # first source not evicted
         self._evicted = 0
         self._untrusted_seen = False
+        self._secret_tokens = 0  # secret-like tokens indexed (scan skips token work without any)
         self._meta_bytes = 0
         self._labels: dict[frozenset[str], frozenset[str]] = {}
         self._tools: dict[str, str] = {}
@@ -1038,6 +1183,7 @@ class TaintLedger:
                 if labelled and kind == "id":
                     token_keys.append(_NS_SECRET + key)
                     ats.append(at)
+                    self._secret_tokens += 1
             if ats:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_pos.extend(p0 + pos for p0 in where)
@@ -1051,13 +1197,14 @@ class TaintLedger:
                     if labelled:
                         token_keys.append(_NS_SECRET + key)
                         token_pos.append(p0)
+                        self._secret_tokens += 1
             idx = idx + pos
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
                 idx = np.concatenate((carry_idx, idx))
             # k-grams selected in both slices (in the carried tail) are deduplicated below
             h, p = fingerprints(codes, k, w)
-            keys.append(h)
+            keys.append(_mix(h))
             vals.append(idx[p].astype(np.int64))
             tail = (k - 1) + (w - 1)
             carry_codes = codes[-tail:].astype(np.uint32)
@@ -1088,10 +1235,10 @@ class TaintLedger:
         s = N.strict(text)
         if not s:
             return 0
-        self._trusted.append((index, s))
-        self._trusted_chars += len(s)
-        self._trusted_bytes += sys.getsizeof(s) + 64
-        while self._trusted_chars > self._trusted_max and len(self._trusted) > 1:
+        raw = s.encode("utf-8")
+        self._trusted.append((index, raw))
+        self._trusted_bytes += sys.getsizeof(raw) + 64
+        while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
         codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         keys = {_NS_TRUSTED + key: None for key, _, _ in _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)}
@@ -1103,9 +1250,8 @@ class TaintLedger:
         return len(keys)
 
     def _drop_trusted(self) -> None:
-        _, s = self._trusted.popleft()
-        self._trusted_chars -= len(s)
-        self._trusted_bytes -= sys.getsizeof(s) + 64
+        _, raw = self._trusted.popleft()
+        self._trusted_bytes -= sys.getsizeof(raw) + 64
 
     # ------------------------------------------------------------------------------------
     # Eviction
@@ -1118,8 +1264,8 @@ class TaintLedger:
         i = self._live_from
         total = len(self._sources)
         trusted_by_src: dict[int, int] = {}
-        for idx, s in self._trusted:
-            trusted_by_src[idx] = trusted_by_src.get(idx, 0) + sys.getsizeof(s) + 64
+        for idx, raw in self._trusted:
+            trusted_by_src[idx] = trusted_by_src.get(idx, 0) + sys.getsizeof(raw) + 64
         while i < total and freed < excess:
             freed += 12 * self._entries[i] + trusted_by_src.get(i, 0)
             i += 1
@@ -1223,7 +1369,7 @@ class TaintLedger:
             h = kgram_hashes(codes, k)
             sel = np.arange(h.shape[0]) if h.shape[0] <= 2 * (k + w) else winnow(h, w)
             grams.append((i, nq, n, sel))
-            qparts.append(h[sel])
+            qparts.append(_mix(h[sel]))
             nq += sel.shape[0]
         if not qparts:
             return ()
@@ -1292,12 +1438,13 @@ class TaintLedger:
         return self._sources[best] if best is not None else None
 
     def _find_trusted(self, needle: str) -> int | None:
+        nb = needle.encode("utf-8", "surrogatepass")
         for sidx, text in self._trusted:
-            i = text.find(needle)
+            i = text.find(nb)
             while i >= 0:
-                if _bounded(text, i, i + len(needle)):
+                if _bounded(text, i, i + len(nb)):
                     return sidx
-                i = text.find(needle, i + 1)
+                i = text.find(nb, i + 1)
         return None
 
     def scan(
@@ -1341,9 +1488,12 @@ class TaintLedger:
                 # Only their values are needed: consecutive windows share a minimum, so keep
                 # one per run; a hit's exact position is recovered in _explain (encoded < 0).
                 mins = _slide(h, w, np.minimum)
-                starts = np.flatnonzero(np.concatenate((_TRUE, mins[1:] != mins[:-1])))
-                qpos_parts.append(-1 - starts)
-                qkey_parts.append(mins[starts])
+                # the last window of each run of equal minima, and the very last window
+                ends = (mins[1:] != mins[:-1]).nonzero()[0]
+                qpos_parts.append(-1 - ends)
+                qkey_parts.append(mins[ends])
+                qpos_parts.append(np.full(1, -mins.shape[0], dtype=np.intp))
+                qkey_parts.append(mins[-1:])
                 for seg in segs:
                     # short segments: every k-gram (better odds below the guarantee)
                     if k <= seg.end - seg.start < 2 * (k + w):
@@ -1353,15 +1503,18 @@ class TaintLedger:
         # secret-like tokens (labelled sources only: the token index has no other kind)
         tok_keys: list[str] = []
         tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
-        if labelset is None or labelset:
+        if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 for key in _secret_keys(text, self.token_min):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
-                    if transform == "plain":
+                    if transform == "plain" and not key.isdigit():
+                        # a reversed id (numbers are left alone: reversed digits are noise)
                         tok_keys.append(_NS_SECRET + key[::-1])
                         tok_info.append((ti, "reversed", key, a, b))
         n_fp = int(sum(x.shape[0] for x in qkey_parts))
+        if n_fp:
+            qkey_parts = [_mix(np.concatenate(qkey_parts))]
         if tok_keys:
             qkey_parts.append(_key_hashes(tok_keys))
         if not qkey_parts:
@@ -1455,20 +1608,28 @@ class TaintLedger:
     ) -> tuple[TaintMatch, ...]:
         k, w = self.min_match, self.window
         seg_starts = [s.start for s in segs]
+        # exact batch positions of the fingerprint hits: a window minimum (encoded < 0) is found
+        # in its window, for all hits at once
+        fp = qi < n_fp
+        bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
+        if fp.any():
+            bp = qpos[qi[fp]]
+            neg = bp < 0
+            if neg.any():
+                js = -1 - bp[neg]
+                bp[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
+            bpos_all[fp] = bp
         # group fingerprint hits by (segment, source)
         groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
         tokens: list[tuple[int, int, int]] = []
-        for q, val, sidx in zip(qi.tolist(), vals.tolist(), srcs.tolist(), strict=True):
-            src = self._sources[sidx]
-            if not wanted(src):
+        wanted_cache: dict[int, bool] = {}
+        for q, val, sidx, bpos in zip(qi.tolist(), vals.tolist(), srcs.tolist(), bpos_all.tolist(), strict=True):
+            ok = wanted_cache.get(sidx)
+            if ok is None:
+                ok = wanted_cache[sidx] = wanted(self._sources[sidx])
+            if not ok:
                 continue
             if q < n_fp:
-                bpos = int(qpos[q])
-                if bpos < 0:
-                    # a window minimum: find it in its window
-                    j = -1 - bpos
-                    win = h[j : j + w]
-                    bpos = j + int(np.flatnonzero(win == win.min())[0])
                 si = _seg_of(seg_starts, bpos)
                 groups.setdefault((si, sidx), []).append((bpos, val))
             else:
@@ -1478,7 +1639,7 @@ class TaintLedger:
 
         def fmap(ti: int) -> npt.NDArray[np.intp]:
             if ti not in maps:
-                maps[ti] = N.fold_codes_map(items[ti][1])[1]
+                maps[ti] = N.fold_index(items[ti][1])
             return maps[ti]
 
         for (si, sidx), hits in sorted(groups.items()):
@@ -1603,8 +1764,12 @@ def _value_transform(v: str) -> str:
     return "plain" if v.isascii() else "case/unicode"
 
 
+_WS_TO_SPACE = {9: " ", 10: " ", 13: " "}
+
+
 def _plain_ws(frag: str) -> bool:
-    return frag.isascii() and all(c.isprintable() or c in "\t\n\r" for c in frag)
+    """ASCII with no control characters but whitespace: the argument copies the text as is."""
+    return frag.isascii() and frag.translate(_WS_TO_SPACE).isprintable()
 
 
 def _seg_of(starts: list[int], pos: int) -> int:
@@ -1625,18 +1790,30 @@ def _ptr_order(items: list[tuple[str, str]], ptr: str) -> int:
     return len(items)
 
 
+def _char_before(text: bytes, i: int) -> str:
+    """The character that ends at byte ``i`` of UTF-8 ``text`` ("" at the start)."""
+    j = i - 1
+    while j > 0 and 0x80 <= text[j] < 0xC0:
+        j -= 1
+    return text[j:i].decode("utf-8", "replace") if i > 0 else ""
+
+
+def _char_at(text: bytes, i: int) -> str:
+    """The character that starts at byte ``i`` of UTF-8 ``text`` ("" at the end)."""
+    j = i + 1
+    while j < len(text) and 0x80 <= text[j] < 0xC0:
+        j += 1
+    return text[i:j].decode("utf-8", "replace") if i < len(text) else ""
+
+
 def _word(c: str) -> bool:
     return c.isalnum() or c in "_-@"
 
 
-def _bounded(text: str, a: int, b: int) -> bool:
-    """Is ``text[a:b]`` a whole token (see :meth:`TaintLedger.sanctioned`)?"""
-    if a > 0:
-        c = text[a - 1]
-        if _word(c) or (c == "." and a > 1 and text[a - 2].isalnum()):
-            return False
-    if b < len(text):
-        c = text[b]
-        if _word(c) or (c == "." and b + 1 < len(text) and text[b + 1].isalnum()):
-            return False
-    return True
+def _bounded(text: bytes, a: int, b: int) -> bool:
+    """Is ``text[a:b]`` (UTF-8) a whole token (see :meth:`TaintLedger.sanctioned`)?"""
+    c = _char_before(text, a)
+    if c and (_word(c) or (c == "." and _char_before(text, a - 1).isalnum())):
+        return False
+    c = _char_at(text, b)
+    return not (c and (_word(c) or (c == "." and _char_at(text, b + 1).isalnum())))

@@ -104,3 +104,28 @@ def test_positions_rebase(monkeypatch: pytest.MonkeyPatch) -> None:
         (m,) = [m for m in led.scan([("/q", marker)], labels=(), untrusted=True) if m.transform == "plain"]
         a, b = m.span
         assert pages[i][0][a:b] in marker
+
+
+@pytest.mark.parametrize(("dir_min", "cap"), [(16, 64), (16, 2), (1 << 30, 64)], ids=["directory", "narrow-directory", "searchsorted"])
+def test_lookup_paths_agree(monkeypatch: pytest.MonkeyPatch, dir_min: int, cap: int) -> None:
+    # Big runs get a bucket directory; keys of buckets wider than the cap fall back to a binary
+    # search. Every path must give the same answers.
+    import toolguard.taint as T
+
+    pages = [page(i, 3000) for i in range(30)]
+
+    def answers() -> list[object]:
+        led = TaintLedger()
+        for i, (text, _, _) in enumerate(pages):
+            led.add_output(text, call_id=f"c{i}", tool="browse", trusted=False)
+        out: list[object] = []
+        for text, email, marker in pages:
+            out.append([m.to_dict() for m in led.origin(email)])
+            out.append([m.to_dict() for m in led.scan([("/q", marker), ("/r", text[100:400])], labels=(), untrusted=True)])
+        return out
+
+    reference = answers()
+    monkeypatch.setattr(T, "_DIR_MIN", dir_min)
+    monkeypatch.setattr(T, "_DIR_CAP", cap)
+    assert answers() == reference
+    assert all(reference[0::2])  # every email found

@@ -146,3 +146,8 @@ def test_strict_drop_class_covers_format_characters() -> None:
         if unicodedata.category(chr(c)) == "Cf" and N._STRICT_DROP.fullmatch(chr(c)) is None
     ]
     assert missing == []
+
+
+@given(MIXED)
+def test_fold_index_agrees_with_fold_codes_map(text: str) -> None:
+    assert np.array_equal(N.fold_index(text), N.fold_codes_map(text)[1])
