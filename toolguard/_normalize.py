@@ -145,6 +145,7 @@ def _image(cp: int) -> str:
     return s
 
 
+_CACHE_MAX = 1 << 16  # process-wide caches are bounded (text can hold any code point)
 _BMP = np.full(0x1_0000, _UNKNOWN, dtype=np.uint32)
 _MULTI_IMAGES: dict[int, tuple[int, ...]] = {}
 _ASTRAL: dict[int, int] = {}
@@ -174,6 +175,8 @@ def _value(cp: int) -> int:
     if cp < 0x1_0000:
         _BMP[cp] = v
     else:
+        if len(_ASTRAL) >= _CACHE_MAX:
+            _ASTRAL.clear()  # recomputed on demand: bounded whatever text comes in
         _ASTRAL[cp] = v
     return v
 
@@ -208,7 +211,11 @@ def replace_surrogates(text: str) -> str:
     """Replace lone surrogates (which cannot be encoded) by U+FFFD."""
     if text.isascii():
         return text
-    return _SURROGATE.sub("\ufffd", text)
+    try:
+        text.encode("utf-8")  # fails only on surrogates; much faster than the regex
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
 
 
 def _table_values(cps: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
@@ -297,6 +304,8 @@ def _char_image(ch: str, spaced: bool) -> str:
             img = "".join(map(chr, _MULTI_IMAGES[cp]))
         else:
             img = chr(v)
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
         cache[ch] = img
     return img
 
@@ -462,14 +471,62 @@ def fold_spaced(text: str) -> str:
 
 
 # Format characters (category Cf, Unicode 14/15), C0/C1 controls other than whitespace, and the
-# default-ignorables of ``_IGNORABLE``. A test checks this class against ``unicodedata``.
-_STRICT_DROP = re.compile(
-    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f"
-    "\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb\U000110bd"
-    "\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
-    "\U000e0020-\U000e007f\U000e0100-\U000e01ef]"
+# default-ignorables of ``_IGNORABLE``. A test checks these ranges against ``unicodedata``.
+_STRICT_DROP_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x08), (0x0E, 0x1B), (0x7F, 0x84), (0x86, 0x9F), (0xAD, 0xAD), (0x34F, 0x34F),
+    (0x600, 0x605), (0x61C, 0x61C), (0x6DD, 0x6DD), (0x70F, 0x70F), (0x890, 0x891),
+    (0x8E2, 0x8E2), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F),
+    (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF),
 )
+_STRICT_DROP = re.compile(
+    "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in _STRICT_DROP_RANGES) + "]"
+)
+#: Every character ``str.isspace`` accepts (a test checks the list).
+WHITESPACE: tuple[int, ...] = (
+    *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
+    0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+)
+# Per BMP code point: 1 = dropped by the strict pass, 2 = whitespace. Astral code points are
+# never whitespace; the few dropped ones are looked up in _ASTRAL_DROP.
+_STRICT_FLAGS = np.zeros(0x1_0000, dtype=np.uint8)
+_ASTRAL_DROP = np.array(
+    sorted({c for a, b in _STRICT_DROP_RANGES if a > 0xFFFF for c in range(a, b + 1)}), dtype=np.uint32
+)
+for _a, _b in _STRICT_DROP_RANGES:
+    if _a <= 0xFFFF:
+        _STRICT_FLAGS[_a : _b + 1] = 1
+_STRICT_FLAGS[list(WHITESPACE)] = 2
+
+
+def _strict_pass_short(s: str) -> str:
+    t = _STRICT_DROP.sub("", s)
+    t = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", t).lower())
+    return " ".join(t.split())
+
+
+def _strict_pass_long(s: str) -> str:
+    """:func:`_strict_pass_short`, vectorised: the regex and ``str.split`` cost 30 ns per
+    character on long non-ASCII text, numpy masks a few."""
+    c = np.frombuffer(s.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    flags = _STRICT_FLAGS.take(c, mode="clip")
+    big = (c > 0xFFFF).nonzero()[0]
+    if big.shape[0]:
+        flags[big] = np.isin(c[big], _ASTRAL_DROP).astype(np.uint8)
+    c = c[(flags & 1) == 0]
+    t = c.tobytes().decode("utf-32-le", "surrogatepass")
+    t = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", t).lower())
+    c = np.frombuffer(t.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    ws = (_STRICT_FLAGS.take(c, mode="clip") & 2) != 0
+    if c.shape[0] and int(c.max()) > 0xFFFF:
+        ws &= c <= 0xFFFF
+    if not ws.any():
+        return t
+    c = np.where(ws, np.uint32(0x20), c)
+    out, _ = _collapse(c, None)
+    return out.tobytes().decode("utf-32-le", "surrogatepass") if out.dtype == np.uint32 else codes_to_str(out)
 
 
 def strict(text: str) -> str:
@@ -478,14 +535,20 @@ def strict(text: str) -> str:
         s = _STRICT_DROP.sub("", text) if not text.isprintable() else text
         return " ".join(s.lower().split())
     s = replace_surrogates(text)
+    step = _strict_pass_long if len(s) > 512 else _strict_pass_short
     for _ in range(6):
-        t = _STRICT_DROP.sub("", s)
-        t = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", t).lower())
-        t = " ".join(t.split())
-        if t == s:
-            break
+        t = step(s)
+        if t == s or _stable(t):
+            return t
         s = t
     return s
+
+
+def _stable(t: str) -> bool:
+    """Would another strict pass leave ``t`` as it is? A pass output has no dropped character
+    and is collapsed; it is stable when it is NFKC and has no upper-case letter (NFKC after
+    ``lower`` can make one: ``ℌ`` -> ``H``). Cheaper than running the pass again."""
+    return unicodedata.is_normalized("NFKC", t) and (t.islower() or t == t.lower())
 
 
 # ---------------------------------------------------------------------------------------------

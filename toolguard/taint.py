@@ -738,10 +738,11 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
 
 
 def _text_keys(
-    text: str, codes: npt.NDArray[np.integer], *, strict_mode: bool, token_min: int, parents: bool
+    text: str, codes: npt.NDArray[np.integer], *, strict_mode: bool, token_min: int, parents: bool, ids_only: bool = False
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
-    found separately, by :func:`_numbers` on the folded text)."""
+    found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
+    email and host keys (a labelled source that is not untrusted needs only its ids)."""
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
     for u, at in _tokenize(text, codes, token_min):
@@ -752,6 +753,10 @@ def _text_keys(
                 run = v.strip("-_")
                 if len(run) >= token_min:
                     out.append((run, "id", at))
+            continue
+        if ids_only:
+            if len(v) >= token_min and _HAS_DIGIT(v) is not None:
+                out.extend((r, "id", at) for r in _ids(v, token_min))
             continue
         # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
         ck = (u, strict_mode, token_min, parents)
@@ -1176,7 +1181,8 @@ class TaintLedger:
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
             ats: list[int] = []
-            for key, kind, at in _text_keys(sp_str, sp_codes, strict_mode=False, token_min=self.token_min, parents=True):
+            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=self.token_min, parents=True, ids_only=not untrusted)
+            for key, kind, at in keys_here:
                 if untrusted:
                     token_keys.append(_NS_DEST + key)
                     ats.append(at)

@@ -151,3 +151,15 @@ def test_strict_drop_class_covers_format_characters() -> None:
 @given(MIXED)
 def test_fold_index_agrees_with_fold_codes_map(text: str) -> None:
     assert np.array_equal(N.fold_index(text), N.fold_codes_map(text)[1])
+
+
+def test_whitespace_list_is_complete() -> None:
+    assert set(N.WHITESPACE) == {c for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+
+
+@given(MIXED)
+@example("ℌ\u3000\u0301 x\ufe0f\U000e0041 \U0001d400")
+def test_strict_passes_agree(text: str) -> None:
+    s = N.replace_surrogates(text)
+    assert N._strict_pass_long(s) == N._strict_pass_short(s)
+    assert N.strict(s * 40) == N.strict(N.strict(s * 40))
