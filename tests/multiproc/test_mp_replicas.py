@@ -139,10 +139,12 @@ def test_a_replica_killed_mid_call_leaves_the_budget_exact(fleet: Fleet, db: Dat
     its lease, never an under-count).
     """
     w = fleet.ensure()
-    start = time.time() + 0.5
-    victim = w[3].send("hammer", principal="p-crash", tool="send_capped", n=CALLS_EACH, start_at=start, block_on=3)
-    others = {i: w[i].send("hammer", principal="p-crash", tool="send_capped", n=CALLS_EACH, start_at=start) for i in (0, 1, 2)}
+    # The victim goes first and hangs inside its third call; the others hammer meanwhile,
+    # and the victim is killed while they do.
+    victim = w[3].send("hammer", principal="p-crash", tool="send_capped", n=CALLS_EACH, block_on=3)
     stuck_subject, _ = _wait_for_blocked(fleet, "p-crash-")
+    others = {i: w[i].send("hammer", principal="p-crash", tool="send_capped", n=CALLS_EACH) for i in (0, 1, 2)}
+    time.sleep(0.2)
     w[3].kill()
     tallies = {i: w[i].result(m, timeout=180) for i, m in others.items()}
     with pytest.raises(Exception, match="exited"):
