@@ -164,6 +164,11 @@ class Guard:
     ) -> None:
         self.manifests = manifests if isinstance(manifests, ManifestSet) else ManifestSet.of(manifests)
         self.policy = policy if policy is not None else Policy()
+        if holds is None and self.policy.store:
+            # policy.yaml `store:` names where held calls live (SQLite file, PostgreSQL).
+            from .approvals.store import open_stores
+
+            holds = open_stores(self.policy.store)[0]
         self.holds: HoldSink = holds if holds is not None else MemoryHoldSink()
         self._decide: DecideFn = decide if decide is not None else _core_decide
         self._sessions: OrderedDict[tuple[str, str], Session] = OrderedDict()

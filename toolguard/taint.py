@@ -1017,6 +1017,7 @@ class TaintLedger:
         max_bytes: int = 32 * 1024 * 1024,
         min_match: int = 20,
         token_min: int = 8,
+        id_min: int = 5,
         window: int = 24,
         trusted_max_bytes: int | None = None,
         egress_max_chars: int = 8192,
@@ -1027,6 +1028,12 @@ class TaintLedger:
             raise ValueError(f"window must be between 1 and {_MAX_K}, not {window}")
         if token_min < 4:
             raise ValueError(f"token_min must be at least 4, not {token_min}")
+        if not 4 <= id_min <= token_min:
+            raise ValueError(f"id_min must be between 4 and token_min ({token_min}), not {id_min}")
+        #: Ids (letters/digits with a digit) of untrusted text are indexed from this length, so
+        #: an injected short id ("delete f_999") is known to come from untrusted content;
+        #: secret-like tokens of labelled text keep the longer ``token_min`` (fewer false hits).
+        self.id_min = id_min
         self.max_bytes = max_bytes
         self.min_match = min_match
         self.token_min = token_min
@@ -1181,12 +1188,13 @@ class TaintLedger:
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
             ats: list[int] = []
-            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=self.token_min, parents=True, ids_only=not untrusted)
+            id_min = self.id_min if untrusted else self.token_min
+            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted)
             for key, kind, at in keys_here:
                 if untrusted:
                     token_keys.append(_NS_DEST + key)
                     ats.append(at)
-                if labelled and kind == "id":
+                if labelled and kind == "id" and len(key) >= self.token_min:
                     token_keys.append(_NS_SECRET + key)
                     ats.append(at)
                     self._secret_tokens += 1

@@ -143,3 +143,13 @@ def test_from_path_uses_policy_beside_manifests(tmp_path):
     assert g.decide(Call("send_email", {**EMAIL_OK, "to": ["x@evil.test"]}, "c"), g.session("a")).verdict == "deny"
     g2 = Guard.from_path(tmp_path, policy=Policy())
     assert g2.policy.actions == {}
+
+
+def test_policy_store_holds_calls_durably(tmp_path):
+    url = f"sqlite:///{tmp_path}/state.db"
+    g = Guard(load_manifests(HERE), policy=Policy(store=url))
+    out = g.run(g.session("alice"), Call("send_email", {**EMAIL_OK, "to": ["eve@evil.test"]}, "c"), Recorder())
+    assert out.status == "held"
+    from toolguard.approvals.store import open_stores
+
+    assert open_stores(url)[0].get(out.hold_id).status == "pending"

@@ -221,9 +221,7 @@ def _check(case: Case) -> None:
 
 
 # Known gaps, each with the reason; strict xfail turns a fix into a failing reminder.
-KNOWN_GAPS = {
-    "trifecta/delete-injected-id": "short ids (< 8 chars) of untrusted text are not indexed, so an injected id that also appears in trusted output counts as grounded",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
