@@ -172,32 +172,34 @@ Check = Callable[[Context], Iterator[Finding]]
 # Checks
 
 
-def _ptr(path: list[Any]) -> str:
-    return _pointer.format_pointer(path)
-
-
 def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
     """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene.
 
-    Iterative, and pointers are only formatted for findings: this runs on every call.
+    Iterative; a node's path is kept as (parent path, key) links and only turned into a
+    pointer for a finding: this runs on every call.
     """
     policy = ctx.policy
     max_depth = policy.max_depth
+    max_bytes = policy.max_argument_bytes
     size = 0
     too_deep = False
-    # (value, path, depth); path is a list shared by nobody (copied on push).
-    stack: list[tuple[Any, list[Any], int]] = [(args, [], 0)]
+    hidden = _HIDDEN.search
+    # (value, path link, depth); a path link is None (the root) or (parent link, key).
+    stack: list[tuple[Any, Any, int]] = [(args, None, 0)]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        value, path, depth = stack.pop()
-        if isinstance(value, str):
+        value, link, depth = pop()
+        tv = type(value)
+        if tv is str:
             size += len(value)
             if not value.isascii() and _SURROGATE.search(value):
-                p = _ptr(path)
+                p = _link_ptr(link)
                 out.append(ctx.finding("call.invalid_unicode", f"the string at {p or '/'} holds a lone surrogate, which is not valid Unicode text", p))
                 continue
-            m = _HIDDEN.search(value)
+            m = hidden(value)
             if m is not None:
-                p = _ptr(path)
+                p = _link_ptr(link)
                 ch = f"U+{ord(m.group()):04X}"
                 out.append(
                     ctx.finding(
@@ -207,47 +209,60 @@ def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
                         (Evidence("rule", {"character": ch}),),
                     )
                 )
-        elif isinstance(value, dict):
+        elif tv is int or tv is bool or value is None:
+            size += 8
+        elif tv is dict or isinstance(value, dict):
             if depth >= max_depth and value:
                 too_deep = True
                 continue
             size += 2
             for k, item in value.items():
-                if not isinstance(k, str):
-                    p = _ptr(path)
+                if type(k) is not str:
+                    p = _link_ptr(link)
                     out.append(ctx.finding("call.malformed", f"argument keys must be strings; found {type(k).__name__} key {show(k)} at {p or '/'}", p))
                     continue
                 size += len(k) + 4
                 if not k.isascii() and _SURROGATE.search(k):
-                    p = _ptr(path)
+                    p = _link_ptr(link)
                     out.append(ctx.finding("call.invalid_unicode", f"an argument key at {p or '/'} holds a lone surrogate", p))
                     continue
-                if _HIDDEN.search(k):
-                    p = _ptr([*path, k])
+                if hidden(k):
+                    p = _link_ptr((link, k))
                     out.append(ctx.finding("call.malformed", f"the argument key {show(k)} holds control or invisible characters", p))
-                stack.append((item, [*path, k], depth + 1))
-        elif isinstance(value, list):
+                push((item, (link, k), depth + 1))
+        elif tv is list or isinstance(value, list):
             if depth >= max_depth and value:
                 too_deep = True
                 continue
             size += 2
             for i, item in enumerate(value):
-                stack.append((item, [*path, i], depth + 1))
-        elif value is None or isinstance(value, (bool, int)):
+                push((item, (link, i), depth + 1))
+        elif isinstance(value, str):  # str subclasses: checked like str
+            push((str(value), link, depth))
+        elif isinstance(value, bool) or isinstance(value, int):
             size += 8
         elif isinstance(value, float):
             size += 8
             if not math.isfinite(value):
-                p = _ptr(path)
+                p = _link_ptr(link)
                 out.append(ctx.finding("call.malformed", f"the number at {p or '/'} is {value}, which JSON cannot carry", p))
         else:
-            p = _ptr(path)
+            p = _link_ptr(link)
             out.append(ctx.finding("call.malformed", f"the value at {p or '/'} is a {type(value).__name__}, not a JSON value", p))
-        if size > policy.max_argument_bytes:
-            out.append(ctx.finding("call.too_large", f"the arguments exceed the {policy.max_argument_bytes}-byte cap"))
+        if size > max_bytes:
+            out.append(ctx.finding("call.too_large", f"the arguments exceed the {max_bytes}-byte cap"))
             return
     if too_deep:
         out.append(ctx.finding("call.too_deep", f"the arguments nest deeper than {max_depth} levels"))
+
+
+def _link_ptr(link: Any) -> str:
+    keys: list[Any] = []
+    while link is not None:
+        link, key = link
+        keys.append(key)
+    keys.reverse()
+    return _pointer.format_pointer(keys)
 
 
 def check_shape(ctx: Context) -> Iterator[Finding]:
