@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolguard import Call, Guard, Policy, SessionView, decide  # noqa: E402
-from toolguard.manifest import manifest_from_dict  # noqa: E402
+from toolguard import Call, Guard, Policy, SessionView, decide
+from toolguard.manifest import manifest_from_dict
 
 MANIFEST = {
     "tool": "send_message",

@@ -8,6 +8,8 @@ each value came from. Decisions are deterministic and explained by stable findin
 
 from __future__ import annotations
 
+import contextlib
+
 from .errors import (
     AlreadyDecided,
     ApprovalError,
@@ -30,6 +32,7 @@ from .session import Session, SessionView
 __version__ = "0.1.0"
 
 __all__ = [
+    "FINDING_CODES",
     "Action",
     "AlreadyDecided",
     "ApprovalError",
@@ -37,17 +40,12 @@ __all__ = [
     "ApprovalNotFound",
     "Call",
     "ConfigError",
-    "decide",
     "Decision",
     "Evidence",
-    "extend_checks",
     "Finding",
-    "FINDING_CODES",
     "Guard",
     "HoldRequest",
     "HoldSink",
-    "load_manifests",
-    "load_policy",
     "Manifest",
     "ManifestError",
     "ManifestIssue",
@@ -61,12 +59,14 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "ToolguardError",
+    "decide",
+    "extend_checks",
+    "load_manifests",
+    "load_policy",
 ]
 
 for _name in __all__:
     _obj = globals()[_name]
     if hasattr(_obj, "__module__") and getattr(_obj, "__module__", "").startswith("toolguard."):
-        try:
+        with contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = "toolguard"
-        except (AttributeError, TypeError):
-            pass

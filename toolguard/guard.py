@@ -234,7 +234,7 @@ class Guard:
                     cut_off=self.cut_off(session.principal), usage=self.accounting.usage_hint(session.principal)
                 )
                 decision = self._decide(call, manifest, view, self.policy)
-        except Exception as exc:  # noqa: BLE001 - fail closed on anything
+        except Exception as exc:
             log.exception("toolguard: error while deciding %r", getattr(call, "tool", call))
             decision = _error_decision(call, exc, code="store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error")
         return decision.with_id(uuid.uuid4().hex)
@@ -252,12 +252,12 @@ class Guard:
         )
         try:
             hold_id = self.holds.submit(request)
-        except Exception as exc:  # noqa: BLE001 - a hold that cannot be stored is a deny
+        except Exception as exc:
             log.exception("toolguard: cannot store a held call")
             return Outcome(_error_decision(call, exc, code="store.unavailable").with_id(decision.decision_id), "denied")
         try:
             self.accounting.held(decision, call, session, hold_id)
-        except Exception:  # noqa: BLE001 - the hold is stored and its decision already logged
+        except Exception:
             log.exception("toolguard: cannot write the audit record of hold %s", hold_id)
         return Outcome(decision, "held", hold_id=hold_id)
 
@@ -283,7 +283,7 @@ class Guard:
             trusted = manifest is not None and manifest.output.trust == "trusted"
             labels = manifest.output.labels if manifest is not None else ()
             session.add_tool_output(call_id=call.id, tool=call.tool, text=_as_text(output), trusted=trusted, labels=labels)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("toolguard: cannot record the output of %s", call.tool)
             session.poisoned = f"{type(exc).__name__} while recording the output of {call.tool}"
 
@@ -304,7 +304,7 @@ class Guard:
             texts = egress_texts(ctx)
             if texts:
                 session.ledger.record_egress(call.id, texts)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("toolguard: cannot record egress of %s", call.tool)
             session.poisoned = f"{type(exc).__name__} while recording the egress of {call.tool}"
 

@@ -140,7 +140,7 @@ class SchemaValidator:
         self.ref.is_valid({})  # resolve local references now rather than on the first call
         try:
             self.fast: Any = jsonschema_rs.validator_for(schema, validate_formats=True)
-        except Exception:  # noqa: BLE001 - a schema the compiled validator refuses: use the reference only
+        except Exception:
             self.fast = None
         self.double_check = self.fast is None or _uses(schema, _DIVERGENT_KEYWORDS)
 
@@ -148,7 +148,7 @@ class SchemaValidator:
         if self.fast is not None:
             try:
                 ok = self.fast.is_valid(instance)
-            except Exception:  # noqa: BLE001 - values the compiled validator cannot take: ask the reference
+            except Exception:
                 return bool(self.ref.is_valid(instance))
             if not ok:
                 return False
@@ -175,7 +175,7 @@ class SchemaValidator:
             return
         try:
             fast_errors = list(self.fast.iter_errors(instance))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             yield ("", f"the arguments could not be validated: {exc}", "error", "")
             return
         for e in fast_errors:
@@ -315,7 +315,7 @@ class DestinationSpec(_Model):
     @property
     def allow_list(self) -> AllowList:
         """The compiled allow-list (the kind ``url`` for markdown and html containers)."""
-        assert self._allow is not None, "DestinationSpec used before Manifest validation"  # noqa: S101 - internal invariant
+        assert self._allow is not None, "DestinationSpec used before Manifest validation"
         return self._allow
 
     @property
@@ -369,7 +369,7 @@ class Manifest(_Model):
         """Hot-path view of the manifest (built at load time)."""
         # Straight from the private-attribute dict: pydantic's __getattr__ costs ~2 µs a call,
         # a tenth of the whole decision budget.
-        c = self.__pydantic_private__["_compiled"]  # type: ignore[index]
+        c: Compiled | None = self.__pydantic_private__["_compiled"]  # type: ignore[index]
         if c is None:
             raise RuntimeError(f"manifest {self.tool!r} was not loaded through load_manifests/manifest_from_dict")
         return c
@@ -507,7 +507,7 @@ class Policy(_Model):
 
     unknown_tools: Literal["deny", "hold"] = "deny"
     actions: dict[str, Action] = Field(default_factory=dict)
-    side_effects: dict[SideEffect, Action] = Field(default_factory=lambda: {"financial": "hold"})
+    side_effects: dict[SideEffect, Action] = Field(default_factory=lambda: {"financial": "hold"})  # type: ignore[arg-type]
     max_argument_bytes: int = 1024 * 1024
     max_depth: int = 32
     #: Minimum length of a string fragment that counts as carrying session data.
@@ -663,7 +663,7 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
     if schema_ok:
         try:
             m._validator = SchemaValidator({"$schema": "https://json-schema.org/draft/2020-12/schema", **schema})
-        except Exception as exc:  # noqa: BLE001 - any failure to compile is a manifest error
+        except Exception as exc:
             issues.append(_issue(doc, file, prefix + "/arguments", f"cannot compile the argument schema: {exc}"))
 
     def check_pointer(ptr: str, where: str) -> tuple[Any, ...] | None:

@@ -31,7 +31,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import _pointer
-from .destinations import Destination, EmbeddedURL, InvalidDestination, extract_urls, parse_destination
+from .destinations import (
+    Destination,
+    EmbeddedURL,
+    InvalidDestination,
+    extract_urls,
+    parse_destination,
+)
 from .findings import Action, Call, Decision, Evidence, Finding, combine
 from .manifest import Compiled, CompiledDestination, DestinationSpec, Manifest, Policy
 
@@ -239,7 +245,7 @@ def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
                 push((item, (link, i), depth + 1))
         elif isinstance(value, str):  # str subclasses: checked like str
             push((str(value), link, depth))
-        elif isinstance(value, bool) or isinstance(value, int):
+        elif isinstance(value, (bool, int)):
             size += 8
         elif isinstance(value, float):
             size += 8
@@ -328,7 +334,7 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
             code = "path.outside_root" if reason.startswith("path.outside_root") or reason == "path.traversal" or reason == "path.encoded_traversal" else "destination.invalid"
             yield ctx.finding(code, f"{d.pointer}: {show(d.raw)} is not a valid {d.spec.kind if d.embedded is None else 'url'} destination: {d.error}", d.pointer, (d.evidence(),))
             continue
-        assert d.dest is not None  # noqa: S101
+        assert d.dest is not None
         if d.allowed is not None:
             continue
         if "special_scheme" in d.dest.flags:
@@ -364,7 +370,7 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
 
 def _user_typed(ctx: Context, d: Dest) -> bool:
     """The destination (whole value; for URLs and hosts, also the host) is in trusted text."""
-    assert d.dest is not None  # noqa: S101
+    assert d.dest is not None
     forms = [d.dest.normalized]
     if d.dest.kind in ("url", "domain", "host") and d.dest.host:
         forms.append(d.dest.host)
@@ -374,7 +380,7 @@ def _user_typed(ctx: Context, d: Dest) -> bool:
 def check_side_effect(ctx: Context) -> Iterator[Finding]:
     """The policy may require approval for a whole side-effect class (default: financial)."""
     m = ctx.manifest
-    assert m is not None  # noqa: S101
+    assert m is not None
     if m.approval.required:
         yield ctx.finding(
             "side_effect.requires_approval",

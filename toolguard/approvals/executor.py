@@ -248,7 +248,7 @@ def _begin(
             # Counted before it runs, as any allowed call (an approved call is counted even
             # over budget: the approver decided).
             guard.accounting.charge_approved(call, session)
-        except Exception as exc:  # noqa: BLE001 - fail closed: it does not run uncounted
+        except Exception as exc:
             error = f"the approved call could not be counted ({type(exc).__name__}: {exc}); it did not run"
             return Resolution(hold_id, "failed", error=error, record=store.finish(hold_id, error=error))
         guard.record_egress(session, call)
