@@ -32,7 +32,6 @@ from .session import Session, SessionView
 __version__ = "0.1.0"
 
 __all__ = [
-    "FINDING_CODES",
     "Action",
     "AlreadyDecided",
     "ApprovalError",
@@ -40,12 +39,17 @@ __all__ = [
     "ApprovalNotFound",
     "Call",
     "ConfigError",
+    "decide",
     "Decision",
     "Evidence",
+    "extend_checks",
     "Finding",
+    "FINDING_CODES",
     "Guard",
     "HoldRequest",
     "HoldSink",
+    "load_manifests",
+    "load_policy",
     "Manifest",
     "ManifestError",
     "ManifestIssue",
@@ -59,10 +63,6 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "ToolguardError",
-    "decide",
-    "extend_checks",
-    "load_manifests",
-    "load_policy",
 ]
 
 for _name in __all__:

@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -237,7 +238,7 @@ class Guard:
         except Exception as exc:
             log.exception("toolguard: error while deciding %r", getattr(call, "tool", call))
             decision = _error_decision(call, exc, code="store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error")
-        return decision.with_id(uuid.uuid4().hex)
+        return decision.with_id(os.urandom(16).hex())  # 128 random bits, as uuid4 but cheaper
 
     def _hold(self, decision: Decision, call: Call, session: Session) -> Outcome:
         hold_id = "h_" + uuid.uuid4().hex[:20]
