@@ -600,6 +600,7 @@ def load_traces(*paths: str | Path) -> list[Trace]:
     issues: list[TraceIssue] = []
     traces: list[Trace] = []
     first: dict[str, str] = {}
+    audit: dict[Path, list[tuple[int, Mapping[str, Any]]]] = {}
     if not paths:
         raise TraceError([TraceIssue("<none>", None, "no trace file given")])
     for path in map(Path, paths):
@@ -608,6 +609,9 @@ def load_traces(*paths: str | Path) -> list[Trace]:
                 source = f"{file}:{n}"
                 if not isinstance(record, Mapping):
                     issues.append(TraceIssue(str(file), n, f"a trace must be a JSON object, not {type(record).__name__}"))
+                    continue
+                if _is_audit_record(record):
+                    audit.setdefault(file, []).append((n, record))
                     continue
                 fmt = next((f for f in TRACE_FORMATS.values() if f.matches(record)), None)
                 if fmt is None:
@@ -623,9 +627,72 @@ def load_traces(*paths: str | Path) -> list[Trace]:
                     continue
                 first[trace.id] = source
                 traces.append(trace)
+    for file, records in audit.items():
+        for trace in _audit_traces(file, records, issues):
+            if trace.id in first:
+                issues.append(TraceIssue(str(file), None, f"trace id {trace.id!r} is already used at {first[trace.id]}"))
+                continue
+            first[trace.id] = trace.source
+            traces.append(trace)
     if issues:
         raise TraceError(issues)
     return traces
+
+
+def _is_audit_record(record: Mapping[str, Any]) -> bool:
+    """A line of toolguard's audit log (hash-chained: it has ``seq``, ``prev`` and ``hash``)."""
+    return "seq" in record and "prev" in record and "hash" in record and "messages" not in record
+
+
+def _audit_traces(file: Path, records: list[tuple[int, Mapping[str, Any]]], issues: list[TraceIssue]) -> list[Trace]:
+    """Traces from audit-log decision records: one per (principal, session), calls in log order.
+
+    Each call's expectation is the verdict the log recorded (allow, or stop for hold/deny),
+    so replaying under new manifests lists every call that would now decide differently.
+    Records logged without their arguments (``audit.args: masked`` or ``hash``) cannot be
+    re-decided and are left out; if no record can be, that is an error. The log does not
+    carry the conversation (the user's words, tool outputs): provenance checks see an empty
+    session (docs/audit.md).
+    """
+    sessions: dict[tuple[str, str], list[tuple[int, Mapping[str, Any]]]] = {}
+    masked = 0
+    for n, rec in records:
+        if rec.get("type", "decision") != "decision":
+            continue  # approval, output and cut-off events carry no call to decide
+        if rec.get("input_mode") != "full" or not isinstance(rec.get("input"), Mapping):
+            masked += 1
+            continue
+        key = (str(rec.get("principal") or "anonymous"), str(rec.get("session") or "default"))
+        sessions.setdefault(key, []).append((n, rec))
+    if not sessions:
+        why = f" ({masked} decision records were logged without their arguments: set audit.args: full)" if masked else ""
+        issues.append(TraceIssue(str(file), None, f"the audit log holds no decision that can be re-decided{why}"))
+        return []
+    out: list[Trace] = []
+    for (principal, session), recs in sessions.items():
+        messages: list[dict[str, Any]] = []
+        expect: dict[str, str] = {}
+        seen: dict[str, int] = {}
+        for n, rec in recs:
+            call_id = str(rec.get("call_id") or f"line{n}")
+            if call_id in seen:  # ids are unique per model turn, not per session
+                seen[call_id] += 1
+                call_id = f"{call_id}#{seen[call_id]}"
+            else:
+                seen[call_id] = 1
+            verdict = (rec.get("result") or {}).get("verdict") if isinstance(rec.get("result"), Mapping) else None
+            arguments = json.dumps(rec["input"], ensure_ascii=False)
+            messages.append({"role": "assistant", "content": "", "tool_calls": [
+                {"id": call_id, "type": "function", "function": {"name": str(rec.get("tool", "")), "arguments": arguments}}
+            ]})
+            if verdict in ("allow", "hold", "deny"):
+                expect[call_id] = "allow" if verdict == "allow" else "stop"
+        record = {"id": f"audit:{principal}/{session}", "principal": principal, "messages": messages, "expect": expect}
+        try:
+            out.append(_trace_record(record, f"{file}:{recs[0][0]}"))
+        except _Bad as exc:
+            issues.append(TraceIssue(str(file), recs[0][0], exc.message, exc.pointer))
+    return out
 
 
 def load_messages(path: str | Path) -> list[Message]:
