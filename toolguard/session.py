@@ -17,7 +17,7 @@ from typing import Any
 
 from .taint import Source, TaintLedger
 
-__all__ = ["CallRecord", "Session", "SessionView"]
+__all__ = ["CallRecord", "LedgerView", "Session", "SessionView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,8 @@ class CallRecord:
 class SessionView:
     """Everything the decision core may know about the session, read-only.
 
-    ``ledger`` is the session's taint ledger (only its query methods are used by the core).
+    ``ledger`` is the session's taint ledger, or a :class:`LedgerView` of it when a turn
+    horizon is set (only the query methods are used by the core).
     ``cut_off`` is the reason the principal is cut off, or None. ``usage`` holds counter
     snapshots keyed by budget name (filled by the accounting layer, empty otherwise).
     """
@@ -55,6 +56,51 @@ class SessionView:
         return cls(principal=principal, session_id=session_id, ledger=TaintLedger())
 
 
+_TRUSTED_TEXT = ("user", "system")
+
+
+class LedgerView:
+    """The taint ledger as the model saw it when it chose the calls of the current turn.
+
+    Tool outputs recorded at or after ``horizon`` (a source index) are hidden: under
+    LangGraph the calls of one model turn run concurrently, and a sibling call's output can
+    reach the ledger before another call of the same turn is decided although the model
+    never saw it. Hiding it makes the decision independent of scheduling. The user's and
+    the system's words are never hidden (the model saw them before it answered, whenever
+    they were recorded). Read-only: it offers the query side of :class:`TaintLedger`.
+    """
+
+    __slots__ = ("_seen", "horizon", "ledger")
+
+    def __init__(self, ledger: TaintLedger, horizon: int) -> None:
+        self.ledger = ledger
+        self.horizon = horizon
+        self._seen: bool | None = None
+
+    def _visible(self, src: Source) -> bool:
+        return src.index < self.horizon or src.tool in _TRUSTED_TEXT
+
+    @property
+    def untrusted_seen(self) -> bool:
+        if self._seen is None:
+            self._seen = any(not s.trusted and self._visible(s) for s in self.ledger.sources)
+        return self._seen
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(s for s in self.ledger.sources if self._visible(s))
+
+    def origin(self, value: str, *, forms: Any = ()) -> tuple[Any, ...]:
+        return tuple(m for m in self.ledger.origin(value, forms=forms) if self._visible(m.source))
+
+    def sanctioned(self, value: str, *, forms: Any = ()) -> Source | None:
+        src = self.ledger.sanctioned(value, forms=forms)
+        return src if src is not None and self._visible(src) else None
+
+    def scan(self, texts: Any, **kwargs: Any) -> tuple[Any, ...]:
+        return tuple(m for m in self.ledger.scan(texts, **kwargs) if self._visible(m.source))
+
+
 class Session:
     """One conversation of one principal. Thread-safe; created by :meth:`Guard.session`."""
 
@@ -66,6 +112,9 @@ class Session:
         self.ledger = ledger if ledger is not None else TaintLedger()
         self.calls: deque[CallRecord] = deque(maxlen=history)
         self._lock = threading.RLock()
+        #: Tool outputs from this source index on are hidden from decisions (see
+        #: :class:`LedgerView`); set by the agent middleware when the model answers.
+        self.horizon: int | None = None
         #: Set when the guard failed to record something that entered the model's context;
         #: every later call in the session is then denied (fail closed).
         self.poisoned: str | None = None
@@ -101,10 +150,11 @@ class Session:
             self.calls.append(record)
 
     def view(self, *, cut_off: str | None = None, usage: Mapping[str, Any] | None = None) -> SessionView:
+        ledger: Any = self.ledger if self.horizon is None else LedgerView(self.ledger, self.horizon)
         return SessionView(
             principal=self.principal,
             session_id=self.session_id,
-            ledger=self.ledger,
+            ledger=ledger,
             cut_off=cut_off,
             usage=usage or {},
         )

@@ -284,3 +284,17 @@ def test_approved_output_is_recorded():
     agent.invoke(Command(resume={"approved": True}), cfg)
     assert outputs(guard, "alice", "rec") == [("send_email", True, len("sent to eve@evil.test"))]
     assert isinstance(agent.get_state(cfg).values["messages"][-2], ToolMessage)
+
+
+def test_each_model_call_sets_the_turn_horizon():
+    """Calls of one turn are decided against what the model saw, not what a sibling added."""
+    tools = Tools()
+    guard, _ = make_guard()
+    model = scripted(ai(tc("read_inbox", {"folder": "a"}, "h1"), tc("read_inbox", {"folder": "b"}, "h2")), "ok")
+    agent = create_agent(model, tools=[tools.read_inbox], middleware=[ToolGuardMiddleware(guard)])
+    agent.invoke({"messages": [HumanMessage("read both folders")]}, _config("horizon"))
+    session = guard.session("alice", "horizon")
+    # the final model call saw both inbox outputs: the horizon covers every source recorded
+    assert session.horizon == len(session.ledger.sources)
+    inbox = [s for s in session.ledger.sources if s.tool == "read_inbox"]
+    assert len(inbox) == 2 and all(s.index < session.horizon for s in inbox)

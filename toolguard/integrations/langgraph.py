@@ -236,12 +236,24 @@ class ToolGuardMiddleware(AgentMiddleware):
 
     # -- model calls: only to see the system prompt --------------------------------------
 
+    def _set_horizon(self) -> None:
+        """Everything recorded so far is what the model saw when it chose this turn's calls."""
+        try:
+            config = get_config()
+        except RuntimeError:
+            return
+        session = self._session(config)
+        with session.lock:
+            session.horizon = len(session.ledger.sources)
+
     def wrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], ModelResponse]) -> Any:
         self._record_model_request(request)
+        self._set_horizon()
         return handler(request)
 
     async def awrap_model_call(self, request: ModelRequest, handler: Callable[[ModelRequest], Awaitable[ModelResponse]]) -> Any:
         self._record_model_request(request)
+        self._set_horizon()
         return await handler(request)
 
     # -- tool calls ---------------------------------------------------------------------------
