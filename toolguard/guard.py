@@ -36,6 +36,7 @@ from .egress import CounterStore
 from .errors import StoreUnavailable
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import Manifest, ManifestSet, Policy, load_manifests, load_policy
+from .policy import Context, decide_in
 from .policy import decide as _core_decide
 from .session import CallRecord, Session, _as_text
 
@@ -176,6 +177,7 @@ class Guard:
         self._evicted_tainted: set[tuple[str, str]] = set()
         self._max_sessions = max_sessions
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._session_factory = session_factory or (lambda p, s: Session(p, s))
         self.accounting = Accounting(
             self.manifests, self.policy, counters=counters, kill_list=kill_list, audit=audit,
@@ -234,7 +236,13 @@ class Guard:
                 view = session.view(
                     cut_off=self.cut_off(session.principal), usage=self.accounting.usage_hint(session.principal)
                 )
-                decision = self._decide(call, manifest, view, self.policy)
+                if self._decide is _core_decide:
+                    ctx = Context(call, manifest, view, self.policy)
+                    decision = decide_in(ctx)
+                    # record_egress, right after on this thread, reuses the parsed destinations
+                    self._local.ctx = (call, ctx)
+                else:
+                    decision = self._decide(call, manifest, view, self.policy)
         except Exception as exc:
             log.exception("toolguard: error while deciding %r", getattr(call, "tool", call))
             decision = _error_decision(call, exc, code="store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error")
@@ -292,12 +300,16 @@ class Guard:
         """Remember what an allowed call sent out, so data split across calls can be reassembled."""
         try:
             from .exfil import egress_texts, leaves
-            from .policy import Context
 
             manifest = self.manifests.get(call.tool)
             if manifest is None or not isinstance(call.args, dict):
                 return
-            ctx = Context(call, manifest, session.view(), self.policy)
+            cached = getattr(self._local, "ctx", None)
+            self._local.ctx = None
+            if cached is not None and cached[0] is call and cached[1].manifest is manifest:
+                ctx = cached[1]
+            else:
+                ctx = Context(call, manifest, session.view(), self.policy)
             if not leaves(ctx):
                 return  # data towards allowed destinations is allowed: nothing to reassemble
             # Only what leaves (payload, data parts of non-allowed URLs), in argument order:

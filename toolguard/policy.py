@@ -44,7 +44,7 @@ from .manifest import Compiled, CompiledDestination, DestinationSpec, Manifest, 
 if TYPE_CHECKING:
     from .session import SessionView
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "Check", "Context", "Dest", "decide", "extend_checks", "show"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "Check", "Context", "Dest", "decide", "decide_in", "extend_checks", "show"]
 
 DEFAULT_POLICY = Policy()
 
@@ -427,7 +427,12 @@ _SHAPE_STOPPERS = frozenset({"call.malformed", "call.too_large", "call.too_deep"
 
 
 def _decide(checks: Mapping[str, Check], call: Call, manifest: Manifest | None, view: SessionView, policy: Policy) -> Decision:
-    ctx = Context(call, manifest, view, policy)
+    return decide_in(Context(call, manifest, view, policy), checks)
+
+
+def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
+    """:func:`decide` on a prepared :class:`Context` (the guard keeps it for what follows)."""
+    call, manifest = ctx.call, ctx.manifest
     findings: list[Finding] = []
     for name, check in checks.items():
         if manifest is None and name not in NO_MANIFEST_CHECKS:
