@@ -558,7 +558,60 @@ class ApprovalStore(Protocol):
 # In memory
 
 
-class MemoryApprovalStore:
+class _Transitions:
+    """The transitions every approval store shares, planned by the pure ``_plan_*`` functions.
+
+    A store supplies ``create``, ``_clock`` and ``_apply(approval_id, plan)``: read the
+    record, plan the step, write it atomically (a lock in memory, a conditional UPDATE in SQL).
+    """
+
+    _clock: Callable[[], float]
+
+    def create(self, request: HoldRequest) -> ApprovalRecord:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _apply(self, approval_id: str, plan: Callable[[ApprovalRecord], _Step]) -> _Step:  # pragma: no cover
+        raise NotImplementedError
+
+    def submit(self, request: HoldRequest) -> str:
+        return self.create(request).id
+
+    def _record(self, approval_id: str, plan: Callable[[ApprovalRecord], _Step]) -> ApprovalRecord:
+        step = self._apply(approval_id, plan)
+        assert step.record is not None  # these planners always change the record or raise
+        return step.record
+
+    def decide(
+        self,
+        approval_id: str,
+        approver: Approver,
+        verdict: Verdict,
+        reason: str | None = None,
+        *,
+        edited_args: Any = None,
+        now: float | None = None,
+    ) -> ApprovalRecord:
+        at = now if now is not None else self._clock()
+        return self._record(approval_id, lambda r: _plan_decide(r, at, approver, verdict, reason, edited_args))
+
+    def claim(self, approval_id: str, *, now: float | None = None) -> bool:
+        at = now if now is not None else self._clock()
+        return bool(self._apply(approval_id, lambda r: _plan_claim(r, at)).value)
+
+    def finish(
+        self, approval_id: str, *, result: Any = None, error: str | None = None, now: float | None = None
+    ) -> ApprovalRecord:
+        at = now if now is not None else self._clock()
+        return self._record(approval_id, lambda r: _plan_finish(r, at, result, error))
+
+    def cancel(
+        self, approval_id: str, *, by: str, reason: str | None = None, now: float | None = None
+    ) -> ApprovalRecord:
+        at = now if now is not None else self._clock()
+        return self._record(approval_id, lambda r: _plan_cancel(r, at, by, reason))
+
+
+class MemoryApprovalStore(_Transitions):
     """The in-memory reference :class:`ApprovalStore`: same rules, one lock, nothing durable."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time, notifiers: Sequence[Notifier] = ()) -> None:
@@ -569,9 +622,6 @@ class MemoryApprovalStore:
 
     def __repr__(self) -> str:
         return f"MemoryApprovalStore(records={len(self._records)})"
-
-    def submit(self, request: HoldRequest) -> str:
-        return self.create(request).id
 
     def create(self, request: HoldRequest) -> ApprovalRecord:
         rec = record_from_request(request)
@@ -624,33 +674,6 @@ class MemoryApprovalStore:
             raise step.raise_after
         return step
 
-    def decide(
-        self,
-        approval_id: str,
-        approver: Approver,
-        verdict: Verdict,
-        reason: str | None = None,
-        *,
-        edited_args: Any = None,
-        now: float | None = None,
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_decide(r, at, approver, verdict, reason, edited_args))
-        assert step.record is not None  # _plan_decide always changes the record or raises
-        return step.record
-
-    def claim(self, approval_id: str, *, now: float | None = None) -> bool:
-        at = now if now is not None else self._clock()
-        return bool(self._apply(approval_id, lambda r: _plan_claim(r, at)).value)
-
-    def finish(
-        self, approval_id: str, *, result: Any = None, error: str | None = None, now: float | None = None
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_finish(r, at, result, error))
-        assert step.record is not None
-        return step.record
-
     def expire(self, *, now: float | None = None) -> builtins.list[str]:
         at = now if now is not None else self._clock()
         done: builtins.list[str] = []
@@ -667,14 +690,6 @@ class MemoryApprovalStore:
                     )
                     done.append(rid)
         return sorted(done)
-
-    def cancel(
-        self, approval_id: str, *, by: str, reason: str | None = None, now: float | None = None
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_cancel(r, at, by, reason))
-        assert step.record is not None
-        return step.record
 
 
 # --------------------------------------------------------------------------------------
@@ -763,7 +778,7 @@ class _Lost(Exception):
     """The conditional UPDATE lost a race; re-read and re-plan."""
 
 
-class SqlApprovalStore:
+class SqlApprovalStore(_Transitions):
     """An :class:`ApprovalStore` in a SQL database: SQLite (one file, WAL) by default, PostgreSQL alike.
 
     ``SqlApprovalStore(open_database("sqlite:///path/state.db"))``. Each operation is one
@@ -781,9 +796,6 @@ class SqlApprovalStore:
 
     def __repr__(self) -> str:
         return f"SqlApprovalStore({self.db!r})"
-
-    def submit(self, request: HoldRequest) -> str:
-        return self.create(request).id
 
     def create(self, request: HoldRequest) -> ApprovalRecord:
         rec = record_from_request(request)
@@ -891,33 +903,6 @@ class SqlApprovalStore:
             return step
         raise StoreError(f"hold {approval_id}: the record kept changing under this transition; try again")
 
-    def decide(
-        self,
-        approval_id: str,
-        approver: Approver,
-        verdict: Verdict,
-        reason: str | None = None,
-        *,
-        edited_args: Any = None,
-        now: float | None = None,
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_decide(r, at, approver, verdict, reason, edited_args))
-        assert step.record is not None
-        return step.record
-
-    def claim(self, approval_id: str, *, now: float | None = None) -> bool:
-        at = now if now is not None else self._clock()
-        return bool(self._apply(approval_id, lambda r: _plan_claim(r, at)).value)
-
-    def finish(
-        self, approval_id: str, *, result: Any = None, error: str | None = None, now: float | None = None
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_finish(r, at, result, error))
-        assert step.record is not None
-        return step.record
-
     def expire(self, *, now: float | None = None) -> builtins.list[str]:
         at = now if now is not None else self._clock()
         reason = "no decision before the hold expired"
@@ -938,14 +923,6 @@ class SqlApprovalStore:
             return ids
 
         return self.db.run(body)  # type: ignore[no-any-return]
-
-    def cancel(
-        self, approval_id: str, *, by: str, reason: str | None = None, now: float | None = None
-    ) -> ApprovalRecord:
-        at = now if now is not None else self._clock()
-        step = self._apply(approval_id, lambda r: _plan_cancel(r, at, by, reason))
-        assert step.record is not None
-        return step.record
 
 
 # --------------------------------------------------------------------------------------
