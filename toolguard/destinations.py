@@ -1515,30 +1515,33 @@ def _network_url_matcher(scheme: str, rest: str) -> _Matcher:
     return match
 
 
-def _iban_matcher(p: str) -> _Matcher:
+def _prefix_or_exact(
+    p: str, compact: Callable[[str], str], prefix_rx: str, hint: str, parse: Callable[[str], Destination]
+) -> _Matcher:
+    """``PREFIX*`` matches normalised values starting with the compacted prefix; else exact."""
     if p.endswith("*"):
-        prefix = _compact_iban(p[:-1])
-        if not re.fullmatch(r"[A-Z0-9]*", prefix):
-            raise _PatternError("an IBAN prefix pattern is letters and digits followed by '*', e.g. DE*")
+        prefix = compact(p[:-1])
+        if not re.fullmatch(prefix_rx, prefix):
+            raise _PatternError(hint)
         return lambda d: d.normalized.startswith(prefix)
     try:
-        exact = _parse_iban(p).normalized
+        exact = parse(p).normalized
     except InvalidDestination as exc:
         raise _PatternError(exc.message) from None
     return lambda d: d.normalized == exact
+
+
+def _iban_matcher(p: str) -> _Matcher:
+    return _prefix_or_exact(
+        p, _compact_iban, r"[A-Z0-9]*", "an IBAN prefix pattern is letters and digits followed by '*', e.g. DE*", _parse_iban
+    )
 
 
 def _phone_matcher(p: str) -> _Matcher:
-    if p.endswith("*"):
-        prefix = _compact_phone(p[:-1])
-        if not re.fullmatch(r"\+?[0-9]*", prefix):
-            raise _PatternError("a phone prefix pattern is an optional '+' and digits followed by '*', e.g. +4930*")
-        return lambda d: d.normalized.startswith(prefix)
-    try:
-        exact = _parse_phone(p).normalized
-    except InvalidDestination as exc:
-        raise _PatternError(exc.message) from None
-    return lambda d: d.normalized == exact
+    return _prefix_or_exact(
+        p, _compact_phone, r"\+?[0-9]*",
+        "a phone prefix pattern is an optional '+' and digits followed by '*', e.g. +4930*", _parse_phone,
+    )
 
 
 def _channel_matcher(p: str) -> _Matcher:
