@@ -27,6 +27,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _bench import MESSAGE_MANIFEST, measure
+
 from toolguard import Call, Guard, Policy, SessionView, decide
 from toolguard.audit import AuditLog
 from toolguard.cutoff import SqlKillList
@@ -35,42 +38,10 @@ from toolguard.manifest import ManifestSet, manifest_from_dict
 from toolguard.outputs import process_output
 from toolguard.stores.sql import Database
 
-MANIFEST = {
-    "tool": "send_message",
-    "side_effect": "external_write",
-    "arguments": {
-        "type": "object",
-        "properties": {
-            "to": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10},
-            "subject": {"type": "string", "maxLength": 300},
-            "body": {"type": "string", "maxLength": 100000},
-        },
-        "required": ["to", "subject", "body"],
-        "additionalProperties": False,
-    },
-    "destinations": [{"arg": "/to/*", "kind": "email", "allow": ["*@acme.example"]}],
-    "payload": ["/subject", "/body"],
-    "output": {"trust": "trusted", "max_bytes": 65536},
-}
+MANIFEST = MESSAGE_MANIFEST
 LIMITS = {"calls": {"max": 10**9, "per": "1h"}, "egress_bytes": {"max": "1TB", "per": "1d"}}
 ARGS = {"to": ["bob@acme.example"], "subject": "Q3 report", "body": "Hi Bob, the Q3 report is attached. Numbers are up 4%. Best, Alice"}
 OUTPUT = "Message 7f3a queued for delivery to bob@acme.example at 10:42 UTC."
-
-
-def measure(fn: Callable[[], object], n: int) -> list[float]:
-    """Wall-clock microseconds of each of ``n`` calls (after a warm-up)."""
-    for _ in range(min(1000, n // 10)):
-        fn()
-    samples = []
-    gc.disable()
-    try:
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            fn()
-            samples.append((time.perf_counter_ns() - t0) / 1000)
-    finally:
-        gc.enable()
-    return samples
 
 
 def cpu(fn: Callable[[], object], n: int, batch: int = 50) -> float:

@@ -11,14 +11,15 @@ the same run on the same machine; quote ratios, the machines are shared and nois
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _bench import measure
+from _bench import percentile as p
 
 from toolguard import Call, Guard, Policy, SessionView, decide
 from toolguard.manifest import manifest_from_dict
@@ -52,26 +53,6 @@ ARGS = {
     "body": "Hi Bob, the Q3 report is attached. Numbers are up 4% on last quarter. Best, Alice",
     "priority": 3,
 }
-
-
-def measure(fn: Callable[[], object], n: int) -> list[float]:
-    for _ in range(min(1000, n // 10)):
-        fn()
-    samples = []
-    gc.disable()
-    try:
-        for _ in range(n):
-            t0 = time.perf_counter_ns()
-            fn()
-            samples.append((time.perf_counter_ns() - t0) / 1000)
-    finally:
-        gc.enable()
-    return samples
-
-
-def p(samples: list[float], q: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def main() -> None:

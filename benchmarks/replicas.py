@@ -41,23 +41,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _bench import MESSAGE_MANIFEST  # noqa: E402
 
 MANIFEST = {
-    "tool": "send_message",
-    "side_effect": "external_write",
-    "arguments": {
-        "type": "object",
-        "properties": {
-            "to": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10},
-            "subject": {"type": "string", "maxLength": 300},
-            "body": {"type": "string", "maxLength": 100000},
-        },
-        "required": ["to", "subject", "body"],
-        "additionalProperties": False,
-    },
-    "destinations": [{"arg": "/to/*", "kind": "email", "allow": ["*@acme.example"]}],
-    "payload": ["/subject", "/body"],
-    "output": {"trust": "trusted", "max_bytes": 65536},
+    **MESSAGE_MANIFEST,
     "limits": {"calls": {"max": 10_000_000, "per": "1h"}, "egress_bytes": {"max": "100GB", "per": "1d"}},
 }
 ARGS = {"to": ["bob@acme.example"], "subject": "Q3 report", "body": "Hi Bob, the Q3 report is attached. Numbers are up 4%."}

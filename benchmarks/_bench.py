@@ -1,0 +1,49 @@
+"""Helpers shared by the benchmark scripts: timing and the message-sending workload."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+#: A message tool with a three-property schema and one allow-listed destination: the
+#: workload of the accounting and replica benchmarks.
+MESSAGE_MANIFEST: dict[str, Any] = {
+    "tool": "send_message",
+    "side_effect": "external_write",
+    "arguments": {
+        "type": "object",
+        "properties": {
+            "to": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 10},
+            "subject": {"type": "string", "maxLength": 300},
+            "body": {"type": "string", "maxLength": 100000},
+        },
+        "required": ["to", "subject", "body"],
+        "additionalProperties": False,
+    },
+    "destinations": [{"arg": "/to/*", "kind": "email", "allow": ["*@acme.example"]}],
+    "payload": ["/subject", "/body"],
+    "output": {"trust": "trusted", "max_bytes": 65536},
+}
+
+
+def measure(fn: Callable[[], object], n: int) -> list[float]:
+    """Wall-clock microseconds of each of ``n`` calls (after a warm-up), with GC paused."""
+    for _ in range(min(1000, n // 10)):
+        fn()
+    samples = []
+    gc.disable()
+    try:
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            fn()
+            samples.append((time.perf_counter_ns() - t0) / 1000)
+    finally:
+        gc.enable()
+    return samples
+
+
+def percentile(samples: list[float], q: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(q * len(s)))]
