@@ -7,7 +7,6 @@ every concrete ``(pointer, value)`` it names. A literal ``*`` key is written ``~
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["WILDCARD", "format_pointer", "parse_pointer", "resolve", "walk_strings"]
@@ -46,7 +45,9 @@ def parse_pointer(pointer: str, *, wildcards: bool = True) -> tuple[Any, ...]:
 
 
 def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
+    if "~" in token or "/" in token:
+        return token.replace("~", "~0").replace("/", "~1")
+    return token
 
 
 def format_pointer(path: tuple[Any, ...] | list[Any]) -> str:
@@ -54,36 +55,54 @@ def format_pointer(path: tuple[Any, ...] | list[Any]) -> str:
     return "".join("/" + _escape(str(p)) for p in path)
 
 
-def resolve(value: Any, tokens: tuple[Any, ...], _prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """Yield ``(pointer, value)`` for every location the tokens name that exists in ``value``."""
-    if not tokens:
-        yield _prefix, value
-        return
-    head, rest = tokens[0], tokens[1:]
-    if head is WILDCARD:
-        if isinstance(value, list):
-            for i, item in enumerate(value):
-                yield from resolve(item, rest, f"{_prefix}/{i}")
-        elif isinstance(value, dict):
-            for k, item in value.items():
-                yield from resolve(item, rest, f"{_prefix}/{_escape(str(k))}")
-        return
-    if isinstance(value, dict):
-        if head in value:
-            yield from resolve(value[head], rest, f"{_prefix}/{_escape(head)}")
-    elif isinstance(value, list) and head.isdigit() and (head == "0" or not head.startswith("0")):
-        i = int(head)
-        if i < len(value):
-            yield from resolve(value[i], rest, f"{_prefix}/{head}")
+def resolve(value: Any, tokens: tuple[Any, ...], _prefix: str = "") -> list[tuple[str, Any]]:
+    """Every ``(pointer, value)`` the tokens name that exists in ``value``, in document order.
+
+    Breadth-first over the tokens (each level keeps its parents' order, so the leaves come
+    out in the same order a depth-first walk would give); this runs on every call.
+    """
+    found: list[tuple[str, Any]] = [(_prefix, value)]
+    for tok in tokens:
+        nxt: list[tuple[str, Any]] = []
+        if tok is WILDCARD:
+            for p, v in found:
+                if isinstance(v, list):
+                    nxt.extend((f"{p}/{i}", item) for i, item in enumerate(v))
+                elif isinstance(v, dict):
+                    nxt.extend((f"{p}/{_escape(str(k))}", item) for k, item in v.items())
+        else:
+            step = "/" + _escape(tok)
+            index = tok.isdigit() and (tok == "0" or not tok.startswith("0"))
+            for p, v in found:
+                if isinstance(v, dict):
+                    if tok in v:
+                        nxt.append((p + step, v[tok]))
+                elif index and isinstance(v, list):
+                    i = int(tok)
+                    if i < len(v):
+                        nxt.append((p + step, v[i]))
+        if not nxt:
+            return nxt
+        found = nxt
+    return found
 
 
-def walk_strings(value: Any, _prefix: str = "") -> Iterator[tuple[str, str]]:
-    """Yield ``(pointer, string)`` for every string inside ``value`` (keys excluded)."""
+def walk_strings(value: Any, _prefix: str = "") -> list[tuple[str, str]]:
+    """Every ``(pointer, string)`` inside ``value`` (keys excluded), in document order."""
     if isinstance(value, str):
-        yield _prefix, value
-    elif isinstance(value, dict):
-        for k, item in value.items():
-            yield from walk_strings(item, f"{_prefix}/{_escape(str(k))}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from walk_strings(item, f"{_prefix}/{i}")
+        return [(_prefix, value)]
+    out: list[tuple[str, str]] = []
+    stack: list[tuple[str, Any]] = [(_prefix, value)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        p, v = pop()
+        if isinstance(v, str):
+            out.append((p, v))
+        elif isinstance(v, dict):
+            # Pushed in reverse so that they come off the stack in document order.
+            for k, item in reversed(v.items()):
+                push((f"{p}/{_escape(str(k))}", item))
+        elif isinstance(v, list):
+            for i in range(len(v) - 1, -1, -1):
+                push((f"{p}/{i}", v[i]))
+    return out

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -203,11 +202,12 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     return None
 
 
-def check_untrusted_origin(ctx: Context) -> Iterator[Finding]:
+def check_untrusted_origin(ctx: Context) -> list[Finding]:
     """An enforced, non-allowed destination taken from untrusted content and not from the user."""
+    out: list[Finding] = []
     ledger = ctx.view.ledger
     if not ledger.untrusted_seen:
-        return
+        return out
     for d in _open(ctx):
         if not d.enforced or d.embedded is not None:
             continue
@@ -217,12 +217,13 @@ def check_untrusted_origin(ctx: Context) -> Iterator[Finding]:
         matches = ledger.origin(d.raw, forms=forms)
         if matches:
             src = matches[0].source
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "destination.untrusted_origin",
                 f"{d.pointer}: {d.dest.normalized!r} comes from the output of {src.tool} (call {src.call_id}), not from the user",  # type: ignore[union-attr]
                 d.pointer,
                 (d.evidence(), *(_match_evidence(m) for m in matches[:5])),
-            )
+            ))
+    return out
 
 
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
@@ -234,51 +235,56 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     return texts
 
 
-def check_private_data(ctx: Context) -> Iterator[Finding]:
+def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
+    out: list[Finding] = []
     ledger = ctx.view.ledger
     if not leaves(ctx):
-        return
+        return out
     texts = egress_texts(ctx)
     if not texts:
-        return
+        return out
     matches = ledger.scan(texts, labels=None, untrusted=False)
     by_ptr: dict[str, list[Any]] = {}
     for m in matches:
         if m.source.labels:
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
-        return
+        return out
     open_dests = ", ".join(sorted({d.dest.normalized for d in _open(ctx) if d.dest is not None})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
     for ptr, ms in sorted(by_ptr.items()):
         labels = sorted({lab for m in ms for lab in m.source.labels})
         src = ms[0].source
-        yield ctx.finding(
+        out.append(ctx.finding(
             "payload.private_data",
             f"{ptr or '/'} carries {'/'.join(labels)} data from {src.tool} (call {src.call_id}) to {open_dests}, which is not allowed for it",
             ptr,
             tuple(_match_evidence(m) for m in ms[:5]),
-        )
+        ))
+    return out
 
 
-def check_url_data(ctx: Context) -> Iterator[Finding]:
+def check_url_data(ctx: Context) -> list[Finding]:
     """A URL (a url destination, not inside rendered text) to a non-allowed host carrying data."""
+    out: list[Finding] = []
     for d in _open(ctx):
         if d.embedded is not None or d.dest is None or d.dest.kind != "url":
             continue
         carried = _url_carries(ctx, d)
         if carried:
             what, evidence = carried
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "url.data_in_query",
                 f"{d.pointer}: the URL to {d.dest.host} carries {what}",
                 d.pointer,
                 evidence,
-            )
+            ))
+    return out
 
 
-def check_rendered(ctx: Context) -> Iterator[Finding]:
+def check_rendered(ctx: Context) -> list[Finding]:
     """Images and links in rendered text (markdown/html destinations) that carry data out."""
+    out: list[Finding] = []
     for d in _open(ctx):
         if d.embedded is None or d.dest is None:
             continue
@@ -286,31 +292,34 @@ def check_rendered(ctx: Context) -> Iterator[Finding]:
         if carried:
             what, evidence = carried
             kind = "image/resource" if d.embedded.resource else "link"
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "markdown.remote_resource",
                 f"{d.pointer}: a rendered {kind} to {d.dest.host} carries {what}; it would leak when displayed",
                 d.pointer,
                 evidence,
-            )
+            ))
+    return out
 
 
-def check_encoded_blob(ctx: Context) -> Iterator[Finding]:
+def check_encoded_blob(ctx: Context) -> list[Finding]:
     """Packed data (base64, hex, compressed) in a payload to a non-allowed destination."""
+    out: list[Finding] = []
     if not leaves(ctx):
-        return
+        return out
     ledger = ctx.view.ledger
     for ptr, text in ctx.payload:
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
             if ledger.sanctioned(blob) is not None or ledger.origin(blob):
                 continue
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "payload.encoded_blob",
                 f"{ptr or '/'} carries a {kind} blob of {b - a} chars to a destination that is not allowed",
                 ptr,
                 (Evidence("rule", {"blob_kind": kind, "offset": [a, b], "blob": blob[:80]}),),
-            )
+            ))
             break
+    return out
 
 
 def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
@@ -354,13 +363,14 @@ def _grounded(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[s
     return src.tool in ("user", "system") or not origin
 
 
-def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
+def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
+    out: list[Finding] = []
     m = ctx.manifest
     assert m is not None
     ledger = ctx.view.ledger
     if m.side_effect not in OUTWARD_EFFECTS or not ledger.untrusted_seen:
-        return
+        return out
     ungrounded: list[Evidence] = []
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
@@ -380,18 +390,19 @@ def check_untrusted_side_effect(ctx: Context) -> Iterator[Finding]:
             continue
         ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
     if not ungrounded:
-        return
+        return out
     sources = [s for s in ledger.sources if not s.trusted]
     first = sources[0] if sources else None
     what = ", ".join(e.detail["pointer"] or "the call" for e in ungrounded[:4])
-    yield ctx.finding(
+    out.append(ctx.finding(
         "context.untrusted_side_effect",
         f"a {m.side_effect} call after untrusted content entered the session"
         + (f" (from {first.tool}, call {first.call_id})" if first else "")
         + f", and {what} {'is' if len(ungrounded) == 1 else 'are'} not grounded in the user's words or trusted output",
         ungrounded[0].detail.get("pointer", ""),
         tuple(ungrounded[:8]),
-    )
+    ))
+    return out
 
 
 CHECKS = {

@@ -189,14 +189,16 @@ class Decision:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
-def combine(findings: Iterable[Finding], *, tool: str = "", call_id: str = "") -> Decision:
+def combine(findings: Iterable[Finding], *, tool: str = "", call_id: str = "", decision_id: str = "") -> Decision:
     """Combine findings into a decision: deny > hold > allow, findings sorted by relevance.
 
     The order of ``findings`` does not matter: the same set always gives the same decision.
     """
+    if not findings:  # the common case: nothing to sort or rank
+        return Decision("allow", (), tool, call_id, decision_id)
     ordered = tuple(sorted(findings, key=lambda f: (f.relevance, f.message)))
     verdict: Action = "allow"
     for f in ordered:
         if _RANK[f.action] > _RANK[verdict]:
             verdict = f.action
-    return Decision(verdict=verdict, findings=ordered, tool=tool, call_id=call_id)
+    return Decision(verdict=verdict, findings=ordered, tool=tool, call_id=call_id, decision_id=decision_id)

@@ -34,6 +34,7 @@ from .audit import AuditLog
 from .cutoff import KillList
 from .egress import CounterStore
 from .errors import StoreUnavailable
+from .exfil import egress_texts, leaves
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import Manifest, ManifestSet, Policy, load_manifests, load_policy
 from .policy import Context, decide_in
@@ -228,25 +229,25 @@ class Guard:
 
     def decide(self, call: Call, session: Session) -> Decision:
         """Decide one call in a session. Never raises: an internal error denies with ``guard.error``."""
+        decision_id = os.urandom(16).hex()  # 128 random bits, as uuid4 but cheaper
         try:
             manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
             with session.lock:
                 if session.poisoned:
                     raise RuntimeError(f"the session lost track of a tool output: {session.poisoned}")
-                view = session.view(
-                    cut_off=self.cut_off(session.principal), usage=self.accounting.usage_hint(session.principal)
-                )
+                principal = session.principal
+                view = session.view(cut_off=self.cut_off(principal), usage=self.accounting.usage_hint(principal))
                 if self._decide is _core_decide:
-                    ctx = Context(call, manifest, view, self.policy)
+                    ctx = Context(call, manifest, view, self.policy, decision_id)
                     decision = decide_in(ctx)
                     # record_egress, right after on this thread, reuses the parsed destinations
                     self._local.ctx = (call, ctx)
-                else:
-                    decision = self._decide(call, manifest, view, self.policy)
+                    return decision
+                decision = self._decide(call, manifest, view, self.policy)
         except Exception as exc:
             log.exception("toolguard: error while deciding %r", getattr(call, "tool", call))
             decision = _error_decision(call, exc, code="store.unavailable" if isinstance(exc, StoreUnavailable) else "guard.error")
-        return decision.with_id(os.urandom(16).hex())  # 128 random bits, as uuid4 but cheaper
+        return decision.with_id(decision_id)
 
     def _hold(self, decision: Decision, call: Call, session: Session) -> Outcome:
         hold_id = "h_" + uuid.uuid4().hex[:20]
@@ -299,8 +300,6 @@ class Guard:
     def record_egress(self, session: Session, call: Call) -> None:
         """Remember what an allowed call sent out, so data split across calls can be reassembled."""
         try:
-            from .exfil import egress_texts, leaves
-
             manifest = self.manifests.get(call.tool)
             if manifest is None or not isinstance(call.args, dict):
                 return

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -188,6 +188,10 @@ class CompiledDestination:
     tokens: tuple[Any, ...]
     allow: AllowList
     allow_declared: bool
+    #: Parsed and matched values, ``(pointer, value) -> Dest`` (the decision core's memo;
+    #: bounded there). Values of kind ``path`` are never memoised: the file system can
+    #: change between two calls.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ decision, and the function can be replayed and property-tested. The guard
 (:mod:`toolguard.guard`) is the shell around it that reads stores, writes the audit log and
 runs the tool.
 
-Checks are small generator functions that yield findings, registered in :data:`CHECKS` and
-run in order; :func:`decide` collects every finding, never only the first, and combines
-them with deny > hold > allow (:func:`toolguard.findings.combine`). A call whose shape is
+Checks are small functions that return (or, as generators, yield) findings, registered
+in :data:`CHECKS` and run in order; :func:`decide` collects every finding, never only the
+first, and combines them with deny > hold > allow (:func:`toolguard.findings.combine`). A call whose shape is
 broken (not a JSON object, too large, too deep, lone surrogates) stops after the shape
 check: nothing else can be trusted about it.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -66,7 +66,7 @@ def show(value: Any, limit: int = 80) -> str:
     return repr(text)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Dest:
     """One destination value of a call, parsed and matched against its allow-list."""
 
@@ -101,13 +101,15 @@ class Context:
     Derived facts (parsed destinations, payload strings) are computed once, on first use.
     """
 
-    __slots__ = ("__dict__", "c", "call", "manifest", "policy", "view")
+    __slots__ = ("__dict__", "c", "call", "decision_id", "manifest", "policy", "view")
 
-    def __init__(self, call: Call, manifest: Manifest | None, view: SessionView, policy: Policy) -> None:
+    def __init__(self, call: Call, manifest: Manifest | None, view: SessionView, policy: Policy, decision_id: str = "") -> None:
         self.call = call
         self.manifest = manifest
         self.view = view
         self.policy = policy
+        #: Given by the guard (the pure core makes no ids); the decision carries it.
+        self.decision_id = decision_id
         self.c: Compiled = manifest.compiled if manifest is not None else None  # type: ignore[assignment]
 
     def finding(self, code: str, message: str, pointer: str = "", evidence: tuple[Evidence, ...] = (), *, action: Action | None = None) -> Finding:
@@ -134,8 +136,18 @@ class Context:
                 if spec.kind in ("markdown", "html"):
                     for emb in extract_urls(value, spec.kind):
                         out.append(self._parse(cd, ptr, emb.url, "url", cd.allow_declared, emb))
+                elif spec.kind == "path":
+                    out.append(self._parse(cd, ptr, value, "path", outward or cd.allow_declared))
                 else:
-                    out.append(self._parse(cd, ptr, value, spec.kind, outward or cd.allow_declared))
+                    memo = cd.memo
+                    d = memo.get((ptr, value))
+                    if d is None:
+                        if len(memo) >= _MEMO_LIMIT:
+                            memo.clear()
+                        d = self._parse(cd, ptr, value, spec.kind, outward or cd.allow_declared)
+                        if len(value) <= _MEMO_VALUE_MAX:
+                            memo[(ptr, value)] = d
+                    out.append(d)
         return out
 
     @staticmethod
@@ -171,19 +183,91 @@ class Context:
         return [(p, s) for p, s in _pointer.walk_strings(self.args) if p not in dest_ptrs]
 
 
-Check = Callable[[Context], Iterator[Finding]]
+Check = Callable[[Context], Iterable[Finding]]
+
+_MEMO_LIMIT = 4096  # parsed destinations memoised per manifest destination entry
+_MEMO_VALUE_MAX = 2048  # longer values are parsed every time rather than pinned
 
 
 # --------------------------------------------------------------------------------------
 # Checks
 
 
+def _clean_text(s: str) -> bool:
+    """No invisible/control character and no lone surrogate (``isprintable`` implies both)."""
+    return s.isprintable() or (_HIDDEN.search(s) is None and (s.isascii() or _SURROGATE.search(s) is None))
+
+
+def _plain(value: Any, depth: int, max_depth: int) -> int:
+    """The size :func:`_shape` would count for ``value``, or -1 if it would report anything.
+
+    The fast path for well-formed arguments (nearly every call): exact built-in types only,
+    clean strings, within the depth cap. Anything else returns -1 and the full walk, which
+    names what is wrong, runs instead. Scalars are handled inline: this runs on every call.
+    """
+    tv = type(value)
+    if tv is dict:
+        if depth >= max_depth and value:
+            return -1
+        size = 2
+        for k, item in value.items():
+            if type(k) is not str or not (k.isprintable() or _clean_text(k)):
+                return -1
+            ti = type(item)
+            if ti is str:
+                if not (item.isprintable() or _clean_text(item)):
+                    return -1
+                size += len(k) + 4 + len(item)
+            elif ti is int or ti is bool or item is None:
+                size += len(k) + 12
+            else:
+                n = _plain(item, depth + 1, max_depth)
+                if n < 0:
+                    return -1
+                size += len(k) + 4 + n
+        return size
+    if tv is list:
+        if depth >= max_depth and value:
+            return -1
+        size = 2
+        for item in value:
+            ti = type(item)
+            if ti is str:
+                if not (item.isprintable() or _clean_text(item)):
+                    return -1
+                size += len(item)
+            elif ti is int or ti is bool or item is None:
+                size += 8
+            else:
+                n = _plain(item, depth + 1, max_depth)
+                if n < 0:
+                    return -1
+                size += n
+        return size
+    if tv is str:
+        return len(value) if _clean_text(value) else -1
+    if tv is int or tv is bool or value is None:
+        return 8
+    if tv is float and math.isfinite(value):
+        return 8
+    return -1
+
+
 def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
     """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene.
 
-    Iterative; a node's path is kept as (parent path, key) links and only turned into a
-    pointer for a finding: this runs on every call.
+    A recursive fast path accepts well-formed arguments; otherwise an iterative walk names
+    every problem. In it a node's path is kept as (parent path, key) links and only turned
+    into a pointer for a finding.
     """
+    policy = ctx.policy
+    if policy.max_depth <= 200 and 0 <= _plain(args, 0, policy.max_depth) <= policy.max_argument_bytes:
+        return
+    _walk_shape(args, ctx, out)
+
+
+def _walk_shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
+    """The full shape walk: names every problem :func:`_plain` declined."""
     policy = ctx.policy
     max_depth = policy.max_depth
     max_bytes = policy.max_argument_bytes
@@ -271,52 +355,58 @@ def _link_ptr(link: Any) -> str:
     return _pointer.format_pointer(keys)
 
 
-def check_shape(ctx: Context) -> Iterator[Finding]:
+def check_shape(ctx: Context) -> list[Finding]:
     """The call must be a JSON object of JSON values, within size and depth caps."""
-    if not isinstance(ctx.call.tool, str) or not ctx.call.tool:
-        yield ctx.finding("call.malformed", "the call names no tool")
-        return
-    if not isinstance(ctx.call.args, dict):
-        yield ctx.finding("call.malformed", f"the arguments must be a JSON object, not {type(ctx.call.args).__name__}")
-        return
     out: list[Finding] = []
+    if not isinstance(ctx.call.tool, str) or not ctx.call.tool:
+        out.append(ctx.finding("call.malformed", "the call names no tool"))
+        return out
+    if not isinstance(ctx.call.args, dict):
+        out.append(ctx.finding("call.malformed", f"the arguments must be a JSON object, not {type(ctx.call.args).__name__}"))
+        return out
     _shape(ctx.call.args, ctx, out)
-    yield from out
+    return out
 
 
-def check_tool(ctx: Context) -> Iterator[Finding]:
+def check_tool(ctx: Context) -> list[Finding]:
     """A tool with no manifest gets ``tool.unknown`` (deny unless the policy says hold)."""
+    out: list[Finding] = []
     if ctx.manifest is None:
-        yield ctx.finding(
+        out.append(ctx.finding(
             "tool.unknown",
             f"no manifest declares the tool {show(ctx.call.tool)}",
             action=ctx.policy.actions.get("tool.unknown", ctx.policy.unknown_tools),
-        )
+        ))
+    return out
 
 
-def check_cut_off(ctx: Context) -> Iterator[Finding]:
+def check_cut_off(ctx: Context) -> list[Finding]:
+    out: list[Finding] = []
     if ctx.view.cut_off:
-        yield ctx.finding(
+        out.append(ctx.finding(
             "principal.cut_off",
             f"principal {show(ctx.view.principal)} is cut off: {ctx.view.cut_off}",
             evidence=(Evidence("rule", {"principal": ctx.view.principal, "reason": ctx.view.cut_off}),),
-        )
+        ))
+    return out
 
 
-def check_schema(ctx: Context) -> Iterator[Finding]:
+def check_schema(ctx: Context) -> list[Finding]:
     """Validate the arguments against the manifest's schema; report every violation."""
+    out: list[Finding] = []
     validator = ctx.c.validator
     if validator.is_valid(ctx.call.args):
-        return
+        return out
     for ptr, message, keyword, schema_path in sorted(validator.iter_errors(ctx.call.args)):
         if len(message) > 300:
             message = message[:300] + "..."
-        yield ctx.finding(
+        out.append(ctx.finding(
             "schema.invalid",
             f"{ptr or '/'}: {message}",
             ptr,
             (Evidence("schema", {"keyword": keyword, "schema_path": schema_path}),),
-        )
+        ))
+    return out
 
 
 _SUSPICIOUS_FLAGS = frozenset(
@@ -324,35 +414,36 @@ _SUSPICIOUS_FLAGS = frozenset(
 )
 
 
-def check_destinations(ctx: Context) -> Iterator[Finding]:
+def check_destinations(ctx: Context) -> list[Finding]:
     """Parse every destination, match it against its allow-list, flag odd hosts."""
+    out: list[Finding] = []
     for d in ctx.dests:
         if d.error is not None:
             reason = getattr(d.error, "reason", "invalid")
             if d.embedded is not None and reason == "url.relative":
                 continue  # a relative link in rendered text resolves against its own page, not a foreign host
             code = "path.outside_root" if reason.startswith("path.outside_root") or reason == "path.traversal" or reason == "path.encoded_traversal" else "destination.invalid"
-            yield ctx.finding(code, f"{d.pointer}: {show(d.raw)} is not a valid {d.spec.kind if d.embedded is None else 'url'} destination: {d.error}", d.pointer, (d.evidence(),))
+            out.append(ctx.finding(code, f"{d.pointer}: {show(d.raw)} is not a valid {d.spec.kind if d.embedded is None else 'url'} destination: {d.error}", d.pointer, (d.evidence(),)))
             continue
         assert d.dest is not None
         if d.allowed is not None:
             continue
         if "special_scheme" in d.dest.flags:
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "destination.invalid",
                 f"{d.pointer}: {show(d.raw)} uses the {d.dest.scheme}: scheme, which is not a network destination and is not on the allow-list",
                 d.pointer,
                 (d.evidence(),),
-            )
+            ))
             continue
         odd = sorted(d.dest.flags & _SUSPICIOUS_FLAGS)
         if odd:
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "destination.suspicious_host",
                 f"{d.pointer}: {show(d.raw)} is not on the allow-list and its host looks deceptive ({', '.join(odd)})",
                 d.pointer,
                 (d.evidence(),),
-            )
+            ))
         if d.enforced and d.spec.allow is None and d.embedded is None and _user_typed(ctx, d):
             # No allow-list declared: the user decides. A destination the user typed passes;
             # one the model chose is held; one from untrusted content is denied (exfil).
@@ -360,12 +451,13 @@ def check_destinations(ctx: Context) -> Iterator[Finding]:
         if d.enforced:
             # The message names the refused value, not the allow-list: model-facing text must
             # not teach an injected instruction which destinations would pass.
-            yield ctx.finding(
+            out.append(ctx.finding(
                 "destination.not_allowed",
                 f"{d.pointer}: {show(d.dest.normalized)} is not on the allow-list for {d.spec.arg}",
                 d.pointer,
                 (d.evidence(),),
-            )
+            ))
+    return out
 
 
 def _user_typed(ctx: Context, d: Dest) -> bool:
@@ -377,26 +469,28 @@ def _user_typed(ctx: Context, d: Dest) -> bool:
     return ctx.view.ledger.sanctioned(d.raw, forms=forms) is not None
 
 
-def check_side_effect(ctx: Context) -> Iterator[Finding]:
+def check_side_effect(ctx: Context) -> list[Finding]:
     """The policy may require approval for a whole side-effect class (default: financial)."""
+    out: list[Finding] = []
     m = ctx.manifest
     assert m is not None
     if m.approval.required:
-        yield ctx.finding(
+        out.append(ctx.finding(
             "side_effect.requires_approval",
             f"every call of {m.tool} needs an approver (manifest approval.required)",
             evidence=(Evidence("rule", {"side_effect": m.side_effect, "manifest": "approval.required"}),),
             action="hold",
-        )
-        return
+        ))
+        return out
     action = ctx.policy.side_effects.get(m.side_effect)
     if action is not None and action != "allow":
-        yield ctx.finding(
+        out.append(ctx.finding(
             "side_effect.requires_approval",
             f"the policy requires approval for {m.side_effect} tools",
             evidence=(Evidence("rule", {"side_effect": m.side_effect, "policy": f"side_effects.{m.side_effect}"}),),
             action=action,
-        )
+        ))
+    return out
 
 
 def _exfil_checks(final: bool = False) -> dict[str, Check]:
@@ -433,17 +527,18 @@ def _decide(checks: Mapping[str, Check], call: Call, manifest: Manifest | None, 
 def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
     """:func:`decide` on a prepared :class:`Context` (the guard keeps it for what follows)."""
     call, manifest = ctx.call, ctx.manifest
+    tool = call.tool if isinstance(call.tool, str) else ""
     findings: list[Finding] = []
     for name, check in checks.items():
         if manifest is None and name not in NO_MANIFEST_CHECKS:
             continue
         findings.extend(check(ctx))
         if name == "shape" and findings and any(f.code in _SHAPE_STOPPERS for f in findings):
-            return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
-    if manifest is not None and all(f.action == "allow" for f in findings):
+            return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
+    if manifest is not None and (not findings or all(f.action == "allow" for f in findings)):
         for check in FINAL_CHECKS.values():
             findings.extend(check(ctx))
-    return combine(findings, tool=call.tool if isinstance(call.tool, str) else "", call_id=call.id)
+    return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
 
 
 def decide(call: Call, manifest: Manifest | None, view: SessionView, policy: Policy = DEFAULT_POLICY) -> Decision:

@@ -30,7 +30,7 @@ class CallRecord:
     codes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionView:
     """Everything the decision core may know about the session, read-only.
 

@@ -69,7 +69,6 @@ from langchain_core.runnables.config import ensure_config
 from langchain_core.tools import BaseTool, Tool, ToolException
 from langchain_core.tools.base import FILTERED_ARGS
 from langchain_core.utils.pydantic import get_fields
-from pydantic import PrivateAttr
 
 from ..errors import ConfigError, ToolguardError
 from ..findings import Call
@@ -366,8 +365,6 @@ class GuardedTool(BaseTool):
     func: Any = None
     coroutine: Any = None
 
-    _injected: frozenset[str] | None = PrivateAttr(default=None)
-
     @classmethod
     def wrap(
         cls,
@@ -423,12 +420,10 @@ class GuardedTool(BaseTool):
     def _injected_args_keys(self) -> frozenset[str]:
         return self.inner._injected_args_keys
 
-    @property
+    @functools.cached_property
     def injected(self) -> frozenset[str]:
         """The injected argument names removed before the check (see :func:`injected_keys`)."""
-        if self._injected is None:
-            self._injected = injected_keys(self.inner)
-        return self._injected
+        return injected_keys(self.inner)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -438,13 +433,15 @@ class GuardedTool(BaseTool):
         except Exception:  # unfiltered input is then denied as malformed (fail closed)
             args = tool_input
         call = Call(tool=self.name, args=args, id=tool_call_id or new_call_id())
-        session = resolve_session(
-            self.guard,
-            ensure_config(config),
-            principal=self.principal,
-            conversation=self.conversation,
-            session=self.session,
-        )
+        session = self.session
+        if session is None:
+            # The run config names the session unless both sides are bound. A config that
+            # carries its own "configurable" (as invoke hands one) is used as is: merging the
+            # parent run's config would not change that key, and costs microseconds per call.
+            unbound = self.principal is None or self.conversation is None
+            if unbound and not (isinstance(config, Mapping) and config.get("configurable") is not None):
+                config = ensure_config(config)
+            session = resolve_session(self.guard, config, principal=self.principal, conversation=self.conversation)
         return call, session
 
     def _blocked(self, outcome: Outcome, tool_call_id: str | None) -> ToolMessage:
