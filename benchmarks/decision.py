@@ -3,7 +3,8 @@
 Prints a table: median and p99 of `decide` for a typical call (a schema with five
 properties, two destinations), the same through `Guard.decide` (ids, session lock), and a
 LangChain tool invoked bare and wrapped, with the wrapped/bare ratio. All numbers come from
-the same run on the same machine; quote ratios, the machines are shared and noisy.
+the same run on the same machine; quote ratios, the machines are shared and noisy. The CPU
+column (thread time, median over batches) leaves out the time spent waiting for a core.
 
     python benchmarks/decision.py [--n 20000]
 """
@@ -13,12 +14,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _bench import measure
+from _bench import cpu, measure
 from _bench import percentile as p
 
 from toolguard import Call, Guard, Policy, SessionView, decide
@@ -64,15 +66,22 @@ def main() -> None:
     view = SessionView.empty("alice", "s")
     call = Call("send_message", ARGS, "c1")
     assert decide(call, m, view, policy).verdict == "allow"
-    rows: list[tuple[str, list[float]]] = []
-    rows.append(("decide (pure core), typical call", measure(lambda: decide(call, m, view, policy), n)))
+    rows: list[tuple[str, list[float], float]] = []
+
+    def row(name: str, fn: Callable[[], object], k: int) -> list[float]:
+        samples = measure(fn, k)
+        rows.append((name, samples, cpu(fn, k)))
+        return samples
+
+    row("decide (pure core), typical call", lambda: decide(call, m, view, policy), n)
     guard = Guard([m])
     session = guard.session("alice", "s")
-    rows.append(("Guard.decide (ids, lock, view)", measure(lambda: guard.decide(call, session), n)))
+    row("Guard.decide (ids, lock, view)", lambda: guard.decide(call, session), n)
     bad = Call("send_message", {**ARGS, "to": ["eve@evil.test"], "priority": 9}, "c2")
-    rows.append(("decide, held + schema violation", measure(lambda: decide(bad, m, view, policy), n // 4)))
+    row("decide, held + schema violation", lambda: decide(bad, m, view, policy), n // 4)
 
     ratio_line = None
+    cpu_ratio = 0.0
     try:
         from langchain_core.tools import StructuredTool
 
@@ -85,20 +94,19 @@ def main() -> None:
         tc = {"name": "send_message", "args": ARGS, "id": "call_1", "type": "tool_call"}
         assert wrapped.invoke(tc).status == "success"
         nb = max(2000, n // 5)
-        bare_s = measure(lambda: bare.invoke(tc), nb)
-        wrap_s = measure(lambda: wrapped.invoke(tc), nb)
-        rows.append(("LangChain tool invoke, bare", bare_s))
-        rows.append(("LangChain tool invoke, wrapped", wrap_s))
+        bare_s = row("LangChain tool invoke, bare", lambda: bare.invoke(tc), nb)
+        wrap_s = row("LangChain tool invoke, wrapped", lambda: wrapped.invoke(tc), nb)
         ratio_line = statistics.median(wrap_s) / statistics.median(bare_s)
+        cpu_ratio = rows[-1][2] / rows[-2][2]
     except ImportError as exc:  # the integration is optional
         print(f"(LangChain rows skipped: {exc})")
 
-    print(f"{'measurement':44} {'median µs':>10} {'p99 µs':>10} {'n':>7}")
-    print("-" * 74)
-    for name, s in rows:
-        print(f"{name:44} {statistics.median(s):10.1f} {p(s, 0.99):10.1f} {len(s):7d}")
+    print(f"{'measurement':44} {'median µs':>10} {'p99 µs':>10} {'CPU µs':>8} {'n':>7}")
+    print("-" * 83)
+    for name, s, cpu_us in rows:
+        print(f"{name:44} {statistics.median(s):10.1f} {p(s, 0.99):10.1f} {cpu_us:8.1f} {len(s):7d}")
     if ratio_line is not None:
-        print(f"{'wrapped / bare invoke (median ratio)':44} {ratio_line:10.2f}x")
+        print(f"{'wrapped / bare invoke (median ratio)':44} {ratio_line:10.2f}x {'':10} {cpu_ratio:7.2f}x")
     print("targets: decide median < 20 µs; wrapped/bare < 1.3x")
 
 

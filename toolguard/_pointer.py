@@ -7,9 +7,10 @@ every concrete ``(pointer, value)`` it names. A literal ``*`` key is written ``~
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["WILDCARD", "format_pointer", "parse_pointer", "resolve", "walk_strings"]
+__all__ = ["WILDCARD", "compile_resolver", "format_pointer", "parse_pointer", "resolve", "walk_strings"]
 
 
 class _Wildcard:
@@ -64,27 +65,68 @@ def resolve(value: Any, tokens: tuple[Any, ...], _prefix: str = "") -> list[tupl
     found: list[tuple[str, Any]] = [(_prefix, value)]
     for tok in tokens:
         nxt: list[tuple[str, Any]] = []
+        add = nxt.append
         if tok is WILDCARD:
             for p, v in found:
                 if isinstance(v, list):
-                    nxt.extend((f"{p}/{i}", item) for i, item in enumerate(v))
+                    for i, item in enumerate(v):
+                        add((f"{p}/{i}", item))
                 elif isinstance(v, dict):
-                    nxt.extend((f"{p}/{_escape(str(k))}", item) for k, item in v.items())
+                    for k, item in v.items():
+                        add((f"{p}/{_escape(str(k))}", item))
         else:
-            step = "/" + _escape(tok)
-            index = tok.isdigit() and (tok == "0" or not tok.startswith("0"))
             for p, v in found:
                 if isinstance(v, dict):
                     if tok in v:
-                        nxt.append((p + step, v[tok]))
-                elif index and isinstance(v, list):
+                        add((p + "/" + _escape(tok), v[tok]))
+                elif isinstance(v, list) and _is_index(tok):
                     i = int(tok)
                     if i < len(v):
-                        nxt.append((p + step, v[i]))
+                        add((f"{p}/{tok}", v[i]))
         if not nxt:
             return nxt
         found = nxt
     return found
+
+
+def _is_index(tok: str) -> bool:
+    return tok.isdigit() and (tok == "0" or not tok.startswith("0"))
+
+
+def compile_resolver(tokens: tuple[Any, ...]) -> Callable[[Any], list[tuple[str, Any]]]:
+    """A function equal to ``lambda value: resolve(value, tokens)``, specialised at load time.
+
+    The shapes manifests use most (``/key`` and ``/key/*``) get a direct lookup; any other
+    pointer falls back to :func:`resolve`.
+    """
+    if len(tokens) in (1, 2) and tokens[0] is not WILDCARD and not _is_index(tokens[0]):
+        key = tokens[0]
+        ptr = "/" + _escape(key)
+        if len(tokens) == 1:
+
+            def one(value: Any) -> list[tuple[str, Any]]:
+                if isinstance(value, dict) and key in value:
+                    return [(ptr, value[key])]
+                return []
+
+            return one
+        if tokens[1] is WILDCARD:
+
+            def each(value: Any) -> list[tuple[str, Any]]:
+                if isinstance(value, dict) and key in value:
+                    v = value[key]
+                    if isinstance(v, list):
+                        return [(f"{ptr}/{i}", item) for i, item in enumerate(v)]
+                    if isinstance(v, dict):
+                        return [(f"{ptr}/{_escape(str(k))}", item) for k, item in v.items()]
+                return []
+
+            return each
+
+    def general(value: Any) -> list[tuple[str, Any]]:
+        return resolve(value, tokens)
+
+    return general
 
 
 def walk_strings(value: Any, _prefix: str = "") -> list[tuple[str, str]]:

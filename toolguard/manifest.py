@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -188,6 +188,8 @@ class CompiledDestination:
     tokens: tuple[Any, ...]
     allow: AllowList
     allow_declared: bool
+    #: ``value -> [(pointer, value)]`` for ``tokens`` (:func:`toolguard._pointer.compile_resolver`).
+    resolve: Callable[[Any], list[tuple[str, Any]]]
     #: Parsed and matched values, ``(pointer, value) -> Dest`` (the decision core's memo;
     #: bounded there). Values of kind ``path`` are never memoised: the file system can
     #: change between two calls.
@@ -710,7 +712,10 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
     if not issues:
         m._compiled = Compiled(
             validator=m._validator,
-            destinations=tuple(CompiledDestination(d, d._tokens, d._allow, bool(d.allow)) for d in m.destinations),  # type: ignore[arg-type]
+            destinations=tuple(
+                CompiledDestination(d, d._tokens, d._allow, bool(d.allow), _pointer.compile_resolver(d._tokens))  # type: ignore[arg-type]
+                for d in m.destinations
+            ),
             payload=None if m._payload_tokens is None else tuple(t for _, t in m._payload_tokens),
             deciding=tuple(t for _, t in m._deciding_tokens),
             outward=m.side_effect in OUTWARD_EFFECTS,

@@ -130,7 +130,7 @@ class Context:
         out: list[Dest] = []
         for cd in self.c.destinations:
             spec = cd.spec
-            for ptr, value in _pointer.resolve(self.args, cd.tokens):
+            for ptr, value in cd.resolve(self.args):
                 if not isinstance(value, str):
                     continue  # the schema check reports wrong types
                 if spec.kind in ("markdown", "html"):
