@@ -95,6 +95,16 @@ def test_a_pending_hold_past_its_time_is_expired_on_resume(stores):
     assert res.status == "expired" and stores.holds.get(hid).status == "expired"
 
 
+def test_an_approval_resumed_after_its_ttl_does_not_run(stores):
+    hid = _held(_guard(stores.holds))
+    stores.holds.decide(hid, BOB, "approve")
+    tool = Tool()
+    res = execute_approved(stores.holds, hid, {"send_email": tool}, now=time.time() + 2 * 3600)
+    assert res.status == "expired" and tool.calls == [] and not res.ran_here
+    assert "was not started in time" in res.message and "Do not retry" in res.message
+    assert stores.holds.get(hid).status == "expired"
+
+
 def test_the_tool_error_fails_the_record(stores):
     hid = _held(_guard(stores.holds))
     stores.holds.decide(hid, BOB, "approve")

@@ -38,7 +38,7 @@ def test_sixteen_threads_claim_one_approval(stores):
     req = hold_request(requested_at=1_000.0)
     stores.holds.submit(req)
     stores.holds.decide(req.hold_id, BOB, "approve", now=1_001.0)
-    results = _race(WORKERS, lambda: stores.holds.claim(req.hold_id))
+    results = _race(WORKERS, lambda: stores.holds.claim(req.hold_id, now=1_002.0))
     assert results.count(True) == 1 and results.count(False) == WORKERS - 1
     assert stores.holds.get(req.hold_id).status == "executing"
 
@@ -55,7 +55,7 @@ def test_sixteen_workers_execute_one_approval_once(stores):
             ran.append(args)
         return "sent"
 
-    results = _race(WORKERS, lambda: execute_approved(stores.holds, req.hold_id, {"send_email": send_email}))
+    results = _race(WORKERS, lambda: execute_approved(stores.holds, req.hold_id, {"send_email": send_email}, now=1_002.0))
     assert len(ran) == 1
     assert sum(r.ran_here for r in results) == 1
     assert {r.status for r in results} <= {"executed", "claimed"}

@@ -188,6 +188,44 @@ def test_expire_touches_only_pending_holds_past_their_time(stores):
     assert stores.holds.get(old_approved.hold_id).status == "approved"
 
 
+def test_an_approval_not_started_within_the_ttl_expires_on_claim(stores):
+    req = hold_request(requested_at=T0)  # ttl 1 h
+    stores.holds.submit(req)
+    stores.holds.decide(req.hold_id, BOB, "approve", now=T0 + 600)
+    assert stores.holds.get(req.hold_id).run_by == T0 + 600 + 3600
+    assert stores.holds.claim(req.hold_id, now=T0 + 600 + 3600) is False
+    rec = stores.holds.get(req.hold_id)
+    assert (rec.status, rec.decided_by, rec.decided_at) == ("expired", "bob", T0 + 600)
+    assert "not started within the approval ttl" in rec.reason
+    assert [e.event for e in rec.history][-1] == "expired"
+    assert stores.holds.claim(req.hold_id, now=T0 + 600) is False  # gone for good, whatever the clock says
+
+
+def test_an_approval_started_within_the_ttl_runs(stores):
+    req = hold_request(requested_at=T0)
+    stores.holds.submit(req)
+    stores.holds.decide(req.hold_id, BOB, "approve", now=T0 + 3500)  # near the end of the decision window
+    assert stores.holds.claim(req.hold_id, now=T0 + 3500 + 3599) is True
+    assert stores.holds.get(req.hold_id).status == "executing"
+
+
+def test_expire_sweeps_approvals_left_unstarted(stores):
+    stale = hold_request(requested_at=T0)
+    recent = hold_request(requested_at=T0)
+    running = hold_request(requested_at=T0)
+    for r in (stale, recent, running):
+        stores.holds.submit(r)
+    stores.holds.decide(stale.hold_id, BOB, "approve", now=T0 + 10)
+    stores.holds.decide(recent.hold_id, BOB, "approve", now=T0 + 3000)
+    stores.holds.decide(running.hold_id, BOB, "approve", now=T0 + 10)
+    assert stores.holds.claim(running.hold_id, now=T0 + 20) is True
+    assert stores.holds.expire(now=T0 + 3610) == [stale.hold_id]
+    rec = stores.holds.get(stale.hold_id)
+    assert rec.status == "expired" and rec.reason == "approved by bob but not started within the approval ttl"
+    assert stores.holds.get(recent.hold_id).status == "approved"
+    assert stores.holds.get(running.hold_id).status == "executing"  # started in time: never expired
+
+
 def test_ttl_comes_from_the_manifest(stores):
     req = hold_request(manifest=transfer_manifest(), args={"iban": "DE00", "amount": 5}, requested_at=T0)
     stores.holds.submit(req)
@@ -461,8 +499,8 @@ def test_sqlite_survives_reopening(sqlite_stores, tmp_path):
     try:
         rec = other.get(req.hold_id)
         assert (rec.status, rec.decided_by, rec.args) == ("approved", "bob", EVIL_ARGS)
-        assert other.claim(req.hold_id) is True
-        assert sqlite_stores.holds.claim(req.hold_id) is False
+        assert other.claim(req.hold_id, now=T0 + 2) is True
+        assert sqlite_stores.holds.claim(req.hold_id, now=T0 + 2) is False
     finally:
         other.db.close()
 
@@ -476,10 +514,10 @@ def test_sqlite_tampered_arguments_are_never_executed(sqlite_stores):
         lambda tx: tx.execute("UPDATE toolguard_approvals SET args_json = ? WHERE id = ?", (tampered, req.hold_id))
     )
     with pytest.raises(ArgumentsTampered, match="do not match their hash"):
-        sqlite_stores.holds.claim(req.hold_id)
+        sqlite_stores.holds.claim(req.hold_id, now=T0 + 2)
     rec = sqlite_stores.holds.get(req.hold_id)
     assert rec.status == "failed" and "hash" in (rec.error or "")
-    assert sqlite_stores.holds.claim(req.hold_id) is False
+    assert sqlite_stores.holds.claim(req.hold_id, now=T0 + 2) is False
 
 
 def test_sqlite_file_holds_what_it_should(sqlite_stores, tmp_path):

@@ -183,6 +183,8 @@ def _records_table(records: list[ApprovalRecord], now: float, title: str) -> Tab
         table.add_column(name, overflow="fold")
     for r in records:
         expires = _in(r.expires_at - now) if r.status == "pending" else "-"
+        if r.status == "approved" and r.run_by is not None:
+            expires = f"start within {_in(r.run_by - now)}"
         if r.status == "executing" and r.claimed_at is not None:
             expires = f"claimed {_in(now - r.claimed_at)} ago"
         table.add_row(
@@ -204,6 +206,11 @@ def _show(console: Console, r: ApprovalRecord, now: float) -> None:
         ("session", Text(safe(r.session_id))),
         ("requested", Text(_when(r.requested_at))),
         ("expires", Text(f"{_when(r.expires_at)}" + (f" (in {_in(r.expires_at - now)})" if r.status == "pending" else ""))),
+        *(
+            [("start by", Text(f"{_when(r.run_by)} (in {_in(r.run_by - now)})"))]
+            if r.status == "approved" and r.run_by is not None
+            else []
+        ),
         ("may decide", Text(", ".join(r.roles))),
         ("editable", Text(str(r.editable) if isinstance(r.editable, bool) else ", ".join(r.editable))),
         ("args sha256", Text(r.args_sha256)),

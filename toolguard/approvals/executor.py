@@ -101,6 +101,8 @@ class Resolution:
             by = rec.decided_by if rec is not None else "an approver"
             why = rec.reason if rec is not None and rec.reason else "no reason given"
             return f"an approver ({by}) denied the call to {tool}{hid}: {why}. Do not retry the same call."
+        if self.status == "expired" and rec is not None and rec.decided_by is not None:
+            return f"the approved call to {tool} was not started in time and expired{hid}. Do not retry it; tell the user."
         if self.status == "expired":
             return f"the held call to {tool} expired without a decision{hid}. Do not retry it; tell the user."
         if self.status == "cancelled":
@@ -213,7 +215,7 @@ def _begin(
     now: float | None,
 ) -> Resolution | _Claimed:
     rec = store.get(hold_id)
-    if rec.status == "pending" and rec.is_expired(now if now is not None else time.time()):
+    if rec.is_expired(now if now is not None else time.time()):
         store.expire(now=now)
         rec = store.get(hold_id)
     if rec.status != "approved":

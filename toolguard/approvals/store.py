@@ -90,7 +90,7 @@ Verdict = Literal["approve", "deny"]
 #: The only transitions a record can make (anything else is refused, nothing changes).
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     "pending": frozenset({"approved", "denied", "expired", "cancelled"}),
-    "approved": frozenset({"executing", "cancelled"}),
+    "approved": frozenset({"executing", "expired", "cancelled"}),
     "executing": frozenset({"done", "failed"}),
     "denied": frozenset(),
     "expired": frozenset(),
@@ -222,9 +222,33 @@ class ApprovalRecord:
     def final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def run_by(self) -> float | None:
+        """Until when an approved call may start: its decision time plus the approval ttl.
+
+        An approval is a judgement about a moment (the session, the recipient, the money
+        on the account); one left unused for longer than the ttl the manifest gave the
+        approver is not a licence to act days later.
+        """
+        if self.decided_at is None:
+            return None
+        return self.decided_at + (self.expires_at - self.requested_at)
+
     def is_expired(self, now: float) -> bool:
-        """True when the record is still pending but its time ran out."""
-        return self.status == "pending" and now >= self.expires_at
+        """True when the record's time ran out: pending past ``expires_at``, or approved and not started by :attr:`run_by`."""
+        if self.status == "pending":
+            return now >= self.expires_at
+        if self.status == "approved":
+            run_by = self.run_by
+            return run_by is not None and now >= run_by
+        return False
+
+    @property
+    def expiry_reason(self) -> str:
+        """Why a record expired (or would): no decision in time, or approved but never run."""
+        if self.decided_by is not None:
+            return f"approved by {self.decided_by} but not started within the approval ttl"
+        return "no decision before the hold expired"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (used by the CLI's ``--json`` and the HTTP API)."""
@@ -298,7 +322,7 @@ class _Step:
 
 def _refuse_status(rec: ApprovalRecord) -> ApprovalError:
     if rec.status == "expired":
-        return ApprovalExpired(f"hold {rec.id} expired before a decision", approval_id=rec.id)
+        return ApprovalExpired(f"hold {rec.id} expired: {rec.reason or 'no decision before the hold expired'}", approval_id=rec.id)
     who = f" by {rec.decided_by}" if rec.decided_by else ""
     return AlreadyDecided(f"hold {rec.id} is already {rec.status}{who}", approval_id=rec.id)
 
@@ -415,6 +439,9 @@ def _plan_decide(
 def _plan_claim(rec: ApprovalRecord, now: float) -> _Step:
     if rec.status != "approved":
         return _Step(None, value=False)
+    if rec.is_expired(now):
+        reason = rec.expiry_reason
+        return _Step(replace(rec, status="expired", reason=reason), ApprovalEvent("expired", now, None, reason), value=False)
     claimed = replace(rec, status="executing", claimed_at=now)
     if args_sha256(rec.args_json) != rec.args_sha256:
         failed = replace(claimed, status="failed", finished_at=now, error="stored arguments do not match their hash")
@@ -544,7 +571,7 @@ class ApprovalStore(Protocol):
         ...
 
     def expire(self, *, now: float | None = None) -> builtins.list[str]:
-        """Expire every pending record whose time ran out; return their ids."""
+        """Expire every record whose time ran out (pending past ``expires_at``, approved past ``run_by``); return their ids."""
         ...
 
     def cancel(
@@ -680,11 +707,12 @@ class MemoryApprovalStore(_Transitions):
         with self._lock:
             for rid, rec in self._records.items():
                 if rec.is_expired(at):
-                    reason = "no decision before the hold expired"
+                    reason = rec.expiry_reason
                     self._records[rid] = replace(
                         rec,
                         status="expired",
-                        decided_at=at,
+                        # An approved record keeps who decided and when; it expired later.
+                        decided_at=at if rec.status == "pending" else rec.decided_at,
                         reason=reason,
                         history=(*rec.history, ApprovalEvent("expired", at, None, reason)),
                     )
@@ -910,17 +938,24 @@ class SqlApprovalStore(_Transitions):
         def body(tx: Tx) -> builtins.list[str]:
             rows = tx.query(
                 "UPDATE toolguard_approvals SET status = 'expired', decided_at = ?, reason = ?"
-                " WHERE status = 'pending' AND expires_at <= ? RETURNING id",
+                " WHERE status = 'pending' AND expires_at <= ? RETURNING id, reason",
                 (at, reason, at),
             )
-            ids = sorted(str(r[0]) for r in rows)
-            for rid in ids:
+            # Approved but not started within the ttl after the decision (see run_by).
+            rows += tx.query(
+                "UPDATE toolguard_approvals SET status = 'expired',"
+                " reason = 'approved by ' || decided_by || ' but not started within the approval ttl'"
+                " WHERE status = 'approved' AND decided_at IS NOT NULL AND decided_by IS NOT NULL"
+                " AND decided_at + (expires_at - requested_at) <= ? RETURNING id, reason",
+                (at,),
+            )
+            for rid, why in rows:
                 tx.execute(
                     "INSERT INTO toolguard_approval_events (approval_id, event, at, actor, reason) VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (approval_id, event) DO NOTHING",
-                    (rid, "expired", at, None, reason),
+                    (str(rid), "expired", at, None, str(why)),
                 )
-            return ids
+            return sorted(str(r[0]) for r in rows)
 
         return self.db.run(body)  # type: ignore[no-any-return]
 
