@@ -532,12 +532,16 @@ def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
     for name, check in checks.items():
         if manifest is None and name not in NO_MANIFEST_CHECKS:
             continue
-        findings.extend(check(ctx))
-        if name == "shape" and findings and any(f.code in _SHAPE_STOPPERS for f in findings):
-            return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
+        found = check(ctx)
+        if found:  # built-in checks return a list, empty when they find nothing
+            findings.extend(found)
+            if name == "shape" and any(f.code in _SHAPE_STOPPERS for f in findings):
+                return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
     if manifest is not None and (not findings or all(f.action == "allow" for f in findings)):
         for check in FINAL_CHECKS.values():
-            findings.extend(check(ctx))
+            found = check(ctx)
+            if found:
+                findings.extend(found)
     return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
 
 
