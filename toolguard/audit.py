@@ -144,13 +144,41 @@ def policy_revision(policy: Policy) -> str:
     return hashlib.sha256(canonical(policy.model_dump(mode="json", by_alias=True)).encode()).hexdigest()
 
 
-def _mask(args: Any, keep: set[str], ptr: str = "") -> Any:
+def _mask(args: Any, keep: set[str], ptr: str = "", within: set[str] | None = None) -> Any:
+    """``args`` with every string not at a pointer in ``keep`` replaced by its length.
+
+    ``within`` holds the pointers of the containers some kept string lies in (every prefix
+    of a kept pointer): below any other container nothing is kept, and it is masked
+    without computing pointers.
+    """
+    if within is None:
+        within = set()
+        for p in keep:
+            i = p.find("/", 1)
+            while i != -1:
+                within.add(p[:i])
+                i = p.find("/", i + 1)
+        if keep:
+            within.add("")
     if isinstance(args, str):
         return args if ptr in keep else f"<{len(args)} chars>"
+    if ptr not in within:
+        return _mask_all(args)
     if isinstance(args, dict):
-        return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in args.items()}
+        return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}", within) for k, v in args.items()}
     if isinstance(args, (list, tuple)):
-        return [_mask(v, keep, f"{ptr}/{i}") for i, v in enumerate(args)]
+        return [_mask(v, keep, f"{ptr}/{i}", within) for i, v in enumerate(args)]
+    return _jsonable(args)
+
+
+def _mask_all(args: Any) -> Any:
+    """What :func:`_mask` gives for a value none of whose strings is kept."""
+    if isinstance(args, str):
+        return f"<{len(args)} chars>"
+    if isinstance(args, dict):
+        return {k: _mask_all(v) for k, v in args.items()}
+    if isinstance(args, (list, tuple)):
+        return [_mask_all(v) for v in args]
     return _jsonable(args)
 
 
