@@ -294,14 +294,13 @@ class _NotPlain(Exception):
 
 
 def _snapshot(value: Any, depth: int = 0) -> Any:
-    """A private copy of plain JSON data (dicts with str keys, lists, tuples as lists, scalars).
+    """A private copy of plain data (dicts with str keys, lists, tuples, JSON scalars).
 
     The background writer serialises a call's arguments after the call went on: it must see
     them as they were decided, whatever the tool does to its argument dict. Anything else
     (subclasses, other objects, very deep nesting) raises :class:`_NotPlain` and the caller
-    serialises on its own thread instead. Every function that reads arguments for the log
-    (``canonical``, ``_jsonable``, ``_mask``) treats a tuple as a list, so the copy is
-    recorded exactly as the original would have been.
+    serialises on its own thread instead. The copy has the same types as the original, so
+    it is recorded exactly as the original would have been (tests/audit compare them).
     """
     t = type(value)
     if t is str or t is int or t is float or t is bool or value is None:
@@ -314,8 +313,10 @@ def _snapshot(value: Any, depth: int = 0) -> Any:
                     raise _NotPlain
                 out[k] = _snapshot(v, depth + 1)
             return out
-        if t is list or t is tuple:
+        if t is list:
             return [_snapshot(v, depth + 1) for v in value]
+        if t is tuple:  # kept a tuple: pointers (the masked input) do not walk into tuples
+            return tuple([_snapshot(v, depth + 1) for v in value])
     raise _NotPlain
 
 
