@@ -10,7 +10,13 @@ from eg_support import EMAIL, FETCH, manifests, policy
 
 from toolguard import Call, Guard, _pointer
 from toolguard.accounting import measure_egress
-from toolguard.egress import Charge, LeasedCounterStore, MemoryCounterStore, _check_charge, _check_charges
+from toolguard.egress import (
+    Charge,
+    LeasedCounterStore,
+    MemoryCounterStore,
+    _check_charge,
+    _check_charges,
+)
 from toolguard.manifest import OUTWARD_EFFECTS, Manifest, manifest_from_dict
 
 T0 = 1_700_000_000.0
