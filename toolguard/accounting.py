@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _pointer
+from ._resolve import Resolver, compile_pointer
 from .audit import AuditLog, policy_revision
 from .cutoff import CutOff, CutoffRules, KillList, MemoryKillList, lift, open_kill_list
 from .egress import (
@@ -83,46 +84,12 @@ def _utf8(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
-def _resolver(tokens: tuple[Any, ...]) -> Callable[[Any], list[tuple[str, Any]]]:
-    """A function yielding what :func:`_pointer.resolve` yields for ``tokens``, built once.
-
-    The two shapes manifests use most (``/key`` and ``/key/*``) are answered with a dict
-    lookup and a loop; every other pointer goes through :func:`_pointer.resolve`.
-    """
-    if len(tokens) == 1 and isinstance(tokens[0], str) and tokens[0] is not _pointer.WILDCARD:
-        key = tokens[0]
-        ptr = "/" + key.replace("~", "~0").replace("/", "~1")
-
-        def one(args: Any) -> list[tuple[str, Any]]:
-            if isinstance(args, dict) and key in args:
-                return [(ptr, args[key])]
-            return list(_pointer.resolve(args, tokens))
-
-        return one
-    if len(tokens) == 2 and isinstance(tokens[0], str) and tokens[0] is not _pointer.WILDCARD and tokens[1] is _pointer.WILDCARD:
-        key = tokens[0]
-        ptr = "/" + key.replace("~", "~0").replace("/", "~1")
-
-        def each(args: Any) -> list[tuple[str, Any]]:
-            if isinstance(args, dict):
-                value = args.get(key, _MISSING)
-                if isinstance(value, list):
-                    return [(f"{ptr}/{i}", item) for i, item in enumerate(value)]
-            return list(_pointer.resolve(args, tokens))
-
-        return each
-    return lambda args: list(_pointer.resolve(args, tokens))
-
-
-_MISSING = object()
-
-
 @dataclass(frozen=True)
 class _EgressPlan:
     """What measuring a call's egress needs from its manifest, parsed once."""
 
-    dests: tuple[tuple[str, Callable[[Any], list[tuple[str, Any]]], tuple[str, ...]], ...]  # (kind, resolver, roots)
-    payload: tuple[Callable[[Any], list[tuple[str, Any]]], ...] | None
+    dests: tuple[tuple[str, Resolver, tuple[str, ...]], ...]  # (kind, resolver, roots)
+    payload: tuple[Resolver, ...] | None
     outward: bool
 
 
@@ -133,8 +100,8 @@ def _plan_of(manifest: Manifest) -> _EgressPlan:
     hit = _PLANS.get(id(manifest))
     if hit is None or hit[0] is not manifest:
         plan = _EgressPlan(
-            tuple((spec.kind, _resolver(spec.tokens), spec.roots) for spec in manifest.destinations),
-            tuple(_resolver(t) for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
+            tuple((spec.kind, compile_pointer(spec.tokens), spec.roots) for spec in manifest.destinations),
+            tuple(compile_pointer(t) for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)

@@ -43,13 +43,14 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _esc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from . import _pointer
+from ._resolve import Resolver, compile_pointer
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -164,6 +165,15 @@ def _mask(args: Any, keep: set[str], ptr: str = "", within: set[str] | None = No
         return args if ptr in keep else f"<{len(args)} chars>"
     if ptr not in within:
         return _mask_all(args)
+    if type(args) is dict:
+        out = {}
+        for k, v in args.items():
+            sub = f"{ptr}/{k.replace('~', '~0').replace('/', '~1')}" if type(k) is str else f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}"
+            if type(v) is str:
+                out[k] = v if sub in keep else f"<{len(v)} chars>"
+            else:
+                out[k] = _mask(v, keep, sub, within)
+        return out
     if isinstance(args, dict):
         return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}", within) for k, v in args.items()}
     if isinstance(args, (list, tuple)):
@@ -173,6 +183,8 @@ def _mask(args: Any, keep: set[str], ptr: str = "", within: set[str] | None = No
 
 def _mask_all(args: Any) -> Any:
     """What :func:`_mask` gives for a value none of whose strings is kept."""
+    if type(args) is str:
+        return f"<{len(args)} chars>"
     if isinstance(args, str):
         return f"<{len(args)} chars>"
     if isinstance(args, dict):
@@ -190,11 +202,22 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     """
     keep: set[str] = set()
     if manifest is not None and isinstance(args, dict):
-        for tokens in _destination_tokens(manifest):
-            for p, v in _pointer.resolve(args, tokens):
+        for resolve in _destination_resolvers(manifest):
+            for p, v in resolve(args):
                 if isinstance(v, str):
                     keep.add(p)
     return _mask(args, keep)
+
+
+_DEST_RESOLVERS: dict[int, tuple[Any, tuple[Resolver, ...]]] = {}
+
+
+def _destination_resolvers(manifest: Manifest) -> tuple[Resolver, ...]:
+    """:func:`_destination_tokens` compiled (cached per manifest object)."""
+    hit = _DEST_RESOLVERS.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        _DEST_RESOLVERS[id(manifest)] = hit = (manifest, tuple(compile_pointer(t) for t in _destination_tokens(manifest)))
+    return hit[1]
 
 
 _DEST_TOKENS: dict[int, tuple[Any, tuple[tuple[Any, ...], ...]]] = {}
@@ -258,35 +281,31 @@ def _decision_text(
     written in sorted order here, and every nested value goes through :func:`canonical`
     (tests/audit compare the two on many records).
     """
-    findings = decision.findings
     codes = decision.codes
-    parts = [
-        '{"args_sha256":', _esc(args_sha256),
-        ',"call_id":', _json(call_id),
-        ',"codes":', canonical(list(codes)) if codes else "[]",
-        ',"decision_id":', _json(decision.decision_id),
-        ',"findings":', canonical([_jsonable(f.to_dict()) for f in findings]) if findings else "[]",
-    ]
-    if input_json is not None:
-        parts += ',"input":', input_json
-    parts += [
-        ',"input_mode":', _esc(input_mode),
-        ',"manifest_digest":', "null" if manifest_digest is None else _json(manifest_digest),
-        ',"policy_revision":', "null" if policy_revision is None else _json(policy_revision),
-        ',"prev":', _json(prev),
-        ',"principal":', _json(principal),
-        ',"result":{"reason":', _json(decision.reason), ',"verdict":', _json(decision.verdict), "}",
-        ',"seq":', int.__repr__(seq),
-        ',"session":', _json(session),
-        ',"timestamp":', _json(timestamp),
-    ]
+    findings = decision.findings
+    verdict = _json(decision.verdict)
+    input_field = "" if input_json is None else ',"input":' + input_json
+    text = (
+        f'{{"args_sha256":{_esc(args_sha256)},"call_id":{_json(call_id)},'
+        f'"codes":{canonical(list(codes)) if codes else "[]"},"decision_id":{_json(decision.decision_id)},'
+        f'"findings":{canonical([_jsonable(f.to_dict()) for f in findings]) if findings else "[]"}'
+        f"{input_field}"
+        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":{_json(prev)},'
+        f'"principal":{_json(principal)},"result":{{"reason":{_json(decision.reason)},"verdict":{verdict}}},'
+        f'"seq":{int.__repr__(seq)},"session":{_json(session)},"timestamp":{_json(timestamp)}'
+    )
     if timing:
-        parts.append(',"timing":{')
-        for i, k in enumerate(sorted(timing)):
-            parts += ("," if i else ""), _json(k), ":", _number(round(timing[k], 3))
-        parts.append("}")
-    parts += ',"tool":', _json(tool), ',"type":"decision","v":', int.__repr__(FORMAT_VERSION), ',"verdict":', _json(decision.verdict), "}"
-    return "".join(parts)
+        text += ',"timing":{' + ",".join(f"{_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)) + "}"
+    return f'{text},"tool":{_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{verdict}}}'
+
+
+@lru_cache(maxsize=256)
+def _fixed_fields(input_mode: str, manifest_digest: str | None, policy_revision: str | None) -> str:
+    """The decision record's fields that are the same for every call of one manifest and policy."""
+    return (
+        f',"input_mode":{_json(input_mode)},"manifest_digest":{"null" if manifest_digest is None else _json(manifest_digest)},'
+        f'"policy_revision":{"null" if policy_revision is None else _json(policy_revision)}'
+    )
 
 
 class _NotPlain(Exception):
