@@ -4,8 +4,10 @@ For each configuration it times what the guard runs for one call on top of the d
 core: the kill-list read, the call's span context, ``Accounting.after_decide`` (budgets,
 cut-off rules, audit record, telemetry) and ``Accounting.after_execute`` (output checks,
 output budgets, output record). The bare decision core is timed in the same run for
-comparison. Medians and p99s in microseconds; the machines are shared, so compare rows of
-one run rather than runs.
+comparison. Medians and p99s in microseconds, CPU time of the calling thread and of the
+whole process (which includes the audit log's background writer in the rows that use it:
+work moved off the caller's thread still counts there); the machines are shared, so
+compare rows of one run rather than runs.
 
     python benchmarks/accounting.py [--n 20000]
 
