@@ -26,11 +26,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _pointer
+from ._resolve import Resolver, compile_pointer
 from .audit import AuditLog, policy_revision
 from .cutoff import CutOff, CutoffRules, KillList, MemoryKillList, lift, open_kill_list
 from .egress import (
@@ -80,15 +81,15 @@ def _recombine(decision: Decision, extra: list[Finding]) -> Decision:
 
 
 def _utf8(text: str) -> int:
-    return len(text.encode("utf-8", "surrogatepass"))
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(frozen=True)
 class _EgressPlan:
     """What measuring a call's egress needs from its manifest, parsed once."""
 
-    dests: tuple[tuple[str, tuple[Any, ...], tuple[str, ...]], ...]  # (kind, pointer tokens, roots)
-    payload: tuple[tuple[Any, ...], ...] | None
+    dests: tuple[tuple[str, Resolver, tuple[str, ...]], ...]  # (kind, resolver, roots)
+    payload: tuple[Resolver, ...] | None
     outward: bool
 
 
@@ -99,8 +100,8 @@ def _plan_of(manifest: Manifest) -> _EgressPlan:
     hit = _PLANS.get(id(manifest))
     if hit is None or hit[0] is not manifest:
         plan = _EgressPlan(
-            tuple((spec.kind, spec.tokens, spec.roots) for spec in manifest.destinations),
-            tuple(t for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
+            tuple((spec.kind, compile_pointer(spec.tokens), spec.roots) for spec in manifest.destinations),
+            tuple(compile_pointer(t) for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)
@@ -117,15 +118,20 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
     plan = _plan_of(manifest)
     args = call.args if isinstance(call.args, dict) else {}
     dests: list[tuple[str, str, str, tuple[str, ...]]] = []
-    for kind, tokens, roots in plan.dests:
-        for ptr, value in _pointer.resolve(args, tokens):
+    for kind, resolve, roots in plan.dests:
+        for ptr, value in resolve(args):
             if isinstance(value, str):
                 dests.append((kind, value, ptr, roots))
     total = 0
     if plan.payload is not None:
         seen: set[str] = set()
-        for toks in plan.payload:
-            for ptr, value in _pointer.resolve(args, toks):
+        for resolve in plan.payload:
+            for ptr, value in resolve(args):
+                if type(value) is str:
+                    if ptr not in seen:
+                        seen.add(ptr)
+                        total += _utf8(value)
+                    continue
                 for p, s in _pointer.walk_strings(value, ptr):
                     if p not in seen:
                         seen.add(p)
@@ -161,6 +167,27 @@ def destination_key(kind: str, value: str, roots: tuple[str, ...] = ()) -> list[
     return [f"{kind}:{d.normalized}"]
 
 
+@dataclass(frozen=True)
+class _ChargePlan:
+    """The call-edge budgets of one (principal, class, tool), with their charges prebuilt.
+
+    ``template`` holds the charges of a call with 0 egress bytes (None when a budget counts
+    per destination: those charges depend on the call); :meth:`charges` fills in the bytes.
+    """
+
+    manifest: Manifest
+    slots: tuple[Any, ...]
+    by_destination: bool
+    egress_metric: bool
+    template: tuple[Charge, ...] | None
+
+    def charges(self, egress_bytes: int) -> list[Charge]:
+        return [
+            Charge(c.key, c.limit, c.per, egress_bytes, None, c.budget, c.metric) if c.metric == "egress_bytes" else c
+            for c in self.template or ()
+        ]
+
+
 @dataclass
 class Track:
     """What the accounting layer keeps about one call while it is mediated."""
@@ -170,6 +197,21 @@ class Track:
     session: str
     span: Any = None
     egress_bytes: int = 0
+
+
+class _Plain(AbstractContextManager["Track"]):
+    """The call's record without a span: a context manager that only hands it out."""
+
+    __slots__ = ("track",)
+
+    def __init__(self, track: Track) -> None:
+        self.track = track
+
+    def __enter__(self) -> Track:
+        return self.track
+
+    def __exit__(self, *exc: object) -> None:
+        return None
 
 
 def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
@@ -237,6 +279,7 @@ class Accounting:
         self.policy_revision = policy_revision(policy)
         self.clock = clock
         self._usage: dict[str, Mapping[str, int]] = {}
+        self._plans: dict[tuple[str, str, str], _ChargePlan] = {}
 
     def __repr__(self) -> str:
         return f"Accounting(counters={self.counters!r}, kill_list={self.kill_list!r}, audit={self.audit!r})"
@@ -269,14 +312,17 @@ class Accounting:
 
     # -- the call's span ---------------------------------------------------------------
 
-    @contextmanager
-    def track(self, call: Call, session: Session) -> Iterator[Track]:
+    def track(self, call: Call, session: Session) -> AbstractContextManager[Track]:
         """Open the call's span (current while the tool runs) and the per-call record."""
-        t = Track(call, session.principal, session.session_id)
         if self.telemetry is None:
-            yield t
-            return
-        with self.telemetry.span(call, session.principal, session.session_id) as span:
+            return _Plain(Track(call, session.principal, session.session_id))
+        return self._span_track(self.telemetry, call, session)
+
+    @staticmethod
+    @contextmanager
+    def _span_track(telemetry: Telemetry, call: Call, session: Session) -> Iterator[Track]:
+        t = Track(call, session.principal, session.session_id)
+        with telemetry.span(call, session.principal, session.session_id) as span:
             t.span = span
             yield t
 
@@ -323,17 +369,20 @@ class Accounting:
         egress = 0
         dests: list[tuple[str, str, str, tuple[str, ...]]] = []
         if (decision.verdict == "allow" or force) and manifest is not None:
-            cls = self.budgets.principal_class(principal)
-            call_slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
-            need_bytes = (self.telemetry is not None and self.telemetry.metrics_enabled) or any(s.metric == "egress_bytes" for s in call_slots)
+            plan = self._charge_plan(principal, manifest)
+            call_slots = plan.slots
+            need_bytes = plan.egress_metric or (self.telemetry is not None and self.telemetry.metrics_enabled)
             if call_slots or need_bytes:
                 egress, dests = measure_egress(call, manifest)
             if call_slots:
-                keys: list[str] = []
-                if any(s.scope == "dest" or s.metric == "distinct_destinations" for s in call_slots):
-                    for kind, value, _, roots in dests:
-                        keys.extend(destination_key(kind, value, roots))
-                charges = self.budgets.call_charges(principal, call_slots, egress, keys)
+                if plan.template is not None:
+                    charges = plan.charges(egress)
+                else:
+                    keys: list[str] = []
+                    if plan.by_destination:
+                        for kind, value, _, roots in dests:
+                            keys.extend(destination_key(kind, value, roots))
+                    charges = self.budgets.call_charges(principal, call_slots, egress, keys)
                 if force:
                     self.counters.reserve(charges, self.clock(), force=True)
                     return decision, egress, None
@@ -342,6 +391,26 @@ class Accounting:
             return decision, egress, None
         decision, cut = self._rules(principal, decision, decision)
         return decision, egress, cut
+
+    def _charge_plan(self, principal: str, manifest: Manifest) -> _ChargePlan:
+        """The call-edge budgets of ``principal`` on ``manifest``'s tool, and their charges (cached).
+
+        The series keys and limits depend only on (principal, class, tool): they are built
+        once and only the costs are filled in per call. Budgets per destination depend on
+        the call's destinations and are built per call.
+        """
+        cls = self.budgets.principal_class(principal)
+        key = (principal, cls, manifest.tool)
+        plan = self._plans.get(key)
+        if plan is None or plan.manifest is not manifest:
+            slots, _ = self.budgets.slots(cls, manifest.tool, manifest)
+            by_dest = any(s.scope == "dest" or s.metric == "distinct_destinations" for s in slots)
+            template = None if by_dest or not slots else tuple(self.budgets.call_charges(principal, slots, 0, []))
+            plan = _ChargePlan(manifest, slots, by_dest, any(s.metric == "egress_bytes" for s in slots), template)
+            if len(self._plans) > 100_000:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
 
     def _reserve(self, charges: list[Charge], decision: Decision, manifest: Manifest | None, principal: str, edge: str) -> Decision:
         now = self.clock()

@@ -27,24 +27,30 @@ Give each replica its own path. See docs/audit.md.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import math
 import os
 import re
 import threading
 import time
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import weakref
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _esc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from . import _pointer
+from ._resolve import Resolver, compile_pointer
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -74,6 +80,9 @@ _ROTATED = re.compile(r"^(?P<stem>.+)\.(?P<n>\d{6,})(?P<suffix>\.[^.]*)?$")
 ArgsMode = Literal["masked", "full", "hash"]
 OutputsMode = Literal["altered", "hash", "full"]
 FsyncMode = Literal["always", "interval", "never"]
+WriterMode = Literal["inline", "thread"]
+
+log = logging.getLogger("toolguard")
 
 
 class AuditCorrupted(StoreError):
@@ -85,9 +94,12 @@ class AuditCorrupted(StoreError):
         super().__init__(message)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def canonical(value: Any) -> str:
     """The canonical JSON that hashes are computed over: sorted keys, no spaces, ASCII only."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _CANONICAL.encode(value)
 
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
@@ -133,13 +145,52 @@ def policy_revision(policy: Policy) -> str:
     return hashlib.sha256(canonical(policy.model_dump(mode="json", by_alias=True)).encode()).hexdigest()
 
 
-def _mask(args: Any, keep: set[str], ptr: str = "") -> Any:
+def _mask(args: Any, keep: set[str], ptr: str = "", within: set[str] | None = None) -> Any:
+    """``args`` with every string not at a pointer in ``keep`` replaced by its length.
+
+    ``within`` holds the pointers of the containers some kept string lies in (every prefix
+    of a kept pointer): below any other container nothing is kept, and it is masked
+    without computing pointers.
+    """
+    if within is None:
+        within = set()
+        for p in keep:
+            i = p.find("/", 1)
+            while i != -1:
+                within.add(p[:i])
+                i = p.find("/", i + 1)
+        if keep:
+            within.add("")
     if isinstance(args, str):
         return args if ptr in keep else f"<{len(args)} chars>"
+    if ptr not in within:
+        return _mask_all(args)
+    if type(args) is dict:
+        out = {}
+        for k, v in args.items():
+            sub = f"{ptr}/{k.replace('~', '~0').replace('/', '~1')}" if type(k) is str else f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}"
+            if type(v) is str:
+                out[k] = v if sub in keep else f"<{len(v)} chars>"
+            else:
+                out[k] = _mask(v, keep, sub, within)
+        return out
     if isinstance(args, dict):
-        return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}") for k, v in args.items()}
+        return {k: _mask(v, keep, f"{ptr}/{str(k).replace('~', '~0').replace('/', '~1')}", within) for k, v in args.items()}
     if isinstance(args, (list, tuple)):
-        return [_mask(v, keep, f"{ptr}/{i}") for i, v in enumerate(args)]
+        return [_mask(v, keep, f"{ptr}/{i}", within) for i, v in enumerate(args)]
+    return _jsonable(args)
+
+
+def _mask_all(args: Any) -> Any:
+    """What :func:`_mask` gives for a value none of whose strings is kept."""
+    if type(args) is str:
+        return f"<{len(args)} chars>"
+    if isinstance(args, str):
+        return f"<{len(args)} chars>"
+    if isinstance(args, dict):
+        return {k: _mask_all(v) for k, v in args.items()}
+    if isinstance(args, (list, tuple)):
+        return [_mask_all(v) for v in args]
     return _jsonable(args)
 
 
@@ -151,11 +202,22 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     """
     keep: set[str] = set()
     if manifest is not None and isinstance(args, dict):
-        for tokens in _destination_tokens(manifest):
-            for p, v in _pointer.resolve(args, tokens):
+        for resolve in _destination_resolvers(manifest):
+            for p, v in resolve(args):
                 if isinstance(v, str):
                     keep.add(p)
     return _mask(args, keep)
+
+
+_DEST_RESOLVERS: dict[int, tuple[Any, tuple[Resolver, ...]]] = {}
+
+
+def _destination_resolvers(manifest: Manifest) -> tuple[Resolver, ...]:
+    """:func:`_destination_tokens` compiled (cached per manifest object)."""
+    hit = _DEST_RESOLVERS.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        _DEST_RESOLVERS[id(manifest)] = hit = (manifest, tuple(compile_pointer(t) for t in _destination_tokens(manifest)))
+    return hit[1]
 
 
 _DEST_TOKENS: dict[int, tuple[Any, tuple[tuple[Any, ...], ...]]] = {}
@@ -189,6 +251,92 @@ def _digest(text: str, key: bytes | None) -> str:
     if key is not None:
         return hmac.new(key, data, hashlib.sha256).hexdigest()
     return hashlib.sha256(data).hexdigest()
+
+
+def _json(value: Any) -> str:
+    """Canonical JSON of one value; strings (the common case) without the encoder's set-up."""
+    if type(value) is str:
+        return _esc(value)
+    return canonical(value)
+
+
+def _number(value: Any) -> str:
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise ValueError(f"an audit record must be JSON: {value!r} is not a JSON number")
+        return float.__repr__(value)
+    if type(value) is int:
+        return int.__repr__(value)
+    return canonical(value)
+
+
+def _decision_text(
+    seq: int, prev: str, timestamp: str, decision: Decision, tool: str, call_id: str, principal: str, session: str,
+    args_sha256: str, input_mode: str, input_json: str | None, manifest_digest: str | None, policy_revision: str | None,
+    timing: Mapping[str, float] | None,
+) -> str:
+    """The canonical JSON of a decision record (without ``hash``), built without a general sort.
+
+    Equal, character for character, to :func:`canonical` of the record's dict: the keys are
+    written in sorted order here, and every nested value goes through :func:`canonical`
+    (tests/audit compare the two on many records).
+    """
+    codes = decision.codes
+    findings = decision.findings
+    verdict = _json(decision.verdict)
+    input_field = "" if input_json is None else ',"input":' + input_json
+    text = (
+        f'{{"args_sha256":{_esc(args_sha256)},"call_id":{_json(call_id)},'
+        f'"codes":{canonical(list(codes)) if codes else "[]"},"decision_id":{_json(decision.decision_id)},'
+        f'"findings":{canonical([_jsonable(f.to_dict()) for f in findings]) if findings else "[]"}'
+        f"{input_field}"
+        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":{_json(prev)},'
+        f'"principal":{_json(principal)},"result":{{"reason":{_json(decision.reason)},"verdict":{verdict}}},'
+        f'"seq":{int.__repr__(seq)},"session":{_json(session)},"timestamp":{_json(timestamp)}'
+    )
+    if timing:
+        text += ',"timing":{' + ",".join(f"{_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)) + "}"
+    return f'{text},"tool":{_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{verdict}}}'
+
+
+@lru_cache(maxsize=256)
+def _fixed_fields(input_mode: str, manifest_digest: str | None, policy_revision: str | None) -> str:
+    """The decision record's fields that are the same for every call of one manifest and policy."""
+    return (
+        f',"input_mode":{_json(input_mode)},"manifest_digest":{"null" if manifest_digest is None else _json(manifest_digest)},'
+        f'"policy_revision":{"null" if policy_revision is None else _json(policy_revision)}'
+    )
+
+
+class _NotPlain(Exception):
+    """Raised by :func:`_snapshot` for a value that is not plain JSON data."""
+
+
+def _snapshot(value: Any, depth: int = 0) -> Any:
+    """A private copy of plain data (dicts with str keys, lists, tuples, JSON scalars).
+
+    The background writer serialises a call's arguments after the call went on: it must see
+    them as they were decided, whatever the tool does to its argument dict. Anything else
+    (subclasses, other objects, very deep nesting) raises :class:`_NotPlain` and the caller
+    serialises on its own thread instead. The copy has the same types as the original, so
+    it is recorded exactly as the original would have been (tests/audit compare them).
+    """
+    t = type(value)
+    if t is str or t is int or t is float or t is bool or value is None:
+        return value
+    if depth < 64:
+        if t is dict:
+            out = {}
+            for k, v in value.items():
+                if type(k) is not str:
+                    raise _NotPlain
+                out[k] = _snapshot(v, depth + 1)
+            return out
+        if t is list:
+            return [_snapshot(v, depth + 1) for v in value]
+        if t is tuple:  # kept a tuple: pointers (the masked input) do not walk into tuples
+            return tuple([_snapshot(v, depth + 1) for v in value])
+    raise _NotPlain
 
 
 # --------------------------------------------------------------------------------------
@@ -461,6 +609,35 @@ def stats(paths: Iterable[str | Path]) -> dict[str, Any]:
 # Writing
 
 
+class _Waiter:
+    """A record whose writer waits for it: the hash, or the error that stopped it."""
+
+    __slots__ = ("done", "error", "hash")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.hash = ""
+        self.error: BaseException | None = None
+
+
+# What the background writer's queue holds: (kind, payload, waiter or None).
+_BODY = 0  # payload: a record body (dict), as append() takes it
+_DECISION = 1  # payload: the snapshot of a decision (see AuditLog._decision_payload)
+_FLUSH = 2  # payload: None; completes its waiter when everything before it is written
+
+_THREADED: weakref.WeakSet[AuditLog] = weakref.WeakSet()
+_LINGER = 0.002  # seconds the writer lets records gather after a batch
+_SLICE = 0.0002  # seconds of writing after which the writer lets other threads run
+
+
+@atexit.register
+def _close_threaded() -> None:
+    """At interpreter exit, write out what background writers still hold, fsync and close."""
+    for audit in list(_THREADED):
+        with contextlib.suppress(Exception):
+            audit.close()
+
+
 class AuditLog:
     """An append-only, hash-chained JSONL audit log. Thread-safe; one writing process per file.
 
@@ -474,11 +651,30 @@ class AuditLog:
             SHA-256) or ``full`` (with the processed output text).
         fsync: ``always`` (fsync every record), ``interval`` (default: every record is
             written to the OS at once, fsync at most every ``fsync_interval`` seconds) or
-            ``never`` (the OS decides). A process crash loses nothing in any mode.
+            ``never`` (the OS decides). With the inline writer a process crash loses
+            nothing in any mode.
         rotate_bytes: rotate when the active file reaches this size (None: never).
         key: with a key, hashes are HMAC-SHA-256: a rewrite needs the key, not just time.
         on_corrupt: ``raise`` (default) or ``rotate`` (move a damaged file aside and start a
             new chain whose first record names it).
+        writer: ``inline`` (default: each record is serialised, hashed and written to the
+            OS by the thread that makes it, before the call goes on) or ``thread`` (decision
+            and output records are handed to one background thread that serialises, hashes
+            and writes them in order; see below).
+        max_pending: with ``writer="thread"``, how many records may wait for the writer.
+            A caller that finds the queue full waits for room (records are never dropped).
+
+    The background writer (``writer="thread"``) takes the serialisation, hashing and the
+    write off the calling thread; the chain is the same (one writer, records in the order
+    they were handed over) and ``toolguard audit verify`` checks it the same way. What it
+    changes: a decision's record may reach the OS after the call ran. A process crash
+    (``kill -9``) loses the records still queued (at most ``max_pending``), as an OS crash
+    loses what was not yet fsynced in ``interval`` mode. A write error stops the log as
+    in inline mode: every later record raises :class:`~toolguard.errors.StoreError` (the
+    guard then denies every call with ``guard.error``), and the records queued behind the
+    failed one are reported lost in the log. :meth:`append` (approval and cut-off events)
+    waits until its record is written. :meth:`flush`, :meth:`close` and interpreter exit
+    write out everything queued.
 
     Usage::
 
@@ -498,6 +694,8 @@ class AuditLog:
         key: bytes | None = None,
         on_corrupt: Literal["raise", "rotate"] = "raise",
         clock: Any = time.time,
+        writer: WriterMode = "inline",
+        max_pending: int = 4096,
     ) -> None:
         if args not in ("masked", "full", "hash"):
             raise ValueError(f"args must be 'masked', 'full' or 'hash', not {args!r}")
@@ -507,12 +705,18 @@ class AuditLog:
             raise ValueError(f"fsync must be 'always', 'interval' or 'never', not {fsync!r}")
         if rotate_bytes is not None and rotate_bytes < 1024:
             raise ValueError("rotate_bytes must be at least 1024")
+        if writer not in ("inline", "thread"):
+            raise ValueError(f"writer must be 'inline' or 'thread', not {writer!r}")
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ValueError(f"max_pending must be a positive int, not {max_pending!r}")
         self.path = Path(path)
         self.args: ArgsMode = args
         self.outputs: OutputsMode = outputs
         self.fsync: FsyncMode = fsync
         self.fsync_interval = fsync_interval
         self.rotate_bytes = rotate_bytes
+        self.writer: WriterMode = writer
+        self.max_pending = max_pending
         self._key = key
         self._clock = clock
         self._lock = threading.Lock()
@@ -524,15 +728,28 @@ class AuditLog:
         self._dirty = False
         self._failed: BaseException | None = None
         self._open(on_corrupt)
+        # The background writer: a FIFO the callers append to and one thread drains.
+        self._pending: deque[tuple[int, Any, _Waiter | None]] = deque()
+        self._qlock = threading.Lock()  # held while checking for room and appending
+        self._room = threading.Condition(self._qlock)
+        self._wake = threading.Event()
+        self._idle = False
+        self._blocked = 0
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        if writer == "thread":
+            self._thread = threading.Thread(target=self._drain, name=f"toolguard-audit {self.path.name}", daemon=True)
+            self._thread.start()
+            _THREADED.add(self)
 
     @classmethod
-    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None) -> AuditLog:
+    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None, writer: WriterMode = "inline") -> AuditLog:
         """Open the log a policy's ``audit`` section describes (its ``path`` must be set)."""
         if settings.path is None:
             raise ValueError("the audit settings name no path")
         return cls(
             settings.path, args=settings.args, outputs=settings.outputs, fsync=settings.fsync,
-            fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key,
+            fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key, writer=writer,
         )
 
     def __repr__(self) -> str:
@@ -546,7 +763,10 @@ class AuditLog:
 
     @property
     def head(self) -> tuple[int, str]:
-        """``(seq, hash)`` of the last record written (``(0, GENESIS)`` for an empty chain)."""
+        """``(seq, hash)`` of the last record written (``(0, GENESIS)`` for an empty chain).
+
+        With ``writer="thread"`` records still queued are not counted: :meth:`flush` first.
+        """
         return self._seq, self._prev
 
     # -- opening and rotation ----------------------------------------------------------
@@ -592,7 +812,7 @@ class AuditLog:
 
     # -- appending ---------------------------------------------------------------------
 
-    def _write(self, body: dict[str, Any]) -> str:
+    def _write(self, body: Mapping[str, Any], buf: list[bytes] | None = None) -> str:
         rec = {"v": FORMAT_VERSION, **body, "seq": self._seq + 1, "prev": self._prev}
         if "timestamp" not in rec:
             rec["timestamp"] = _timestamp(self._clock())
@@ -600,17 +820,32 @@ class AuditLog:
             text = canonical(rec)
         except (TypeError, ValueError) as exc:  # nothing written, nothing changed
             raise ValueError(f"an audit record must be JSON: {exc}") from None
+        return self._emit(text, buf)
+
+    def _emit(self, text: str, buf: list[bytes] | None = None) -> str:
+        """Hash ``text`` (a record's canonical JSON with ``seq`` and ``prev``) and write it.
+
+        With ``buf`` the line is collected there (the background writer writes a batch at
+        once); the chain's head moves on either way.
+        """
         h = _digest(text, self._key)
         line = (text[:-1] + ',"hash":"' + h + '"}\n').encode("ascii")
-        written = 0
-        while written < len(line):  # a raw file may write less than asked
-            written += self._fd.write(line[written:])
+        if buf is None:
+            self._write_bytes(line)
+        else:
+            buf.append(line)
         self._seq += 1
         self._prev = h
         self._size += len(line)
         self._dirty = True
-        self._sync()
+        if buf is None:
+            self._sync()
         return h
+
+    def _write_bytes(self, data: bytes) -> None:
+        written = 0
+        while written < len(data):  # a raw file may write less than asked
+            written += self._fd.write(data[written:])
 
     def _sync(self, force: bool = False) -> None:
         if not self._dirty or (self.fsync == "never" and not force):
@@ -621,22 +856,18 @@ class AuditLog:
             self._last_sync = now
             self._dirty = False
 
-    def append(self, body: Mapping[str, Any]) -> str:
-        """Append one record (``v``, ``seq``, ``prev``, ``timestamp`` and ``hash`` are added); return its hash.
+    def _check_open(self) -> None:
+        if self._failed is not None:
+            raise StoreError(f"{self.path}: the audit log failed earlier ({self._failed}); reopen it")
+        if self._fd is None or self._closing:
+            raise StoreError(f"{self.path}: the audit log is closed")
 
-        Raises :class:`~toolguard.errors.StoreError` when the record cannot be written; after
-        a failed write every later append fails too (the chain's tail is unknown), until the
-        log is reopened.
-        """
-        if "hash" in body:
-            raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
+    def _commit(self, make_text: Callable[[int, str], str] | None, body: Mapping[str, Any] | None = None) -> str:
+        """Write one record under the lock (inline writer): ``make_text(seq, prev)`` or ``body``."""
         with self._lock:
-            if self._failed is not None:
-                raise StoreError(f"{self.path}: the audit log failed earlier ({self._failed}); reopen it")
-            if self._fd is None:
-                raise StoreError(f"{self.path}: the audit log is closed")
+            self._check_open()
             try:
-                h = self._write(dict(body))
+                h = self._emit(make_text(self._seq + 1, self._prev)) if make_text is not None else self._write(body or {})
                 if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                     self._rotate()
             except OSError as exc:
@@ -644,13 +875,61 @@ class AuditLog:
                 raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
             return h
 
+    def append(self, body: Mapping[str, Any]) -> str:
+        """Append one record (``v``, ``seq``, ``prev``, ``timestamp`` and ``hash`` are added); return its hash.
+
+        Raises :class:`~toolguard.errors.StoreError` when the record cannot be written; after
+        a failed write every later append fails too (the chain's tail is unknown), until the
+        log is reopened. With ``writer="thread"`` the record goes through the writer's queue
+        (after every record handed over before it) and this waits until it is written.
+        """
+        if "hash" in body:
+            raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
+        if self._thread is None:
+            return self._commit(None, dict(body))
+        body = dict(body)
+        if "timestamp" not in body:
+            body["timestamp"] = _timestamp(self._clock())
+        waiter = _Waiter()
+        self._enqueue(_BODY, body, waiter)
+        return self._wait(waiter)
+
+    def _wait(self, waiter: _Waiter) -> str:
+        while not waiter.done.wait(0.5):
+            if self._thread is None or not self._thread.is_alive():
+                raise StoreError(f"{self.path}: the audit writer stopped")
+        if waiter.error is not None:
+            exc = waiter.error
+            if isinstance(exc, StoreError):
+                raise exc
+            if isinstance(exc, OSError):
+                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            raise exc
+        return waiter.hash
+
     def flush(self) -> None:
-        """fsync now (whatever the policy)."""
+        """Write out every queued record (background writer), then fsync now (whatever the policy).
+
+        Raises :class:`~toolguard.errors.StoreError` when the background writer failed.
+        """
+        if self._thread is not None and self._thread.is_alive() and not self._closing:
+            waiter = _Waiter()
+            self._enqueue(_FLUSH, None, waiter, force=True)
+            self._wait(waiter)
         with self._lock:
             if self._fd is not None:
                 self._sync(force=True)
 
     def close(self) -> None:
+        """Write out every queued record, fsync and close the file."""
+        thread = self._thread
+        if thread is not None:
+            with self._qlock:
+                self._closing = True
+                self._room.notify_all()
+            self._wake.set()
+            if thread is not threading.current_thread():
+                thread.join()
         with self._lock:
             if self._fd is not None:
                 with contextlib.suppress(OSError):
@@ -658,21 +937,146 @@ class AuditLog:
                 self._fd.close()
                 self._fd = None
 
+    # -- the background writer ---------------------------------------------------------
+
+    def _enqueue(self, kind: int, payload: Any, waiter: _Waiter | None, *, force: bool = False) -> None:
+        """Hand a record to the writer; wait for room while ``max_pending`` records wait."""
+        q = self._pending
+        with self._qlock:
+            self._check_open()
+            if len(q) >= self.max_pending and not force:
+                self._blocked += 1
+                try:
+                    while len(q) >= self.max_pending:
+                        self._wake.set()
+                        self._room.wait(0.1)
+                        self._check_open()
+                finally:
+                    self._blocked -= 1
+            q.append((kind, payload, waiter))
+        if self._idle or waiter is not None:
+            self._wake.set()
+
+    def _drain(self) -> None:
+        """The writer thread: take records in order, write them in batches, fsync on time."""
+        q = self._pending
+        while True:
+            if not q:
+                if self._closing:
+                    break
+                self._idle = True
+                if not q and not self._closing:  # a caller that appended meanwhile saw _idle (or we see q)
+                    self._wake.wait(max(0.01, min(self.fsync_interval, 1.0)) if self.fsync == "interval" else 1.0)
+                self._wake.clear()
+                self._idle = False
+                if not q:
+                    with self._lock:
+                        if self._fd is not None and self._failed is None:
+                            try:
+                                self._sync()  # due fsyncs happen even when no record follows
+                            except OSError as exc:
+                                self._fail(exc)
+                continue
+            batch: list[tuple[int, Any, _Waiter | None]] = []
+            while q and len(batch) < 256:
+                batch.append(q.popleft())
+            with self._lock:
+                try:
+                    self._write_batch(batch)
+                except Exception as exc:  # a bug: stop the log rather than lose records silently
+                    log.exception("toolguard: the audit writer failed")
+                    self._fail(exc)
+                    for _, _, waiter in batch:
+                        if waiter is not None and not waiter.done.is_set():
+                            waiter.error = exc
+                            waiter.done.set()
+            if self._blocked:
+                with self._qlock:
+                    self._room.notify_all()
+            if len(q) < 64 and not self._closing:
+                # Let records gather for a moment and write them together: fewer wake-ups and
+                # thread switches per record. A caller that waits (a full queue, append,
+                # flush, close) sets the event and ends the pause at once.
+                self._wake.wait(_LINGER)
+                self._wake.clear()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._failed is None:
+            self._failed = exc
+            log.error("toolguard: the audit log %s cannot be written (%s); every later record fails", self.path, exc)
+
+    def _write_batch(self, batch: list[tuple[int, Any, _Waiter | None]]) -> None:
+        buf: list[bytes] = []
+        done: list[tuple[_Waiter, str]] = []
+        lost = 0
+        started = time.perf_counter()
+        for kind, payload, waiter in batch:
+            if kind == _FLUSH:
+                if buf and self._failed is None:
+                    try:
+                        self._write_bytes(b"".join(buf))
+                    except OSError as exc:
+                        self._fail(exc)
+                    buf = []
+                if waiter is not None:
+                    waiter.error = self._failed
+                    waiter.done.set()
+                continue
+            if self._failed is not None or self._fd is None:
+                lost += waiter is None
+                if waiter is not None:
+                    waiter.error = self._failed or StoreError(f"{self.path}: the audit log is closed")
+                    waiter.done.set()
+                continue
+            try:
+                if kind == _DECISION:
+                    seq, prev = self._seq + 1, self._prev
+                    h = self._emit(self._decision_payload_text(payload, seq, prev), buf)
+                else:
+                    h = self._write(payload, buf)
+                if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                    self._write_bytes(b"".join(buf))
+                    buf = []
+                    self._rotate()
+            except Exception as exc:
+                # An OSError, or (a bug) a record that is not JSON: the chain's tail is no
+                # longer known, so the log stops and every later record fails (fail closed).
+                if not isinstance(exc, OSError):
+                    log.exception("toolguard: the audit writer could not write a record")
+                self._fail(exc)
+                buf = []
+                lost += waiter is None
+                if waiter is not None:
+                    waiter.error = exc
+                    waiter.done.set()
+                continue
+            if waiter is not None:
+                done.append((waiter, h))
+            now = time.perf_counter()
+            if now - started > _SLICE:
+                # Let a calling thread that waits for the GIL run now rather than at the end
+                # of the interpreter's switch interval (5 ms).
+                time.sleep(0)
+                started = time.perf_counter()
+        if buf and self._failed is None:
+            try:
+                self._write_bytes(b"".join(buf))
+                self._sync()
+            except OSError as exc:
+                self._fail(exc)
+        for waiter, h in done:
+            waiter.hash = h
+            waiter.error = self._failed
+            waiter.done.set()
+        if lost:
+            log.error("toolguard: %d audit record(s) of %s were lost after a write error", lost, self.path)
+
     # -- record builders ---------------------------------------------------------------
 
-    def decision(
-        self,
-        decision: Decision,
-        call: Call,
-        *,
-        principal: str,
-        session: str,
-        manifest: Manifest | None,
-        policy_revision: str | None = None,
-        timing: Mapping[str, float] | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> str:
-        """Append the record of one decision (OPA decision-log shape)."""
+    def _decision_body(
+        self, decision: Decision, call: Call, principal: str, session: str, manifest: Manifest | None,
+        policy_revision: str | None, timing: Mapping[str, float] | None, extra: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "type": "decision",
             "decision_id": decision.decision_id,
@@ -697,11 +1101,81 @@ class AuditLog:
             body["timing"] = {k: round(v, 3) for k, v in timing.items()}
         if extra:
             body.update(_jsonable(dict(extra)))
-        return self.append(body)
+        return body
+
+    def _input_json(self, args: Any, manifest: Manifest | None) -> str | None:
+        if self.args == "full":
+            return canonical(_jsonable(args))
+        if self.args == "masked":
+            return canonical(masked_input(args, manifest))
+        return None
+
+    def _decision_payload_text(self, payload: tuple[Any, ...], seq: int, prev: str) -> str:
+        decision, tool, call_id, args, principal, session, manifest, revision, timing, stamp = payload
+        return _decision_text(
+            seq, prev, _timestamp(stamp), decision, tool, call_id, principal, session, args_digest(args),
+            self.args, self._input_json(args, manifest), manifest_digest(manifest), revision, timing,
+        )
+
+    def decision(
+        self,
+        decision: Decision,
+        call: Call,
+        *,
+        principal: str,
+        session: str,
+        manifest: Manifest | None,
+        policy_revision: str | None = None,
+        timing: Mapping[str, float] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Append the record of one decision (OPA decision-log shape); return its hash.
+
+        With ``writer="thread"`` the record is queued and ``""`` is returned (the hash is
+        known once it is written; :meth:`flush` waits for it).
+        """
+        tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
+        call_id = call.id if isinstance(call.id, str) else repr(call.id)
+        if self._thread is not None:
+            if extra is None:
+                try:
+                    args = _snapshot(call.args)
+                except _NotPlain:
+                    pass
+                else:
+                    payload = (decision, tool, call_id, args, principal, session, manifest, policy_revision,
+                               dict(timing) if timing else None, self._clock())
+                    self._enqueue(_DECISION, payload, None)
+                    return ""
+            body = self._decision_body(decision, call, principal, session, manifest, policy_revision, timing, extra)
+            body["timestamp"] = _timestamp(self._clock())
+            self._enqueue(_BODY, body, None)
+            return ""
+        if extra is not None:
+            return self.append(self._decision_body(decision, call, principal, session, manifest, policy_revision, timing, extra))
+        # Everything but the chain's own fields is serialised before taking the lock.
+        args_sha256 = args_digest(call.args)
+        input_json = self._input_json(call.args, manifest)
+        digest = manifest_digest(manifest)
+        timing = dict(timing) if timing else None
+
+        def text(seq: int, prev: str) -> str:
+            return _decision_text(
+                seq, prev, _timestamp(self._clock()), decision, tool, call_id, principal, session, args_sha256,
+                self.args, input_json, digest, policy_revision, timing,
+            )
+
+        try:
+            return self._commit(text)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"an audit record must be JSON: {exc}") from None
 
     def output(self, *, decision_id: str, principal: str, session: str, tool: str, call_id: str,
                report: Mapping[str, Any], output: Any = None, extra: Mapping[str, Any] | None = None) -> str:
-        """Append the record of one tool output (what was redacted, cut, replaced or withheld)."""
+        """Append the record of one tool output (what was redacted, cut, replaced or withheld).
+
+        With ``writer="thread"`` the record (built on this thread) is queued and ``""`` returned.
+        """
         body: dict[str, Any] = {
             "type": "output", "decision_id": decision_id, "principal": principal, "session": session,
             "tool": tool, "call_id": call_id, "report": _jsonable(dict(report)),
@@ -715,6 +1189,12 @@ class AuditLog:
                 body["output"] = text
         if extra:
             body.update(_jsonable(dict(extra)))
+        if self._thread is not None:
+            if "hash" in body:
+                raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
+            body["timestamp"] = _timestamp(self._clock())
+            self._enqueue(_BODY, body, None)
+            return ""
         return self.append(body)
 
     def approval(self, event: str, *, hold_id: str, decision_id: str = "", principal: str = "", tool: str = "",

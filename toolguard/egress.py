@@ -197,12 +197,20 @@ def _width(per: float, buckets: int) -> float:
 
 def _check_charges(charges: Sequence[Charge]) -> None:
     for c in charges:
-        if not isinstance(c.cost, int) or isinstance(c.cost, bool) or c.cost < 0:
-            raise ValueError(f"charge {c.key!r}: cost must be a non-negative int, not {c.cost!r}")
-        if not (isinstance(c.per, (int, float)) and math.isfinite(c.per) and c.per > 0):
-            raise ValueError(f"charge {c.key!r}: per must be a positive number of seconds, not {c.per!r}")
-        if not isinstance(c.limit, int) or c.limit < 0:
-            raise ValueError(f"charge {c.key!r}: limit must be a non-negative int, not {c.limit!r}")
+        # The common case in a few type tests; anything else gets the full check below.
+        cost, per, limit = c.cost, c.per, c.limit
+        if type(cost) is int and cost >= 0 and type(limit) is int and limit >= 0 and (type(per) is float or type(per) is int) and 0 < per < math.inf:
+            continue
+        _check_charge(c)
+
+
+def _check_charge(c: Charge) -> None:
+    if not isinstance(c.cost, int) or isinstance(c.cost, bool) or c.cost < 0:
+        raise ValueError(f"charge {c.key!r}: cost must be a non-negative int, not {c.cost!r}")
+    if not (isinstance(c.per, (int, float)) and math.isfinite(c.per) and c.per > 0):
+        raise ValueError(f"charge {c.key!r}: per must be a positive number of seconds, not {c.per!r}")
+    if not isinstance(c.limit, int) or c.limit < 0:
+        raise ValueError(f"charge {c.key!r}: limit must be a non-negative int, not {c.limit!r}")
 
 
 def _check_now(now: float) -> float:
@@ -580,21 +588,27 @@ class LeasedCounterStore:
         now = _check_now(now)
         with self._lock:
             now = self._high = max(now, self._high)
-            if not force and charges and all(c.member is None for c in charges):
+            if not force and charges:
+                # The fast path: every charge is spent from a lease still in its bucket,
+                # in memory, without touching the shared store.
+                leases = self._leases
                 need: dict[str, int] = {}
                 for c in charges:
-                    need[c.key] = need.get(c.key, 0) + c.cost
-                fits = True
-                for c in charges:
-                    lease = self._leases.get(c.key)
-                    if lease is None or lease.bucket < self._bucket(c.per, now) or lease.left < need[c.key]:
-                        fits = False
+                    if c.member is not None:
                         break
-                if fits:
-                    for key, n in need.items():
-                        self._leases[key].left -= n
-                        self._usage[key] = self._usage.get(key, 0) + n
-                    return Reservation(True, (), {k: self._usage.get(k, 0) for k in need})
+                    need[c.key] = need.get(c.key, 0) + c.cost
+                else:
+                    n_buckets = self.buckets
+                    for c in charges:
+                        lease = leases.get(c.key)
+                        if lease is None or lease.bucket < math.floor(now / (c.per / n_buckets)) or lease.left < need[c.key]:
+                            break
+                    else:
+                        usage = self._usage
+                        for key, n in need.items():
+                            leases[key].left -= n
+                            usage[key] = usage.get(key, 0) + n
+                        return Reservation(True, (), {k: usage[k] for k in need})
             self._sweep(now)
             return self._slow(charges, now, force)
 

@@ -124,11 +124,31 @@ class Redactor:
     def __init__(self, extra: Sequence[str] = (), *, builtin: bool = True) -> None:
         self._builtin = BUILTIN_PATTERNS if builtin else ()
         self._extra = tuple((f"pattern:{i}", re.compile(p)) for i, p in enumerate(extra))
+        self._untriggered = tuple(p for p in self._builtin if not p.triggers)
+        self._triggers = tuple(dict.fromkeys(t for p in self._builtin if not p.lower for t in p.triggers))
+        self._lower_triggers = tuple(dict.fromkeys(t for p in self._builtin if p.lower for t in p.triggers))
+
+    def _triggered(self, text: str) -> bool:
+        """Whether any pattern's trigger occurs in ``text`` (what the per-pattern tests look for)."""
+        for t in self._triggers:
+            if t in text:
+                return True
+        if self._lower_triggers:
+            lowered = text.lower()
+            for t in self._lower_triggers:
+                if t in lowered:
+                    return True
+        return False
 
     def redact(self, text: str, counts: Counter[str]) -> str:
         """``text`` with every secret replaced by ``[REDACTED:<kind>]``; ``counts`` is updated."""
+        builtin = self._builtin
+        if builtin and not self._triggered(text):
+            # No pattern's trigger occurs (the common case): only the patterns without
+            # triggers can match, and the per-pattern loop below is skipped.
+            builtin = self._untriggered
         lowered: str | None = None
-        for p in self._builtin:
+        for p in builtin:
             if p.triggers:
                 if p.lower:
                     if lowered is None:
@@ -228,7 +248,7 @@ def as_text(value: Any) -> str:
 
 def _size(value: Any) -> int:
     text = value if isinstance(value, str) else _as_text(value)
-    return len(text.encode("utf-8", "surrogatepass"))
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 # -- schema ------------------------------------------------------------------------------
