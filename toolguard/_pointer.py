@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["WILDCARD", "compile_resolver", "format_pointer", "parse_pointer", "resolve", "walk_strings"]
+__all__ = ["WILDCARD", "Resolver", "compile_resolver", "format_pointer", "parse_pointer", "resolve", "walk_strings"]
 
 
 class _Wildcard:
@@ -93,7 +93,11 @@ def _is_index(tok: str) -> bool:
     return tok.isdigit() and (tok == "0" or not tok.startswith("0"))
 
 
-def compile_resolver(tokens: tuple[Any, ...]) -> Callable[[Any], list[tuple[str, Any]]]:
+#: ``value -> [(pointer, value)]``: a pointer compiled by :func:`compile_resolver`.
+Resolver = Callable[[Any], list[tuple[str, Any]]]
+
+
+def compile_resolver(tokens: tuple[Any, ...]) -> Resolver:
     """A function equal to ``lambda value: resolve(value, tokens)``, specialised at load time.
 
     The shapes manifests use most (``/key`` and ``/key/*``) get a direct lookup; any other

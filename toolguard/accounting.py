@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _pointer
-from ._resolve import Resolver, compile_pointer
+from ._pointer import Resolver
+from ._pointer import compile_resolver as compile_pointer
 from .audit import AuditLog, policy_revision
 from .cutoff import CutOff, CutoffRules, KillList, MemoryKillList, lift, open_kill_list
 from .egress import (

@@ -50,7 +50,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from ._resolve import Resolver, compile_pointer
+from ._pointer import Resolver
+from ._pointer import compile_resolver as compile_pointer
 from .errors import StoreError
 
 if TYPE_CHECKING:
