@@ -444,17 +444,50 @@ class _Index:
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
+    _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("runs",)
+    __slots__ = ("pending", "pending_n", "runs")
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
+        # Small additions (a short tool output, a user message) are buffered, unsorted, and
+        # sorted into a run in one go when the buffer fills or before anything reads the
+        # index (lookup, eviction, rebase all flush first): a run merge per addition would
+        # cost more than the addition itself.
+        self.pending: list[tuple[U64, U32]] = []
+        self.pending_n = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.runs) or self.pending_n > 0
 
     def add(self, keys: U64, vals: U32) -> None:
         if keys.shape[0] == 0:
             return
+        if keys.shape[0] + self.pending_n <= self._PENDING:
+            self.pending.append((keys, vals))
+            self.pending_n += keys.shape[0]
+            return
+        self.flush()
+        self._add_run(keys, vals, cap=False)
+
+    def flush(self) -> None:
+        """Sort the buffered additions into a run (a no-op when there are none)."""
+        if not self.pending:
+            return
+        parts = self.pending
+        if len(parts) == 1:
+            keys, vals = parts[0]
+        else:
+            keys = np.concatenate([p[0] for p in parts])
+            vals = np.concatenate([p[1] for p in parts])
+        self._add_run(keys, vals, cap=len(parts) > 1)
+        self.pending = []
+        self.pending_n = 0
+
+    def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
         order = np.argsort(keys, kind="stable")
-        self.runs.append(_Run(keys[order], vals[order]))
+        # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
+        self.runs.append(_Run(*self._cap(keys[order], vals[order])) if cap else _Run(keys[order], vals[order]))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
             or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
@@ -485,7 +518,9 @@ class _Index:
         return keys[keep], vals[keep]
 
     def lookup(self, q: U64) -> tuple[IntP, U32]:
-        """``(query index, value)`` for every stored entry equal to a query key."""
+        """``(query index, value)`` for every stored entry equal to a query key (buffered
+        additions included: they are flushed first)."""
+        self.flush()
         qi_parts: list[IntP] = []
         v_parts: list[U32] = []
         for run in self.runs:
@@ -501,6 +536,7 @@ class _Index:
 
     def drop_below(self, cut: int) -> None:
         """Forget every entry whose value is below ``cut`` (eviction of the oldest sources)."""
+        self.flush()
         runs = []
         for run in self.runs:
             keep = run.vals >= cut
@@ -512,16 +548,19 @@ class _Index:
 
     def shift(self, delta: int) -> None:
         """Subtract ``delta`` from every value (rebasing stream positions)."""
+        self.flush()
         d = np.uint32(delta)
         for run in self.runs:
             run.vals = run.vals - d
 
     def __len__(self) -> int:
-        return sum(run.keys.shape[0] for run in self.runs)
+        return sum(run.keys.shape[0] for run in self.runs) + self.pending_n
 
     @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self.runs) + 56
+        # a buffered addition: its two arrays (with their headers) and a list slot
+        pending = sum(k.nbytes + v.nbytes for k, v in self.pending) + 232 * len(self.pending)
+        return sum(run.nbytes for run in self.runs) + pending + 56
 
 
 # =============================================================================================
@@ -1449,7 +1488,7 @@ class TaintLedger:
         is covered. Matches are ordered by source index, one per (form, source).
         """
         cands = [v if isinstance(v, str) else str(v) for v in _dedupe([value, *forms])]
-        if not cands or not self._index.runs or not self._untrusted_seen:
+        if not cands or not self._index or not self._untrusted_seen:
             return ()
         k, w = self.min_match, self.window
         # one lookup for everything: the token keys of each candidate, then the k-grams of
@@ -1532,7 +1571,7 @@ class TaintLedger:
                 hit = self._find_trusted(needle)
                 if hit is not None and (best is None or hit < best):
                     best = hit
-        if keys and self._index.runs:
+        if keys and self._index:
             qi, vals = self._index.lookup(_key_hashes(keys))
             for sidx in self._source_of(vals).tolist() if qi.shape[0] else []:
                 if self._sources[sidx].trusted and (best is None or sidx < best):
@@ -1570,7 +1609,7 @@ class TaintLedger:
         """
         labelset = None if labels is None else frozenset(labels)
         wanted = self._wanted(labelset, untrusted)
-        if not self._index.runs or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
+        if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
         batch, segs, layers = self._batch(items)
