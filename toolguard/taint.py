@@ -217,6 +217,39 @@ _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
 _ARANGE = np.arange(_MAX_K, dtype=np.intp)
+_SMALL_WINDOWS = 1024  # texts with at most this many windows take _fingerprints_small
+_ARANGE_WIN = np.arange(_SMALL_WINDOWS, dtype=np.intp)
+
+
+_WINDOWS: dict[int, IntP] = {}
+
+
+def _windows(w: int) -> IntP:
+    """``r[j, t] = j + t``: the positions of window ``j`` (for texts of up to _SMALL_TEXT)."""
+    win = _WINDOWS.get(w)
+    if win is None:
+        win = _WINDOWS[w] = np.arange(_SMALL_WINDOWS)[:, None] + np.arange(w)
+    return win
+
+
+def _fingerprints_small(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, IntP]:
+    """Fingerprints of a short text (at most _SMALL_WINDOWS windows) in a few numpy calls.
+
+    It keeps the first minimum of every window, a subset of what :func:`fingerprints` keeps
+    (every minimum, ties included) that holds the first position of each distinct kept
+    hash: the earliest position of a window minimum ``v`` is the first occurrence of ``v`` in
+    the first window whose minimum is ``v``. The ingest keeps one entry per distinct hash at
+    its first position, so both give the same entries (the tests check it).
+    """
+    h = kgram_hashes(codes, k)
+    m = h.shape[0]
+    if m <= w:
+        i = int(h.argmin())
+        return h[i : i + 1], np.full(1, i, dtype=np.intp)
+    nw = m - w + 1
+    sel = h[_windows(w)[:nw]].argmin(axis=1)
+    sel += _ARANGE_WIN[:nw]
+    return h[sel], sel
 
 
 def _hash_block(c: npt.NDArray[np.integer], k: int, out: U64) -> None:
@@ -225,9 +258,11 @@ def _hash_block(c: npt.NDArray[np.integer], k: int, out: U64) -> None:
     h(i) = sum_j c[i+j]·B^j mod 2**64, from prefix sums of c[j]·B^j scaled back by B^-i.
     """
     n = c.shape[0]
-    s = np.cumsum(c * _POW[:n], dtype=np.uint64)
+    s = np.empty(n + 1, dtype=np.uint64)
+    s[0] = 0
+    np.cumsum(np.multiply(c, _POW[:n], dtype=np.uint64), out=s[1:])
     m = n - k + 1
-    np.subtract(s[k - 1 :], np.concatenate((_ZERO, s[: m - 1])), out=out)
+    np.subtract(s[k:], s[:m], out=out)
     out *= _INV[:m]
 
 
@@ -446,7 +481,7 @@ class _Index:
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("pending", "pending_n", "runs")
+    __slots__ = ("pending", "pending_bytes", "pending_n", "runs")
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
@@ -456,6 +491,7 @@ class _Index:
         # cost more than the addition itself.
         self.pending: list[tuple[U64, U32]] = []
         self.pending_n = 0
+        self.pending_bytes = 0
 
     def __bool__(self) -> bool:
         return bool(self.runs) or self.pending_n > 0
@@ -466,6 +502,8 @@ class _Index:
         if keys.shape[0] + self.pending_n <= self._PENDING:
             self.pending.append((keys, vals))
             self.pending_n += keys.shape[0]
+            # the two arrays (with their headers) and a list slot
+            self.pending_bytes += keys.nbytes + vals.nbytes + 232
             return
         self.flush()
         self._add_run(keys, vals, cap=False)
@@ -483,6 +521,7 @@ class _Index:
         self._add_run(keys, vals, cap=len(parts) > 1)
         self.pending = []
         self.pending_n = 0
+        self.pending_bytes = 0
 
     def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
         order = np.argsort(keys, kind="stable")
@@ -558,9 +597,7 @@ class _Index:
 
     @property
     def nbytes(self) -> int:
-        # a buffered addition: its two arrays (with their headers) and a list slot
-        pending = sum(k.nbytes + v.nbytes for k, v in self.pending) + 232 * len(self.pending)
-        return sum(run.nbytes for run in self.runs) + pending + 56
+        return sum(run.nbytes for run in self.runs) + self.pending_bytes + 56
 
 
 # =============================================================================================
@@ -739,12 +776,18 @@ _ASCII_DIGIT = re.compile(r"[0-9]").search
 _SMALL_TEXT = 512  # below this many characters, the regex tokenizer (same units)
 
 
+# A unit with at least one of the marks: where it matches, it matches from the unit's first
+# character (every earlier start fails) to its last (greedy). Quadratic in the length of a unit
+# without marks, hence only for short texts.
+_MARKED_UNIT = re.compile(r"[^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]*[0-9@#.:][^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]*")
+
+
 def _tokenize_small(text: str, token_min: int) -> list[tuple[str, int]]:
     """:func:`_tokenize` without numpy (for short texts; the tests check they agree)."""
     if _MARKS(text) is None:
         return []
     out: list[tuple[str, int]] = []
-    for m in _UNIT.finditer(text):
+    for m in _MARKED_UNIT.finditer(text):
         u = m.group()
         if (
             "@" in u
@@ -1299,9 +1342,16 @@ class TaintLedger:
         positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
-            # up); np.unique also sorts, which the index needs
-            hashes, first = np.unique(hashes, return_index=True)
-            positions = positions[first]
+            # up), at its first position; sorted, which the index needs (np.unique with
+            # return_index, without its fixed cost)
+            order = np.argsort(hashes, kind="stable")
+            hashes = hashes[order]
+            first = np.empty(hashes.shape[0], dtype=bool)
+            first[0] = True
+            np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
+            if not first.all():
+                hashes, order = hashes[first], order[first]
+            positions = positions[order]
         if token_keys:
             uniq: dict[str, int] = {}
             for key, p0 in zip(token_keys, token_pos, strict=True):
@@ -1335,7 +1385,6 @@ class TaintLedger:
         sp, sp_to_orig = lat
         folded = sp.translate(None, b" ")
         token_min = self.token_min
-        idx: list[int] | None = None  # text offset of each folded byte, when needed
         for key, kind, at in _text_keys(
             sp.decode("ascii"), None, strict_mode=False, token_min=self.id_min if untrusted else token_min, parents=True, ids_only=not untrusted
         ):
@@ -1348,24 +1397,26 @@ class TaintLedger:
                 token_pos.append(p0)
                 self._secret_tokens += 1
         nums = _numbers("", folded)
+        fps = len(folded) >= self.min_match
+        if not nums and not fps:
+            return True
+        # the text offset of each folded byte
+        where = np.flatnonzero(np.frombuffer(sp, dtype=np.uint8) != 0x20)
+        if sp_to_orig is not None:
+            where = sp_to_orig[where]
         if nums:
-            idx = [i for i, c in enumerate(sp) if c != 0x20]
-            if sp_to_orig is not None:
-                idx = sp_to_orig[idx].tolist()
-            for key, a in nums:
+            at = where[[a for _, a in nums]].tolist()
+            for (key, _), p0 in zip(nums, at, strict=True):
                 if untrusted:
                     token_keys.append(_NS_DEST + key)
-                    token_pos.append(idx[a])
+                    token_pos.append(p0)
                 if labelled:
                     token_keys.append(_NS_SECRET + key)
-                    token_pos.append(idx[a])
+                    token_pos.append(p0)
                     self._secret_tokens += 1
-        if len(folded) >= self.min_match:
-            h, p = fingerprints(np.frombuffer(folded, dtype=np.uint8), self.min_match, self.window)
-            sp_codes = np.frombuffer(sp, dtype=np.uint8)
-            where = np.flatnonzero(sp_codes != 0x20)
-            if sp_to_orig is not None:
-                where = sp_to_orig[where]
+        if fps:
+            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+            h, p = (_fingerprints_small if small else fingerprints)(np.frombuffer(folded, dtype=np.uint8), self.min_match, self.window)
             keys.append(_mix(h))
             vals.append(where[p].astype(np.int64))
         return True

@@ -60,6 +60,7 @@ def _ingest_all(texts: list[str], small: int) -> T.TaintLedger:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(TEXTS, min_size=1, max_size=4))
 @example(["Sent message 4f2a9c to bob@acme.example, ref INV-2024-00981 and card 4485 9921 0037 5512 ok ﬁne"])
+@example(["\u247d" * 400 + " abcdefghij" * 30, "the same phrase again " * 20])
 def test_short_text_ingest_equals_the_general_path(texts: list[str]) -> None:
     small = _ingest_all(texts, 1 << 20)
     general = _ingest_all(texts, 0)
