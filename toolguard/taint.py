@@ -1102,6 +1102,9 @@ class _Segment:
 
 
 _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
+# 0xFF, the separator of byte batches: no folded text contains U+00FF either (it decomposes
+# under NFKD, which every fold image goes through; a test checks the fold table)
+_SENTINEL8 = np.full(1, 0xFF, dtype=np.uint8)
 _PIECE_OVERHEAD = 200  # the _Piece object, its array header and the deque slot
 
 
@@ -1780,6 +1783,9 @@ class TaintLedger:
                     pos += c.shape[0]
         if not parts:
             return np.zeros(0, dtype=np.uint32), segs, layers
+        if all(p.dtype == np.uint8 for p in parts if p is not _SENTINEL):
+            # mostly-Latin text: a byte separator keeps the batch in bytes (hashed faster)
+            parts = [_SENTINEL8 if p is _SENTINEL else p for p in parts]
         batch = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return batch, segs, layers
 
@@ -1802,20 +1808,32 @@ class TaintLedger:
         seg_starts = [s.start for s in segs]
         # exact batch positions of the fingerprint hits: a window minimum (encoded < 0) is found
         # in its window, for all hits at once
-        fp = qi < n_fp
-        bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
-        if fp.any():
-            bp = qpos[qi[fp]]
-            neg = bp < 0
-            if neg.any():
-                js = -1 - bp[neg]
-                bp[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
-            bpos_all[fp] = bp
+        qi_list = qi.tolist()
+        if len(qi_list) <= 16:
+            # a few hits (the usual case): one small argmin each beats the vectorised set-up
+            bpos_list = []
+            for q in qi_list:
+                bp = int(qpos[q]) if q < n_fp else 0
+                if bp < 0:
+                    bp = -1 - bp
+                    bp += int(h[bp : bp + w].argmin())
+                bpos_list.append(bp)
+        else:
+            fp = qi < n_fp
+            bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
+            if fp.any():
+                bp_arr = qpos[qi[fp]]
+                neg = bp_arr < 0
+                if neg.any():
+                    js = -1 - bp_arr[neg]
+                    bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
+                bpos_all[fp] = bp_arr
+            bpos_list = bpos_all.tolist()
         # group fingerprint hits by (segment, source)
         groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
         tokens: list[tuple[int, int, int]] = []
         wanted_cache: dict[int, bool] = {}
-        for q, val, sidx, bpos in zip(qi.tolist(), vals.tolist(), srcs.tolist(), bpos_all.tolist(), strict=True):
+        for q, val, sidx, bpos in zip(qi_list, vals.tolist(), srcs.tolist(), bpos_list, strict=True):
             ok = wanted_cache.get(sidx)
             if ok is None:
                 ok = wanted_cache[sidx] = wanted(self._sources[sidx])
