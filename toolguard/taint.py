@@ -656,7 +656,10 @@ def _hosts_with_parents(host: str, parents: bool) -> list[tuple[str, str]]:
 _NUM_TR = bytes(48 if 48 <= c <= 57 else c if chr(c) in " ().+/-" else 124 for c in range(256))
 _ID_TR = bytes(97 if c < 128 and (chr(c).isalnum() or chr(c) in "_-") else 32 for c in range(256))
 _NOT_DIGIT = bytes(c for c in range(256) if not 48 <= c <= 57)
-_NUMBER_T = re.compile(rb"0(?:0|[().+/\-]{1,3}0){6,}")
+# ``(?<!00)``: a match never starts right after a digit (a start inside a run of digits sees
+# a suffix of what the run's first digit saw, so it fails where that failed), which spares
+# the engine a retry at every digit of short numbers
+_NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 
 
 def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
