@@ -1348,15 +1348,19 @@ class TaintLedger:
         positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
-            # up), at its first position; sorted, which the index needs (np.unique with
-            # return_index, without its fixed cost)
-            order = np.argsort(hashes, kind="stable")
+            # up), at its first position; sorted, which the index needs. Positions never
+            # decrease along ``hashes``, so the first position of a hash is at its smallest
+            # index: an unstable sort (several times faster than a stable one) and the
+            # smallest index of each run of equal hashes give what np.unique(return_index)
+            # gives.
+            order = np.argsort(hashes)
             hashes = hashes[order]
             first = np.empty(hashes.shape[0], dtype=bool)
             first[0] = True
             np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
             if not first.all():
-                hashes, order = hashes[first], order[first]
+                starts = np.flatnonzero(first)
+                hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
             positions = positions[order]
         if token_keys:
             uniq: dict[str, int] = {}
