@@ -38,7 +38,9 @@ position in the session's stream of text (which also tells the source), 12 bytes
 fingerprint, about 0.8 bytes per byte of English prose. A k-gram found in more than 16 sources
 keeps only its 16 newest (a common phrase says little about provenance).
 
-Tokens are hashed (Python's per-process keyed 64-bit ``str`` hash) into the same index under separate namespaces:
+Tokens are hashed into the same index under separate namespaces, with Python's own ``str``
+hash (64-bit SipHash, keyed per process: keys live in one process's memory and are never
+persisted, and an adversary who does not know the key cannot aim a collision at them):
 
 * *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
   parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
@@ -57,7 +59,16 @@ runs at any time (three at 10 MB). A lookup takes *all* the query keys of a call
 ``np.searchsorted`` per small run; a big run (over 256 K entries, beyond the cache) has a
 directory of buckets by the keys' top bits, so each query key costs a cache miss or two instead
 of one per level of a binary search. Lookup cost thus grows with the argument, not the ledger
-(the benchmark measures 10 MB against 10 KB within 2x).
+(the benchmark measures 10 MB against 10 KB within 2x). Small additions (a short
+output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
+holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
+query always sees everything added before it.
+
+Short texts (under 512 characters, the usual tool output and chat message) take a path with
+as few numpy calls as possible: tokens found by regular expressions instead of numpy masks,
+and the fingerprints winnowed by one gather (the first minimum of each window). Both give
+exactly the entries of the general path (a property test compares them), at a fraction of
+numpy's fixed cost per call.
 
 On the argument side the ledger scans the folded argument, the argument reversed, and decoded
 layers: URL-decoding (repeated up to 3 times), HTML entities, base64/base64url and hex runs
@@ -1120,9 +1131,10 @@ class TaintLedger:
     ['c1']
 
     The mutating methods (``add_*``, ``record_egress``) are for the guard; the query methods
-    (``origin``, ``sanctioned``, ``scan``, ``sources``, ``untrusted_seen``) never change the
-    ledger, so a ``SessionView`` may hand the ledger itself to the pure decision core. The
-    ledger is not thread-safe: the session serialises access to it.
+    (``origin``, ``sanctioned``, ``scan``, ``sources``, ``untrusted_seen``) never change what
+    the ledger holds (a lookup may sort buffered additions into a run first), so a
+    ``SessionView`` may hand the ledger itself to the pure decision core. The ledger is not
+    thread-safe, queries included: the session serialises access to it.
     """
 
     _POS_LIMIT = 1 << 32  # stream positions are stored as uint32 (tests lower this)
