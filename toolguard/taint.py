@@ -221,7 +221,6 @@ def _powers(base: int, n: int) -> U64:
 
 _POW = _powers(_B, _TABLE)
 _INV = _powers(_B_INV, _TABLE)
-_ZERO = np.zeros(1, dtype=np.uint64)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
