@@ -603,7 +603,7 @@ class _Index:
             run.vals = run.vals - d
 
     def __len__(self) -> int:
-        return sum(run.keys.shape[0] for run in self.runs) + self.pending_n
+        return int(sum(run.keys.shape[0] for run in self.runs)) + self.pending_n
 
     @property
     def nbytes(self) -> int:
