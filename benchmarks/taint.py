@@ -10,6 +10,9 @@ Run: ``.venv/bin/python benchmarks/taint.py`` (about 30-60 s). Prints one table.
   10 MB; median and p99 over many repetitions (the machine is shared and noisy).
 * memory: ``memory_bytes()`` per byte ingested at 10 MB, and the same measured with
   ``tracemalloc`` (bytes still allocated after ingest).
+* short texts (the fixed cost paid on every tool call): ``scan()`` of a 100-character argument
+  at each ledger size, and adding a 4-to-100-character tool output or user message to a 1 MB
+  session.
 
 Times are wall clock and CPU (thread) time: on a loaded machine the wall clock includes the
 time spent waiting for a core.
@@ -123,6 +126,36 @@ def make_args(texts: list[str], seed: int) -> tuple[list[str], list[str]]:
     return clean, planted
 
 
+def make_short_args(texts: list[str], seed: int) -> list[str]:
+    """16 arguments of 100 characters, every other one with a 60-character fragment of the
+    session in it."""
+    r = random.Random(seed)
+    out = []
+    for i in range(16):
+        arg = gen_text(200, 20_000_000 + seed * 1000 + i)[:100]
+        if i % 2:
+            src = r.choice(texts)
+            a = r.randrange(0, max(1, len(src) - 60))
+            arg = arg[:20] + src[a : a + 60] + arg[80:]
+        out.append(arg)
+    return out
+
+
+def short_outputs(seed: int) -> list[str]:
+    """64 short tool outputs and messages, 4 to 100 characters ("ok", "sent", a line with an
+    id or an email, a sentence)."""
+    r = random.Random(seed)
+    fixed = ["ok", "sent", "done", "true", "[]", "Message sent.", "status: 200", "3 results"]
+    out = []
+    for i in range(64):
+        if i % 4 == 0:
+            out.append(fixed[(i // 4) % len(fixed)])
+        else:
+            n = r.randint(4, 100)
+            out.append(gen_text(n + 40, 30_000_000 + seed * 1000 + i)[:n])
+    return out
+
+
 def us(x: float) -> str:
     return f"{x * 1e6:6.1f}"
 
@@ -163,10 +196,15 @@ def main() -> None:
     # falls on all three alike
     sizes = (("10 KB", 10 * 1024), ("1 MB", 1024 * 1024), ("10 MB", 10 * 1024 * 1024))
     ledgers = {}
+    short_src = []
     for label, size in sizes:
         ledger, texts, _, _ = build(size, seed=5 + size % 7)
         ledgers[label] = (ledger, *make_args(texts, size % 1000))
-    res: dict[str, dict[str, list[float]]] = {label: {"clean": [], "planted": [], "clean_cpu": [], "planted_cpu": [], "origin": [], "origin_cpu": []} for label, _ in sizes}
+        short_src.append((label, texts))
+    shorts = {label: make_short_args(texts_l, 7) for label, texts_l in short_src}
+    res: dict[str, dict[str, list[float]]] = {
+        label: {"clean": [], "planted": [], "clean_cpu": [], "planted_cpu": [], "origin": [], "origin_cpu": [], "short": [], "short_cpu": []} for label, _ in sizes
+    }
     found = dict.fromkeys(ledgers, 0)
     for ledger, clean, planted in ledgers.values():  # warm-up
         for a in clean[:4] + planted[:4]:
@@ -186,6 +224,10 @@ def main() -> None:
             w, c, _ = timed(lambda: ledger.origin("someone.else@example.org", forms=("example.org",)))  # noqa: B023
             r["origin"].append(w)
             r["origin_cpu"].append(c)
+            short = shorts[label][i % 16]
+            w, c, _ = timed(lambda: ledger.scan([("/body", short)]))  # noqa: B023
+            r["short"].append(w)
+            r["short_cpu"].append(c)
     med: dict[str, tuple[float, float]] = {}
     for label, _ in sizes:
         r = res[label]
@@ -194,7 +236,26 @@ def main() -> None:
         rows.append((f"scan 1 KB arg, ledger {label}: median / p99 wall", f"{us(med[label][0])} / {us(pct(both, 0.99))} us"))
         rows.append((f"  median CPU clean / planted ({found[label]}/{reps} planted found)", f"{us(statistics.median(r['clean_cpu']))} / {us(statistics.median(r['planted_cpu']))} us"))
         rows.append(("  origin(email) median / p99 wall, median CPU", f"{us(statistics.median(r['origin']))} / {us(pct(r['origin'], 0.99))} / {us(statistics.median(r['origin_cpu']))} us"))
+        rows.append(("  scan 100-char arg: median / p99 wall, median CPU", f"{us(statistics.median(r['short']))} / {us(pct(r['short'], 0.99))} / {us(statistics.median(r['short_cpu']))} us"))
     rows.append(("lookup ratio 10 MB / 10 KB (median wall / CPU)", f"{med['10 MB'][0] / med['10 KB'][0]:6.2f} / {med['10 MB'][1] / med['10 KB'][1]:6.2f}"))
+
+    # short texts, the ledger's fixed cost on every tool call: a tool output or a message of 4
+    # to 100 characters added to a 1 MB session (median over 64 texts, 6400 additions each)
+    for label, add in (
+        ("untrusted output", lambda led, t, j: led.add_output(t, call_id=f"s{j}", tool="browse", trusted=False)),
+        ("trusted output", lambda led, t, j: led.add_output(t, call_id=f"s{j}", tool="send", trusted=True)),
+        ("private output", lambda led, t, j: led.add_output(t, call_id=f"s{j}", tool="read_doc", trusted=True, labels=("private",))),
+        ("user message", lambda led, t, j: led.add_trusted_text(t, origin="user", ref=f"user:{j}")),
+    ):
+        led_s, _, _, _ = build(1024 * 1024, seed=8)
+        outs = short_outputs(3)
+        walls, cpus = [], []
+        for j in range(6400):
+            t = outs[j % 64]
+            w, c, _ = timed(lambda: add(led_s, t, j))  # noqa: B023
+            walls.append(w)
+            cpus.append(c)
+        rows.append((f"add {label}, 4-100 chars: median / p99 wall, median CPU", f"{us(statistics.median(walls))} / {us(pct(walls, 0.99))} / {us(statistics.median(cpus))} us"))
 
     width = max(len(a) for a, _ in rows)
     print(f"{'measure':<{width}}  value")

@@ -38,7 +38,9 @@ position in the session's stream of text (which also tells the source), 12 bytes
 fingerprint, about 0.8 bytes per byte of English prose. A k-gram found in more than 16 sources
 keeps only its 16 newest (a common phrase says little about provenance).
 
-Tokens are hashed (64-bit BLAKE2b) into the same index under separate namespaces:
+Tokens are hashed into the same index under separate namespaces, with Python's own ``str``
+hash (64-bit SipHash, keyed per process: keys live in one process's memory and are never
+persisted, and an adversary who does not know the key cannot aim a collision at them):
 
 * *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
   parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
@@ -57,7 +59,16 @@ runs at any time (three at 10 MB). A lookup takes *all* the query keys of a call
 ``np.searchsorted`` per small run; a big run (over 256 K entries, beyond the cache) has a
 directory of buckets by the keys' top bits, so each query key costs a cache miss or two instead
 of one per level of a binary search. Lookup cost thus grows with the argument, not the ledger
-(the benchmark measures 10 MB against 10 KB within 2x).
+(the benchmark measures 10 MB against 10 KB within 2x). Small additions (a short
+output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
+holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
+query always sees everything added before it.
+
+Short texts (under 512 characters, the usual tool output and chat message) take a path with
+as few numpy calls as possible: tokens found by regular expressions instead of numpy masks,
+and the fingerprints winnowed by one gather (the first minimum of each window). Both give
+exactly the entries of the general path (a property test compares them), at a fraction of
+numpy's fixed cost per call.
 
 On the argument side the ledger scans the folded argument, the argument reversed, and decoded
 layers: URL-decoding (repeated up to 3 times), HTML entities, base64/base64url and hex runs
@@ -102,7 +113,6 @@ Other known limits
 from __future__ import annotations
 
 import binascii
-import hashlib
 import html
 import re
 import sys
@@ -211,12 +221,45 @@ def _powers(base: int, n: int) -> U64:
 
 _POW = _powers(_B, _TABLE)
 _INV = _powers(_B_INV, _TABLE)
-_ZERO = np.zeros(1, dtype=np.uint64)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
+_EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
 _ARANGE = np.arange(_MAX_K, dtype=np.intp)
+_SMALL_WINDOWS = 1024  # texts with at most this many windows take _fingerprints_small
+_ARANGE_WIN = np.arange(_SMALL_WINDOWS, dtype=np.intp)
+
+
+_WINDOWS: dict[int, IntP] = {}
+
+
+def _windows(w: int) -> IntP:
+    """``r[j, t] = j + t``: the positions of window ``j`` (for texts of up to _SMALL_TEXT)."""
+    win = _WINDOWS.get(w)
+    if win is None:
+        win = _WINDOWS[w] = np.arange(_SMALL_WINDOWS)[:, None] + np.arange(w)
+    return win
+
+
+def _fingerprints_small(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, IntP]:
+    """Fingerprints of a short text (at most _SMALL_WINDOWS windows) in a few numpy calls.
+
+    It keeps the first minimum of every window, a subset of what :func:`fingerprints` keeps
+    (every minimum, ties included) that holds the first position of each distinct kept
+    hash: the earliest position of a window minimum ``v`` is the first occurrence of ``v`` in
+    the first window whose minimum is ``v``. The ingest keeps one entry per distinct hash at
+    its first position, so both give the same entries (the tests check it).
+    """
+    h = kgram_hashes(codes, k)
+    m = h.shape[0]
+    if m <= w:
+        i = int(h.argmin())
+        return h[i : i + 1], np.full(1, i, dtype=np.intp)
+    nw = m - w + 1
+    sel = h[_windows(w)[:nw]].argmin(axis=1)
+    sel += _ARANGE_WIN[:nw]
+    return h[sel], sel
 
 
 def _hash_block(c: npt.NDArray[np.integer], k: int, out: U64) -> None:
@@ -225,9 +268,11 @@ def _hash_block(c: npt.NDArray[np.integer], k: int, out: U64) -> None:
     h(i) = sum_j c[i+j]·B^j mod 2**64, from prefix sums of c[j]·B^j scaled back by B^-i.
     """
     n = c.shape[0]
-    s = np.cumsum(c * _POW[:n], dtype=np.uint64)
+    s = np.empty(n + 1, dtype=np.uint64)
+    s[0] = 0
+    np.cumsum(np.multiply(c, _POW[:n], dtype=np.uint64), out=s[1:])
     m = n - k + 1
-    np.subtract(s[k - 1 :], np.concatenate((_ZERO, s[: m - 1])), out=out)
+    np.subtract(s[k:], s[:m], out=out)
     out *= _INV[:m]
 
 
@@ -306,9 +351,6 @@ def fingerprints(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, I
     return np.concatenate(hs), np.concatenate(ps)
 
 
-_KEY_HASH = hashlib.blake2b(digest_size=8, person=b"toolguard-key")
-
-
 _MIX = np.uint64(0xD6E8_FEB8_6659_FD93)
 
 
@@ -321,13 +363,15 @@ def _mix(h: U64) -> U64:
 
 
 def _key_hashes(keys: Sequence[str]) -> U64:
-    """64-bit BLAKE2b of each key (copying a keyed-up state is 4x cheaper than a new one)."""
-    digests = []
-    for key in keys:
-        h = _KEY_HASH.copy()
-        h.update(key.encode("utf-8", "surrogatepass"))
-        digests.append(h.digest())
-    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
+    """64-bit hash of each key: Python's own ``str`` hash (SipHash, keyed per process).
+
+    Keys are never persisted nor compared across processes (a ledger lives in one process's
+    memory), so a per-process key is all they need; an adversary who does not know the key
+    cannot craft a collision (a key of the trusted namespace colliding with a value would make
+    it look sanctioned). It is computed in C and cached on the string: about 20 times cheaper
+    than BLAKE2b per key. Answers do not depend on the key but through a collision (2**-64).
+    """
+    return np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)).view(np.uint64)
 
 
 # Key namespaces (prefixes hashed with the key).
@@ -445,17 +489,54 @@ class _Index:
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
+    _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("runs",)
+    __slots__ = ("pending", "pending_bytes", "pending_n", "runs")
 
     def __init__(self) -> None:
         self.runs: list[_Run] = []
+        # Small additions (a short tool output, a user message) are buffered, unsorted, and
+        # sorted into a run in one go when the buffer fills or before anything reads the
+        # index (lookup, eviction, rebase all flush first): a run merge per addition would
+        # cost more than the addition itself.
+        self.pending: list[tuple[U64, U32]] = []
+        self.pending_n = 0
+        self.pending_bytes = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.runs) or self.pending_n > 0
 
     def add(self, keys: U64, vals: U32) -> None:
         if keys.shape[0] == 0:
             return
+        if keys.shape[0] + self.pending_n <= self._PENDING:
+            self.pending.append((keys, vals))
+            self.pending_n += keys.shape[0]
+            # the two arrays (with their headers) and a list slot
+            self.pending_bytes += keys.nbytes + vals.nbytes + 232
+            return
+        self.flush()
+        self._add_run(keys, vals, cap=False)
+
+    def flush(self) -> None:
+        """Sort the buffered additions into a run (a no-op when there are none)."""
+        if not self.pending:
+            return
+        parts = self.pending
+        if len(parts) == 1:
+            keys, vals = parts[0]
+        else:
+            keys = np.concatenate([p[0] for p in parts])
+            vals = np.concatenate([p[1] for p in parts])
+        self._add_run(keys, vals, cap=len(parts) > 1)
+        self.pending = []
+        self.pending_n = 0
+        self.pending_bytes = 0
+
+    def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
         order = np.argsort(keys, kind="stable")
-        self.runs.append(_Run(keys[order], vals[order]))
+        # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
+        self.runs.append(_Run(*self._cap(keys[order], vals[order])) if cap else _Run(keys[order], vals[order]))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
             or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
@@ -486,7 +567,9 @@ class _Index:
         return keys[keep], vals[keep]
 
     def lookup(self, q: U64) -> tuple[IntP, U32]:
-        """``(query index, value)`` for every stored entry equal to a query key."""
+        """``(query index, value)`` for every stored entry equal to a query key (buffered
+        additions included: they are flushed first)."""
+        self.flush()
         qi_parts: list[IntP] = []
         v_parts: list[U32] = []
         for run in self.runs:
@@ -502,6 +585,7 @@ class _Index:
 
     def drop_below(self, cut: int) -> None:
         """Forget every entry whose value is below ``cut`` (eviction of the oldest sources)."""
+        self.flush()
         runs = []
         for run in self.runs:
             keep = run.vals >= cut
@@ -513,16 +597,17 @@ class _Index:
 
     def shift(self, delta: int) -> None:
         """Subtract ``delta`` from every value (rebasing stream positions)."""
+        self.flush()
         d = np.uint32(delta)
         for run in self.runs:
             run.vals = run.vals - d
 
     def __len__(self) -> int:
-        return sum(run.keys.shape[0] for run in self.runs)
+        return int(sum(run.keys.shape[0] for run in self.runs)) + self.pending_n
 
     @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self.runs) + 56
+        return sum(run.nbytes for run in self.runs) + self.pending_bytes + 56
 
 
 # =============================================================================================
@@ -581,7 +666,10 @@ def _hosts_with_parents(host: str, parents: bool) -> list[tuple[str, str]]:
 _NUM_TR = bytes(48 if 48 <= c <= 57 else c if chr(c) in " ().+/-" else 124 for c in range(256))
 _ID_TR = bytes(97 if c < 128 and (chr(c).isalnum() or chr(c) in "_-") else 32 for c in range(256))
 _NOT_DIGIT = bytes(c for c in range(256) if not 48 <= c <= 57)
-_NUMBER_T = re.compile(rb"0(?:0|[().+/\-]{1,3}0){6,}")
+# ``(?<!00)``: a match never starts right after a digit (a start inside a run of digits sees
+# a suffix of what the run's first digit saw, so it fails where that failed), which spares
+# the engine a retry at every digit of short numbers
+_NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 
 
 def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
@@ -691,6 +779,38 @@ def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool) -
 
 _UNIT_CACHE: dict[tuple[str, bool, int, bool], list[tuple[str, str]]] = {}
 
+# The same units as _tokenize, found by regular expressions: cheaper than numpy's fixed cost
+# on short texts (no array is built). A unit is a maximal run of token characters (the
+# characters _CLASS marks _TOK: printable ASCII but the excluded punctuation, and anything
+# non-ASCII); ``[0-9]`` and not ``\d``: only ASCII digits are _DIGIT.
+_UNIT = re.compile(r"[^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]+")
+_MARKS = re.compile(r"[0-9@#.:]").search
+_ASCII_DIGIT = re.compile(r"[0-9]").search
+_SMALL_TEXT = 512  # below this many characters, the regex tokenizer (same units)
+
+
+# A unit with at least one of the marks: where it matches, it matches from the unit's first
+# character (every earlier start fails) to its last (greedy). Quadratic in the length of a unit
+# without marks, hence only for short texts.
+_MARKED_UNIT = re.compile(r"[^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]*[0-9@#.:][^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]*")
+
+
+def _tokenize_small(text: str, token_min: int) -> list[tuple[str, int]]:
+    """:func:`_tokenize` without numpy (for short texts; the tests check they agree)."""
+    if _MARKS(text) is None:
+        return []
+    out: list[tuple[str, int]] = []
+    for m in _MARKED_UNIT.finditer(text):
+        u = m.group()
+        if (
+            "@" in u
+            or "#" in u
+            or (len(u) > 2 and ("." in u[1:-1] or ":" in u[1:-1]))
+            or (len(u) >= token_min and _ASCII_DIGIT(u) is not None)
+        ):
+            out.append((u, m.start()))
+    return out
+
 
 def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list[tuple[str, int]]:
     """Candidate token units of a spaced-normalised text, with their offsets.
@@ -738,14 +858,17 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
 
 
 def _text_keys(
-    text: str, codes: npt.NDArray[np.integer], *, strict_mode: bool, token_min: int, parents: bool, ids_only: bool = False
+    text: str, codes: npt.NDArray[np.integer] | None, *, strict_mode: bool, token_min: int, parents: bool, ids_only: bool = False
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
     found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
-    email and host keys (a labelled source that is not untrusted needs only its ids)."""
+    email and host keys (a labelled source that is not untrusted needs only its ids).
+    ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
+    short text, the regex tokenizer finds the same units."""
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
-    for u, at in _tokenize(text, codes, token_min):
+    units = _tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min)
+    for u, at in units:
         v = u.strip(_TRIM)
         if _IDCHARS(v) is not None:
             # the common case, inlined: an id (same result as _unit_keys)
@@ -992,6 +1115,9 @@ class _Segment:
 
 
 _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
+# 0xFF, the separator of byte batches: no folded text contains U+00FF either (it decomposes
+# under NFKD, which every fold image goes through; a test checks the fold table)
+_SENTINEL8 = np.full(1, 0xFF, dtype=np.uint8)
 _PIECE_OVERHEAD = 200  # the _Piece object, its array header and the deque slot
 
 
@@ -1004,9 +1130,10 @@ class TaintLedger:
     ['c1']
 
     The mutating methods (``add_*``, ``record_egress``) are for the guard; the query methods
-    (``origin``, ``sanctioned``, ``scan``, ``sources``, ``untrusted_seen``) never change the
-    ledger, so a ``SessionView`` may hand the ledger itself to the pure decision core. The
-    ledger is not thread-safe: the session serialises access to it.
+    (``origin``, ``sanctioned``, ``scan``, ``sources``, ``untrusted_seen``) never change what
+    the ledger holds (a lookup may sort buffered additions into a run first), so a
+    ``SessionView`` may hand the ledger itself to the pure decision core. The ledger is not
+    thread-safe, queries included: the session serialises access to it.
     """
 
     _POS_LIMIT = 1 << 32  # stream positions are stored as uint32 (tests lower this)
@@ -1163,6 +1290,8 @@ class TaintLedger:
         slice_len = 1 << 20
         pos = 0
         n = len(text)
+        if n < _SMALL_TEXT and self._ingest_small(text, untrusted, labelled, keys, vals, token_keys, token_pos):
+            pos = n  # done without the general path
         while pos < n:
             end = min(n, pos + slice_len)
             if end < n:
@@ -1224,13 +1353,26 @@ class TaintLedger:
             carry_codes = codes[-tail:].astype(np.uint32)
             carry_idx = idx[-carry_codes.shape[0] :]
             pos = end
-        hashes = np.concatenate(keys) if len(keys) > 1 else keys[0]
-        positions = np.concatenate(vals) if len(vals) > 1 else vals[0]
+        if not keys and not token_keys:
+            return 0
+        hashes = np.concatenate(keys) if len(keys) > 1 else keys[0] if keys else _EMPTY_U64
+        positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
-            # up); np.unique also sorts, which the index needs
-            hashes, first = np.unique(hashes, return_index=True)
-            positions = positions[first]
+            # up), at its first position; sorted, which the index needs. Positions never
+            # decrease along ``hashes``, so the first position of a hash is at its smallest
+            # index: an unstable sort (several times faster than a stable one) and the
+            # smallest index of each run of equal hashes give what np.unique(return_index)
+            # gives.
+            order = np.argsort(hashes)
+            hashes = hashes[order]
+            first = np.empty(hashes.shape[0], dtype=bool)
+            first[0] = True
+            np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
+            if not first.all():
+                starts = np.flatnonzero(first)
+                hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
+            positions = positions[order]
         if token_keys:
             uniq: dict[str, int] = {}
             for key, p0 in zip(token_keys, token_pos, strict=True):
@@ -1245,6 +1387,61 @@ class TaintLedger:
         self._index.add(hashes, (positions + (start - self._base)).astype(np.uint32))
         return int(hashes.shape[0])
 
+    def _ingest_small(
+        self,
+        text: str,
+        untrusted: bool,
+        labelled: bool,
+        keys: list[U64],
+        vals: list[npt.NDArray[np.int64]],
+        token_keys: list[str],
+        token_pos: list[int],
+    ) -> bool:
+        """The general path's work on a short mostly-Latin text, with as few numpy calls as
+        possible (their fixed cost dominates there): the same fingerprints, keys and
+        positions. False (nothing done) when the text needs the general path."""
+        lat = N.latin_spaced_map(text)
+        if lat is None:
+            return False
+        sp, sp_to_orig = lat
+        folded = sp.translate(None, b" ")
+        token_min = self.token_min
+        for key, kind, at in _text_keys(
+            sp.decode("ascii"), None, strict_mode=False, token_min=self.id_min if untrusted else token_min, parents=True, ids_only=not untrusted
+        ):
+            p0 = at if sp_to_orig is None else int(sp_to_orig[at])
+            if untrusted:
+                token_keys.append(_NS_DEST + key)
+                token_pos.append(p0)
+            if labelled and kind == "id" and len(key) >= token_min:
+                token_keys.append(_NS_SECRET + key)
+                token_pos.append(p0)
+                self._secret_tokens += 1
+        nums = _numbers("", folded)
+        fps = len(folded) >= self.min_match
+        if not nums and not fps:
+            return True
+        # the text offset of each folded byte
+        where = np.flatnonzero(np.frombuffer(sp, dtype=np.uint8) != 0x20)
+        if sp_to_orig is not None:
+            where = sp_to_orig[where]
+        if nums:
+            at = where[[a for _, a in nums]].tolist()
+            for (key, _), p0 in zip(nums, at, strict=True):
+                if untrusted:
+                    token_keys.append(_NS_DEST + key)
+                    token_pos.append(p0)
+                if labelled:
+                    token_keys.append(_NS_SECRET + key)
+                    token_pos.append(p0)
+                    self._secret_tokens += 1
+        if fps:
+            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+            h, p = (_fingerprints_small if small else fingerprints)(np.frombuffer(folded, dtype=np.uint8), self.min_match, self.window)
+            keys.append(_mix(h))
+            vals.append(where[p].astype(np.int64))
+        return True
+
     def _ingest_trusted(self, text: str, index: int, start: int) -> int:
         s = N.strict(text)
         if not s:
@@ -1254,7 +1451,9 @@ class TaintLedger:
         self._trusted_bytes += sys.getsizeof(raw) + 64
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
-        codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
+        codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
+        if len(s) >= _SMALL_TEXT:
+            codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         keys = {_NS_TRUSTED + key: None for key, _, _ in _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)}
         keys.update((_NS_TRUSTED + key, None) for key, _ in _numbers(s.replace(" ", "")))
         if not keys:
@@ -1361,7 +1560,7 @@ class TaintLedger:
         is covered. Matches are ordered by source index, one per (form, source).
         """
         cands = [v if isinstance(v, str) else str(v) for v in _dedupe([value, *forms])]
-        if not cands or not self._index.runs or not self._untrusted_seen:
+        if not cands or not self._index or not self._untrusted_seen:
             return ()
         k, w = self.min_match, self.window
         # one lookup for everything: the token keys of each candidate, then the k-grams of
@@ -1444,7 +1643,7 @@ class TaintLedger:
                 hit = self._find_trusted(needle)
                 if hit is not None and (best is None or hit < best):
                     best = hit
-        if keys and self._index.runs:
+        if keys and self._index:
             qi, vals = self._index.lookup(_key_hashes(keys))
             for sidx in self._source_of(vals).tolist() if qi.shape[0] else []:
                 if self._sources[sidx].trusted and (best is None or sidx < best):
@@ -1482,7 +1681,7 @@ class TaintLedger:
         """
         labelset = None if labels is None else frozenset(labels)
         wanted = self._wanted(labelset, untrusted)
-        if not self._index.runs or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
+        if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
         batch, segs, layers = self._batch(items)
@@ -1602,6 +1801,9 @@ class TaintLedger:
                     pos += c.shape[0]
         if not parts:
             return np.zeros(0, dtype=np.uint32), segs, layers
+        if all(p.dtype == np.uint8 for p in parts if p is not _SENTINEL):
+            # mostly-Latin text: a byte separator keeps the batch in bytes (hashed faster)
+            parts = [_SENTINEL8 if p is _SENTINEL else p for p in parts]
         batch = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return batch, segs, layers
 
@@ -1624,20 +1826,32 @@ class TaintLedger:
         seg_starts = [s.start for s in segs]
         # exact batch positions of the fingerprint hits: a window minimum (encoded < 0) is found
         # in its window, for all hits at once
-        fp = qi < n_fp
-        bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
-        if fp.any():
-            bp = qpos[qi[fp]]
-            neg = bp < 0
-            if neg.any():
-                js = -1 - bp[neg]
-                bp[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
-            bpos_all[fp] = bp
+        qi_list = qi.tolist()
+        if len(qi_list) <= 16:
+            # a few hits (the usual case): one small argmin each beats the vectorised set-up
+            bpos_list = []
+            for q in qi_list:
+                bp = int(qpos[q]) if q < n_fp else 0
+                if bp < 0:
+                    bp = -1 - bp
+                    bp += int(h[bp : bp + w].argmin())
+                bpos_list.append(bp)
+        else:
+            fp = qi < n_fp
+            bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
+            if fp.any():
+                bp_arr = qpos[qi[fp]]
+                neg = bp_arr < 0
+                if neg.any():
+                    js = -1 - bp_arr[neg]
+                    bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
+                bpos_all[fp] = bp_arr
+            bpos_list = bpos_all.tolist()
         # group fingerprint hits by (segment, source)
         groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
         tokens: list[tuple[int, int, int]] = []
         wanted_cache: dict[int, bool] = {}
-        for q, val, sidx, bpos in zip(qi.tolist(), vals.tolist(), srcs.tolist(), bpos_all.tolist(), strict=True):
+        for q, val, sidx, bpos in zip(qi_list, vals.tolist(), srcs.tolist(), bpos_list, strict=True):
             ok = wanted_cache.get(sidx)
             if ok is None:
                 ok = wanted_cache[sidx] = wanted(self._sources[sidx])
