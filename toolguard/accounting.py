@@ -315,7 +315,7 @@ class Accounting:
 
     def track(self, call: Call, session: Session) -> AbstractContextManager[Track]:
         """Open the call's span (current while the tool runs) and the per-call record."""
-        if self.telemetry is None:
+        if self.telemetry is None or not self.telemetry.tracing():
             return _Plain(Track(call, session.principal, session.session_id))
         return self._span_track(self.telemetry, call, session)
 

@@ -42,6 +42,7 @@ pass ``principal_metrics=False``.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -50,6 +51,13 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
+
+# The API keeps the global tracer provider in ``trace._TRACER_PROVIDER`` (None until one is
+# set). Reading it is the cheap "is anything recording?" test; if a future API renames it,
+# ``Telemetry.tracing`` asks ``get_tracer_provider()`` instead. A provider named by the
+# environment is only set on the first ``get_tracer_provider()``: then that is always asked.
+_TRACER_SLOT_KNOWN = hasattr(trace, "_TRACER_PROVIDER")
+_TRACER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
 
 try:  # the API's placeholder until the application sets a meter provider
     from opentelemetry.metrics._internal import _ProxyMeterProvider
@@ -98,6 +106,7 @@ class Telemetry:
     def __init__(self, *, tracer_provider: Any = None, meter_provider: Any = None, principal_metrics: bool = True) -> None:
         version = _version()
         self._global_tracing = tracer_provider is None
+        self._tracing_live = tracer_provider is not None
         self._global_metrics = meter_provider is None
         self._metrics_live = meter_provider is not None
         self._metrics_checked = 0.0
@@ -122,7 +131,7 @@ class Telemetry:
         and re-raised. While the application has set no tracer provider (the global one is
         still the API's proxy) there is nothing to record to, and no span is made at all.
         """
-        if self._global_tracing and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        if not self.tracing():
             yield None
             return
         tool = call.tool if isinstance(call.tool, str) else repr(call.tool)
@@ -143,6 +152,23 @@ class Telemetry:
                 span.set_attribute("error.type", type(exc).__qualname__)
                 span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}"))
                 raise
+
+    def tracing(self) -> bool:
+        """False while the application has set no tracer provider: a span would go nowhere.
+
+        Asked on every call, so it avoids ``trace.get_tracer_provider()`` (which reads the
+        environment each time no provider is set) while the API's global slot is still
+        empty; a provider set later is seen on the next call. A True answer is kept (the
+        global provider can be set once and never unset).
+        """
+        if self._tracing_live:
+            return True
+        if _TRACER_SLOT_KNOWN and getattr(trace, "_TRACER_PROVIDER", None) is None and not _TRACER_FROM_ENV:
+            return False
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            return False
+        self._tracing_live = True
+        return True
 
     def _metrics(self) -> bool:
         """False while the application has set no meter provider: nothing would be recorded.
