@@ -70,3 +70,32 @@ def cpu(fn: Callable[[], object], n: int, batch: int = 50) -> float:
     finally:
         gc.enable()
     return statistics.median(per_call)
+
+
+def measure_interleaved(fns: list[Callable[[], object]], n: int, block: int = 50) -> tuple[list[list[float]], list[float]]:
+    """Time several functions in alternating blocks of ``block`` calls.
+
+    Returns, per function, the wall-clock microseconds of each call and the median CPU
+    microseconds per call over its blocks. Alternating blocks make a ratio between the
+    functions immune to the machine speeding up or slowing down during the run (a shared
+    machine does both), which timing one function after the other is not.
+    """
+    for fn in fns:
+        for _ in range(min(1000, n // 10)):
+            fn()
+    walls: list[list[float]] = [[] for _ in fns]
+    cpus: list[list[float]] = [[] for _ in fns]
+    clock, cpu_clock = time.perf_counter_ns, time.thread_time_ns
+    gc.disable()
+    try:
+        for _ in range(max(1, n // block)):
+            for fn, wall, cpu_samples in zip(fns, walls, cpus, strict=True):
+                c0 = cpu_clock()
+                for _ in range(block):
+                    t0 = clock()
+                    fn()
+                    wall.append((clock() - t0) / 1000)
+                cpu_samples.append((cpu_clock() - c0) / 1000 / block)
+    finally:
+        gc.enable()
+    return walls, [statistics.median(c) for c in cpus]
