@@ -744,13 +744,17 @@ class AuditLog:
             _THREADED.add(self)
 
     @classmethod
-    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None, writer: WriterMode = "inline") -> AuditLog:
-        """Open the log a policy's ``audit`` section describes (its ``path`` must be set)."""
+    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None, writer: WriterMode | None = None) -> AuditLog:
+        """Open the log a policy's ``audit`` section describes (its ``path`` must be set).
+
+        ``writer`` overrides the section's ``writer`` (default ``inline``).
+        """
         if settings.path is None:
             raise ValueError("the audit settings name no path")
         return cls(
             settings.path, args=settings.args, outputs=settings.outputs, fsync=settings.fsync,
-            fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key, writer=writer,
+            fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key,
+            writer=writer if writer is not None else settings.writer,
         )
 
     def __repr__(self) -> str:

@@ -491,6 +491,9 @@ class AuditSettings(_Model):
     fsync: Literal["always", "interval", "never"] = "interval"
     fsync_interval: float = 1.0
     rotate_bytes: int | None = None
+    #: ``inline`` writes each record before the call goes on; ``thread`` queues it for a
+    #: background writer (docs/audit.md: what a crash can lose with it).
+    writer: Literal["inline", "thread"] = "inline"
 
     @field_validator("fsync_interval", mode="before")
     @classmethod

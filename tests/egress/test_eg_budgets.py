@@ -229,6 +229,7 @@ POLICY_ERRORS = [
     ("cutoff: {when: denied}", "/cutoff", "valid"),
     ("audit: {args: everything}", "/audit/args", "got 'everything'"),
     ("audit: {rotate_bytes: 10}", "/audit/rotate_bytes", "too small"),
+    ("audit: {writer: async}", "/audit/writer", "'inline' or 'thread'"),
 ]
 
 
@@ -323,3 +324,24 @@ def test_policy_store_and_audit_path_configure_the_guard(tmp_path):
         other.close()
     g.accounting.audit.close()
     assert verify([log]).ok
+
+
+def test_policy_audit_writer_thread_opens_the_background_writer(tmp_path):
+    import yaml
+
+    from toolguard import Guard
+    from toolguard.audit import read_records, verify
+
+    (tmp_path / "tools.yaml").write_text(yaml.safe_dump(EMAIL))
+    log = tmp_path / "audit.jsonl"
+    (tmp_path / "policy.yaml").write_text(yaml.safe_dump({"audit": {"path": str(log), "writer": "thread"}}))
+    g = Guard.from_path(tmp_path, telemetry=False)
+    audit = g.accounting.audit
+    assert audit is not None and audit._thread is not None
+    s = g.session("alice")
+    for i in range(20):
+        assert g.run(s, Call("send_email", email("b@acme.example"), str(i)), sent).status == "executed"
+    audit.close()
+    assert verify([log]).ok
+    records = [rec for _, _, rec, _ in read_records([log]) if rec is not None and rec.get("type") == "decision"]
+    assert [r["call_id"] for r in records] == [str(i) for i in range(20)]
