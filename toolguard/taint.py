@@ -160,6 +160,26 @@ class Source:
         }
 
 
+_NO_LABELS: frozenset[str] = frozenset()
+#: ``sys.getsizeof`` of any Source (slots: the same for every instance).
+_SOURCE_BYTES = sys.getsizeof(Source(0, "", "", True, _NO_LABELS, 0))
+_SET_INDEX, _SET_CALL_ID, _SET_TOOL, _SET_TRUSTED, _SET_LABELS, _SET_LENGTH = (
+    Source.__dict__[f].__set__ for f in ("index", "call_id", "tool", "trusted", "labels", "length")
+)
+
+
+def _source(index: int, call_id: str, tool: str, trusted: bool, labels: frozenset[str], length: int) -> Source:
+    """``Source(...)`` without the frozen dataclass ``__init__`` (one per tool output; same value)."""
+    src: Source = object.__new__(Source)
+    _SET_INDEX(src, index)
+    _SET_CALL_ID(src, call_id)
+    _SET_TOOL(src, tool)
+    _SET_TRUSTED(src, trusted)
+    _SET_LABELS(src, labels)
+    _SET_LENGTH(src, length)
+    return src
+
+
 @dataclass(frozen=True, slots=True)
 class TaintMatch:
     """Evidence that (part of) an argument came from a source.
@@ -1243,7 +1263,7 @@ class TaintLedger:
 
     def _add(self, text: str, *, call_id: str, tool: str, trusted: bool, labels: Iterable[str]) -> Source:
         text = text if isinstance(text, str) else str(text)
-        labelset = frozenset(str(x) for x in labels)
+        labelset = frozenset(str(x) for x in labels) if labels else _NO_LABELS
         if labelset not in self._labels:
             self._labels[labelset] = labelset
             self._meta_bytes += sys.getsizeof(labelset) + 100
@@ -1256,7 +1276,7 @@ class TaintLedger:
         if not trusted:
             # first, so that even a failure below cannot lose the fact
             self._untrusted_seen = True
-        src = Source(len(self._sources), call_id, tool, trusted, labelset, len(text))
+        src = _source(len(self._sources), call_id, tool, trusted, labelset, len(text))
         start = self._next_pos
         if start + len(text) + 1 - self._base >= self._POS_LIMIT:
             self._rebase(len(text) + 1)
@@ -1267,7 +1287,7 @@ class TaintLedger:
         self._starts[src.index] = start
         self._next_pos = start + len(text) + 1
         # per source: the Source, its call id, a list slot, a stream start, an entry count
-        self._meta_bytes += sys.getsizeof(src) + sys.getsizeof(call_id) + 8 + 8 + 36
+        self._meta_bytes += _SOURCE_BYTES + sys.getsizeof(call_id) + 8 + 8 + 36
         entries = 0
         if text and (not trusted or labelset):
             entries += self._ingest_taint(text, start, untrusted=not trusted, labelled=bool(labelset))
@@ -1454,10 +1474,12 @@ class TaintLedger:
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
-        keys = {_NS_TRUSTED + key: None for key, _, _ in _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)}
-        keys.update((_NS_TRUSTED + key, None) for key, _ in _numbers(s.replace(" ", "")))
-        if not keys:
-            return 0
+        units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)
+        numbers = _numbers(s.replace(" ", ""))
+        if not units and not numbers:
+            return 0  # nothing to index (a short acknowledgement, say): the common case
+        keys = {_NS_TRUSTED + key: None for key, _, _ in units}
+        keys.update((_NS_TRUSTED + key, None) for key, _ in numbers)
         vals = np.full(len(keys), start - self._base, dtype=np.uint32)
         self._index.add(_key_hashes(list(keys)), vals)
         return len(keys)
