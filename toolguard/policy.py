@@ -27,7 +27,6 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from . import _pointer
@@ -101,7 +100,7 @@ class Context:
     Derived facts (parsed destinations, payload strings) are computed once, on first use.
     """
 
-    __slots__ = ("__dict__", "c", "call", "decision_id", "manifest", "policy", "view")
+    __slots__ = ("__dict__", "_dests", "_payload", "c", "call", "decision_id", "manifest", "policy", "view")
 
     def __init__(self, call: Call, manifest: Manifest | None, view: SessionView, policy: Policy, decision_id: str = "") -> None:
         self.call = call
@@ -110,6 +109,8 @@ class Context:
         self.policy = policy
         #: Given by the guard (the pure core makes no ids); the decision carries it.
         self.decision_id = decision_id
+        self._dests: list[Dest] | None = None
+        self._payload: list[tuple[str, str]] | None = None
         self.c: Compiled = manifest.compiled if manifest is not None else None  # type: ignore[assignment]
 
     def finding(self, code: str, message: str, pointer: str = "", evidence: tuple[Evidence, ...] = (), *, action: Action | None = None) -> Finding:
@@ -123,9 +124,16 @@ class Context:
         args: dict[str, Any] = self.call.args
         return args
 
-    @cached_property
+    @property
     def dests(self) -> list[Dest]:
         """Every destination value of the call (URLs inside markdown/html values included)."""
+        # Computed once per call. (Not functools.cached_property: in Python 3.11 it takes a
+        # lock on every first access, which is every call here.)
+        if self._dests is None:
+            self._dests = self._find_dests()
+        return self._dests
+
+    def _find_dests(self) -> list[Dest]:
         outward = self.c.outward
         out: list[Dest] = []
         for cd in self.c.destinations:
@@ -163,7 +171,7 @@ class Context:
             allowed = "<roots>" if d.kind == "path" else None
         return Dest(cd.spec, ptr, value, d, None, allowed, enforced, emb)
 
-    @cached_property
+    @property
     def payload(self) -> list[tuple[str, str]]:
         """The ``(pointer, text)`` strings that carry data out of the call.
 
@@ -171,6 +179,11 @@ class Context:
         an outward side effect, every string argument that is not a destination (secure
         default); otherwise none.
         """
+        if self._payload is None:
+            self._payload = self._find_payload()
+        return self._payload
+
+    def _find_payload(self) -> list[tuple[str, str]]:
         if self.c.payload is not None:
             out: list[tuple[str, str]] = []
             for toks in self.c.payload:
