@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -415,3 +416,19 @@ CHECKS = {
 
 #: Checks that run only when nothing else stopped the call ("with nothing else wrong").
 FINAL_CHECKS = {"untrusted_side_effect": check_untrusted_side_effect}
+
+
+def quiet(ctx: Context) -> bool:
+    """True when none of the checks in :data:`QUIET` can find anything in this call.
+
+    That is when no untrusted content entered the session and the call sends nothing to a
+    place its allow-lists do not cover: every check above first asks one of these (the
+    origin and trifecta rules need untrusted content; the payload, URL, rendered-text and
+    blob rules need data leaving to a non-allowed place). The decision core then skips
+    them; tests/exfil compare decisions with and without the skip.
+    """
+    return not ctx.view.ledger.untrusted_seen and not leaves(ctx)
+
+
+#: The checks :func:`quiet` vouches for.
+QUIET: frozenset[Callable[[Context], list[Finding]]] = frozenset({*CHECKS.values(), *FINAL_CHECKS.values()})

@@ -512,6 +512,16 @@ def _exfil_checks(final: bool = False) -> dict[str, Check]:
     return dict(exfil.FINAL_CHECKS if final else exfil.CHECKS)
 
 
+def _quiet_rule() -> tuple[frozenset[Check], Callable[[Context], bool]]:
+    from . import exfil
+
+    return exfil.QUIET, exfil.quiet
+
+
+#: The exfiltration checks skipped when :func:`toolguard.exfil.quiet` says none can fire.
+_QUIET, _quiet = _quiet_rule()
+
+
 #: The checks ``decide`` runs, in order. ``shape`` runs first; if it finds a broken call,
 #: nothing else runs.
 CHECKS: dict[str, Check] = {
@@ -542,9 +552,15 @@ def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
     call, manifest = ctx.call, ctx.manifest
     tool = call.tool if isinstance(call.tool, str) else ""
     findings: list[Finding] = []
+    quiet: bool | None = None  # computed at the first exfiltration check
     for name, check in checks.items():
         if manifest is None and name not in NO_MANIFEST_CHECKS:
             continue
+        if check in _QUIET:
+            if quiet is None:
+                quiet = _quiet(ctx)
+            if quiet:
+                continue
         found = check(ctx)
         if found:  # built-in checks return a list, empty when they find nothing
             findings.extend(found)
@@ -552,6 +568,8 @@ def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
                 return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
     if manifest is not None and (not findings or all(f.action == "allow" for f in findings)):
         for check in FINAL_CHECKS.values():
+            if check in _QUIET and (quiet if quiet is not None else _quiet(ctx)):
+                continue
             found = check(ctx)
             if found:
                 findings.extend(found)

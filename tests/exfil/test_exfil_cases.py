@@ -280,3 +280,23 @@ def test_split_across_calls_is_stopped_with_every_call_named():
     assert d.verdict == "deny" and "payload.private_data" in d.codes
     taint = [e for f in d.findings for e in f.evidence if e.kind == "taint"]
     assert any(e.detail.get("transform") == "split" and len(e.detail.get("calls", [])) >= 2 for e in taint), taint
+
+
+@pytest.mark.parametrize("case", ATTACKS + BENIGN, ids=[c.id for c in ATTACKS + BENIGN])
+def test_the_quiet_skip_changes_no_decision(case, monkeypatch):
+    """The core skips the exfiltration checks when exfil.quiet() says none can fire: every
+    case decides the same (verdict, findings, evidence) with the skip switched off."""
+    from toolguard import policy
+    from toolguard.exfil import quiet
+
+    guard, session = _session_for(case)
+    call = Call(case.tool, case.args, "c-final")
+    with_skip = guard.decide(call, session)
+    was_quiet = quiet(policy.Context(call, MANIFESTS.get(case.tool), session.view(), guard.policy))
+    monkeypatch.setattr(policy, "_QUIET", frozenset())
+    without = guard.decide(call, session)
+    assert (with_skip.verdict, with_skip.findings) == (without.verdict, without.findings)
+    if was_quiet:
+        assert not any(c in ("destination.untrusted_origin", "payload.private_data", "url.data_in_query",
+                             "markdown.remote_resource", "payload.encoded_blob", "context.untrusted_side_effect")
+                       for c in without.codes)
