@@ -158,7 +158,7 @@ class Decision:
 
     @property
     def codes(self) -> tuple[str, ...]:
-        return tuple(f.code for f in self.findings)
+        return tuple([f.code for f in self.findings]) if self.findings else ()
 
     @property
     def reason(self) -> str:
