@@ -964,7 +964,9 @@ class AuditLog:
                 finally:
                     self._blocked -= 1
             q.append((kind, payload, waiter))
-        if self._idle or waiter is not None:
+        # Wake an idle writer once: until it runs (it needs the GIL the callers hold) the
+        # event stays set, and setting it again would only cost each caller a lock.
+        if waiter is not None or (self._idle and not self._wake.is_set()):
             self._wake.set()
 
     def _drain(self) -> None:
