@@ -98,6 +98,9 @@ class _EgressPlan:
     # none the first key of a destination pointer: no string is then reached twice, and
     # :func:`egress_bytes` adds sizes without remembering pointers.
     disjoint: tuple[str, ...] | None = None
+    # With ``disjoint``: each destination pointer as (key, every item), when it is ``/key``
+    # or ``/key/*``: its strings are read without building their pointers.
+    dest_keys: tuple[tuple[str, bool], ...] | None = None
 
 
 _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
@@ -113,11 +116,17 @@ def _plan_of(manifest: Manifest) -> _EgressPlan:
             firsts = {spec.tokens[0] if spec.tokens else None for spec in manifest.destinations}
             if len(set(keys)) == len(keys) and all(isinstance(f, str) for f in firsts) and not firsts & set(keys):
                 disjoint = keys
+        dest_keys: tuple[tuple[str, bool], ...] | None = None
+        if disjoint is not None and all(
+            len(spec.tokens) == 1 or (len(spec.tokens) == 2 and spec.tokens[1] is _pointer.WILDCARD) for spec in manifest.destinations
+        ):
+            dest_keys = tuple((spec.tokens[0], len(spec.tokens) == 2) for spec in manifest.destinations)
         plan = _EgressPlan(
             tuple((spec.kind, compile_pointer(spec.tokens), spec.roots) for spec in manifest.destinations),
             tuple(compile_pointer(t) for _, t in payload_tokens) if payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
             disjoint,
+            dest_keys,
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)
     return hit[1]
@@ -175,6 +184,20 @@ def egress_bytes(call: Call, manifest: Manifest) -> int:
                     total += len(value) if value.isascii() else _utf8(value)
                 else:
                     total += sum(_utf8(s) for _, s in _pointer.walk_strings(value))
+        if plan.dest_keys is not None:
+            for key, every in plan.dest_keys:
+                if key not in args:
+                    continue
+                value = args[key]
+                if not every:
+                    if isinstance(value, str):
+                        total += len(value) if value.isascii() else _utf8(value)
+                    continue
+                items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+                for item in items:
+                    if isinstance(item, str):
+                        total += len(item) if item.isascii() else _utf8(item)
+            return total
         for _, resolve, _ in plan.dests:
             for _, value in resolve(args):
                 if isinstance(value, str):
