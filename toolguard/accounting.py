@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .session import Session
     from .telemetry import Telemetry
 
-__all__ = ["Accounting", "Track", "destination_key", "error_decision", "measure_egress"]
+__all__ = ["Accounting", "Track", "destination_key", "egress_bytes", "error_decision", "measure_egress"]
 
 log = logging.getLogger("toolguard")
 
