@@ -1,7 +1,8 @@
 """The added per-call cost of accounting and audit (budgets, cut-off, output checks, audit log).
 
 For each configuration it times what the guard runs for one call on top of the decision
-core: the kill-list read, the call's span context, ``Accounting.after_decide`` (budgets,
+core (the accounting's fused fast path on, as by default; two rows turn it off to show the
+general path on the same configuration): the kill-list read, the call's span context, ``Accounting.after_decide`` (budgets,
 cut-off rules, audit record, telemetry) and ``Accounting.after_execute`` (output checks,
 output budgets, output record). The bare decision core is timed in the same run for
 comparison. Medians and p99s in microseconds, CPU time of the calling thread and of the
@@ -111,9 +112,10 @@ def main() -> None:
     db = Database(f"sqlite:///{tmp / 'state.db'}")
     counter = [0]
 
-    def accounting_row(name: str, manifest: object, *, fresh_principal: bool = False, **kwargs: object) -> None:
+    def accounting_row(name: str, manifest: object, *, fresh_principal: bool = False, fast: bool = True, **kwargs: object) -> None:
         g = Guard(ManifestSet.of([manifest]), policy=policy, **kwargs)  # type: ignore[list-item]
         acc = g.accounting
+        acc.fast_path = fast
         session = g.session("alice", "s")
         decision = decide(call, manifest, view, policy).with_id("0" * 32)  # type: ignore[arg-type]
 
@@ -132,6 +134,7 @@ def main() -> None:
         row(name, one)
 
     accounting_row("memory stores, no budgets, no audit", plain, telemetry=False)
+    accounting_row("  same, general path (fast path off)", plain, telemetry=False, fast=False)
     accounting_row("+ telemetry through the API (no SDK)", plain)
     accounting_row("memory counters, 2 budgets", budgeted, telemetry=False, counters=MemoryCounterStore())
     accounting_row("SQLite counters, 2 budgets, no lease", budgeted, telemetry=False, counters=SqlCounterStore(db))
@@ -153,6 +156,11 @@ def main() -> None:
         "TARGET, audit by the background writer",
         budgeted, telemetry=False, counters=LeasedCounterStore(SqlCounterStore(db)),
         kill_list=SqlKillList(db, cache_ttl=1.0), audit=audit_log("a2t.jsonl", writer="thread"),
+    )
+    accounting_row(
+        "  same, general path (fast path off)", budgeted, fast=False, telemetry=False,
+        counters=LeasedCounterStore(SqlCounterStore(db)), kill_list=SqlKillList(db, cache_ttl=1.0),
+        audit=audit_log("a2g.jsonl", writer="thread"),
     )
     accounting_row(
         "SQLite unleased + uncached kill list + audit",

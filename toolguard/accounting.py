@@ -40,20 +40,22 @@ from .egress import (
     Budgets,
     Charge,
     CounterStore,
+    LeasedCounterStore,
     MemoryCounterStore,
     Reservation,
+    _check_charges,
     open_counter_store,
 )
 from .errors import StoreUnavailable
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import OUTWARD_EFFECTS, Manifest, ManifestSet, Policy
-from .outputs import OutputReport, output_items, process_output
+from .outputs import OutputReport, output_items, process_output, untouched
 
 if TYPE_CHECKING:
     from .session import Session
     from .telemetry import Telemetry
 
-__all__ = ["Accounting", "Track", "destination_key", "error_decision", "measure_egress"]
+__all__ = ["Accounting", "Track", "destination_key", "egress_bytes", "error_decision", "measure_egress"]
 
 log = logging.getLogger("toolguard")
 
@@ -92,6 +94,13 @@ class _EgressPlan:
     dests: tuple[tuple[str, Resolver, tuple[str, ...]], ...]  # (kind, resolver, roots)
     payload: tuple[Resolver, ...] | None
     outward: bool
+    # The payload pointers' keys when each is one plain key (``/body``), all distinct and
+    # none the first key of a destination pointer: no string is then reached twice, and
+    # :func:`egress_bytes` adds sizes without remembering pointers.
+    disjoint: tuple[str, ...] | None = None
+    # With ``disjoint``: each destination pointer as (key, every item), when it is ``/key``
+    # or ``/key/*``: its strings are read without building their pointers.
+    dest_keys: tuple[tuple[str, bool], ...] | None = None
 
 
 _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
@@ -100,10 +109,24 @@ _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
 def _plan_of(manifest: Manifest) -> _EgressPlan:
     hit = _PLANS.get(id(manifest))
     if hit is None or hit[0] is not manifest:
+        payload_tokens = manifest.payload_tokens
+        disjoint: tuple[str, ...] | None = None
+        if payload_tokens is not None and all(len(t) == 1 and isinstance(t[0], str) for _, t in payload_tokens):
+            keys = tuple(t[0] for _, t in payload_tokens)
+            firsts = {spec.tokens[0] if spec.tokens else None for spec in manifest.destinations}
+            if len(set(keys)) == len(keys) and all(isinstance(f, str) for f in firsts) and not firsts & set(keys):
+                disjoint = keys
+        dest_keys: tuple[tuple[str, bool], ...] | None = None
+        if disjoint is not None and all(
+            len(spec.tokens) == 1 or (len(spec.tokens) == 2 and spec.tokens[1] is _pointer.WILDCARD) for spec in manifest.destinations
+        ):
+            dest_keys = tuple((spec.tokens[0], len(spec.tokens) == 2) for spec in manifest.destinations)
         plan = _EgressPlan(
             tuple((spec.kind, compile_pointer(spec.tokens), spec.roots) for spec in manifest.destinations),
-            tuple(compile_pointer(t) for _, t in manifest.payload_tokens) if manifest.payload_tokens is not None else None,
+            tuple(compile_pointer(t) for _, t in payload_tokens) if payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
+            disjoint,
+            dest_keys,
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)
     return hit[1]
@@ -143,6 +166,61 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
     else:
         total = sum(_utf8(v) for k, v, _, _ in dests if k not in ("markdown", "html"))
     return total, dests
+
+
+def egress_bytes(call: Call, manifest: Manifest) -> int:
+    """The first item of :func:`measure_egress` alone, without listing the destinations."""
+    plan = _plan_of(manifest)
+    payload = plan.payload
+    if payload is None:
+        return measure_egress(call, manifest)[0]
+    args = call.args if isinstance(call.args, dict) else {}
+    total = 0
+    if plan.disjoint is not None:
+        for key in plan.disjoint:
+            if key in args:
+                value = args[key]
+                if type(value) is str:
+                    total += len(value) if value.isascii() else _utf8(value)
+                else:
+                    total += sum(_utf8(s) for _, s in _pointer.walk_strings(value))
+        if plan.dest_keys is not None:
+            for key, every in plan.dest_keys:
+                if key not in args:
+                    continue
+                value = args[key]
+                if not every:
+                    if isinstance(value, str):
+                        total += len(value) if value.isascii() else _utf8(value)
+                    continue
+                items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+                for item in items:
+                    if isinstance(item, str):
+                        total += len(item) if item.isascii() else _utf8(item)
+            return total
+        for _, resolve, _ in plan.dests:
+            for _, value in resolve(args):
+                if isinstance(value, str):
+                    total += len(value) if value.isascii() else _utf8(value)
+        return total
+    seen: set[str] = set()
+    total = 0
+    for resolve in payload:
+        for ptr, value in resolve(args):
+            if type(value) is str:
+                if ptr not in seen:
+                    seen.add(ptr)
+                    total += _utf8(value)
+                continue
+            for p, s in _pointer.walk_strings(value, ptr):
+                if p not in seen:
+                    seen.add(p)
+                    total += _utf8(s)
+    for _, resolve, _ in plan.dests:
+        for ptr, value in resolve(args):
+            if isinstance(value, str) and ptr not in seen:
+                total += _utf8(value)
+    return total
 
 
 def destination_key(kind: str, value: str, roots: tuple[str, ...] = ()) -> list[str]:
@@ -189,9 +267,13 @@ class _ChargePlan:
         ]
 
 
-@dataclass
+@dataclass(slots=True)
 class Track:
-    """What the accounting layer keeps about one call while it is mediated."""
+    """What the accounting layer keeps about one call while it is mediated.
+
+    Without a span it is its own context manager (``with accounting.track(...) as t``
+    hands out the record itself): nothing else is built per call.
+    """
 
     call: Call
     principal: str
@@ -199,20 +281,29 @@ class Track:
     span: Any = None
     egress_bytes: int = 0
 
-
-class _Plain(AbstractContextManager["Track"]):
-    """The call's record without a span: a context manager that only hands it out."""
-
-    __slots__ = ("track",)
-
-    def __init__(self, track: Track) -> None:
-        self.track = track
-
     def __enter__(self) -> Track:
-        return self.track
+        return self
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPlan:
+    """What the fused fast path needs about one (principal, tool), resolved once.
+
+    ``series`` holds ``(key, per, cost)`` of the call-edge charges, the cost None where it
+    is the call's egress bytes; None when the call edge cannot be served from leases
+    (budgets per destination or distinct destinations, a store without leases).
+    ``output_free`` is True when no output-edge budget applies.
+    """
+
+    manifest: Manifest
+    cls: str
+    call_free: bool  # no call-edge budget at all
+    series: tuple[tuple[str, float, int | None], ...] | None
+    egress: bool  # a call-edge budget counts egress bytes
+    output_free: bool
 
 
 def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
@@ -281,6 +372,10 @@ class Accounting:
         self.clock = clock
         self._usage: dict[str, Mapping[str, int]] = {}
         self._plans: dict[tuple[str, str, str], _ChargePlan] = {}
+        self._fast: dict[tuple[str, str], _FastPlan] = {}
+        #: Whether the fused fast path may serve calls (False: every call takes the general
+        #: path; the tests run both on the same calls and compare).
+        self.fast_path = True
 
     def __repr__(self) -> str:
         return f"Accounting(counters={self.counters!r}, kill_list={self.kill_list!r}, audit={self.audit!r})"
@@ -316,7 +411,7 @@ class Accounting:
     def track(self, call: Call, session: Session) -> AbstractContextManager[Track]:
         """Open the call's span (current while the tool runs) and the per-call record."""
         if self.telemetry is None or not self.telemetry.tracing():
-            return _Plain(Track(call, session.principal, session.session_id))
+            return Track(call, session.principal, session.session_id)
         return self._span_track(self.telemetry, call, session)
 
     @staticmethod
@@ -332,6 +427,10 @@ class Accounting:
     def after_decide(self, track: Track | None, call: Call, session: Session, decision: Decision, decide_seconds: float = 0.0) -> Decision:
         """Budgets, cut-off rules, audit and telemetry for a decided call; returns the final decision."""
         t0 = time.perf_counter()
+        if self.fast_path and decision.verdict == "allow" and (not decision.findings or not self.rules):
+            fast = self._fast_decide(t0, track, call, session, decision, decide_seconds)
+            if fast is not None:
+                return fast
         principal = session.principal
         manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
         egress = 0
@@ -361,6 +460,97 @@ class Accounting:
                     self.telemetry.egress(principal, egress)
             except Exception as exc:
                 log.exception("toolguard: telemetry failed")
+                decision = error_decision(call, exc, decision)
+        if track is not None:
+            track.egress_bytes = egress
+        return decision
+
+    # -- the fused fast path -----------------------------------------------------------
+    #
+    # The common case, "an allowed call, every budget served from a still-valid lease (or no
+    # budgets), no cut-off rule can fire, telemetry recording nothing, output not altered",
+    # done in as few steps as possible. Each step below is the general path's own step with
+    # the branches that cannot apply left out; anything else returns None and the general
+    # path runs, unchanged (tests/egress run both on the same calls and compare decisions,
+    # counters, usage hints and audit records).
+
+    def _quiet(self, track: Track | None) -> bool:
+        """Whether telemetry records nothing for this call (no span, no meter provider)."""
+        tel = self.telemetry
+        return tel is None or ((track is None or track.span is None) and not tel._metrics())
+
+    def _fast_plan(self, principal: str, tool: str) -> _FastPlan | None:
+        classify = self.budgets._classify
+        key = (principal, tool) if classify is None else (principal, f"{tool}\x00{self.budgets.principal_class(principal)}")
+        plan = self._fast.get(key)
+        manifest = self.manifests.get(tool)
+        if plan is not None and plan.manifest is manifest:
+            return plan
+        if manifest is None:
+            return None
+        cls = self.budgets.principal_class(principal)
+        charge_plan = self._charge_plan(principal, manifest)
+        series: tuple[tuple[str, float, int | None], ...] | None = None
+        template = charge_plan.template
+        if template is not None and isinstance(self.counters, LeasedCounterStore) and all(c.member is None for c in template):
+            _check_charges(template)
+            if len({c.key for c in template}) == len(template):
+                series = tuple((c.key, c.per, None if c.metric == "egress_bytes" else c.cost) for c in template)
+        _, out_slots = self.budgets.slots(cls, manifest.tool, manifest)
+        plan = _FastPlan(manifest, cls, not charge_plan.slots, series, charge_plan.egress_metric, not out_slots)
+        if len(self._fast) > 100_000:
+            self._fast.clear()
+        self._fast[key] = plan
+        return plan
+
+    def _fast_decide(self, t0: float, track: Track | None, call: Call, session: Session, decision: Decision, decide_seconds: float) -> Decision | None:
+        """:meth:`after_decide` for the common case, or None when the general path must run.
+
+        Nothing is counted before None is returned: the general path then does all the work.
+        """
+        principal = session.principal
+        tool = call.tool
+        egress = 0
+        usage: dict[str, int] | None = None
+        try:
+            if type(tool) is not str or not self._quiet(track):
+                return None
+            plan = self._fast_plan(principal, tool)
+            if plan is None:
+                return None
+            if not plan.call_free:
+                series = plan.series
+                counters = self.counters
+                if series is None or not isinstance(counters, LeasedCounterStore):  # series is only set for one
+                    return None
+                if plan.egress:
+                    egress = egress_bytes(call, plan.manifest)
+                # Nothing is counted unless every charge fits its lease: after an exception
+                # up to here, or a None, the general path does all the work (and fails closed).
+                usage = counters.spend(series, self.clock(), egress)
+                if usage is None:
+                    return None  # a lease ran out or its bucket ended: the general path takes new ones
+        except Exception:
+            log.debug("toolguard: the fast path gave way to the general path", exc_info=True)
+            return None
+        if usage is not None:
+            try:
+                if len(self._usage) > 100_000:
+                    self._usage.clear()
+                self._usage[principal] = {**self._usage.get(principal, {}), **usage}
+            except Exception as exc:  # as in the general path: counted, then denied
+                log.exception("toolguard: accounting failed for %r", call.tool)
+                decision, egress = error_decision(call, exc, decision), 0
+        if self.audit is not None:
+            account_s = time.perf_counter() - t0
+            try:
+                self.audit.decision(
+                    decision, call, principal=principal, session=session.session_id, manifest=plan.manifest,
+                    policy_revision=self.policy_revision,
+                    timing={"decide_us": decide_seconds * 1e6, "account_us": account_s * 1e6},
+                )
+            except Exception as exc:
+                log.exception("toolguard: cannot write the audit record of %r", call.tool)
                 decision = error_decision(call, exc, decision)
         if track is not None:
             track.egress_bytes = egress
@@ -465,6 +655,18 @@ class Accounting:
         never withhold the output; the constraints (schema, redaction, cap) still apply.
         """
         principal = session.principal
+        if self.fast_path and decision.verdict == "allow" and type(result) is str and type(call.tool) is str:
+            # The short path: no output budget, nothing recorded, an output left as it is.
+            try:
+                plan = self._fast.get((principal, call.tool)) if self.budgets._classify is None else None
+                if (
+                    plan is not None and plan.output_free and plan.manifest is self.manifests.get(call.tool)
+                    and (self.audit is None or self.audit.outputs == "altered") and self._quiet(track)
+                    and untouched(result, plan.manifest.output)
+                ):
+                    return result, decision
+            except Exception:
+                log.debug("toolguard: the short output path failed; the general path checks the output", exc_info=True)
         manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
         spec = manifest.output if manifest is not None else None
         span = track.span if track is not None else None

@@ -313,6 +313,9 @@ class _NotPlain(Exception):
     """Raised by :func:`_snapshot` for a value that is not plain JSON data."""
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _snapshot(value: Any, depth: int = 0) -> Any:
     """A private copy of plain data (dicts with str keys, lists, tuples, JSON scalars).
 
@@ -321,22 +324,24 @@ def _snapshot(value: Any, depth: int = 0) -> Any:
     (subclasses, other objects, very deep nesting) raises :class:`_NotPlain` and the caller
     serialises on its own thread instead. The copy has the same types as the original, so
     it is recorded exactly as the original would have been (tests/audit compare them).
+    Scalars inside a container are taken as they are, without a call per item.
     """
     t = type(value)
-    if t is str or t is int or t is float or t is bool or value is None:
+    if t in _PLAIN:
         return value
     if depth < 64:
+        plain = _PLAIN
         if t is dict:
             out = {}
             for k, v in value.items():
                 if type(k) is not str:
                     raise _NotPlain
-                out[k] = _snapshot(v, depth + 1)
+                out[k] = v if type(v) in plain else _snapshot(v, depth + 1)
             return out
         if t is list:
-            return [_snapshot(v, depth + 1) for v in value]
+            return [v if type(v) in plain else _snapshot(v, depth + 1) for v in value]
         if t is tuple:  # kept a tuple: pointers (the masked input) do not walk into tuples
-            return tuple([_snapshot(v, depth + 1) for v in value])
+            return tuple([v if type(v) in plain else _snapshot(v, depth + 1) for v in value])
     raise _NotPlain
 
 
@@ -959,7 +964,9 @@ class AuditLog:
                 finally:
                     self._blocked -= 1
             q.append((kind, payload, waiter))
-        if self._idle or waiter is not None:
+        # Wake an idle writer once: until it runs (it needs the GIL the callers hold) the
+        # event stays set, and setting it again would only cost each caller a lock.
+        if waiter is not None or (self._idle and not self._wake.is_set()):
             self._wake.set()
 
     def _drain(self) -> None:

@@ -612,6 +612,42 @@ class LeasedCounterStore:
             self._sweep(now)
             return self._slow(charges, now, force)
 
+    def spend(self, items: Sequence[tuple[str, float, int | None]], now: float, fill: int = 0) -> dict[str, int] | None:
+        """The lease fast path without :class:`Charge` objects: spend from still-valid leases, or nothing.
+
+        ``items`` are ``(key, per, cost)`` of member-less charges on distinct series, a
+        cost of None standing for ``fill`` (a call's egress bytes). When
+        every one is covered by a lease still in its bucket, the costs are spent from the
+        leases exactly as :meth:`reserve` would spend them and the usage of each series is
+        returned (what ``Reservation.usage`` holds); otherwise nothing changes and None
+        is returned: the caller then reserves through :meth:`reserve`, which takes new
+        leases from the shared store.
+        """
+        if not (type(now) is float and now - now == 0.0):  # not a finite float: the full check
+            now = _check_now(now)
+        if type(fill) is not int or fill < 0:
+            raise ValueError(f"fill must be a non-negative int, not {fill!r}")
+        with self._lock:
+            now = self._high = max(now, self._high)
+            leases = self._leases
+            n_buckets = self.buckets
+            for key, per, cost in items:
+                lease = leases.get(key)
+                if cost is None:
+                    cost = fill
+                elif type(cost) is not int or cost < 0:
+                    raise ValueError(f"charge {key!r}: cost must be a non-negative int, not {cost!r}")
+                if lease is None or lease.bucket < math.floor(now / (per / n_buckets)) or lease.left < cost:
+                    return None
+            usage = self._usage
+            out: dict[str, int] = {}
+            for key, _, cost in items:
+                if cost is None:
+                    cost = fill
+                leases[key].left -= cost
+                out[key] = usage[key] = usage.get(key, 0) + cost
+            return out
+
     def _slow(self, charges: Sequence[Charge], now: float, force: bool) -> Reservation:
         # Spend what is left of still-valid leases first; ask the shared store for the rest.
         valid: dict[str, _Lease] = {}

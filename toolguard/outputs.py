@@ -41,7 +41,7 @@ from . import _pointer
 from .manifest import OutputSpec
 from .session import _as_text
 
-__all__ = ["BUILTIN_PATTERNS", "OutputReport", "Redactor", "output_items", "process_output"]
+__all__ = ["BUILTIN_PATTERNS", "OutputReport", "Redactor", "output_items", "process_output", "untouched"]
 
 
 def _luhn(digits: str) -> bool:
@@ -80,6 +80,8 @@ class _Secret:
     test costs far less than a regex scan. Every regex starts with a literal or a small
     character set so that the scan itself is fast; boundaries (the characters that must not
     come right before the match) are checked on each match instead of with a look-behind.
+    ``min_digits``: every match holds at least this many ASCII digits (a text with fewer
+    cannot match; :func:`untouched` counts them before running the regex).
     """
 
     kind: str
@@ -87,10 +89,14 @@ class _Secret:
     triggers: tuple[str, ...] = ()
     lower: bool = False
     not_before: frozenset[str] = frozenset()
+    min_digits: int = 0
 
 
-def _secret(kind: str, rx: str, triggers: tuple[str, ...] = (), *, lower: bool = False, not_before: frozenset[str] = frozenset()) -> _Secret:
-    return _Secret(kind, re.compile(rx), triggers, lower, not_before)
+def _secret(
+    kind: str, rx: str, triggers: tuple[str, ...] = (), *, lower: bool = False,
+    not_before: frozenset[str] = frozenset(), min_digits: int = 0,
+) -> _Secret:
+    return _Secret(kind, re.compile(rx), triggers, lower, not_before, min_digits)
 
 
 _AWS_PREFIXES = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA")
@@ -110,7 +116,7 @@ BUILTIN_PATTERNS: tuple[_Secret, ...] = (
     _secret("openai_key", r"sk-(?:proj-|svcacct-|admin-)?(?=[A-Za-z0-9_-]*[0-9])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{32,}", ("sk-",), not_before=_ALNUM),
     _secret("google_api_key", r"AIza[0-9A-Za-z_-]{35}", ("AIza",)),
     _secret("bearer_token", r"(?i:bearer\s+)[A-Za-z0-9._~+/-]{20,}=*", ("bearer",), lower=True, not_before=_ALNUM),
-    _secret("credit_card", r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", not_before=_DIGITS),
+    _secret("credit_card", r"[0-9](?:[ -]?[0-9]){12,18}(?![0-9])", not_before=_DIGITS, min_digits=13),
 )
 
 
@@ -127,12 +133,20 @@ class Redactor:
         self._untriggered = tuple(p for p in self._builtin if not p.triggers)
         self._triggers = tuple(dict.fromkeys(t for p in self._builtin if not p.lower for t in p.triggers))
         self._lower_triggers = tuple(dict.fromkeys(t for p in self._builtin if p.lower for t in p.triggers))
+        # The triggers grouped by their first character: a group is skipped at the cost of
+        # one test when its character does not occur (11 of the 21 start with "A").
+        groups: dict[str, list[str]] = {}
+        for t in self._triggers:
+            groups.setdefault(t[0], []).append(t)
+        self._trigger_groups = tuple((first, tuple(ts)) for first, ts in groups.items())
 
     def _triggered(self, text: str) -> bool:
         """Whether any pattern's trigger occurs in ``text`` (what the per-pattern tests look for)."""
-        for t in self._triggers:
-            if t in text:
-                return True
+        for first, group in self._trigger_groups:
+            if first in text:
+                for t in group:
+                    if t in text:
+                        return True
         if self._lower_triggers:
             lowered = text.lower()
             for t in self._lower_triggers:
@@ -404,6 +418,37 @@ def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> t
 
 
 _NO_REDACTIONS: Mapping[str, int] = MappingProxyType({})
+
+
+def untouched(result: Any, spec: OutputSpec) -> bool:
+    """True when :func:`process_output` would hand ``result`` back unaltered (the short path).
+
+    Only a ``str`` output qualifies, under a spec with no schema and no extra redaction
+    patterns, when no built-in pattern's trigger occurs in it, no pattern without a trigger
+    matches anywhere in it, and it fits the size cap. False means "not known": run
+    :func:`process_output`. True is exact: the general path returns the same object and a
+    report with no redaction, no truncation and no schema error (tests/egress check both
+    on the same outputs).
+    """
+    if type(result) is not str or spec.schema_ is not None or spec.redact:
+        return False
+    r = _redactor(())
+    if r._triggered(result):
+        return False
+    digits = -1
+    for p in r._untriggered:
+        if p.min_digits:
+            if digits < 0:
+                # ASCII digits never occur inside a multi-byte UTF-8 sequence: this counts
+                # the text's [0-9] characters exactly, in C.
+                encoded = result.encode("utf-8", "surrogatepass")
+                digits = len(encoded) - len(encoded.translate(None, b"0123456789"))
+            if digits < p.min_digits:
+                continue  # the pattern needs more digits than the text holds
+        if p.regex.search(result) is not None:
+            return False
+    cap = spec.max_bytes
+    return cap is None or len(result) <= cap // 4 or _size(result) <= cap
 
 
 def output_items(value: Any, spec: OutputSpec | None) -> list[str]:
