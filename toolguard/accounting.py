@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import _pointer
 from ._pointer import Resolver
 from ._pointer import compile_resolver as compile_pointer
+from .anchors import AnchorStore
 from .audit import AuditLog, policy_revision
 from .cutoff import CutOff, CutoffRules, KillList, MemoryKillList, lift, open_kill_list
 from .egress import (
@@ -359,7 +360,7 @@ class Accounting:
             open_kill_list(policy.store) if policy.store else MemoryKillList()
         )
         self.audit: AuditLog | None = audit if audit is not None else (
-            AuditLog.from_settings(policy.audit) if policy.audit.path else None
+            AuditLog.from_settings(policy.audit, anchors=_open_anchors(policy.store)) if policy.audit.path else None
         )
         if telemetry is None:
             from .telemetry import Telemetry  # opentelemetry-api is imported only when used
@@ -768,3 +769,12 @@ class Accounting:
         if entry is not None and self.audit is not None:
             self.audit.cutoff("lift", principal=principal, reason=entry.reason, by=f"operator:{operator}", evidence={"was": entry.by})
         return entry
+
+
+def _open_anchors(url: str | None) -> AnchorStore | None:
+    """Where the audit log anchors its head: the policy's SQL store, if it has one."""
+    if not url or url.startswith("memory:"):
+        return None
+    from .stores.sql import open_database
+
+    return AnchorStore(open_database(url))

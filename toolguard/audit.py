@@ -52,6 +52,7 @@ import click
 
 from ._pointer import Resolver
 from ._pointer import compile_resolver as compile_pointer
+from .anchors import AnchorStore, AnchorWriter, log_name
 from .errors import StoreError
 
 if TYPE_CHECKING:
@@ -448,7 +449,7 @@ class Problem:
 
     file: str
     line: int
-    kind: str  # truncated | json | format | edited | chain | seq | link
+    kind: str  # truncated | json | format | edited | chain | seq | link | anchor
     message: str
     expected: str | None = None
     found: str | None = None
@@ -702,6 +703,8 @@ class AuditLog:
         clock: Any = time.time,
         writer: WriterMode = "inline",
         max_pending: int = 4096,
+        anchors: AnchorStore | None = None,
+        anchor_name: str | None = None,
     ) -> None:
         if args not in ("masked", "full", "hash"):
             raise ValueError(f"args must be 'masked', 'full' or 'hash', not {args!r}")
@@ -725,6 +728,9 @@ class AuditLog:
         self.max_pending = max_pending
         self._key = key
         self._clock = clock
+        # Heads anchored in the database at every fsync (toolguard.anchors), from a thread.
+        self._anchors = AnchorWriter(anchors) if anchors is not None else None
+        self.anchor_name = anchor_name if anchor_name is not None else log_name(path)
         self._lock = threading.Lock()
         self._fd: Any = None
         self._seq = 0
@@ -749,7 +755,9 @@ class AuditLog:
             _THREADED.add(self)
 
     @classmethod
-    def from_settings(cls, settings: AuditSettings, *, key: bytes | None = None, writer: WriterMode | None = None) -> AuditLog:
+    def from_settings(
+        cls, settings: AuditSettings, *, key: bytes | None = None, writer: WriterMode | None = None, anchors: AnchorStore | None = None
+    ) -> AuditLog:
         """Open the log a policy's ``audit`` section describes (its ``path`` must be set).
 
         ``writer`` overrides the section's ``writer`` (default ``inline``).
@@ -759,7 +767,7 @@ class AuditLog:
         return cls(
             settings.path, args=settings.args, outputs=settings.outputs, fsync=settings.fsync,
             fsync_interval=settings.fsync_interval, rotate_bytes=settings.rotate_bytes, key=key,
-            writer=writer if writer is not None else settings.writer,
+            writer=writer if writer is not None else settings.writer, anchors=anchors,
         )
 
     def __repr__(self) -> str:
@@ -865,6 +873,11 @@ class AuditLog:
             os.fsync(self._fd.fileno())
             self._last_sync = now
             self._dirty = False
+            if self._anchors is not None:
+                # Only what is on disk is anchored: a power loss cannot make it a false alarm.
+                self._anchors.submit(self.anchor_name, self._seq, self._prev)
+                if force:  # closing or rotating: written now, not left to the thread
+                    self._anchors.flush()
 
     def _check_open(self) -> None:
         if self._failed is not None:
@@ -946,6 +959,8 @@ class AuditLog:
                     self._sync(force=True)
                 self._fd.close()
                 self._fd = None
+        if self._anchors is not None:
+            self._anchors.stop()  # the last head written, and the anchor thread ended
 
     # -- the background writer ---------------------------------------------------------
 
@@ -1256,14 +1271,40 @@ def _exists(paths: Sequence[str]) -> None:
 @audit_cli.command("verify")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--key-file", default=None, help="The HMAC key the log was written with.")
+@click.option("--store", "store", default=None, metavar="URL",
+              help="The state database the log anchored its head in (sqlite:///..., postgresql://...): "
+                   "also check that no anchored record was cut or rewritten.")
+@click.option("--anchor", "anchor_names", multiple=True, metavar="NAME",
+              help="An anchor name to check besides the files' own paths (a log written elsewhere).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def _verify_cmd(paths: tuple[str, ...], key_file: str | None, as_json: bool) -> None:
+def _verify_cmd(paths: tuple[str, ...], key_file: str | None, store: str | None, anchor_names: tuple[str, ...], as_json: bool) -> None:
     """Check every hash and the chain; name each damaged line. Exit 1 on any problem.
 
     PATH is a file, several files, or a directory (its files are taken in chain order).
+    With --store, records cut from the end of the log are found too: the log anchors its
+    head in the database at every fsync.
     """
     _exists(paths)
     report = verify(paths, key=_key(key_file))
+    if store is not None:
+        from .anchors import check_anchors
+        from .errors import StoreError as _StoreError
+        from .stores.sql import open_database
+
+        try:
+            db = open_database(store)
+        except (_StoreError, ValueError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--store") from None
+        try:
+            checked, found = check_anchors(paths, AnchorStore(db), names=anchor_names)
+        finally:
+            db.close()
+        for name, message in found:
+            report.problems.append(Problem(name, 0, "anchor", message))
+        if not checked:
+            report.notes.append("anchors: the database holds no anchor for these files")
+        elif not found:
+            report.notes.append(f"anchors: {checked} anchored head(s), each found in the files")
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
