@@ -99,9 +99,6 @@ class _EgressPlan:
     # none the first key of a destination pointer: no string is then reached twice, and
     # :func:`egress_bytes` adds sizes without remembering pointers.
     disjoint: tuple[str, ...] | None = None
-    # With ``disjoint``: each destination pointer as (key, every item), when it is ``/key``
-    # or ``/key/*``: its strings are read without building their pointers.
-    dest_keys: tuple[tuple[str, bool], ...] | None = None
 
 
 _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
@@ -117,20 +114,33 @@ def _plan_of(manifest: Manifest) -> _EgressPlan:
             firsts = {spec.tokens[0] if spec.tokens else None for spec in manifest.destinations}
             if len(set(keys)) == len(keys) and all(isinstance(f, str) for f in firsts) and not firsts & set(keys):
                 disjoint = keys
-        dest_keys: tuple[tuple[str, bool], ...] | None = None
-        if disjoint is not None and all(
-            len(spec.tokens) == 1 or (len(spec.tokens) == 2 and spec.tokens[1] is _pointer.WILDCARD) for spec in manifest.destinations
-        ):
-            dest_keys = tuple((spec.tokens[0], len(spec.tokens) == 2) for spec in manifest.destinations)
         plan = _EgressPlan(
-            tuple((spec.kind, compile_pointer(spec.tokens), spec.roots) for spec in manifest.destinations),
+            # the manifest's own compiled destination pointers
+            tuple((cd.spec.kind, cd.resolve, cd.spec.roots) for cd in manifest.compiled.destinations),
             tuple(compile_pointer(t) for _, t in payload_tokens) if payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
             disjoint,
-            dest_keys,
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)
     return hit[1]
+
+
+def _payload_bytes(payload: tuple[Resolver, ...], args: dict[str, Any]) -> tuple[int, set[str]]:
+    """UTF-8 bytes of every string the payload pointers reach (each counted once), and their pointers."""
+    seen: set[str] = set()
+    total = 0
+    for resolve in payload:
+        for ptr, value in resolve(args):
+            if type(value) is str:
+                if ptr not in seen:
+                    seen.add(ptr)
+                    total += _utf8(value)
+                continue
+            for p, s in _pointer.walk_strings(value, ptr):
+                if p not in seen:
+                    seen.add(p)
+                    total += _utf8(s)
+    return total, seen
 
 
 def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str, str, str, tuple[str, ...]]]]:
@@ -149,18 +159,7 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
                 dests.append((kind, value, ptr, roots))
     total = 0
     if plan.payload is not None:
-        seen: set[str] = set()
-        for resolve in plan.payload:
-            for ptr, value in resolve(args):
-                if type(value) is str:
-                    if ptr not in seen:
-                        seen.add(ptr)
-                        total += _utf8(value)
-                    continue
-                for p, s in _pointer.walk_strings(value, ptr):
-                    if p not in seen:
-                        seen.add(p)
-                        total += _utf8(s)
+        total, seen = _payload_bytes(plan.payload, args)
         total += sum(_utf8(v) for _, v, p, _ in dests if p not in seen)
     elif plan.outward:
         total = sum(_utf8(s) for _, s in _pointer.walk_strings(args))
@@ -176,51 +175,19 @@ def egress_bytes(call: Call, manifest: Manifest) -> int:
     if payload is None:
         return measure_egress(call, manifest)[0]
     args = call.args if isinstance(call.args, dict) else {}
-    total = 0
     if plan.disjoint is not None:
+        # no string is reached twice: add sizes without remembering pointers
+        total = 0
         for key in plan.disjoint:
             if key in args:
                 value = args[key]
-                if type(value) is str:
-                    total += len(value) if value.isascii() else _utf8(value)
-                else:
-                    total += sum(_utf8(s) for _, s in _pointer.walk_strings(value))
-        if plan.dest_keys is not None:
-            for key, every in plan.dest_keys:
-                if key not in args:
-                    continue
-                value = args[key]
-                if not every:
-                    if isinstance(value, str):
-                        total += len(value) if value.isascii() else _utf8(value)
-                    continue
-                items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
-                for item in items:
-                    if isinstance(item, str):
-                        total += len(item) if item.isascii() else _utf8(item)
-            return total
+                total += _utf8(value) if type(value) is str else sum(_utf8(s) for _, s in _pointer.walk_strings(value))
         for _, resolve, _ in plan.dests:
-            for _, value in resolve(args):
-                if isinstance(value, str):
-                    total += len(value) if value.isascii() else _utf8(value)
+            total += sum(_utf8(value) for _, value in resolve(args) if isinstance(value, str))
         return total
-    seen: set[str] = set()
-    total = 0
-    for resolve in payload:
-        for ptr, value in resolve(args):
-            if type(value) is str:
-                if ptr not in seen:
-                    seen.add(ptr)
-                    total += _utf8(value)
-                continue
-            for p, s in _pointer.walk_strings(value, ptr):
-                if p not in seen:
-                    seen.add(p)
-                    total += _utf8(s)
+    total, seen = _payload_bytes(payload, args)
     for _, resolve, _ in plan.dests:
-        for ptr, value in resolve(args):
-            if isinstance(value, str) and ptr not in seen:
-                total += _utf8(value)
+        total += sum(_utf8(value) for ptr, value in resolve(args) if isinstance(value, str) and ptr not in seen)
     return total
 
 

@@ -50,8 +50,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
-from ._pointer import Resolver
-from ._pointer import compile_resolver as compile_pointer
 from .anchors import AnchorStore, AnchorWriter, log_name
 from .errors import StoreError
 
@@ -204,35 +202,14 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     """
     keep: set[str] = set()
     if manifest is not None and isinstance(args, dict):
-        for resolve in _destination_resolvers(manifest):
-            for p, v in resolve(args):
-                if isinstance(v, str):
-                    keep.add(p)
+        # the manifest's own compiled pointers; rendered text (markdown, html) is payload
+        # too: it is masked
+        for cd in manifest.compiled.destinations:
+            if cd.spec.kind not in ("markdown", "html"):
+                for p, v in cd.resolve(args):
+                    if isinstance(v, str):
+                        keep.add(p)
     return _mask(args, keep)
-
-
-_DEST_RESOLVERS: dict[int, tuple[Any, tuple[Resolver, ...]]] = {}
-
-
-def _destination_resolvers(manifest: Manifest) -> tuple[Resolver, ...]:
-    """:func:`_destination_tokens` compiled (cached per manifest object)."""
-    hit = _DEST_RESOLVERS.get(id(manifest))
-    if hit is None or hit[0] is not manifest:
-        _DEST_RESOLVERS[id(manifest)] = hit = (manifest, tuple(compile_pointer(t) for t in _destination_tokens(manifest)))
-    return hit[1]
-
-
-_DEST_TOKENS: dict[int, tuple[Any, tuple[tuple[Any, ...], ...]]] = {}
-
-
-def _destination_tokens(manifest: Manifest) -> tuple[tuple[Any, ...], ...]:
-    """The parsed pointers of the manifest's value destinations (cached per manifest object)."""
-    hit = _DEST_TOKENS.get(id(manifest))
-    if hit is None or hit[0] is not manifest:
-        # rendered text (markdown, html) is payload too: it is masked
-        toks = tuple(spec.tokens for spec in manifest.destinations if spec.kind not in ("markdown", "html"))
-        _DEST_TOKENS[id(manifest)] = hit = (manifest, toks)
-    return hit[1]
 
 
 _STAMP: tuple[int, str] = (-(2**62), "")
