@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import MESSAGE_MANIFEST, measure
+from _bench import MESSAGE_MANIFEST, measure, percentile
 
 from toolguard import Call, Guard, Policy, SessionView, decide
 from toolguard.audit import AuditLog
@@ -72,11 +72,6 @@ def cpu(fn: Callable[[], object], n: int, flush: Callable[[], object], batch: in
     finally:
         gc.enable()
     return statistics.median(per_call), proc
-
-
-def p99(samples: list[float]) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(0.99 * len(s)))]
 
 
 def main() -> None:
@@ -185,7 +180,7 @@ def main() -> None:
     print(f"{'added per call (accounting + audit)':48} {'median µs':>10} {'p99 µs':>10} {'CPU µs':>8} {'proc CPU':>9} {'n':>7}")
     print("-" * 97)
     for name, samples, (cpu_us, proc_us) in rows:
-        print(f"{name:48} {statistics.median(samples):10.1f} {p99(samples):10.1f} {cpu_us:8.1f} {proc_us:9.1f} {len(samples):7d}")
+        print(f"{name:48} {statistics.median(samples):10.1f} {percentile(samples, 0.99):10.1f} {cpu_us:8.1f} {proc_us:9.1f} {len(samples):7d}")
     print("CPU µs: the calling thread (median of batches); proc CPU: the whole process, writer thread included (mean)")
     print("target: the TARGET row < 15 µs median (SQLite in WAL mode, batched where safe)")
     for a in audits:

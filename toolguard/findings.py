@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ._frozen import slot_constructor
+
 __all__ = [
     "ACTIONS",
     "FINDING_CODES",
@@ -188,24 +190,8 @@ class Decision:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True)
 
 
-_SET_VERDICT, _SET_FINDINGS, _SET_TOOL, _SET_CALL_ID, _SET_DECISION_ID = (
-    Decision.__dict__[name].__set__ for name in ("verdict", "findings", "tool", "call_id", "decision_id")
-)
-
-
-def _decision(verdict: Action, findings: tuple[Finding, ...], tool: str, call_id: str, decision_id: str) -> Decision:
-    """``Decision(...)`` without the frozen dataclass ``__init__`` (a third of its cost).
-
-    The slots are set through their descriptors, once, on a new object: it is the same
-    immutable value the constructor makes (equal, hashable, frozen afterwards).
-    """
-    d: Decision = object.__new__(Decision)
-    _SET_VERDICT(d, verdict)
-    _SET_FINDINGS(d, findings)
-    _SET_TOOL(d, tool)
-    _SET_CALL_ID(d, call_id)
-    _SET_DECISION_ID(d, decision_id)
-    return d
+#: ``Decision(...)`` without the frozen ``__init__`` (a third of its cost; the same value).
+_decision = slot_constructor(Decision)
 
 
 def combine(findings: Iterable[Finding], *, tool: str = "", call_id: str = "", decision_id: str = "") -> Decision:

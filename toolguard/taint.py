@@ -125,6 +125,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _normalize as N
+from ._frozen import slot_constructor
 
 __all__ = ["Source", "TaintLedger", "TaintMatch"]
 
@@ -163,21 +164,8 @@ class Source:
 _NO_LABELS: frozenset[str] = frozenset()
 #: ``sys.getsizeof`` of any Source (slots: the same for every instance).
 _SOURCE_BYTES = sys.getsizeof(Source(0, "", "", True, _NO_LABELS, 0))
-_SET_INDEX, _SET_CALL_ID, _SET_TOOL, _SET_TRUSTED, _SET_LABELS, _SET_LENGTH = (
-    Source.__dict__[f].__set__ for f in ("index", "call_id", "tool", "trusted", "labels", "length")
-)
-
-
-def _source(index: int, call_id: str, tool: str, trusted: bool, labels: frozenset[str], length: int) -> Source:
-    """``Source(...)`` without the frozen dataclass ``__init__`` (one per tool output; same value)."""
-    src: Source = object.__new__(Source)
-    _SET_INDEX(src, index)
-    _SET_CALL_ID(src, call_id)
-    _SET_TOOL(src, tool)
-    _SET_TRUSTED(src, trusted)
-    _SET_LABELS(src, labels)
-    _SET_LENGTH(src, length)
-    return src
+#: ``Source(...)`` without the frozen ``__init__`` (one per tool output; the same value).
+_source = slot_constructor(Source)
 
 
 @dataclass(frozen=True, slots=True)

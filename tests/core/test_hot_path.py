@@ -227,3 +227,20 @@ def test_path_destinations_are_never_memoised(tmp_path: Any) -> None:
     (root / "link").rmdir()
     (root / "link").symlink_to(outside)  # the same argument now leaves the root
     assert decide(call, m, view).codes == ("path.outside_root",)
+
+
+def test_slot_constructors_make_the_same_frozen_values() -> None:
+    import dataclasses
+
+    from toolguard.destinations import Destination, _dest
+    from toolguard.findings import Decision, _decision
+    from toolguard.taint import Source, _source
+
+    assert _decision("hold", (), "t", "c", "d") == Decision("hold", (), "t", "c", "d")
+    assert _source(3, "c1", "web", False, frozenset({"private"}), 9) == Source(3, "c1", "web", False, frozenset({"private"}), 9)
+    made = _dest("url", "https://A.example/", "https://a.example/", host="a.example")
+    assert made == Destination("url", "https://A.example/", "https://a.example/", host="a.example")
+    assert made.flags == frozenset() and made.scheme is None  # the dataclass defaults
+    assert hash(made) == hash(Destination("url", "https://A.example/", "https://a.example/", host="a.example"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.host = "evil.test"  # type: ignore[misc]
