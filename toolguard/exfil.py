@@ -66,7 +66,7 @@ def find_blobs(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, kind)`` of encoded or compressed runs that look like packed data.
 
     Plain words, paths and slugs do not qualify: a base64 run needs >= 24 chars, letters of
-    both cases or digits, and entropy >= 4.0 bits/char; a hex run needs >= 48 hex digits
+    both cases or digits, and entropy >= 4.0 bits/char (inside a URL's path, per segment); a hex run needs >= 48 hex digits
     (longer than a UUID or a SHA-1 commit id, which are identifiers, not packed data).
     Canonical UUIDs are blanked out first.
     """
@@ -78,16 +78,34 @@ def find_blobs(text: str) -> list[tuple[int, int, str]]:
         digits = re.sub(r"[\s:\-]", "", m.group())
         if len(digits) >= 48 and any(c.isalpha() for c in digits) and any(c.isdigit() for c in digits):
             out.append((m.start(), m.end(), "hex"))
+    paths = [(m.start("path"), m.end("path")) for m in _URL_PATH.finditer(text)] if "/" in text else []
     for m in _B64.finditer(text):
-        s = m.group()
         if any(a <= m.start() < b for a, b, _ in out):
             continue
-        has_upper = any(c.isupper() for c in s)
-        has_lower = any(c.islower() for c in s)
-        has_digit = any(c.isdigit() for c in s)
-        if sum((has_upper, has_lower, has_digit)) >= 2 and _entropy(s) >= 4.0:
+        if "/" in m.group() and any(m.start() < b and a < m.end() for a, b in paths):
+            # Inside a URL's path '/' separates segments (as in url_data_parts): a path such
+            # as /wikipedia/commons/8/89/Tomato_je.jpg is not one blob; each segment is judged.
+            pos = m.start()
+            for seg in m.group().split("/"):
+                if len(seg) >= 24 and _packed(seg):
+                    out.append((pos, pos + len(seg), "base64"))
+                pos += len(seg) + 1
+        elif _packed(m.group()):
             out.append((m.start(), m.end(), "base64"))
     return sorted(out)
+
+
+# The path of a URL written in text (absolute or scheme-relative): what follows the host up
+# to the query, fragment or the end of the URL.
+_URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//[^\s/?#<>\"'`()\[\]]+(?P<path>/[^\s?#<>\"'`()\[\]]*)")
+
+
+def _packed(s: str) -> bool:
+    """A base64 candidate run looks like packed data: two character classes, high entropy."""
+    has_upper = any(c.isupper() for c in s)
+    has_lower = any(c.islower() for c in s)
+    has_digit = any(c.isdigit() for c in s)
+    return sum((has_upper, has_lower, has_digit)) >= 2 and _entropy(s) >= 4.0
 
 
 def url_data_parts(normalized_url: str, host: str | None, registrable: str | None) -> list[tuple[str, str]]:
@@ -323,11 +341,12 @@ def check_encoded_blob(ctx: Context) -> list[Finding]:
     return out
 
 
-def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
+def _deciding_values(ctx: Context) -> list[tuple[str, str, tuple[str, ...]]]:
+    """``(pointer, value, forms)`` of every deciding scalar; numbers carry their usual spellings."""
     m = ctx.manifest
     assert m is not None
     toks = ctx.c.deciding
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, tuple[str, ...]]] = []
     if toks:
         for t in toks:
             for ptr, v in _pointer.resolve(ctx.args, t):
@@ -338,20 +357,41 @@ def _deciding_values(ctx: Context) -> list[tuple[str, str]]:
     return out
 
 
-def _scalars(v: Any, ptr: str) -> list[tuple[str, str]]:
+def _scalars(v: Any, ptr: str) -> list[tuple[str, str, tuple[str, ...]]]:
     if isinstance(v, bool) or v is None:
         return []
     if isinstance(v, str):
-        return [(ptr, v)] if v.strip() else []
+        return [(ptr, v, ())] if v.strip() else []
     if isinstance(v, int):
-        return [(ptr, str(v))]
+        return [(ptr, str(v), _number_forms(v))]
     if isinstance(v, float):
-        return [(ptr, str(int(v)) if v.is_integer() else repr(v))]
+        return [(ptr, str(int(v)) if v.is_integer() else repr(v), _number_forms(v))]
     if isinstance(v, list):
         return [x for i, item in enumerate(v) for x in _scalars(item, f"{ptr}/{i}")]
     if isinstance(v, dict):
         return [x for k, item in v.items() for x in _scalars(item, f"{ptr}/{k}")]
     return []
+
+
+def _number_forms(v: float) -> tuple[str, ...]:
+    """The ways a person writes the number ``v``: ``1250.5`` is also ``1,250.50``, ``1250,50``,
+    ``1 250,50``... (grouped by thousands or not; point or comma decimals; none, the shortest
+    or two decimals). A JSON number has no spelling of its own, so the user's "39.90 EUR"
+    grounds ``39.9`` exactly as their "40 EUR" grounds ``40``. Bounded to finite values."""
+    if not math.isfinite(v) or abs(v) >= 1e15:
+        return ()
+    whole = float(v).is_integer()
+    bodies = {f"{v:,.2f}"} | ({f"{int(v):,}"} if whole else {f"{v:,}".rstrip("0").rstrip(".")})
+    forms: set[str] = set()
+    for body in bodies:
+        intpart, _, frac = body.partition(".")
+        for group in ("", ",", ".", " ", "'"):
+            for point in (".", ","):
+                if group == point:
+                    continue
+                text = intpart.replace(",", group)
+                forms.add(f"{text}{point}{frac}" if frac else text)
+    return tuple(sorted(forms))
 
 
 def _grounded(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[str] | None = None) -> bool:
@@ -376,8 +416,11 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
             continue
-        if d.allowed is not None:
+        if d.allowed is not None and d.dest.kind != "path":
             continue
+        # A path inside its roots is *where* the tool may act, not *which* file the user
+        # chose: for an outward tool (a delete, an upload of a local file) the path decides
+        # the action, so it must be grounded like any deciding argument.
         origin = ledger.origin(d.raw, forms=_forms(d))
         if _grounded(ledger, d.raw, origin, forms=_forms(d)):
             continue
@@ -385,9 +428,9 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     values = _deciding_values(ctx)
     if not values and not m.destinations and not m.deciding:
         ungrounded.append(Evidence("grounding", {"pointer": "", "value": "", "note": "the call has no arguments to ground"}))
-    for ptr, v in values:
-        origin = ledger.origin(v)
-        if _grounded(ledger, v, origin):
+    for ptr, v, forms in values:
+        origin = ledger.origin(v, forms=forms)
+        if _grounded(ledger, v, origin, forms=list(forms)):
             continue
         ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
     if not ungrounded:
