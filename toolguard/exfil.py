@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "payload_texts", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -101,24 +101,66 @@ _URL_PATH = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//[^\s/?#<>\"'`()\[\]]+(?
 
 
 def _packed(s: str) -> bool:
-    """A base64 candidate run looks like packed data: two character classes, high entropy."""
+    """A base64 candidate run looks like packed data: two character classes, high entropy,
+    and not a run of words (a slug or identifier such as ``Growing_Tomatoes_In_Pots_2026``)."""
     has_upper = any(c.isupper() for c in s)
     has_lower = any(c.islower() for c in s)
     has_digit = any(c.isdigit() for c in s)
-    return sum((has_upper, has_lower, has_digit)) >= 2 and _entropy(s) >= 4.0
+    return sum((has_upper, has_lower, has_digit)) >= 2 and _entropy(s) >= 4.0 and not _wordy(s)
 
 
-def url_data_parts(normalized_url: str, host: str | None, registrable: str | None) -> list[tuple[str, str]]:
+_SEGMENT_SPLIT = re.compile(r"[_\-+/]+")
+_WORD_TOKEN = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|[0-9]+")
+_VOWEL = re.compile(r"[aeiouyAEIOUY]").search
+_CONSONANTS = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{4,}").search
+
+
+def _wordy(s: str) -> bool:
+    """``s`` reads as words joined into a slug or identifier (``Growing_Tomatoes_In_Pots_2026``,
+    ``HowToGrowTomatoesInContainers``, ``HTTPServerConfig_v2``), not packed data.
+
+    Each ``_ - + /``-separated segment must be camel-case words (a lower-case word only at its
+    start) followed at most by a number; the words average 3.5 letters or more, every word
+    of 4+ letters (but short acronyms) has a vowel and none has four consonants in a row. Random base64 (digits between letters, short runs, no vowels)
+    and base64 of text (``SGVsbG8gV29ybGQ``) fail it."""
+    letters = words = 0
+    for seg in _SEGMENT_SPLIT.split(s):
+        if not seg:
+            continue
+        tokens = _WORD_TOKEN.findall(seg)
+        if sum(map(len, tokens)) != len(seg):
+            return False
+        for i, t in enumerate(tokens):
+            if t[0].isdigit():
+                if i != len(tokens) - 1:
+                    return False
+                continue
+            if t[0].islower() and i != 0:
+                return False
+            if t.isupper() and len(t) <= 4:
+                pass  # an acronym (HTTP, SQL)
+            elif (len(t) >= 4 and not _VOWEL(t)) or _CONSONANTS(t):
+                return False
+            letters += len(t)
+            words += 1
+    return words >= 2 and letters >= 3.5 * words
+
+
+def url_data_parts(normalized_url: str, host: str | None, registrable: str | None, *, raw: str = "") -> list[tuple[str, str]]:
     """The parts of a URL that can carry data: ``[(part, decoded text)]``.
 
     Path, each query value, the fragment, and subdomain labels left of the registrable
-    domain (``<data>.evil.test``).
+    domain (``<data>.evil.test``); with ``raw`` (the URL as written), also its userinfo,
+    which the normalised form drops but a client sends (``https://user:<data>@evil.test/``).
     """
     try:
         parts = urlsplit(normalized_url)
     except ValueError:
         return [("url", normalized_url)]
     out: list[tuple[str, str]] = []
+    userinfo = _userinfo(raw) if "@" in raw else ""
+    if userinfo:
+        out.append(("userinfo", userinfo))
     for segment in parts.path.split("/"):
         # Segment by segment: a path is not one blob because '/' is in the base64 alphabet.
         text = unquote_plus(segment)
@@ -137,6 +179,21 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
         if sub:
             out.append(("subdomain", sub))
     return out
+
+
+def _userinfo(raw: str) -> str:
+    """The decoded credentials of a URL as written (``user:password``), or ``""``.
+
+    Only called for URLs the destination parser accepted: a host that a WHATWG and an
+    RFC 3986 client read differently is refused there, so the authority ends at the first
+    ``/``, ``?`` or ``#`` (or ``\\``, which WHATWG reads as ``/`` in web URLs) for both."""
+    rest = raw.strip()
+    scheme_end = rest.find("//")
+    if scheme_end < 0:
+        return ""
+    authority = re.split(r"[/?#\\]", rest[scheme_end + 2 :], maxsplit=1)[0]
+    userinfo, at, _ = authority.rpartition("@")
+    return unquote_plus(userinfo) if at else ""
 
 
 def _match_evidence(m: Any) -> Evidence:
@@ -187,7 +244,7 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     if _is_copied(ctx, d):
         return None
     ledger = ctx.view.ledger
-    parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain)
+    parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
     if not parts:
         return None
     labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
@@ -245,12 +302,56 @@ def check_untrusted_origin(ctx: Context) -> list[Finding]:
     return out
 
 
+def _raw_if_userinfo(d: Dest) -> str:
+    return d.raw if d.dest is not None and "userinfo" in d.dest.flags else ""
+
+
+def _keys(value: Any, ptr: str, out: list[tuple[str, str]]) -> None:
+    """The object keys inside ``value`` as ``(pointer, key)``: a JSON body sends its keys too."""
+    stack = [(ptr, value)]
+    while stack:
+        p, v = stack.pop()
+        if isinstance(v, dict):
+            for k, item in v.items():
+                kp = f"{p}/{_pointer.format_pointer([k])[1:]}" if isinstance(k, str) else p
+                if isinstance(k, str) and k.strip():
+                    out.append((kp, k))
+                if isinstance(item, (dict, list)):
+                    stack.append((kp, item))
+        elif isinstance(v, list):
+            stack.extend((f"{p}/{i}", item) for i, item in enumerate(v) if isinstance(item, (dict, list)))
+
+
+def payload_texts(ctx: Context) -> list[tuple[str, str]]:
+    """The call's payload strings (``Context.payload``) and the object keys inside its
+    payload values: data can ride in a key as well as in a value. Computed once per call."""
+    cached: list[tuple[str, str]] | None = ctx.__dict__.get("_payload_texts")
+    if cached is None:
+        cached = list(ctx.payload)
+        c = ctx.c
+        if c.payload is not None:
+            roots = [(ptr, v) for toks in c.payload for ptr, v in _pointer.resolve(ctx.args, toks)]
+        elif c.outward:
+            dest_ptrs = {d.pointer for d in ctx.dests}
+            roots = [(p, v) for p, v in ((_pointer.format_pointer([k]), v) for k, v in ctx.args.items()) if p not in dest_ptrs]
+        else:
+            roots = []
+        keys: list[tuple[str, str]] = []
+        for ptr, v in roots:
+            if isinstance(v, (dict, list)):
+                _keys(v, ptr, keys)
+        cached.extend(keys)
+        ctx.__dict__["_payload_texts"] = cached
+    return cached
+
+
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
-    """Payload strings, plus the data-bearing parts of every non-allowed URL."""
-    texts = list(ctx.payload)
+    """Payload strings and keys, plus the data-bearing parts of every non-allowed URL."""
+    texts = list(payload_texts(ctx))
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind == "url":
-            texts.extend((d.pointer, t) for _, t in url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain))
+            parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
+            texts.extend((d.pointer, t) for _, t in parts)
     return texts
 
 
@@ -326,7 +427,7 @@ def check_encoded_blob(ctx: Context) -> list[Finding]:
     if not leaves(ctx):
         return out
     ledger = ctx.view.ledger
-    for ptr, text in ctx.payload:
+    for ptr, text in payload_texts(ctx):
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
             if ledger.sanctioned(blob) is not None or ledger.origin(blob):
