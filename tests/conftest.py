@@ -6,6 +6,12 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge behaviour, not speed (speed lives in benchmarks/): no per-example
+# deadline, which a loaded shared machine would turn into random failures.
+settings.register_profile("toolguard", deadline=None, print_blob=True)
+settings.load_profile("toolguard")
 
 
 @pytest.fixture(autouse=True)
