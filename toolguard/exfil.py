@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "payload_texts", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "payload_leaves", "payload_texts", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -161,7 +161,10 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
     userinfo = _userinfo(raw) if "@" in raw else ""
     if userinfo:
         out.append(("userinfo", userinfo))
-    for segment in parts.path.split("/"):
+    # mailto:, tel:, sms: name an address in their path: that is where a click would go (the
+    # destination itself), not data riding to a host. Their query (?subject=&body=) is data.
+    path = "" if parts.scheme.lower() in _ADDRESS_SCHEMES else parts.path
+    for segment in path.split("/"):
         # Segment by segment: a path is not one blob because '/' is in the base64 alphabet.
         text = unquote_plus(segment)
         if text:
@@ -181,6 +184,13 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
     return out
 
 
+# A number the taint ledger indexes as such (7+ digits, with up to 3 of ``().+/-`` between
+# digits): a value holding one can be "seen" through that number alone.
+_LONG_NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d){6,}")
+
+_ADDRESS_SCHEMES = frozenset({"mailto", "tel", "sms", "callto", "xmpp", "im"})
+
+
 def _userinfo(raw: str) -> str:
     """The decoded credentials of a URL as written (``user:password``), or ``""``.
 
@@ -194,6 +204,11 @@ def _userinfo(raw: str) -> str:
     authority = re.split(r"[/?#\\]", rest[scheme_end + 2 :], maxsplit=1)[0]
     userinfo, at, _ = authority.rpartition("@")
     return unquote_plus(userinfo) if at else ""
+
+
+def _quote(value: str, limit: int = 60) -> str:
+    """A value quoted for a message (escaped, truncated), as policy.show does."""
+    return repr(value[:limit]) + (f"... ({len(value)} chars)" if len(value) > limit else "")
 
 
 def _match_evidence(m: Any) -> Evidence:
@@ -230,6 +245,28 @@ def leaves(ctx: Context) -> bool:
     return (m.side_effect in OUTWARD_EFFECTS or m.payload is not None) and not m.destinations
 
 
+def payload_leaves(ctx: Context) -> bool:
+    """True when the call's *payload* (not only a URL inside it) goes somewhere not allowed.
+
+    A link or image inside rendered text (a ``markdown``/``html`` destination) carries its
+    own URL, which :func:`egress_texts` and the rendered-text check judge; the text around it
+    goes where the call's other destinations send it. So when the call has a destination of
+    another kind (a repository, a channel) and every such destination is allowed, a link in
+    the body does not make the whole body leave: a pull request to an allowed repository that
+    links its issue is not private code sent to github.com. A call whose only destinations are
+    rendered text, or that leaves out its other destination argument, keeps the stricter
+    reading of :func:`leaves`.
+    """
+    cached: bool | None = ctx.__dict__.get("_payload_leaves")
+    if cached is None:
+        # The call's own destination values (not URLs found inside rendered text). Without
+        # one (none declared, or the optional argument left out), the rule of leaves() holds.
+        direct = [d for d in ctx.dests if d.embedded is None]
+        cached = any(d.embedded is None for d in _open(ctx)) if direct else leaves(ctx)
+        ctx.__dict__["_payload_leaves"] = cached
+    return cached
+
+
 def _is_copied(ctx: Context, d: Dest) -> bool:
     """The whole URL was seen in session content or typed by the user: it carries nothing new."""
     ledger = ctx.view.ledger
@@ -241,27 +278,36 @@ def _is_copied(ctx: Context, d: Dest) -> bool:
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
     """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
     assert d.dest is not None
-    if _is_copied(ctx, d):
-        return None
     ledger = ctx.view.ledger
     parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
     if not parts:
         return None
+    # Labelled data first, before asking whether the URL was seen: check_private_data scans
+    # these parts whether or not the URL was copied, and the finding should say what the URL
+    # carries. (A "seen" answer can also come from a number inside the URL that trusted text
+    # holds, not from the whole URL.)
     labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
     if labelled:
         labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
         src = labelled[0].source
         return (f"{labels} data from {src.tool} (call {src.call_id})", (d.evidence(), *(_match_evidence(m) for m in labelled[:3])))
+    copied = _is_copied(ctx, d)
+    if copied and not (_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw))):
+        return None
+    # A URL with a long number in it may be "seen" only because trusted text holds that
+    # number (the ledger looks values up by their numbers too, so "2026-11-27" typed by the
+    # user would clear "evil.test/?d=<blob>&since=2026-11-27"). Each blob is then judged on
+    # its own: seen as a whole in the session, or not.
     for part, text in parts:
-        blobs = find_blobs(text)
-        if blobs:
-            a, b, kind = blobs[0]
+        for a, b, kind in find_blobs(text):
             blob = text[a:b]
             if ledger.sanctioned(blob) is None and not ledger.origin(blob):
                 return (
                     f"a {kind} blob in its {part} ({len(blob)} chars)",
                     (d.evidence(), Evidence("rule", {"part": part, "blob_kind": kind, "blob": blob[:80]})),
                 )
+    if copied:
+        return None
     host_origin = ledger.origin(d.dest.host or "", forms=[d.dest.registrable_domain or ""]) if d.dest.host else ()
     if host_origin and ledger.sanctioned(d.dest.host or "", forms=[d.dest.registrable_domain or ""]) is None:
         # The host came from untrusted content. Data in the URL that is not itself an echo of
@@ -347,7 +393,7 @@ def payload_texts(ctx: Context) -> list[tuple[str, str]]:
 
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     """Payload strings and keys, plus the data-bearing parts of every non-allowed URL."""
-    texts = list(payload_texts(ctx))
+    texts = list(payload_texts(ctx)) if payload_leaves(ctx) else []
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind == "url":
             parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
@@ -371,7 +417,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
         return out
-    open_dests = ", ".join(sorted({d.dest.normalized for d in _open(ctx) if d.dest is not None})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
+    open_dests = ", ".join(sorted({d.dest.normalized for d in _open(ctx) if d.dest is not None and (d.pointer in by_ptr or d.embedded is None)})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
     for ptr, ms in sorted(by_ptr.items()):
         labels = sorted({lab for m in ms for lab in m.source.labels})
         src = ms[0].source
@@ -424,7 +470,7 @@ def check_rendered(ctx: Context) -> list[Finding]:
 def check_encoded_blob(ctx: Context) -> list[Finding]:
     """Packed data (base64, hex, compressed) in a payload to a non-allowed destination."""
     out: list[Finding] = []
-    if not leaves(ctx):
+    if not payload_leaves(ctx):
         return out
     ledger = ctx.view.ledger
     for ptr, text in payload_texts(ctx):
@@ -499,10 +545,23 @@ def _grounded(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[s
     """Grounded in trusted text: the user's or system's words; or trusted tool output, unless
     untrusted content also names the value (an injected "delete f_999" that matches a real
     file from a trusted listing is the attacker's choice, not the user's)."""
+    return _grounding(ledger, value, origin, forms=forms) is None
+
+
+def _grounding(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[str] | None = None) -> str | None:
+    """None when ``value`` is grounded (see :func:`_grounded`), else why not, in words an
+    approver and the model can act on."""
     src = ledger.sanctioned(value, forms=forms or ())
-    if src is None:
-        return False
-    return src.tool in ("user", "system") or not origin
+    if src is not None and (src.tool in ("user", "system") or not origin):
+        return None
+    if origin:
+        named = f"{origin[0].source.tool}, call {origin[0].source.call_id}"
+        if src is not None:
+            # The confusing case: the value *is* in trusted output, but untrusted content names
+            # it too, so it may be the injected choice among trusted values.
+            return f"is in the output of {src.tool} but untrusted content ({named}) names it too, so only the user's words would ground it"
+        return f"comes from untrusted content ({named}), not from the user's words or trusted output"
+    return "is not in the user's words or trusted output"
 
 
 def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
@@ -523,27 +582,34 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
         # chose: for an outward tool (a delete, an upload of a local file) the path decides
         # the action, so it must be grounded like any deciding argument.
         origin = ledger.origin(d.raw, forms=_forms(d))
-        if _grounded(ledger, d.raw, origin, forms=_forms(d)):
+        why = _grounding(ledger, d.raw, origin, forms=_forms(d))
+        if why is None:
             continue
-        ungrounded.append(Evidence("grounding", {"pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
+        ungrounded.append(Evidence("grounding", {"pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]], "reason": why}))
     values = _deciding_values(ctx)
     if not values and not m.destinations and not m.deciding:
-        ungrounded.append(Evidence("grounding", {"pointer": "", "value": "", "note": "the call has no arguments to ground"}))
+        ungrounded.append(Evidence("grounding", {"pointer": "", "value": "", "note": "the call has no arguments to ground", "reason": "has no argument that the user's words could ground"}))
     for ptr, v, forms in values:
         origin = ledger.origin(v, forms=forms)
-        if _grounded(ledger, v, origin, forms=list(forms)):
+        why = _grounding(ledger, v, origin, forms=list(forms))
+        if why is None:
             continue
-        ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]]}))
+        ungrounded.append(Evidence("grounding", {"pointer": ptr, "value": v[:120], "from_untrusted": [o.source.call_id for o in origin[:3]], "reason": why}))
     if not ungrounded:
         return out
     sources = [s for s in ledger.sources if not s.trusted]
     first = sources[0] if sources else None
-    what = ", ".join(e.detail["pointer"] or "the call" for e in ungrounded[:4])
+    # One reason per argument (the first four): "is not grounded" alone misleads when the
+    # value is in trusted output but untrusted content names it too.
+    whats = "; ".join(f"{e.detail['pointer'] or 'the call'} {_quote(e.detail['value']) + ' ' if e.detail['value'] else ''}{e.detail['reason']}" for e in ungrounded[:4])
+    if len(ungrounded) > 4:
+        whats += f"; and {len(ungrounded) - 4} more"
+    effect = m.side_effect
     out.append(ctx.finding(
         "context.untrusted_side_effect",
-        f"a {m.side_effect} call after untrusted content entered the session"
-        + (f" (from {first.tool}, call {first.call_id})" if first else "")
-        + f", and {what} {'is' if len(ungrounded) == 1 else 'are'} not grounded in the user's words or trusted output",
+        f"{'an' if effect[0] in 'aeiou' else 'a'} {effect} call after untrusted content entered the session"
+        + (f" (first from {first.tool}, call {first.call_id})" if first else "")
+        + f": {whats}",
         ungrounded[0].detail.get("pointer", ""),
         tuple(ungrounded[:8]),
     ))
