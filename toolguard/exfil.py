@@ -417,7 +417,10 @@ def check_private_data(ctx: Context) -> list[Finding]:
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
         return out
-    open_dests = ", ".join(sorted({d.dest.normalized for d in _open(ctx) if d.dest is not None and (d.pointer in by_ptr or d.embedded is None)})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
+    # Name where the data goes: the call's own open destinations, else the rendered links
+    # that carry it. A URL is named by its host: the rest of it may be the very data.
+    opened = [d for d in _open(ctx) if d.embedded is None] or [d for d in _open(ctx) if d.pointer in by_ptr]
+    open_dests = ", ".join(sorted({_dest_name(d) for d in opened})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
     for ptr, ms in sorted(by_ptr.items()):
         labels = sorted({lab for m in ms for lab in m.source.labels})
         src = ms[0].source
@@ -428,6 +431,13 @@ def check_private_data(ctx: Context) -> list[Finding]:
             tuple(_match_evidence(m) for m in ms[:5]),
         ))
     return out
+
+
+def _dest_name(d: Dest) -> str:
+    assert d.dest is not None
+    if d.dest.kind == "url" and d.dest.host:
+        return f"the host {d.dest.host}"
+    return d.dest.normalized[:120]
 
 
 def check_url_data(ctx: Context) -> list[Finding]:
