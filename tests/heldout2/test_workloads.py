@@ -1050,7 +1050,7 @@ def play(s: Sess) -> list[str]:
 
 def _params(kind: str) -> list[Any]:
     out = []
-    for name, (benign, attacks) in WORKLOADS.items():
+    for benign, attacks in WORKLOADS.values():
         for s in benign if kind == "benign" else attacks:
             marks = [pytest.mark.xfail(strict=True, reason=XFAIL[s.id])] if s.id in XFAIL else []
             out.append(pytest.param(s, id=s.id, marks=marks))
@@ -1070,6 +1070,30 @@ def test_attack_session(s: Sess) -> None:
     wrong = play(s)
     assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
     assert any(not st.user and st.expect != "allow" for st in s.steps)
+
+
+def _all() -> list[Sess]:
+    return [s for b, a in WORKLOADS.values() for s in b + a]
+
+
+@pytest.mark.parametrize("s", _all(), ids=[s.id for s in _all()])
+def test_the_quiet_skip_changes_no_decision(s: Sess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call of every session decides the same with exfil.quiet()'s skip switched off."""
+    from toolguard import policy
+
+    guard = Guard(MANIFESTS, policy=s.policy or Policy())
+    session = guard.session("agent-user", s.id)
+    for i, step in enumerate(s.steps):
+        if step.user:
+            session.add_user_text(step.user)
+            continue
+        call = Call(step.tool, step.args, f"{s.id}#{i}")
+        with_skip = guard.decide(call, session)
+        with monkeypatch.context() as m:
+            m.setattr(policy, "_QUIET", frozenset())
+            without = guard.decide(call, session)
+        assert (with_skip.verdict, with_skip.findings) == (without.verdict, without.findings), f"step {i}"
+        guard.run(session, call, lambda _args, out=step.output: out)
 
 
 def test_counts() -> None:
