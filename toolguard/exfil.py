@@ -282,22 +282,18 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
     if not parts:
         return None
-    # Labelled data first, before asking whether the URL was seen: check_private_data scans
-    # these parts whether or not the URL was copied, and the finding should say what the URL
-    # carries. (A "seen" answer can also come from a number inside the URL that trusted text
-    # holds, not from the whole URL.)
-    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
-    if labelled:
-        labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
-        src = labelled[0].source
-        return (f"{labels} data from {src.tool} (call {src.call_id})", (d.evidence(), *(_match_evidence(m) for m in labelled[:3])))
     copied = _is_copied(ctx, d)
     if copied and not (_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw))):
         return None
     # A URL with a long number in it may be "seen" only because trusted text holds that
     # number (the ledger looks values up by their numbers too, so "2026-11-27" typed by the
-    # user would clear "evil.test/?d=<blob>&since=2026-11-27"). Each blob is then judged on
-    # its own: seen as a whole in the session, or not.
+    # user would clear "evil.test/?d=<blob>&since=2026-11-27"). What it carries is then
+    # judged part by part: labelled data, and each blob seen as a whole in the session or not.
+    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
+    if labelled:
+        labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
+        src = labelled[0].source
+        return (f"{labels} data from {src.tool} (call {src.call_id})", (d.evidence(), *(_match_evidence(m) for m in labelled[:3])))
     for part, text in parts:
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
