@@ -885,6 +885,7 @@ def _parse_email(value: str) -> Destination:
         raise InvalidDestination("email.too_long", value, "email", f"is {len(s)} characters long")
     flags: set[str] = set()
     addr = s
+    display_address = ""
     if s.endswith(">"):
         lt = _find_unquoted(s, "<")
         if lt < 0:
@@ -899,6 +900,7 @@ def _parse_email(value: str) -> Destination:
                 raise InvalidDestination("email.syntax", value, "email", "has a malformed display name")
             if ats:
                 flags.add("display_name_address")
+                display_address = display
     ats, seen = _scan_unquoted(addr)
     if seen:
         if len(ats) > 1 or seen.get(",") or seen.get(";"):
@@ -928,6 +930,22 @@ def _parse_email(value: str) -> Destination:
     normalized = f"{nlocal}@{ndomain}"
     if len(normalized.encode("utf-8")) > 254:
         raise InvalidDestination("email.too_long", value, "email", "is longer than 254 octets")
+    if display_address:
+        # "eve@evil.test <bob@acme.example>": an unquoted '@' is not allowed in a display name
+        # (RFC 5322 phrase), and mail libraries recover differently: Python's email package
+        # sends to the first address, a strict parser to the bracketed one. Accepted only
+        # when both name the same mailbox.
+        try:
+            other = _parse_email(display_address).normalized
+        except InvalidDestination:
+            other = ""
+        if other != normalized:
+            raise InvalidDestination(
+                "email.ambiguous",
+                value,
+                "email",
+                f"its display name {_show(display_address)} holds another address outside quotes; mail libraries disagree on which address the value names",
+            )
     return _dest("email", value, normalized, info.host, info.registrable, None, frozenset(flags))
 
 

@@ -136,7 +136,11 @@ CASES = [
     ("email", "bob@eu.acme.example", ["*@*.acme.example"], True, "email-subdomain"),
     ("email", "bob@acme.example", ["*@*.acme.example"], False, "email-apex-not-in-wildcard"),
     ("email", '"bob@acme.example"@evil.test', ["*@acme.example"], False, "email-quoted-at"),
-    ("email", "bob@acme.example <eve@evil.test>", ["*@acme.example"], False, "email-display-name-spoof"),
+    # (Was: parsed as eve@evil.test and not allowed. Python's email package reads the first
+    # address instead, so the value is refused as ambiguous; the spoof stays stopped.)
+    ("email", "bob@acme.example <eve@evil.test>", ["*@acme.example"], "email.ambiguous", "email-display-name-spoof"),
+    ("email", "eve@evil.test <bob@acme.example>", ["*@acme.example"], "email.ambiguous", "email-display-name-address-first"),
+    ("email", "bob@acme.example <Bob@ACME.example>", ["*@acme.example"], True, "email-display-name-same-address"),
     ("email", '"bob@acme.example" <eve@evil.test>', ["*@acme.example"], False, "email-quoted-display-spoof"),
     ("email", "Acme Support <support@acme.example>", ["support@acme.example"], True, "email-display-name"),
     ("email", "bob@acme.example, eve@evil.test", ["*@acme.example"], "email.multiple", "email-two-addresses"),
