@@ -80,6 +80,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html.entities import html5 as _HTML5
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 import ada_url
 
@@ -628,6 +629,21 @@ _MAX_URL = 1 << 20
 _ENCODED_SEPARATOR_RE = re.compile(r"%(?:2[eEfF]|5[cC])")
 
 
+# Query parameters that client libraries of non-web URLs read as the endpoint itself,
+# overriding the authority: libpq (host, hostaddr, service: a service file names a host),
+# and the server/address keys other drivers accept in a connection URI.
+_ENDPOINT_PARAMS = frozenset({"host", "hostaddr", "hostname", "service", "server", "address", "addr", "socket", "unix_socket"})
+
+
+def _endpoint_override(search: str) -> str:
+    """The first endpoint-naming parameter in ``search`` (``?a=1&host=x``), or ``""``."""
+    for pair in search.lstrip("?").split("&"):
+        name = unquote(pair.partition("=")[0]).strip().lower()
+        if name in _ENDPOINT_PARAMS:
+            return name
+    return ""
+
+
 def _parse_url(value: str) -> Destination:
     s = _screen(value, "url")
     if len(s) > _MAX_URL:
@@ -654,6 +670,15 @@ def _parse_url(value: str) -> Destination:
         flags.add("userinfo")
     if scheme not in _NETWORK_SCHEMES:
         flags.add("other_scheme")
+        override = _endpoint_override(parts.search)
+        if override:
+            raise InvalidDestination(
+                "url.endpoint_in_query",
+                value,
+                "url",
+                f"its query names another endpoint ({override}=...): database and service clients "
+                f"(libpq's postgresql://host/db?host=other) connect there instead of the URL's host",
+            )
         host = registrable = None
         if parts.hostname:
             try:

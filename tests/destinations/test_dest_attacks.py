@@ -161,6 +161,13 @@ CASES = [
     ("email", "bob@acme.example.", ["*@acme.example"], True, "email-trailing-dot"),
     ("email", "bob@ａｃｍｅ.example", ["*@acme.example"], True, "email-fullwidth-domain"),
     ("email", "bob@acme.example@evil.test", ["*@acme.example"], "email.syntax", "email-two-ats"),
+    # --- connection URIs whose query names the endpoint (libpq host=, hostaddr=, service=) --------
+    ("url", "postgresql://db.acme.example:5432/app?host=evil.test", ["postgresql://db.acme.example:5432/*"], "url.endpoint_in_query", "pg-host-param"),
+    ("url", "postgresql://db.acme.example/app?sslmode=require&HostAddr=203.0.113.7", ["postgresql://db.acme.example/*"], "url.endpoint_in_query", "pg-hostaddr-param"),
+    ("url", "postgresql://db.acme.example/app?%68ost=evil.test", ["postgresql://db.acme.example/*"], "url.endpoint_in_query", "pg-host-param-encoded"),
+    ("url", "postgresql://db.acme.example/app?service=evil", ["postgresql://db.acme.example/*"], "url.endpoint_in_query", "pg-service-param"),
+    ("url", "postgresql://db.acme.example/app?sslmode=require&application_name=agent", ["postgresql://db.acme.example/*"], True, "pg-ordinary-params"),
+    ("url", "https://api.acme.example/v1/lookup?host=evil.test", ["https://api.acme.example/*"], True, "https-host-param-is-data"),
     # --- domain and host ------------------------------------------------------------------------
     ("domain", "ACME.EXAMPLE.", APEX, True, "domain-case-dot"),
     ("domain", "sub.acme.example", APEX, False, "domain-sub-vs-apex"),
