@@ -536,8 +536,9 @@ CHECKS: dict[str, Check] = {
 #: Checks that run whether or not the tool has a manifest; every other check needs one.
 NO_MANIFEST_CHECKS = frozenset({"shape", "cut_off", "tool"})
 
-#: Checks that run only when no other finding stopped the call: they catch what is wrong
-#: with a call that is otherwise fine (the lethal-trifecta rule).
+#: Checks that run only when no other finding denies the call: they catch what is wrong
+#: with a call that is otherwise fine (the lethal-trifecta rule), and tell the approver of
+#: a held call where its deciding arguments came from.
 FINAL_CHECKS: dict[str, Check] = _exfil_checks(final=True)
 
 _SHAPE_STOPPERS = frozenset({"call.malformed", "call.too_large", "call.too_deep", "call.invalid_unicode"})
@@ -566,7 +567,10 @@ def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
             findings.extend(found)
             if name == "shape" and any(f.code in _SHAPE_STOPPERS for f in findings):
                 return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
-    if manifest is not None and (not findings or all(f.action == "allow" for f in findings)):
+    # The final checks run unless something already denies: on a held call they tell the
+    # approver where its deciding arguments came from; on a denied one they would only pile
+    # a generic hold on top of the real reason.
+    if manifest is not None and (not findings or all(f.action != "deny" for f in findings)):
         for check in FINAL_CHECKS.values():
             if check in _QUIET and (quiet if quiet is not None else _quiet(ctx)):
                 continue
