@@ -279,6 +279,8 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
     assert d.dest is not None
     ledger = ctx.view.ledger
+    if d.dest.normalized in ctx.view.requested:
+        return None  # an earlier call of the session requested this very URL: its host has it all
     parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
     if not parts:
         return None

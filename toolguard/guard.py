@@ -309,6 +309,12 @@ class Guard:
                 ctx = cached[1]
             else:
                 ctx = Context(call, manifest, session.view(), self.policy)
+            if manifest.compiled.requests:
+                # URLs this call requests: their data reaches the host now (a later call
+                # sending the identical URL, a link to a page it fetched, carries nothing new).
+                urls = [d.dest.normalized for d in ctx.dests if d.dest is not None and d.embedded is None and d.dest.kind == "url"]
+                if urls:
+                    session.add_requested(urls)
             if not leaves(ctx):
                 return  # data towards allowed destinations is allowed: nothing to reassemble
             # Only what leaves (payload, data parts of non-allowed URLs), in argument order:

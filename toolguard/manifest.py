@@ -205,6 +205,8 @@ class Compiled:
     payload: tuple[tuple[Any, ...], ...] | None
     deciding: tuple[tuple[Any, ...], ...]
     outward: bool
+    #: The tool has a destination of kind ``url``: a call requests those URLs.
+    requests: bool = False
 
 
 class _Model(BaseModel):
@@ -722,6 +724,7 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
             payload=None if m._payload_tokens is None else tuple(t for _, t in m._payload_tokens),
             deciding=tuple(t for _, t in m._deciding_tokens),
             outward=m.side_effect in OUTWARD_EFFECTS,
+            requests=any(d.kind == "url" for d in m.destinations),
         )
     return issues
 

@@ -4,20 +4,25 @@ A :class:`Session` is mutable and owned by the guard: it records the user's and 
 words (trusted text), every tool output with the trust and labels its manifest gives, and
 what left in each allowed call. :meth:`Session.view` hands the decision core a
 :class:`SessionView`: an immutable snapshot of the facts a decision needs plus read-only
-access to the taint ledger (append-only, so reading it at decision time is deterministic).
+access to the taint ledger and to the URLs the session requested (the guard decides under
+the session's lock, so neither changes during a decision).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .taint import Source, TaintLedger
 
-__all__ = ["CallRecord", "LedgerView", "Session", "SessionView"]
+__all__ = ["REQUESTED_MAX", "CallRecord", "LedgerView", "Session", "SessionView"]
+
+#: How many requested URLs a session remembers (the most recent; an older URL requested
+#: again is judged afresh, never let through by a forgotten fact).
+REQUESTED_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,10 @@ class SessionView:
     ledger: TaintLedger
     cut_off: str | None = None
     usage: Mapping[str, Any] = field(default_factory=dict)
+    #: Normalised URLs that calls of this session already requested (allowed or approved
+    #: calls, most recent :data:`REQUESTED_MAX`): the data in such a URL has reached its
+    #: host already, so sending the identical URL again carries nothing new.
+    requested: Collection[str] = frozenset()
 
     @property
     def untrusted_seen(self) -> bool:
@@ -120,6 +129,7 @@ class Session:
         self.poisoned: str | None = None
         self._user_turns = 0
         self._system_turns = 0
+        self._requested: dict[str, None] = {}
 
     def __repr__(self) -> str:
         return f"Session(principal={self.principal!r}, session_id={self.session_id!r}, sources={len(self.ledger.sources)})"
@@ -145,6 +155,16 @@ class Session:
         with self._lock:
             return self.ledger.add_output(_as_text(text), call_id=call_id, tool=tool, trusted=trusted, labels=labels)
 
+    def add_requested(self, urls: Iterable[str]) -> None:
+        """Remember normalised URLs a call requested (see :attr:`SessionView.requested`)."""
+        with self._lock:
+            requested = self._requested
+            for url in urls:
+                requested.pop(url, None)
+                requested[url] = None
+            while len(requested) > REQUESTED_MAX:
+                del requested[next(iter(requested))]
+
     def record_call(self, record: CallRecord) -> None:
         with self._lock:
             self.calls.append(record)
@@ -157,6 +177,7 @@ class Session:
             ledger=ledger,
             cut_off=cut_off,
             usage=usage or {},
+            requested=self._requested.keys(),
         )
 
 
