@@ -329,9 +329,9 @@ def _fast_json(value: Any) -> bytes | None:
 def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, Any]:
     """(the bytes ``args_sha256`` hashes, the record's ``input``) for one call.
 
-    The input is None (``args: hash``), the masked copy (plain data orjson writes as the
-    stdlib would, see :func:`_fast_json`) or an ``orjson.Fragment`` holding its canonical
-    JSON. Nothing returned refers to ``args``: it is also what the background writer takes
+    The input is None (``args: hash``: the record has none), the masked copy (plain data
+    orjson writes as the stdlib would, see :func:`_fast_json`) or a :class:`_Raw` holding
+    its canonical JSON. Nothing returned refers to ``args``: it is also what the background writer takes
     as the call's arguments, whatever the tool does to them afterwards.
     """
     floats: list[float] = []
@@ -344,9 +344,9 @@ def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, 
     if raw is None:
         raw = canonical(args).encode("ascii")
     if mode == "full":
-        return raw, orjson.Fragment(raw)
+        return raw, _Raw(raw.decode("ascii"))
     if mode == "masked":
-        return raw, orjson.Fragment(canonical(masked)) if floats else masked
+        return raw, _Raw(canonical(masked)) if floats else masked
     return raw, None
 
 
@@ -357,20 +357,27 @@ def _slow_args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[by
     except (TypeError, ValueError):
         text = canonical(_jsonable(args))
     if mode == "full":
-        return text.encode("ascii"), orjson.Fragment(canonical(_jsonable(args)))
+        return text.encode("ascii"), _Raw(canonical(_jsonable(args)))
     if mode == "masked":
-        return text.encode("ascii"), orjson.Fragment(canonical(masked_input(args, manifest)))
+        return text.encode("ascii"), _Raw(canonical(masked_input(args, manifest)))
     return text.encode("ascii"), None
 
 
-def _input_text(value: Any) -> str | None:
-    """The canonical JSON of an input as :func:`_args_json` gives it."""
-    if value is None:
+class _Raw:
+    """A value's canonical JSON, given as is to orjson (a ``Fragment``) and to the string builder."""
+
+    __slots__ = ("fragment", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.fragment = orjson.Fragment(text)
+
+
+def _input_text(value: Any, mode: str) -> str | None:
+    """The canonical JSON of an input as :func:`_args_json` gives it (None: the record has none)."""
+    if mode == "hash":
         return None
-    if type(value) is orjson.Fragment:
-        contents = value.contents
-        return contents.decode("ascii") if isinstance(contents, bytes) else str(contents)
-    return canonical(value)
+    return value.text if type(value) is _Raw else canonical(value)
 
 
 _STAMP: tuple[int, str] = (-(2**62), "")
@@ -409,28 +416,13 @@ def _str_json(value: Any) -> str:
     return _esc(value) if type(value) is str else canonical(value)
 
 
-def _round3(value: Any) -> str:
-    """``value`` rounded to 3 decimals, as canonical JSON; ValueError if it is not finite.
-
-    A duration (a float from 0 to 1e12) is rounded half up on ``value * 1000`` and written
-    from the integer, without the two decimal conversions of ``repr(round(value, 3))``: the
-    text has at most 15 significant digits and no trailing zero, so it is the float's own
-    ``repr`` (the canonical text). Other values: ``round(value, 3)``.
-    """
-    if type(value) is float and 0.0 <= value < 1e12:
-        q = int(value * 1000.0 + 0.5)
-        whole, frac = divmod(q, 1000)
-        if frac == 0:
-            return f"{whole}.0"
-        if frac % 10:
-            return f"{whole}.{frac:03d}"
-        return f"{whole}.{frac // 100}" if frac % 100 == 0 else f"{whole}.{frac // 10:02d}"
-    return _number(round(value, 3))
-
-
 def _timing_json(timing: Mapping[str, float]) -> str:
-    """The ``timing`` object's canonical JSON, values rounded by :func:`_round3`."""
-    return "{" + ",".join([f"{_str_json(k)}:{_round3(timing[k])}" for k in sorted(timing)]) + "}"
+    """The ``timing`` object's canonical JSON, values rounded to 3 decimals; ValueError if one is not finite."""
+    if len(timing) == 2 and "account_us" in timing and "decide_us" in timing:  # what the guard records
+        a, d = round(timing["account_us"], 3), round(timing["decide_us"], 3)
+        if type(a) is float and type(d) is float and a - a == 0.0 and d - d == 0.0:  # finite floats
+            return f'{{"account_us":{float.__repr__(a)},"decide_us":{float.__repr__(d)}}}'
+    return "{" + ",".join([f"{_str_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)]) + "}"
 
 
 def _decision_parts(
@@ -449,7 +441,7 @@ def _decision_parts(
     codes = decision.codes
     findings = decision.findings
     verdict = _str_json(decision.verdict)
-    input_json = _input_text(input_value)
+    input_json = _input_text(input_value, input_mode)
     input_field = "" if input_json is None else ',"input":' + input_json
     a = (
         f'{{"args_sha256":"{args_sha256}","call_id":{_str_json(call_id)},'
@@ -487,8 +479,8 @@ def _decision_record(
         "principal": principal, "result": {"reason": decision.reason, "verdict": decision.verdict},
         "session": session, "tool": tool, "type": "decision", "v": FORMAT_VERSION, "verdict": decision.verdict,
     }
-    if input_value is not None:
-        rec["input"] = input_value
+    if input_mode != "hash":
+        rec["input"] = input_value.fragment if type(input_value) is _Raw else input_value
     if timing_json:
         rec["timing"] = orjson.Fragment(timing_json)
     return rec
@@ -1298,16 +1290,16 @@ class AuditLog:
         elif self.args == "masked":
             body["input"] = masked_input(call.args, manifest)
         if timing:
-            body["timing"] = {k: json.loads(_round3(v)) for k, v in timing.items()}
+            body["timing"] = {k: round(v, 3) for k, v in timing.items()}
         if extra:
             body.update(_jsonable(dict(extra)))
         return body
 
     def _decision_payload_text(self, payload: tuple[Any, ...], seq: int, prev: str) -> bytes:
         """The text of a queued decision (background writer), with its chain fields."""
-        decision, tool, call_id, args_raw, input_value, principal, session, digest, revision, timing_json, stamp = payload
+        decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp = payload
         fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
-                  input_value, digest, revision, timing_json)
+                  input_value, manifest_digest(manifest), revision, _timing_json(timing) if timing else "")
         timestamp = _timestamp(stamp)
         rec = _decision_record(*fields)
         if rec is not None:
@@ -1348,12 +1340,13 @@ class AuditLog:
             # The arguments are serialised now, on this thread: the tool may change its
             # argument dict once the call goes on (and the writer is then still to run).
             args_raw, input_value = _args_json(call.args, manifest, self.args)
-            timing_json = _timing_json(timing) if timing else ""
             if self._thread is not None:
-                payload = (decision, tool, call_id, args_raw, input_value, principal, session, manifest_digest(manifest),
-                           policy_revision, timing_json, self._clock())
+                # the rest is the writer's: the digests, the timing's text, the record
+                payload = (decision, tool, call_id, args_raw, input_value, principal, session, manifest,
+                           policy_revision, dict(timing) if timing else None, self._clock())
                 self._enqueue(_DECISION, payload, None)
                 return ""
+            timing_json = _timing_json(timing) if timing else ""
             fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
                       input_value, manifest_digest(manifest), policy_revision, timing_json)
             rec = _decision_record(*fields)
