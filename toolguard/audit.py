@@ -828,13 +828,14 @@ class AuditLog:
             new chain whose first record names it).
         writer: ``inline`` (default: each record is serialised, hashed and written to the
             OS by the thread that makes it, before the call goes on) or ``thread`` (decision
-            and output records are handed to one background thread that serialises, hashes
+            and output records are handed to one background thread that builds, hashes
             and writes them in order; see below).
         max_pending: with ``writer="thread"``, how many records may wait for the writer.
             A caller that finds the queue full waits for room (records are never dropped).
 
-    The background writer (``writer="thread"``) takes the serialisation, hashing and the
-    write off the calling thread; the chain is the same (one writer, records in the order
+    The background writer (``writer="thread"``) takes the record's text, its hashes and the
+    write off the calling thread (which still serialises the call's arguments, so that the
+    record shows them as they were decided); the chain is the same (one writer, records in the order
     they were handed over) and ``toolguard audit verify`` checks it the same way. What it
     changes: a decision's record may reach the OS after the call ran. A process crash
     (``kill -9``) loses the records still queued (at most ``max_pending``), as an OS crash
