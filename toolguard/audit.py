@@ -300,8 +300,11 @@ def _walk(value: Any, node: _Keep | None, floats: list[float], depth: int) -> An
             if type(k) is not str:
                 raise _NotPlain
             sub = keys.get(k, other) if keys else other
-            if type(v) is str:
+            tv = type(v)
+            if tv is str:
                 out[k] = v if sub is not None and sub.keep else f"<{len(v)} chars>"
+            elif tv in _SCALARS:
+                out[k] = v
             else:
                 out[k] = _walk(v, sub, floats, depth + 1)
         return out
@@ -309,8 +312,10 @@ def _walk(value: Any, node: _Keep | None, floats: list[float], depth: int) -> An
         if node is None:
             return [f"<{len(v)} chars>" if type(v) is str else _walk(v, None, floats, depth + 1) for v in value]
         keys, other = node.keys, node.other
-        if not keys:
-            return [_walk(v, other, floats, depth + 1) for v in value]
+        if not keys:  # ``/to/*``: every item below the same node; strings without a call each
+            keep = other is not None and other.keep
+            return [(v if keep else f"<{len(v)} chars>") if type(v) is str else _walk(v, other, floats, depth + 1)
+                    for v in value]
         return [_walk(v, keys.get(str(i), other), floats, depth + 1) for i, v in enumerate(value)]
     if t is tuple:  # pointers do not walk into tuples: nothing below one is kept
         return [_walk(v, None, floats, depth + 1) for v in value]
