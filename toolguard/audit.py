@@ -40,7 +40,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import click
 import orjson
 
+from ._pointer import WILDCARD
 from .anchors import AnchorStore, AnchorWriter, log_name
 from .errors import StoreError
 
@@ -240,8 +241,6 @@ class _Keep:
     __slots__ = ("keep", "keys", "other")
 
     def __init__(self, suffixes: frozenset[tuple[Any, ...]]) -> None:
-        from ._pointer import WILDCARD
-
         self.keep = () in suffixes
         rest = [s for s in suffixes if s]
         wild = frozenset(s[1:] for s in rest if s[0] is WILDCARD)
@@ -498,6 +497,19 @@ def _record_bytes(rec: dict[str, Any]) -> bytes | None:
     except TypeError:
         return None
     return out if out.isascii() and _DEL not in out else None
+
+
+def _decision_bytes(rec: dict[str, Any] | None, fields: tuple[Any, ...], seq: int, prev: str, timestamp: str) -> bytes:
+    """A decision record's canonical JSON with its chain fields and time: orjson's text of
+    ``rec`` (from :func:`_decision_record`) when it is canonical, else the string builder's
+    (:func:`_decision_parts` of ``fields``)."""
+    if rec is not None:
+        rec["prev"], rec["seq"], rec["timestamp"] = prev, seq, timestamp
+        data = _record_bytes(rec)
+        if data is not None:
+            return data
+    a, b, c, d = _decision_parts(*fields)
+    return f"{a}{prev}{b}{int.__repr__(seq)}{c}{timestamp}{d}".encode("ascii")
 
 
 @lru_cache(maxsize=256)
@@ -1056,12 +1068,12 @@ class AuditLog:
         if self._fd is None or self._closing:
             raise StoreError(f"{self.path}: the audit log is closed")
 
-    def _commit(self, make_text: Callable[[int, str], bytes] | None, body: Mapping[str, Any] | None = None) -> str:
-        """Write one record under the lock (inline writer): ``make_text(seq, prev)`` or ``body``."""
+    def _commit(self, body: Mapping[str, Any]) -> str:
+        """Write one record under the lock (inline writer)."""
         with self._lock:
             self._check_open()
             try:
-                h = self._emit(make_text(self._seq + 1, self._prev)) if make_text is not None else self._write(body or {})
+                h = self._write(body)
                 if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                     self._rotate()
             except OSError as exc:
@@ -1080,7 +1092,7 @@ class AuditLog:
         if "hash" in body:
             raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
         if self._thread is None:
-            return self._commit(None, dict(body))
+            return self._commit(dict(body))
         body = dict(body)
         if "timestamp" not in body:
             body["timestamp"] = _timestamp(self._clock())
@@ -1306,15 +1318,7 @@ class AuditLog:
         decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp = payload
         fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
                   input_value, manifest_digest(manifest), revision, _timing_json(timing) if timing else "")
-        timestamp = _timestamp(stamp)
-        rec = _decision_record(*fields)
-        if rec is not None:
-            rec["prev"], rec["seq"], rec["timestamp"] = prev, seq, timestamp
-            data = _record_bytes(rec)
-            if data is not None:
-                return data
-        a, b, c, d = _decision_parts(*fields)
-        return f"{a}{prev}{b}{int.__repr__(seq)}{c}{timestamp}{d}".encode("ascii")
+        return _decision_bytes(_decision_record(*fields), fields, seq, prev, _timestamp(stamp))
 
     def decision(
         self,
@@ -1359,14 +1363,7 @@ class AuditLog:
             # Only the chain's own fields and the time are filled in under the lock.
             with self._lock:
                 self._check_open()
-                seq, prev, stamp = self._seq + 1, self._prev, _timestamp(self._clock())
-                data = None
-                if rec is not None:
-                    rec["prev"], rec["seq"], rec["timestamp"] = prev, seq, stamp
-                    data = _record_bytes(rec)
-                if data is None:
-                    a, b, c, d = _decision_parts(*fields)
-                    data = f"{a}{prev}{b}{int.__repr__(seq)}{c}{stamp}{d}".encode("ascii")
+                data = _decision_bytes(rec, fields, self._seq + 1, self._prev, _timestamp(self._clock()))
                 try:
                     h = self._emit(data)
                     if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
