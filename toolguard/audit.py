@@ -40,7 +40,7 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -49,7 +49,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import click
+import orjson
 
+from ._pointer import WILDCARD
 from .anchors import AnchorStore, AnchorWriter, log_name
 from .errors import StoreError
 
@@ -212,6 +214,176 @@ def masked_input(args: Any, manifest: Manifest | None) -> Any:
     return _mask(args, keep)
 
 
+# --------------------------------------------------------------------------------------
+# The per-call fast path: the arguments' canonical JSON and masked input in one walk
+#
+# A decision record needs two serialisations of the call's arguments: the canonical JSON
+# of all of them (hashed into ``args_sha256``) and of their masked copy (``input``). For
+# plain data (dicts with str keys, lists, tuples, str, int, bool, None, finite floats) one
+# walk builds the masked copy and checks the types, and orjson writes both texts. orjson's
+# output is the stdlib's canonical text byte for byte when it is ASCII without DEL (the
+# stdlib escapes non-ASCII and DEL as \uXXXX; control characters and quotes are escaped
+# alike) and holds no float (the stdlib writes 1e-05 where orjson writes 0.00001): anything
+# else goes through :func:`canonical`, so every record stays the canonical JSON of its
+# dict (tests/audit compare the two on many records).
+
+
+class _Keep:
+    """One node of a manifest's destination pointers as a tree: which strings the mask keeps.
+
+    A node stands for every pointer pattern that reached it. ``keep``: a string here is a
+    destination (some pattern ends here); ``keys``: the node below a given key or index
+    (its pattern's next token, merged with the wildcards'); ``other``: the node below any
+    other key or index (the wildcards' alone). ``None`` below: nothing there is kept.
+    This is the set :func:`masked_input` resolves per call, compiled once per manifest.
+    """
+
+    __slots__ = ("keep", "keys", "other")
+
+    def __init__(self, suffixes: frozenset[tuple[Any, ...]]) -> None:
+        self.keep = () in suffixes
+        rest = [s for s in suffixes if s]
+        wild = frozenset(s[1:] for s in rest if s[0] is WILDCARD)
+        self.other: _Keep | None = _Keep(wild) if wild else None
+        self.keys: dict[str, _Keep | None] = {}
+        for tok in {s[0] for s in rest if s[0] is not WILDCARD}:
+            self.keys[tok] = _Keep(frozenset(s[1:] for s in rest if s[0] is WILDCARD or s[0] == tok))
+
+
+_KEEP: dict[int, tuple[Any, _Keep | None]] = {}
+
+
+def _keep_tree(manifest: Manifest) -> _Keep | None:
+    """The manifest's kept pointers as a tree (cached per manifest object); None: keep nothing."""
+    hit = _KEEP.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        patterns = frozenset(cd.tokens for cd in manifest.compiled.destinations if cd.spec.kind not in ("markdown", "html"))
+        if len(_KEEP) > 4096:
+            _KEEP.clear()
+        _KEEP[id(manifest)] = hit = (manifest, _Keep(patterns) if patterns else None)
+    return hit[1]
+
+
+_SCALARS = frozenset({int, bool, type(None)})
+_DEL = b"\x7f"
+
+
+def _walk(value: Any, node: _Keep | None, floats: list[float], depth: int) -> Any:
+    """The masked copy of plain data (as :func:`masked_input` gives it); raise _NotPlain otherwise.
+
+    Finite floats are kept and listed in ``floats`` (their text must come from the stdlib).
+    """
+    t = type(value)
+    if t is str:
+        return value if node is not None and node.keep else f"<{len(value)} chars>"
+    if t in _SCALARS:
+        return value
+    if t is float:
+        if value - value != 0.0:  # inf or nan: the general path writes their repr
+            raise _NotPlain
+        floats.append(value)
+        return value
+    if depth > 64:
+        raise _NotPlain
+    if t is dict:
+        out = {}
+        if node is None:
+            for k, v in value.items():
+                if type(k) is not str:
+                    raise _NotPlain
+                tv = type(v)
+                out[k] = f"<{len(v)} chars>" if tv is str else v if tv in _SCALARS else _walk(v, None, floats, depth + 1)
+            return out
+        keys, other = node.keys, node.other
+        for k, v in value.items():
+            if type(k) is not str:
+                raise _NotPlain
+            sub = keys.get(k, other) if keys else other
+            tv = type(v)
+            if tv is str:
+                out[k] = v if sub is not None and sub.keep else f"<{len(v)} chars>"
+            elif tv in _SCALARS:
+                out[k] = v
+            else:
+                out[k] = _walk(v, sub, floats, depth + 1)
+        return out
+    if t is list:
+        if node is None:
+            return [f"<{len(v)} chars>" if type(v) is str else _walk(v, None, floats, depth + 1) for v in value]
+        keys, other = node.keys, node.other
+        if not keys:  # ``/to/*``: every item below the same node; strings without a call each
+            keep = other is not None and other.keep
+            return [(v if keep else f"<{len(v)} chars>") if type(v) is str else _walk(v, other, floats, depth + 1)
+                    for v in value]
+        return [_walk(v, keys.get(str(i), other), floats, depth + 1) for i, v in enumerate(value)]
+    if t is tuple:  # pointers do not walk into tuples: nothing below one is kept
+        return [_walk(v, None, floats, depth + 1) for v in value]
+    raise _NotPlain
+
+
+def _fast_json(value: Any) -> bytes | None:
+    """orjson's text of float-free plain data when it is the canonical text, else None."""
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: an int beyond 64 bits, a lone surrogate...
+        return None
+    return out if out.isascii() and _DEL not in out else None
+
+
+def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, Any]:
+    """(the bytes ``args_sha256`` hashes, the record's ``input``) for one call.
+
+    The input is None (``args: hash``: the record has none), the masked copy (plain data
+    orjson writes as the stdlib would, see :func:`_fast_json`) or a :class:`_Raw` holding
+    its canonical JSON. Nothing returned refers to ``args``: it is also what the background writer takes
+    as the call's arguments, whatever the tool does to them afterwards.
+    """
+    floats: list[float] = []
+    try:
+        node = _keep_tree(manifest) if mode == "masked" and manifest is not None and type(args) is dict else None
+        masked = _walk(args, node, floats, 0)  # for "full" and "hash" only the check counts
+    except (_NotPlain, RecursionError):
+        return _slow_args_json(args, manifest, mode)
+    raw = None if floats else _fast_json(args)
+    if raw is None:
+        raw = canonical(args).encode("ascii")
+    if mode == "full":
+        return raw, _Raw(raw.decode("ascii"))
+    if mode == "masked":
+        return raw, _Raw(canonical(masked)) if floats else masked
+    return raw, None
+
+
+def _slow_args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, Any]:
+    """:func:`_args_json` for any value: the stdlib encoder, ``repr`` for what JSON cannot carry."""
+    try:
+        text = canonical(args)
+    except (TypeError, ValueError):
+        text = canonical(_jsonable(args))
+    if mode == "full":
+        return text.encode("ascii"), _Raw(canonical(_jsonable(args)))
+    if mode == "masked":
+        return text.encode("ascii"), _Raw(canonical(masked_input(args, manifest)))
+    return text.encode("ascii"), None
+
+
+class _Raw:
+    """A value's canonical JSON, given as is to orjson (a ``Fragment``) and to the string builder."""
+
+    __slots__ = ("fragment", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.fragment = orjson.Fragment(text)
+
+
+def _input_text(value: Any, mode: str) -> str | None:
+    """The canonical JSON of an input as :func:`_args_json` gives it (None: the record has none)."""
+    if mode == "hash":
+        return None
+    return value.text if type(value) is _Raw else canonical(value)
+
+
 _STAMP: tuple[int, str] = (-(2**62), "")
 
 
@@ -222,21 +394,15 @@ def _timestamp(t: float) -> str:
     cached = _STAMP  # one read: the pair is replaced whole, never updated in place
     if cached[0] != sec:
         cached = _STAMP = (sec, datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"))
-    return f"{cached[1]}.{min(int((t - sec) * 1_000_000), 999_999):06d}Z"
+    us = int((t - sec) * 1_000_000)
+    return f"{cached[1]}.{us if us < 999_999 else 999_999:06d}Z"
 
 
 def _digest(text: str, key: bytes | None) -> str:
     data = text.encode("ascii")
     if key is not None:
-        return hmac.new(key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(key, data, "sha256").hex()
     return hashlib.sha256(data).hexdigest()
-
-
-def _json(value: Any) -> str:
-    """Canonical JSON of one value; strings (the common case) without the encoder's set-up."""
-    if type(value) is str:
-        return _esc(value)
-    return canonical(value)
 
 
 def _number(value: Any) -> str:
@@ -249,78 +415,114 @@ def _number(value: Any) -> str:
     return canonical(value)
 
 
-def _decision_text(
-    seq: int, prev: str, timestamp: str, decision: Decision, tool: str, call_id: str, principal: str, session: str,
-    args_sha256: str, input_mode: str, input_json: str | None, manifest_digest: str | None, policy_revision: str | None,
-    timing: Mapping[str, float] | None,
-) -> str:
-    """The canonical JSON of a decision record (without ``hash``), built without a general sort.
+def _str_json(value: Any) -> str:
+    """Canonical JSON of one value; strings (the common case) without the encoder's set-up."""
+    return _esc(value) if type(value) is str else canonical(value)
 
-    Equal, character for character, to :func:`canonical` of the record's dict: the keys are
-    written in sorted order here, and every nested value goes through :func:`canonical`
-    (tests/audit compare the two on many records).
+
+def _timing_json(timing: Mapping[str, float]) -> str:
+    """The ``timing`` object's canonical JSON, values rounded to 3 decimals; ValueError if one is not finite."""
+    if len(timing) == 2 and "account_us" in timing and "decide_us" in timing:  # what the guard records
+        a, d = round(timing["account_us"], 3), round(timing["decide_us"], 3)
+        if type(a) is float and type(d) is float and a - a == 0.0 and d - d == 0.0:  # finite floats
+            return f'{{"account_us":{float.__repr__(a)},"decide_us":{float.__repr__(d)}}}'
+    return "{" + ",".join([f"{_str_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)]) + "}"
+
+
+def _decision_parts(
+    decision: Decision, tool: str, call_id: str, principal: str, session: str, args_sha256: str, input_mode: str,
+    input_value: Any, manifest_digest: str | None, policy_revision: str | None, timing_json: str,
+) -> tuple[str, str, str, str]:
+    """A decision record's canonical JSON (without ``hash``) around its chain fields and time.
+
+    The record is ``a + prev + b + str(seq) + c + timestamp + d``: everything but ``prev``,
+    ``seq`` and ``timestamp`` is serialised before the log's lock is taken (or on the
+    calling thread, with the background writer). Equal, character for character, to
+    :func:`canonical` of the record's dict: the keys are written in sorted order here, and
+    every nested value goes through :func:`canonical` (tests/audit compare the two on many
+    records).
     """
     codes = decision.codes
     findings = decision.findings
-    verdict = _json(decision.verdict)
+    verdict = _str_json(decision.verdict)
+    input_json = _input_text(input_value, input_mode)
     input_field = "" if input_json is None else ',"input":' + input_json
-    text = (
-        f'{{"args_sha256":{_esc(args_sha256)},"call_id":{_json(call_id)},'
-        f'"codes":{canonical(list(codes)) if codes else "[]"},"decision_id":{_json(decision.decision_id)},'
+    a = (
+        f'{{"args_sha256":"{args_sha256}","call_id":{_str_json(call_id)},'
+        f'"codes":{canonical(list(codes)) if codes else "[]"},"decision_id":{_str_json(decision.decision_id)},'
         f'"findings":{canonical([_jsonable(f.to_dict()) for f in findings]) if findings else "[]"}'
         f"{input_field}"
-        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":{_json(prev)},'
-        f'"principal":{_json(principal)},"result":{{"reason":{_json(decision.reason)},"verdict":{verdict}}},'
-        f'"seq":{int.__repr__(seq)},"session":{_json(session)},"timestamp":{_json(timestamp)}'
+        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":"'
     )
-    if timing:
-        text += ',"timing":{' + ",".join(f"{_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)) + "}"
-    return f'{text},"tool":{_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{verdict}}}'
+    b = f'","principal":{_str_json(principal)},"result":{{"reason":{_str_json(decision.reason)},"verdict":{verdict}}},"seq":'
+    c = f',"session":{_str_json(session)},"timestamp":"'
+    timing_field = ',"timing":' + timing_json if timing_json else ""
+    d = f'"{timing_field},"tool":{_str_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{verdict}}}'
+    return a, b, c, d
+
+
+def _decision_record(
+    decision: Decision, tool: str, call_id: str, principal: str, session: str, args_sha256: str, input_mode: str,
+    input_value: Any, manifest_digest: str | None, policy_revision: str | None, timing_json: str,
+) -> dict[str, Any] | None:
+    """A decision record as a dict orjson writes canonically (the chain fields and time to be
+    set), or None when a field is not a plain string (:func:`_decision_parts` then writes it).
+
+    Nested values whose text must come from the stdlib (findings, timing, inputs with
+    floats) are ``orjson.Fragment`` objects holding their canonical JSON.
+    """
+    if not (type(principal) is str and type(session) is str and type(decision.decision_id) is str
+            and (policy_revision is None or type(policy_revision) is str)):
+        return None
+    findings = decision.findings
+    rec: dict[str, Any] = {
+        "args_sha256": args_sha256, "call_id": call_id, "codes": decision.codes,
+        "decision_id": decision.decision_id,
+        "findings": orjson.Fragment(canonical([_jsonable(f.to_dict()) for f in findings])) if findings else (),
+        "input_mode": input_mode, "manifest_digest": manifest_digest, "policy_revision": policy_revision,
+        "principal": principal, "result": {"reason": decision.reason, "verdict": decision.verdict},
+        "session": session, "tool": tool, "type": "decision", "v": FORMAT_VERSION, "verdict": decision.verdict,
+    }
+    if input_mode != "hash":
+        rec["input"] = input_value.fragment if type(input_value) is _Raw else input_value
+    if timing_json:
+        rec["timing"] = orjson.Fragment(timing_json)
+    return rec
+
+
+def _record_bytes(rec: dict[str, Any]) -> bytes | None:
+    """orjson's text of a record from :func:`_decision_record` when it is canonical, else None."""
+    try:
+        out = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    return out if out.isascii() and _DEL not in out else None
+
+
+def _decision_bytes(rec: dict[str, Any] | None, fields: tuple[Any, ...], seq: int, prev: str, timestamp: str) -> bytes:
+    """A decision record's canonical JSON with its chain fields and time: orjson's text of
+    ``rec`` (from :func:`_decision_record`) when it is canonical, else the string builder's
+    (:func:`_decision_parts` of ``fields``)."""
+    if rec is not None:
+        rec["prev"], rec["seq"], rec["timestamp"] = prev, seq, timestamp
+        data = _record_bytes(rec)
+        if data is not None:
+            return data
+    a, b, c, d = _decision_parts(*fields)
+    return f"{a}{prev}{b}{int.__repr__(seq)}{c}{timestamp}{d}".encode("ascii")
 
 
 @lru_cache(maxsize=256)
 def _fixed_fields(input_mode: str, manifest_digest: str | None, policy_revision: str | None) -> str:
     """The decision record's fields that are the same for every call of one manifest and policy."""
     return (
-        f',"input_mode":{_json(input_mode)},"manifest_digest":{"null" if manifest_digest is None else _json(manifest_digest)},'
-        f'"policy_revision":{"null" if policy_revision is None else _json(policy_revision)}'
+        f',"input_mode":{_str_json(input_mode)},"manifest_digest":{"null" if manifest_digest is None else _str_json(manifest_digest)},'
+        f'"policy_revision":{"null" if policy_revision is None else _str_json(policy_revision)}'
     )
 
 
 class _NotPlain(Exception):
-    """Raised by :func:`_snapshot` for a value that is not plain JSON data."""
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _snapshot(value: Any, depth: int = 0) -> Any:
-    """A private copy of plain data (dicts with str keys, lists, tuples, JSON scalars).
-
-    The background writer serialises a call's arguments after the call went on: it must see
-    them as they were decided, whatever the tool does to its argument dict. Anything else
-    (subclasses, other objects, very deep nesting) raises :class:`_NotPlain` and the caller
-    serialises on its own thread instead. The copy has the same types as the original, so
-    it is recorded exactly as the original would have been (tests/audit compare them).
-    Scalars inside a container are taken as they are, without a call per item.
-    """
-    t = type(value)
-    if t in _PLAIN:
-        return value
-    if depth < 64:
-        plain = _PLAIN
-        if t is dict:
-            out = {}
-            for k, v in value.items():
-                if type(k) is not str:
-                    raise _NotPlain
-                out[k] = v if type(v) in plain else _snapshot(v, depth + 1)
-            return out
-        if t is list:
-            return [v if type(v) in plain else _snapshot(v, depth + 1) for v in value]
-        if t is tuple:  # kept a tuple: pointers (the masked input) do not walk into tuples
-            return tuple([v if type(v) in plain else _snapshot(v, depth + 1) for v in value])
-    raise _NotPlain
+    """Raised by :func:`_walk` for a value that is not plain JSON data (the general path takes it)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -606,7 +808,7 @@ class _Waiter:
 
 # What the background writer's queue holds: (kind, payload, waiter or None).
 _BODY = 0  # payload: a record body (dict), as append() takes it
-_DECISION = 1  # payload: the snapshot of a decision (see AuditLog._decision_payload)
+_DECISION = 1  # payload: a decision with its arguments' texts (see AuditLog.decision)
 _FLUSH = 2  # payload: None; completes its waiter when everything before it is written
 
 _THREADED: weakref.WeakSet[AuditLog] = weakref.WeakSet()
@@ -643,13 +845,14 @@ class AuditLog:
             new chain whose first record names it).
         writer: ``inline`` (default: each record is serialised, hashed and written to the
             OS by the thread that makes it, before the call goes on) or ``thread`` (decision
-            and output records are handed to one background thread that serialises, hashes
+            and output records are handed to one background thread that builds, hashes
             and writes them in order; see below).
         max_pending: with ``writer="thread"``, how many records may wait for the writer.
             A caller that finds the queue full waits for room (records are never dropped).
 
-    The background writer (``writer="thread"``) takes the serialisation, hashing and the
-    write off the calling thread; the chain is the same (one writer, records in the order
+    The background writer (``writer="thread"``) takes the record's text, its hashes and the
+    write off the calling thread (which still serialises the call's arguments, so that the
+    record shows them as they were decided); the chain is the same (one writer, records in the order
     they were handed over) and ``toolguard audit verify`` checks it the same way. What it
     changes: a decision's record may reach the OS after the call ran. A process crash
     (``kill -9``) loses the records still queued (at most ``max_pending``), as an OS crash
@@ -812,21 +1015,24 @@ class AuditLog:
         if "timestamp" not in rec:
             rec["timestamp"] = _timestamp(self._clock())
         try:
-            text = canonical(rec)
+            text = canonical(rec).encode("ascii")
         except (TypeError, ValueError) as exc:  # nothing written, nothing changed
             raise ValueError(f"an audit record must be JSON: {exc}") from None
         return self._emit(text, buf)
 
-    def _emit(self, text: str, buf: list[bytes] | None = None) -> str:
+    def _emit(self, text: bytes, buf: list[bytes] | None = None) -> str:
         """Hash ``text`` (a record's canonical JSON with ``seq`` and ``prev``) and write it.
 
         With ``buf`` the line is collected there (the background writer writes a batch at
         once); the chain's head moves on either way.
         """
-        h = _digest(text, self._key)
-        line = (text[:-1] + ',"hash":"' + h + '"}\n').encode("ascii")
+        key = self._key
+        h = hmac.digest(key, text, "sha256").hex() if key is not None else hashlib.sha256(text).hexdigest()
+        line = b"%b,\"hash\":\"%b\"}\n" % (text[:-1], h.encode("ascii"))
         if buf is None:
-            self._write_bytes(line)
+            n = self._fd.write(line)
+            if n != len(line):  # a raw file may write less than asked
+                self._write_bytes(line[n or 0:])
         else:
             buf.append(line)
         self._seq += 1
@@ -862,12 +1068,12 @@ class AuditLog:
         if self._fd is None or self._closing:
             raise StoreError(f"{self.path}: the audit log is closed")
 
-    def _commit(self, make_text: Callable[[int, str], str] | None, body: Mapping[str, Any] | None = None) -> str:
-        """Write one record under the lock (inline writer): ``make_text(seq, prev)`` or ``body``."""
+    def _commit(self, body: Mapping[str, Any]) -> str:
+        """Write one record under the lock (inline writer)."""
         with self._lock:
             self._check_open()
             try:
-                h = self._emit(make_text(self._seq + 1, self._prev)) if make_text is not None else self._write(body or {})
+                h = self._write(body)
                 if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                     self._rotate()
             except OSError as exc:
@@ -886,7 +1092,7 @@ class AuditLog:
         if "hash" in body:
             raise ValueError("an audit record cannot carry its own 'hash' (the log computes it)")
         if self._thread is None:
-            return self._commit(None, dict(body))
+            return self._commit(dict(body))
         body = dict(body)
         if "timestamp" not in body:
             body["timestamp"] = _timestamp(self._clock())
@@ -1107,19 +1313,12 @@ class AuditLog:
             body.update(_jsonable(dict(extra)))
         return body
 
-    def _input_json(self, args: Any, manifest: Manifest | None) -> str | None:
-        if self.args == "full":
-            return canonical(_jsonable(args))
-        if self.args == "masked":
-            return canonical(masked_input(args, manifest))
-        return None
-
-    def _decision_payload_text(self, payload: tuple[Any, ...], seq: int, prev: str) -> str:
-        decision, tool, call_id, args, principal, session, manifest, revision, timing, stamp = payload
-        return _decision_text(
-            seq, prev, _timestamp(stamp), decision, tool, call_id, principal, session, args_digest(args),
-            self.args, self._input_json(args, manifest), manifest_digest(manifest), revision, timing,
-        )
+    def _decision_payload_text(self, payload: tuple[Any, ...], seq: int, prev: str) -> bytes:
+        """The text of a queued decision (background writer), with its chain fields."""
+        decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp = payload
+        fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
+                  input_value, manifest_digest(manifest), revision, _timing_json(timing) if timing else "")
+        return _decision_bytes(_decision_record(*fields), fields, seq, prev, _timestamp(stamp))
 
     def decision(
         self,
@@ -1140,37 +1339,39 @@ class AuditLog:
         """
         tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
         call_id = call.id if isinstance(call.id, str) else repr(call.id)
-        if self._thread is not None:
-            if extra is None:
-                try:
-                    args = _snapshot(call.args)
-                except _NotPlain:
-                    pass
-                else:
-                    payload = (decision, tool, call_id, args, principal, session, manifest, policy_revision,
-                               dict(timing) if timing else None, self._clock())
-                    self._enqueue(_DECISION, payload, None)
-                    return ""
+        if extra is not None:
             body = self._decision_body(decision, call, principal, session, manifest, policy_revision, timing, extra)
+            if self._thread is None:
+                return self.append(body)
             body["timestamp"] = _timestamp(self._clock())
             self._enqueue(_BODY, body, None)
             return ""
-        if extra is not None:
-            return self.append(self._decision_body(decision, call, principal, session, manifest, policy_revision, timing, extra))
-        # Everything but the chain's own fields is serialised before taking the lock.
-        args_sha256 = args_digest(call.args)
-        input_json = self._input_json(call.args, manifest)
-        digest = manifest_digest(manifest)
-        timing = dict(timing) if timing else None
-
-        def text(seq: int, prev: str) -> str:
-            return _decision_text(
-                seq, prev, _timestamp(self._clock()), decision, tool, call_id, principal, session, args_sha256,
-                self.args, input_json, digest, policy_revision, timing,
-            )
-
         try:
-            return self._commit(text)
+            # The arguments are serialised now, on this thread: the tool may change its
+            # argument dict once the call goes on (and the writer is then still to run).
+            args_raw, input_value = _args_json(call.args, manifest, self.args)
+            if self._thread is not None:
+                # the rest is the writer's: the digests, the timing's text, the record
+                payload = (decision, tool, call_id, args_raw, input_value, principal, session, manifest,
+                           policy_revision, dict(timing) if timing else None, self._clock())
+                self._enqueue(_DECISION, payload, None)
+                return ""
+            timing_json = _timing_json(timing) if timing else ""
+            fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
+                      input_value, manifest_digest(manifest), policy_revision, timing_json)
+            rec = _decision_record(*fields)
+            # Only the chain's own fields and the time are filled in under the lock.
+            with self._lock:
+                self._check_open()
+                data = _decision_bytes(rec, fields, self._seq + 1, self._prev, _timestamp(self._clock()))
+                try:
+                    h = self._emit(data)
+                    if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                        self._rotate()
+                except OSError as exc:
+                    self._failed = exc
+                    raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+                return h
         except (TypeError, ValueError) as exc:
             raise ValueError(f"an audit record must be JSON: {exc}") from None
 
