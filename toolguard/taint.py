@@ -114,8 +114,10 @@ from __future__ import annotations
 
 import binascii
 import html
+import os
 import re
 import sys
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +128,22 @@ import numpy.typing as npt
 
 from . import _normalize as N
 from ._frozen import slot_constructor
+
+try:
+    if os.environ.get("TOOLGUARD_NO_ACCEL", "") not in ("", "0"):
+        raise ImportError("TOOLGUARD_NO_ACCEL is set")
+    from . import _taintc as _C_MODULE
+except ImportError:  # not built (no C compiler at install time), or disabled: numpy only
+    _C_MODULE = None  # type: ignore[assignment]
+
+#: The C core (``toolguard._taintc``) new ledgers use, or ``None`` for the numpy fallback.
+#: Each ledger reads it once, when it is created (the tests swap it to compare both paths).
+_C: types.ModuleType | None = _C_MODULE
+
+
+def accelerated() -> bool:
+    """Do new ledgers use the C core? (False without it, or with ``TOOLGUARD_NO_ACCEL=1``.)"""
+    return _C is not None
 
 __all__ = ["Source", "TaintLedger", "TaintMatch"]
 
@@ -352,11 +370,27 @@ def fingerprints(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, I
         s0, e0 = max(0, s - (w - 1)), min(m, e + (w - 1))
         h = buf[: e0 - s0]
         _hash_block(codes[s0 : e0 + k - 1], k, h)
-        sel = winnow(h, w) if e0 - s0 > w else np.arange(e0 - s0)
+        # (a last chunk of one k-gram still has a full window: winnow, never keep it all)
+        sel = winnow(h, w)
         sel = sel[(sel >= s - s0) & (sel < e - s0)]
         hs.append(h[sel])
         ps.append(sel + s0)
     return np.concatenate(hs), np.concatenate(ps)
+
+
+def _codes_for_c(codes: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """``codes`` as the C core reads them: contiguous ``uint8`` or ``uint32``."""
+    if codes.dtype != np.uint8 and codes.dtype != np.uint32:
+        codes = codes.astype(np.uint32)
+    return np.ascontiguousarray(codes)
+
+
+def _fingerprints(c: types.ModuleType | None, codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, IntP]:
+    """:func:`fingerprints`, by the C core when ``c`` is given (the same answer)."""
+    if c is None:
+        return fingerprints(codes, k, w)
+    hb, pb = c.fingerprints(_codes_for_c(codes), k, w)
+    return np.frombuffer(hb, dtype=np.uint64), np.frombuffer(pb, dtype=np.intp)
 
 
 _MIX = np.uint64(0xD6E8_FEB8_6659_FD93)
@@ -393,6 +427,7 @@ _NS_TRUSTED = "t\x00"  # tokens of trusted text (strict)
 
 
 _DIR_MIN = 1 << 18  # runs at least this big (3 MB of keys, beyond the cache) get a directory
+_CDIR_MIN = 4096  # with the C core: runs at least this big (32 KB of keys) get a directory
 _DIR_CAP = 48  # widest bucket compared in one gather; keys of wider buckets use searchsorted
 _COLS = np.arange(_DIR_CAP, dtype=np.intp)
 
@@ -409,7 +444,7 @@ class _Run:
 
     __slots__ = ("bits", "directory", "keys", "vals", "wide", "width")
 
-    def __init__(self, keys: U64, vals: U32) -> None:
+    def __init__(self, keys: U64, vals: U32, c: types.ModuleType | None = None) -> None:
         self.keys = keys
         self.vals = vals
         n = keys.shape[0]
@@ -417,6 +452,15 @@ class _Run:
         self.width = 0
         self.directory: npt.NDArray[np.uint32] | None = None
         self.wide: npt.NDArray[np.bool_] | None = None
+        if c is not None:
+            # The C core searches each bucket (about 16 keys, two cache lines) with a binary
+            # search of its own, whatever its width: every run but the smallest gets a
+            # directory (4 bytes per 16 entries), so no lookup walks a binary search through
+            # a run bigger than the cache.
+            if n >= _CDIR_MIN:
+                self.bits = (n // 16).bit_length() - 1
+                self.directory = np.frombuffer(c.directory(keys, self.bits), dtype=np.uint32)
+            return
         if n >= _DIR_MIN:
             bits = (n // 8).bit_length() - 1
             counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
@@ -499,9 +543,10 @@ class _Index:
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("pending", "pending_bytes", "pending_n", "runs")
+    __slots__ = ("c", "pending", "pending_bytes", "pending_n", "runs")
 
-    def __init__(self) -> None:
+    def __init__(self, c: types.ModuleType | None = None) -> None:
+        self.c = c  # the C core, or None (numpy)
         self.runs: list[_Run] = []
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
@@ -544,7 +589,8 @@ class _Index:
     def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
         order = np.argsort(keys, kind="stable")
         # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
-        self.runs.append(_Run(*self._cap(keys[order], vals[order])) if cap else _Run(keys[order], vals[order]))
+        keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
+        self.runs.append(_Run(keys, vals, self.c))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
             or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
@@ -552,10 +598,16 @@ class _Index:
             or self.runs[-2].keys.shape[0] <= self._SMALL
         ):
             r1, r2 = self.runs[-2], self.runs[-1]
-            k = np.concatenate((r1.keys, r2.keys))
-            # stable: for equal keys the older entries (smaller positions) stay first
-            order = np.argsort(k, kind="stable")
-            self.runs[-2:] = [_Run(*self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order]))]
+            if self.c is not None:
+                # the same merge in one linear pass
+                kb, vb = self.c.merge(r1.keys, r1.vals, r2.keys, r2.vals, self._DUPS)
+                merged = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+            else:
+                k = np.concatenate((r1.keys, r2.keys))
+                # stable: for equal keys the older entries (smaller positions) stay first
+                order = np.argsort(k, kind="stable")
+                merged = self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order])
+            self.runs[-2:] = [_Run(*merged, self.c)]
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
@@ -576,8 +628,15 @@ class _Index:
 
     def lookup(self, q: U64) -> tuple[IntP, U32]:
         """``(query index, value)`` for every stored entry equal to a query key (buffered
-        additions included: they are flushed first)."""
+        additions included: they are flushed first), sorted by query index then value."""
         self.flush()
+        if self.c is not None:
+            qb, vb = self.c.lookup(
+                [(run.keys, run.vals, run.directory, run.bits) for run in self.runs],
+                np.ascontiguousarray(q, dtype=np.uint64),
+                self._DUPS,
+            )
+            return np.frombuffer(qb, dtype=np.intp), np.frombuffer(vb, dtype=np.uint32)
         qi_parts: list[IntP] = []
         v_parts: list[U32] = []
         for run in self.runs:
@@ -587,9 +646,9 @@ class _Index:
                 v_parts.append(run.vals[pos])
         if not qi_parts:
             return _EMPTY_IDX, np.zeros(0, dtype=np.uint32)
-        if len(qi_parts) == 1:
-            return qi_parts[0], v_parts[0]
-        return np.concatenate(qi_parts), np.concatenate(v_parts)
+        qi, v = (qi_parts[0], v_parts[0]) if len(qi_parts) == 1 else (np.concatenate(qi_parts), np.concatenate(v_parts))
+        order = np.lexsort((v, qi))
+        return qi[order], v[order]
 
     def drop_below(self, cut: int) -> None:
         """Forget every entry whose value is below ``cut`` (eviction of the oldest sources)."""
@@ -600,7 +659,7 @@ class _Index:
             if keep.all():
                 runs.append(run)
             elif keep.any():
-                runs.append(_Run(run.keys[keep], run.vals[keep]))
+                runs.append(_Run(run.keys[keep], run.vals[keep], self.c))
         self.runs = runs
 
     def shift(self, delta: int) -> None:
@@ -866,16 +925,30 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
 
 
 def _text_keys(
-    text: str, codes: npt.NDArray[np.integer] | None, *, strict_mode: bool, token_min: int, parents: bool, ids_only: bool = False
+    text: str,
+    codes: npt.NDArray[np.integer] | None,
+    *,
+    strict_mode: bool,
+    token_min: int,
+    parents: bool,
+    ids_only: bool = False,
+    c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
     found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
     email and host keys (a labelled source that is not untrusted needs only its ids).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
-    short text, the regex tokenizer finds the same units."""
+    short text, the regex tokenizer finds the same units (so does the C core ``c``, given byte
+    codes)."""
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
-    units = _tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min)
+    units: list[tuple[str, int]]
+    if codes is None or len(text) < _SMALL_TEXT:
+        units = _tokenize_small(text, token_min)
+    elif c is not None and codes.dtype == np.uint8:
+        units = [(text[a:b], a) for a, b in c.tokenize(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)]
+    else:
+        units = _tokenize(text, codes, token_min)
     for u, at in units:
         v = u.strip(_TRIM)
         if _IDCHARS(v) is not None:
@@ -1181,7 +1254,8 @@ class TaintLedger:
         self._sources_tuple: tuple[Source, ...] | None = ()
         self._starts = np.zeros(16, dtype=np.int64)  # stream start of each source
         self._entries: list[int] = []  # index entries per source (for eviction accounting)
-        self._index = _Index()
+        self._c = _C  # the C core or None, fixed for the ledger's life
+        self._index = _Index(self._c)
         # trusted text, strict-normalised, as UTF-8 (compact whatever the script), newest last
         self._trusted: deque[tuple[int, bytes]] = deque()
         self._trusted_bytes = 0
@@ -1326,7 +1400,7 @@ class TaintLedger:
                 sp_to_orig = sp_idx
             ats: list[int] = []
             id_min = self.id_min if untrusted else self.token_min
-            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted)
+            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
             for key, kind, at in keys_here:
                 if untrusted:
                     token_keys.append(_NS_DEST + key)
@@ -1354,7 +1428,7 @@ class TaintLedger:
                 codes = np.concatenate((carry_codes, codes))
                 idx = np.concatenate((carry_idx, idx))
             # k-grams selected in both slices (in the carried tail) are deduplicated below
-            h, p = fingerprints(codes, k, w)
+            h, p = _fingerprints(self._c, codes, k, w)
             keys.append(_mix(h))
             vals.append(idx[p].astype(np.int64))
             tail = (k - 1) + (w - 1)
@@ -1444,8 +1518,12 @@ class TaintLedger:
                     token_pos.append(p0)
                     self._secret_tokens += 1
         if fps:
-            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
-            h, p = (_fingerprints_small if small else fingerprints)(np.frombuffer(folded, dtype=np.uint8), self.min_match, self.window)
+            fcodes = np.frombuffer(folded, dtype=np.uint8)
+            if self._c is not None:
+                h, p = _fingerprints(self._c, fcodes, self.min_match, self.window)
+            else:
+                small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+                h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
             keys.append(_mix(h))
             vals.append(where[p].astype(np.int64))
         return True
@@ -1462,7 +1540,7 @@ class TaintLedger:
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
-        units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)
+        units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
         numbers = _numbers(s.replace(" ", ""))
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
@@ -1589,10 +1667,20 @@ class TaintLedger:
             n = codes.shape[0]
             if n < k:
                 continue
-            h = kgram_hashes(codes, k)
-            sel = np.arange(h.shape[0]) if h.shape[0] <= 2 * (k + w) else winnow(h, w)
+            if self._c is not None:
+                if n - k + 1 <= 2 * (k + w):
+                    # every k-gram: what scan_keys queries for a short batch
+                    _, kb, pb = self._c.scan_keys(_codes_for_c(codes), k, w, [])
+                    sel, hsel = np.frombuffer(pb, dtype=np.intp), np.frombuffer(kb, dtype=np.uint64)
+                else:
+                    hw, sel = _fingerprints(self._c, codes, k, w)
+                    hsel = _mix(hw)
+            else:
+                h = kgram_hashes(codes, k)
+                sel = np.arange(h.shape[0]) if h.shape[0] <= 2 * (k + w) else winnow(h, w)
+                hsel = _mix(h[sel])
             grams.append((i, nq, n, sel))
-            qparts.append(_mix(h[sel]))
+            qparts.append(hsel)
             nq += sel.shape[0]
         if not qparts:
             return ()
@@ -1699,7 +1787,13 @@ class TaintLedger:
         qpos_parts: list[IntP] = []
         qkey_parts: list[U64] = []
         h = _EMPTY_U64
-        if batch.shape[0] >= k:
+        fp_keys = _EMPTY_U64  # the fingerprint queries, mixed
+        if batch.shape[0] >= k and self._c is not None:
+            # the same hashes and queries as below, in one pass
+            hb, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs])
+            h, fp_keys = np.frombuffer(hb, dtype=np.uint64), np.frombuffer(kb, dtype=np.uint64)
+            qpos_parts.append(np.frombuffer(pb, dtype=np.intp))
+        elif batch.shape[0] >= k:
             h = kgram_hashes(batch, k)
             m = h.shape[0]
             if m <= 2 * (k + w):
@@ -1735,9 +1829,10 @@ class TaintLedger:
                         # a reversed id (numbers are left alone: reversed digits are noise)
                         tok_keys.append(_NS_SECRET + key[::-1])
                         tok_info.append((ti, "reversed", key, a, b))
-        n_fp = int(sum(x.shape[0] for x in qkey_parts))
-        if n_fp:
-            qkey_parts = [_mix(np.concatenate(qkey_parts))]
+        if qkey_parts:
+            fp_keys = _mix(np.concatenate(qkey_parts))
+        n_fp = int(fp_keys.shape[0])
+        qkey_parts = [fp_keys] if n_fp else []
         if tok_keys:
             qkey_parts.append(_key_hashes(tok_keys))
         if not qkey_parts:
