@@ -11,6 +11,8 @@
  *   directory(keys, bits)              bucket starts of a sorted run by the keys' top bits
  *   merge(k1, v1, k2, v2, dups)        stable merge of two sorted runs, capped per key
  *   tokenize(codes, classes, min)      candidate token units of a spaced-folded byte text
+ *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
+ *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
  *
  * Inputs are read through the buffer protocol (numpy arrays, bytes); outputs are bytes
  * objects the caller views with numpy.frombuffer. There is no global mutable state; the GIL
@@ -26,6 +28,12 @@
 #define HASH_BASE 0x9E3779B97F4A7C15ULL /* odd: invertible modulo 2**64 (taint._B) */
 #define HASH_MIX 0xD6E8FEB86659FD93ULL  /* taint._MIX */
 #define MAX_K 256
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
 
 /* The inverse of an odd number modulo 2**64 (Newton's iteration doubles the correct bits). */
 static uint64_t
@@ -95,10 +103,11 @@ items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
     return 0;
 }
 
-/* All k-gram hashes: h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes), rolled:
- * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). m = n - k + 1 > 0 hashes into out. */
+/* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
+ * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
+ * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). */
 static void
-kgram_hashes(const Codes *c, int k, uint64_t *out)
+kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *out)
 {
     const uint64_t inv = inverse64(HASH_BASE);
     uint64_t top = 1; /* B^(k-1) */
@@ -107,41 +116,58 @@ kgram_hashes(const Codes *c, int k, uint64_t *out)
     }
     uint64_t h = 0, p = 1;
     for (int j = 0; j < k; j++) {
-        h += code_at(c, j) * p;
+        h += code_at(c, start + j) * p;
         p *= HASH_BASE;
     }
-    Py_ssize_t m = c->n - k + 1;
     out[0] = h;
     for (Py_ssize_t i = 1; i < m; i++) {
-        h = (h - code_at(c, i - 1)) * inv + code_at(c, i + k - 1) * top;
+        h = (h - code_at(c, start + i - 1)) * inv + code_at(c, start + i + k - 1) * top;
         out[i] = h;
     }
 }
 
-/* mins[j] = min(h[j .. j+w-1]) for the m - w + 1 full windows (m >= w), with a monotonic
- * queue of indices (dq: m slots). */
-static void
-window_minima(const uint64_t *h, Py_ssize_t m, int w, uint64_t *mins, Py_ssize_t *dq)
-{
-    Py_ssize_t head = 0, tail = 0; /* queue dq[head:tail], values increasing */
-    for (Py_ssize_t i = 0; i < m; i++) {
-        while (tail > head && h[dq[tail - 1]] >= h[i]) {
-            tail--;
-        }
-        dq[tail++] = i;
-        if (dq[head] <= i - w) {
-            head++;
-        }
-        if (i >= w - 1) {
-            mins[i - w + 1] = h[dq[head]];
-        }
+/* Sliding minimum of every full window of w items of a[0:len] (len >= w) into
+ * out[0 : len - w + 1], by van Herk / Gil-Werman: with blocks of w items, a window is a
+ * suffix of one block and a prefix of the next, so out[j] = op(suffix[j], prefix[j + w - 1]).
+ * Three branch-free passes (a monotonic queue mispredicts on random hashes); tmp holds len
+ * items, out len items (the suffixes are computed in place there). */
+#define SLIDE(NAME, BETTER)                                                                    \
+    static void NAME(const uint64_t *a, Py_ssize_t len, int w, uint64_t *out, uint64_t *tmp)   \
+    {                                                                                          \
+        int r = 0;                                                                             \
+        for (Py_ssize_t i = 0; i < len; i++) { /* prefixes within blocks */                    \
+            tmp[i] = (r == 0 || BETTER(a[i], tmp[i - 1])) ? a[i] : tmp[i - 1];                 \
+            r = r + 1 == w ? 0 : r + 1;                                                        \
+        }                                                                                      \
+        r = (int)((len - 1) % w); /* position of the last item in its block */                 \
+        out[len - 1] = a[len - 1];                                                             \
+        for (Py_ssize_t i = len - 2; i >= 0; i--) { /* suffixes within blocks */               \
+            r = r == 0 ? w - 1 : r - 1;                                                        \
+            out[i] = (r == w - 1 || BETTER(a[i], out[i + 1])) ? a[i] : out[i + 1];             \
+        }                                                                                      \
+        for (Py_ssize_t j = 0; j + w <= len; j++) {                                            \
+            uint64_t x = out[j], y = tmp[j + w - 1];                                           \
+            out[j] = BETTER(y, x) ? y : x;                                                     \
+        }                                                                                      \
     }
+#define LESS(x, y) ((x) < (y))
+SLIDE(sliding_min, LESS)
+
+/* mins[j] = min(h[j .. j+w-1]) for the m - w + 1 full windows (m >= w); tmp: m items. */
+static void
+window_minima(const uint64_t *h, Py_ssize_t m, int w, uint64_t *mins, uint64_t *tmp)
+{
+    sliding_min(h, m, w, mins, tmp);
 }
 
 /* Positions kept by winnowing (taint.winnow): p is kept iff h[p] is the minimum of some
- * window containing it, i.e. equals the largest minimum of the windows containing it. */
+ * window containing it. Window by window, with the minima known: when a window has the same
+ * minimum as the one before, only the entering position can be new (a tie); when its minimum
+ * is smaller, it is the entering position; when it is larger (the old minimum left), the
+ * window is searched again. Positions come out increasing, each once: a larger minimum means
+ * every earlier kept position has left the window. mins and tmp hold m items. */
 static Py_ssize_t
-winnow(const uint64_t *h, Py_ssize_t m, int w, int64_t *out, uint64_t *mins, Py_ssize_t *dq)
+winnow(const uint64_t *h, Py_ssize_t m, int w, int64_t *out, uint64_t *mins, uint64_t *tmp)
 {
     Py_ssize_t n = 0;
     if (m <= w) {
@@ -156,21 +182,22 @@ winnow(const uint64_t *h, Py_ssize_t m, int w, int64_t *out, uint64_t *mins, Py_
         }
         return n;
     }
-    window_minima(h, m, w, mins, dq);
     Py_ssize_t nw = m - w + 1;
-    Py_ssize_t head = 0, tail = 0; /* windows containing p, minima decreasing */
-    for (Py_ssize_t p = 0; p < m; p++) {
-        if (p < nw) {
-            while (tail > head && mins[dq[tail - 1]] <= mins[p]) {
-                tail--;
+    window_minima(h, m, w, mins, tmp);
+    int64_t last = -1;
+    for (Py_ssize_t j = 0; j < nw; j++) {
+        uint64_t v = mins[j];
+        if (j > 0 && v <= mins[j - 1]) {
+            Py_ssize_t p = j + w - 1; /* the entering position */
+            if (h[p] == v && p > last) {
+                out[n++] = last = p;
             }
-            dq[tail++] = p;
+            continue;
         }
-        while (dq[head] < p - w + 1) {
-            head++; /* never empties: window min(p, nw - 1) contains p and is queued */
-        }
-        if (h[p] == mins[dq[head]]) {
-            out[n++] = p;
+        for (Py_ssize_t p = j; p < j + w; p++) {
+            if (h[p] == v && p > last) {
+                out[n++] = last = p;
+            }
         }
     }
     return n;
@@ -188,19 +215,19 @@ check_kw(int k, int w)
 
 /* Scratch arrays of one call, freed together. */
 typedef struct {
-    uint64_t *h, *mins;
-    Py_ssize_t *dq;
+    uint64_t *h, *mins, *tmp;
     int64_t *pos;
 } Scratch;
 
+/* m items each. */
 static int
 scratch_alloc(Scratch *s, Py_ssize_t m)
 {
     s->h = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
     s->mins = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
-    s->dq = PyMem_Malloc(sizeof(Py_ssize_t) * (size_t)m);
+    s->tmp = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
     s->pos = PyMem_Malloc(sizeof(int64_t) * (size_t)m);
-    if (!s->h || !s->mins || !s->dq || !s->pos) {
+    if (!s->h || !s->mins || !s->tmp || !s->pos) {
         PyErr_NoMemory();
         return -1;
     }
@@ -212,11 +239,16 @@ scratch_free(Scratch *s)
 {
     PyMem_Free(s->h);
     PyMem_Free(s->mins);
-    PyMem_Free(s->dq);
+    PyMem_Free(s->tmp);
     PyMem_Free(s->pos);
 }
 
-/* fingerprints(codes, k, w) -> (hashes: bytes of uint64, positions: bytes of int64) */
+/* fingerprints(codes, k, w) -> (hashes: bytes of uint64, positions: bytes of int64)
+ *
+ * Chunk by chunk of CHUNK k-grams (the working set stays in the cache), each with the w - 1
+ * k-grams on either side its windows reach: the same positions as winnowing the whole. */
+#define CHUNK 32768
+
 static PyObject *
 py_fingerprints(PyObject *self, PyObject *args)
 {
@@ -229,29 +261,57 @@ py_fingerprints(PyObject *self, PyObject *args)
     if (codes_get(obj, &c) < 0) {
         return NULL;
     }
-    PyObject *result = NULL;
+    PyObject *result = NULL, *hb = NULL, *pb = NULL;
     Py_ssize_t m = c.n - k + 1;
     if (m <= 0) {
         PyBuffer_Release(&c.view);
         return Py_BuildValue("(y#y#)", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
     }
+    Py_ssize_t span = (m < CHUNK ? m : CHUNK) + 2 * (Py_ssize_t)w;
     Scratch s = {NULL, NULL, NULL, NULL};
-    if (scratch_alloc(&s, m) == 0) {
-        kgram_hashes(&c, k, s.h);
-        Py_ssize_t n = winnow(s.h, m, w, s.pos, s.mins, s.dq);
-        PyObject *hb = PyBytes_FromStringAndSize(NULL, n * 8);
-        PyObject *pb = PyBytes_FromStringAndSize(NULL, n * 8);
-        if (hb && pb) {
-            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
-            for (Py_ssize_t i = 0; i < n; i++) {
-                ho[i] = s.h[s.pos[i]];
-            }
-            memcpy(PyBytes_AS_STRING(pb), s.pos, (size_t)n * 8);
-            result = PyTuple_Pack(2, hb, pb);
-        }
-        Py_XDECREF(hb);
-        Py_XDECREF(pb);
+    uint64_t *ho = NULL;
+    int64_t *po = NULL;
+    Py_ssize_t n = 0, cap = 0;
+    if (scratch_alloc(&s, span) < 0) {
+        goto done;
     }
+    for (Py_ssize_t a = 0; a < m; a += CHUNK) {
+        Py_ssize_t b = a + CHUNK < m ? a + CHUNK : m;
+        Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+        Py_ssize_t b0 = b + (w - 1) < m ? b + (w - 1) : m;
+        kgram_hashes(&c, a0, b0 - a0, k, s.h);
+        Py_ssize_t got = winnow(s.h, b0 - a0, w, s.pos, s.mins, s.tmp);
+        if (n + got > cap) {
+            cap = 2 * (n + got);
+            uint64_t *nh = PyMem_Realloc(ho, sizeof(uint64_t) * (size_t)cap);
+            if (nh) {
+                ho = nh;
+            }
+            int64_t *np_ = nh ? PyMem_Realloc(po, sizeof(int64_t) * (size_t)cap) : NULL;
+            if (!nh || !np_) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            po = np_;
+        }
+        for (Py_ssize_t i = 0; i < got; i++) {
+            Py_ssize_t p = a0 + s.pos[i];
+            if (p >= a && p < b) {
+                ho[n] = s.h[s.pos[i]];
+                po[n++] = p;
+            }
+        }
+    }
+    hb = PyBytes_FromStringAndSize((const char *)ho, n * 8);
+    pb = PyBytes_FromStringAndSize((const char *)po, n * 8);
+    if (hb && pb) {
+        result = PyTuple_Pack(2, hb, pb);
+    }
+done:
+    Py_XDECREF(hb);
+    Py_XDECREF(pb);
+    PyMem_Free(ho);
+    PyMem_Free(po);
     scratch_free(&s);
     PyBuffer_Release(&c.view);
     return result;
@@ -290,7 +350,7 @@ py_scan_keys(PyObject *self, PyObject *args)
     if (scratch_alloc(&s, m) < 0) {
         goto done;
     }
-    kgram_hashes(&c, k, s.h);
+    kgram_hashes(&c, 0, m, k, s.h);
     Py_ssize_t nseg = PyList_GET_SIZE(segs);
     Py_ssize_t cap = m + 1; /* window queries: at most one per window */
     Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
@@ -311,7 +371,7 @@ py_scan_keys(PyObject *self, PyObject *args)
         }
     }
     else {
-        window_minima(s.h, m, w, s.mins, s.dq);
+        window_minima(s.h, m, w, s.mins, s.tmp);
         Py_ssize_t nw = m - w + 1;
         for (Py_ssize_t j = 0; j + 1 < nw; j++) {
             if (s.mins[j + 1] != s.mins[j]) {
@@ -416,6 +476,7 @@ py_lookup(PyObject *self, PyObject *args)
     Py_ssize_t nq = qv.len / 8;
     PyObject *result = NULL;
     uint64_t *hits = NULL;
+    Py_ssize_t *bounds = NULL; /* per query: the range of the run to search */
     Py_ssize_t nhits = 0, hcap = 0;
     Run *runs = PyMem_Calloc((size_t)(nruns ? nruns : 1), sizeof(Run));
     Py_ssize_t got = 0; /* runs whose buffers are held */
@@ -457,11 +518,23 @@ py_lookup(PyObject *self, PyObject *args)
             goto done;
         }
     }
+    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    if (!bounds) {
+        PyErr_NoMemory();
+        goto done;
+    }
     for (Py_ssize_t ri = 0; ri < nruns; ri++) {
         const Run *r = &runs[ri];
         const uint64_t *keys = (const uint64_t *)r->keys.buf;
         const uint32_t *vals = (const uint32_t *)r->vals.buf;
         const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        /* The bucket of every query first, then the searches: the cache misses of a big run
+         * (directory, then keys) overlap instead of following one another. */
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            if (dir) {
+                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
+            }
+        }
         for (Py_ssize_t i = 0; i < nq; i++) {
             Py_ssize_t lo = 0, hi = r->n;
             if (dir) {
@@ -472,8 +545,15 @@ py_lookup(PyObject *self, PyObject *args)
                     PyErr_SetString(PyExc_ValueError, "malformed directory");
                     goto done;
                 }
+                if (lo < hi) {
+                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                }
             }
-            Py_ssize_t p = lower_bound(keys, lo, hi, q[i]);
+            bounds[2 * i] = lo;
+            bounds[2 * i + 1] = hi;
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
             for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
                 if (nhits == hcap) {
                     hcap = hcap ? 2 * hcap : 64;
@@ -514,6 +594,7 @@ done:
     }
     PyMem_Free(runs);
     PyMem_Free(hits);
+    PyMem_Free(bounds);
     PyBuffer_Release(&qv);
     return result;
 }
@@ -746,6 +827,143 @@ done:
     return out;
 }
 
+
+/* numbers(raw) -> [(digits, offset), ...]: every number of an ASCII folded text
+ * (taint._numbers on bytes, the regex 0(?<!00)(?:0|[().+/\-]{1,3}0){6,} over the text with
+ * digits written 0): a digit not preceded by a digit, then as many more digits as follow,
+ * each alone or after 1 to 3 of "().+/-"; at least 7 digits. Its key is the digits alone. */
+static inline int
+is_digit(uint8_t ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static inline int
+is_num_sep(uint8_t ch)
+{
+    return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
+}
+
+static PyObject *
+py_numbers(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    char *digits = PyMem_Malloc((size_t)n + 1);
+    if (!out || !digits) {
+        if (!digits) {
+            PyErr_NoMemory();
+        }
+        Py_CLEAR(out);
+        goto done;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t a = i, nd = 0;
+        digits[nd++] = (char)s[i++];
+        while (i < n) {
+            if (is_digit(s[i])) {
+                digits[nd++] = (char)s[i++];
+                continue;
+            }
+            Py_ssize_t j = i;
+            while (j < n && j - i < 4 && is_num_sep(s[j])) {
+                j++;
+            }
+            if (j - i >= 1 && j - i <= 3 && j < n && is_digit(s[j])) {
+                i = j; /* the separators, then the digit on the next turn */
+                continue;
+            }
+            break;
+        }
+        if (nd >= 7) {
+            PyObject *t = Py_BuildValue("(s#n)", digits, nd, a);
+            if (!t || PyList_Append(out, t) < 0) {
+                Py_XDECREF(t);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(t);
+        }
+        /* a failed start: any later start inside the same chain sees fewer digits; go on
+         * from where the chain ended (i) */
+    }
+done:
+    PyMem_Free(digits);
+    PyBuffer_Release(&rv);
+    return out;
+}
+
+/* ids(raw, token_min) -> [id, ...]: taint._ids on an ASCII spaced-folded text: around each
+ * digit, the maximal run of letters, digits, "_" and "-", kept when it is at least token_min
+ * long once "-" and "_" are stripped from its ends. */
+static inline int
+is_word(uint8_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
+}
+
+static PyObject *
+py_ids(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "y*n", &rv, &token_min)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    if (!out) {
+        goto done;
+    }
+    Py_ssize_t p = 0;
+    while (p < n) {
+        if (!is_digit(s[p])) {
+            p++;
+            continue;
+        }
+        Py_ssize_t a = p, end = p;
+        while (a > 0 && is_word(s[a - 1])) {
+            a--;
+        }
+        while (end < n && is_word(s[end])) {
+            end++;
+        }
+        if (end - a >= token_min) {
+            Py_ssize_t x = a, y = end;
+            while (x < y && (s[x] == '-' || s[x] == '_')) {
+                x++;
+            }
+            while (y > x && (s[y - 1] == '-' || s[y - 1] == '_')) {
+                y--;
+            }
+            if (y - x >= token_min) {
+                PyObject *t = PyUnicode_DecodeASCII((const char *)s + x, y - x, "strict");
+                if (!t || PyList_Append(out, t) < 0) {
+                    Py_XDECREF(t);
+                    Py_CLEAR(out);
+                    goto done;
+                }
+                Py_DECREF(t);
+            }
+        }
+        p = end;
+    }
+done:
+    PyBuffer_Release(&rv);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -753,6 +971,8 @@ static PyMethodDef methods[] = {
     {"directory", py_directory, METH_VARARGS, "Bucket starts of a sorted run."},
     {"merge", py_merge, METH_VARARGS, "Stable merge of two sorted runs, capped per key."},
     {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
+    {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
+    {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -739,12 +739,15 @@ _NOT_DIGIT = bytes(c for c in range(256) if not 48 <= c <= 57)
 _NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 
 
-def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
+def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
     """``(digits, offset)`` of every number of at least 7 digits in a *folded* text (whitespace
-    removed), given as ``str`` or, when ASCII, as ``raw`` bytes."""
+    removed), given as ``str`` or, when ASCII, as ``raw`` bytes (by the C core ``c`` if given)."""
     if raw is None and text.isascii():
         raw = text.encode("ascii")
     if raw is not None:
+        if c is not None:
+            result: list[tuple[str, int]] = c.numbers(raw)
+            return result
         if len(raw.translate(None, _NOT_DIGIT)) < 7:
             return []
         tr = raw.translate(_NUM_TR)
@@ -975,11 +978,16 @@ def _text_keys(
     return out
 
 
-def _secret_keys(text: str, token_min: int) -> list[str]:
+def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None) -> list[str]:
     """The secret-like keys (ids and numbers) of an argument: the ``id`` keys :func:`_text_keys`
-    gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing."""
+    gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing (by the
+    C core ``c`` when given and the fold is ASCII)."""
     raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
+        if c is not None:
+            keys: list[str] = c.ids(raw, token_min)
+            keys.extend(key for key, _ in c.numbers(raw.translate(None, b" ")))
+            return keys
         ndigits = len(raw.translate(None, _NOT_DIGIT))
         if ndigits == 0:
             return []
@@ -1412,7 +1420,7 @@ class TaintLedger:
             if ats:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_pos.extend(p0 + pos for p0 in where)
-            nums = _numbers("", codes.tobytes()) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
+            nums = _numbers("", codes.tobytes(), self._c) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
                 for (key, _), p0 in zip(nums, where, strict=True):
@@ -1499,7 +1507,7 @@ class TaintLedger:
                 token_keys.append(_NS_SECRET + key)
                 token_pos.append(p0)
                 self._secret_tokens += 1
-        nums = _numbers("", folded)
+        nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
             return True
@@ -1541,7 +1549,7 @@ class TaintLedger:
         if len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        numbers = _numbers(s.replace(" ", ""))
+        numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
         keys = {_NS_TRUSTED + key: None for key, _, _ in units}
@@ -1822,7 +1830,7 @@ class TaintLedger:
         tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
-                for key in _secret_keys(text, self.token_min):
+                for key in _secret_keys(text, self.token_min, self._c):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():
