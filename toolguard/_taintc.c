@@ -106,6 +106,21 @@ items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
 /* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
  * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
  * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). */
+#define ROLL(T, codes)                                                                         \
+    do {                                                                                       \
+        const T *x = (const T *)(codes) + start;                                               \
+        uint64_t h = 0, p = 1;                                                                 \
+        for (int j = 0; j < k; j++) {                                                          \
+            h += (uint64_t)x[j] * p;                                                           \
+            p *= HASH_BASE;                                                                    \
+        }                                                                                      \
+        out[0] = h;                                                                            \
+        for (Py_ssize_t i = 1; i < m; i++) {                                                   \
+            h = (h - (uint64_t)x[i - 1]) * inv + (uint64_t)x[i + k - 1] * top;                 \
+            out[i] = h;                                                                        \
+        }                                                                                      \
+    } while (0)
+
 static void
 kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *out)
 {
@@ -114,44 +129,43 @@ kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *ou
     for (int j = 0; j < k - 1; j++) {
         top *= HASH_BASE;
     }
-    uint64_t h = 0, p = 1;
-    for (int j = 0; j < k; j++) {
-        h += code_at(c, start + j) * p;
-        p *= HASH_BASE;
+    if (c->u8) {
+        ROLL(uint8_t, c->u8);
     }
-    out[0] = h;
-    for (Py_ssize_t i = 1; i < m; i++) {
-        h = (h - code_at(c, start + i - 1)) * inv + code_at(c, start + i + k - 1) * top;
-        out[i] = h;
+    else {
+        ROLL(uint32_t, c->u32);
     }
 }
 
 /* Sliding minimum of every full window of w items of a[0:len] (len >= w) into
  * out[0 : len - w + 1], by van Herk / Gil-Werman: with blocks of w items, a window is a
- * suffix of one block and a prefix of the next, so out[j] = op(suffix[j], prefix[j + w - 1]).
+ * suffix of one block and a prefix of the next, so out[j] = min(suffix[j], prefix[j + w - 1]).
  * Three branch-free passes (a monotonic queue mispredicts on random hashes); tmp holds len
  * items, out len items (the suffixes are computed in place there). */
-#define SLIDE(NAME, BETTER)                                                                    \
-    static void NAME(const uint64_t *a, Py_ssize_t len, int w, uint64_t *out, uint64_t *tmp)   \
-    {                                                                                          \
-        int r = 0;                                                                             \
-        for (Py_ssize_t i = 0; i < len; i++) { /* prefixes within blocks */                    \
-            tmp[i] = (r == 0 || BETTER(a[i], tmp[i - 1])) ? a[i] : tmp[i - 1];                 \
-            r = r + 1 == w ? 0 : r + 1;                                                        \
-        }                                                                                      \
-        r = (int)((len - 1) % w); /* position of the last item in its block */                 \
-        out[len - 1] = a[len - 1];                                                             \
-        for (Py_ssize_t i = len - 2; i >= 0; i--) { /* suffixes within blocks */               \
-            r = r == 0 ? w - 1 : r - 1;                                                        \
-            out[i] = (r == w - 1 || BETTER(a[i], out[i + 1])) ? a[i] : out[i + 1];             \
-        }                                                                                      \
-        for (Py_ssize_t j = 0; j + w <= len; j++) {                                            \
-            uint64_t x = out[j], y = tmp[j + w - 1];                                           \
-            out[j] = BETTER(y, x) ? y : x;                                                     \
-        }                                                                                      \
+static inline uint64_t
+min64(uint64_t x, uint64_t y)
+{
+    return y < x ? y : x;
+}
+
+static void
+sliding_min(const uint64_t *a, Py_ssize_t len, int w, uint64_t *out, uint64_t *tmp)
+{
+    for (Py_ssize_t b = 0; b < len; b += w) {
+        Py_ssize_t e = b + w < len ? b + w : len;
+        uint64_t x = tmp[b] = a[b]; /* prefixes of the block */
+        for (Py_ssize_t i = b + 1; i < e; i++) {
+            tmp[i] = x = min64(x, a[i]);
+        }
+        x = out[e - 1] = a[e - 1]; /* suffixes of the block */
+        for (Py_ssize_t i = e - 2; i >= b; i--) {
+            out[i] = x = min64(x, a[i]);
+        }
     }
-#define LESS(x, y) ((x) < (y))
-SLIDE(sliding_min, LESS)
+    for (Py_ssize_t j = 0; j + w <= len; j++) {
+        out[j] = min64(out[j], tmp[j + w - 1]);
+    }
+}
 
 /* mins[j] = min(h[j .. j+w-1]) for the m - w + 1 full windows (m >= w); tmp: m items. */
 static void
@@ -419,20 +433,23 @@ done:
     return result;
 }
 
-/* The first index in keys[lo:hi] whose key is >= q (hi if none). */
+/* The first index in keys[lo:hi] whose key is >= q (hi if none). Branch-free (a conditional
+ * move per level): the searches of successive queries overlap instead of each level waiting
+ * for a mispredicted branch. */
 static inline Py_ssize_t
 lower_bound(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t q)
 {
-    while (lo < hi) {
-        Py_ssize_t mid = lo + (hi - lo) / 2;
-        if (keys[mid] < q) {
-            lo = mid + 1;
-        }
-        else {
-            hi = mid;
-        }
+    Py_ssize_t n = hi - lo;
+    if (n <= 0) {
+        return lo;
     }
-    return lo;
+    const uint64_t *base = keys + lo;
+    while (n > 1) { /* the answer is in [base, base + n] */
+        Py_ssize_t half = n / 2;
+        base = base[half] < q ? base + half : base;
+        n -= half;
+    }
+    return (base - keys) + (*base < q);
 }
 
 static int
@@ -546,7 +563,8 @@ py_lookup(PyObject *self, PyObject *args)
                     goto done;
                 }
                 if (lo < hi) {
-                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                    PREFETCH(&keys[lo]);
+                    PREFETCH(&keys[hi - 1]);
                 }
             }
             bounds[2 * i] = lo;
