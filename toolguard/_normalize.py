@@ -484,6 +484,8 @@ _STRICT_DROP_RANGES: tuple[tuple[int, int], ...] = (
 _STRICT_DROP = re.compile(
     "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in _STRICT_DROP_RANGES) + "]"
 )
+# The ASCII characters of _STRICT_DROP (deleted from ASCII text by one bytes.translate)
+_STRICT_DROP_ASCII = bytes(c for c in range(128) if any(a <= c <= b for a, b in _STRICT_DROP_RANGES))
 #: Every character ``str.isspace`` accepts (a test checks the list).
 WHITESPACE: tuple[int, ...] = (
     *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
@@ -532,7 +534,7 @@ def _strict_pass_long(s: str) -> str:
 def strict(text: str) -> str:
     """The conservative (sanction-matching) form of ``text``; see the module docstring."""
     if text.isascii():
-        s = _STRICT_DROP.sub("", text) if not text.isprintable() else text
+        s = text if text.isprintable() else text.encode("ascii").translate(None, _STRICT_DROP_ASCII).decode("ascii")
         return " ".join(s.lower().split())
     s = replace_surrogates(text)
     step = _strict_pass_long if len(s) > 512 else _strict_pass_short

@@ -13,6 +13,7 @@
  *   tokenize(codes, classes, min)      candidate token units of a spaced-folded byte text
  *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
+ *   units(codes, classes, min)         tokenize's units, the id-like ones already read
  *
  * Inputs are read through the buffer protocol (numpy arrays, bytes); outputs are bytes
  * objects the caller views with numpy.frombuffer. There is no global mutable state; the GIL
@@ -982,6 +983,112 @@ done:
     return out;
 }
 
+/* units(codes, classes, token_min) -> [(text, offset, is_id), ...]: the units of tokenize(),
+ * in order, with the common case settled: a unit that is only letters, digits, "_" and "-"
+ * once ".,:;!?'\"-" are stripped from its ends (taint._TRIM) is an id when it has a digit and,
+ * stripped of "-" and "_" too, at least token_min characters: it comes as (id, offset, True),
+ * or not at all. Every other unit comes as (unit, offset, False) for the caller to read
+ * (URLs, emails, hosts, handles). Only ASCII units are settled here; a unit with other
+ * letters (Latin-1 codes) is handed back. */
+static inline int
+is_trim(uint8_t ch)
+{
+    return ch == '.' || ch == ',' || ch == ':' || ch == ';' || ch == '!' || ch == '?' || ch == '\'' || ch == '"' ||
+           ch == '-';
+}
+
+static PyObject *
+py_units(PyObject *self, PyObject *args)
+{
+    PyObject *obj, *spans = NULL, *out = NULL;
+    Py_buffer cls;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "Oy*n", &obj, &cls, &token_min)) {
+        return NULL;
+    }
+    Codes c;
+    if (codes_get(obj, &c) < 0) {
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    if (!c.u8) {
+        PyErr_SetString(PyExc_ValueError, "units takes uint8 codes");
+        goto done;
+    }
+    PyObject *targs = Py_BuildValue("(OOn)", obj, PyTuple_GET_ITEM(args, 1), token_min);
+    if (!targs) {
+        goto done;
+    }
+    spans = py_tokenize(self, targs);
+    Py_DECREF(targs);
+    if (!spans) {
+        goto done;
+    }
+    out = PyList_New(0);
+    if (!out) {
+        goto done;
+    }
+    const uint8_t *s = c.u8;
+    for (Py_ssize_t u = 0; u < PyList_GET_SIZE(spans); u++) {
+        Py_ssize_t a, b;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(spans, u), "nn", &a, &b)) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        if (a < 0 || b > c.n || a > b) {
+            PyErr_SetString(PyExc_ValueError, "unit out of the text");
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_ssize_t x = a, y = b;
+        while (x < y && is_trim(s[x])) {
+            x++;
+        }
+        while (y > x && is_trim(s[y - 1])) {
+            y--;
+        }
+        int word = y > x, digit = 0;
+        for (Py_ssize_t i = x; i < y && word; i++) {
+            word = is_word(s[i]);
+            digit |= is_digit(s[i]);
+        }
+        PyObject *t = NULL, *str = NULL;
+        if (word) {
+            if (y - x < token_min || y - x < 2 || !digit) {
+                continue;
+            }
+            while (x < y && (s[x] == '-' || s[x] == '_')) {
+                x++;
+            }
+            while (y > x && (s[y - 1] == '-' || s[y - 1] == '_')) {
+                y--;
+            }
+            if (y - x < token_min) {
+                continue;
+            }
+            str = PyUnicode_DecodeLatin1((const char *)s + x, y - x, "strict");
+        }
+        else {
+            /* uint8 codes are Latin-1 (a code under 256), as the caller's text is */
+            str = PyUnicode_DecodeLatin1((const char *)s + a, b - a, "strict");
+        }
+        if (str) {
+            t = Py_BuildValue("(NnO)", str, a, word ? Py_True : Py_False);
+        }
+        if (!t || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+done:
+    Py_XDECREF(spans);
+    PyBuffer_Release(&c.view);
+    PyBuffer_Release(&cls);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -991,6 +1098,7 @@ static PyMethodDef methods[] = {
     {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
     {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
+    {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
     {NULL, NULL, 0, NULL},
 };
 

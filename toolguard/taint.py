@@ -945,14 +945,20 @@ def _text_keys(
     codes)."""
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
-    units: list[tuple[str, int]]
-    if codes is None or len(text) < _SMALL_TEXT:
-        units = _tokenize_small(text, token_min)
-    elif c is not None and codes.dtype == np.uint8:
-        units = [(text[a:b], a) for a, b in c.tokenize(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)]
+    units: Iterable[tuple[str, int, bool]]
+    if c is not None and codes is not None and codes.dtype == np.uint8:
+        # the C core reads the id-like units itself (is_id: the id, what the first branch
+        # below gives) and hands back the others as they are, in order
+        units = c.units(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)
     else:
-        units = _tokenize(text, codes, token_min)
-    for u, at in units:
+        units = [
+            (u, at, False)
+            for u, at in (_tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min))
+        ]
+    for u, at, is_id in units:
+        if is_id:
+            out.append((u, "id", at))
+            continue
         v = u.strip(_TRIM)
         if _IDCHARS(v) is not None:
             # the common case, inlined: an id (same result as _unit_keys)
@@ -1497,7 +1503,13 @@ class TaintLedger:
         folded = sp.translate(None, b" ")
         token_min = self.token_min
         for key, kind, at in _text_keys(
-            sp.decode("ascii"), None, strict_mode=False, token_min=self.id_min if untrusted else token_min, parents=True, ids_only=not untrusted
+            sp.decode("ascii"),
+            np.frombuffer(sp, dtype=np.uint8) if self._c is not None else None,
+            strict_mode=False,
+            token_min=self.id_min if untrusted else token_min,
+            parents=True,
+            ids_only=not untrusted,
+            c=self._c,
         ):
             p0 = at if sp_to_orig is None else int(sp_to_orig[at])
             if untrusted:
@@ -1546,7 +1558,9 @@ class TaintLedger:
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
-        if len(s) >= _SMALL_TEXT:
+        if self._c is not None and s.isascii():
+            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8)  # the C tokenizer
+        elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
         numbers = _numbers(s.replace(" ", ""), c=self._c)
