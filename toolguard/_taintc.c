@@ -14,6 +14,7 @@
  *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
  *   units(codes, classes, min)         tokenize's units, the id-like ones already read
+ *   source_of(starts, n, base, vals)   the source of each stored value
  *
  * Inputs are read through the buffer protocol (numpy arrays, bytes); outputs are bytes
  * objects the caller views with numpy.frombuffer. There is no global mutable state; the GIL
@@ -337,8 +338,9 @@ done:
  * h     every k-gram hash of the batch (bytes of uint64);
  * qkeys the query keys, mixed (bytes of uint64), and qpos their positions (bytes of int64):
  *       a short batch (at most 2(k+w) k-grams) queries every k-gram (qpos = its start);
- *       otherwise the minimum of each run of windows with the same minimum (the run's last
- *       window j, qpos = -1 - j), the very last window, then every k-gram of each segment
+ *       otherwise the minimum of each run of windows with the same minimum (of the run's last
+ *       window j; qpos = the first position of that minimum in window j, where the numpy
+ *       path, which encodes it as -1 - j, finds it later), then every k-gram of each segment
  *       (start, end) of segs with k <= end - start < 2(k+w). */
 static PyObject *
 py_scan_keys(PyObject *self, PyObject *args)
@@ -388,14 +390,17 @@ py_scan_keys(PyObject *self, PyObject *args)
     else {
         window_minima(s.h, m, w, s.mins, s.tmp);
         Py_ssize_t nw = m - w + 1;
-        for (Py_ssize_t j = 0; j + 1 < nw; j++) {
-            if (s.mins[j + 1] != s.mins[j]) {
+        for (Py_ssize_t j = 0; j < nw; j++) {
+            if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
+                /* the window's first minimum: where _explain would find it */
+                Py_ssize_t p = j;
+                while (s.h[p] != s.mins[j]) {
+                    p++; /* stops within the window: it holds its minimum */
+                }
                 qk[nq] = s.mins[j];
-                qp[nq++] = -1 - j;
+                qp[nq++] = p;
             }
         }
-        qk[nq] = s.mins[nw - 1];
-        qp[nq++] = -nw;
         for (Py_ssize_t i = 0; i < nseg; i++) {
             Py_ssize_t a, b;
             if (!PyArg_ParseTuple(PyList_GET_ITEM(segs, i), "nn", &a, &b)) {
@@ -1089,6 +1094,57 @@ done:
     return out;
 }
 
+/* source_of(starts, n, base, vals) -> bytes of int64: for each stored value v, the source
+ * whose stream start is the last one <= v + base (starts: int64, the first n sorted). */
+static PyObject *
+py_source_of(PyObject *self, PyObject *args)
+{
+    PyObject *so, *vo, *out = NULL;
+    Py_ssize_t n;
+    long long base;
+    if (!PyArg_ParseTuple(args, "OnLO", &so, &n, &base, &vo)) {
+        return NULL;
+    }
+    Py_buffer sv, vv;
+    if (items_get(so, &sv, 8, "starts") < 0) {
+        return NULL;
+    }
+    if (items_get(vo, &vv, 4, "values") < 0) {
+        PyBuffer_Release(&sv);
+        return NULL;
+    }
+    if (n < 0 || n > sv.len / 8) {
+        PyErr_SetString(PyExc_ValueError, "more sources than starts");
+        goto done;
+    }
+    const int64_t *starts = sv.buf;
+    const uint32_t *vals = vv.buf;
+    Py_ssize_t nv = vv.len / 4;
+    out = PyBytes_FromStringAndSize(NULL, nv * 8);
+    if (!out) {
+        goto done;
+    }
+    int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        int64_t pos = (int64_t)vals[i] + base;
+        Py_ssize_t lo = 0, hi = n; /* first start > pos */
+        while (lo < hi) {
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (starts[mid] <= pos) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        o[i] = (int64_t)lo - 1;
+    }
+done:
+    PyBuffer_Release(&sv);
+    PyBuffer_Release(&vv);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -1099,6 +1155,7 @@ static PyMethodDef methods[] = {
     {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
+    {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -120,7 +120,7 @@ import sys
 import types
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -226,6 +226,10 @@ class TaintMatch:
         if self.calls:
             d["calls"] = list(self.calls)
         return d
+
+
+#: ``TaintMatch(...)`` without the frozen ``__init__`` (the same value, made per match).
+_match = slot_constructor(TaintMatch)
 
 
 # =============================================================================================
@@ -1196,17 +1200,21 @@ class _Piece:
     codes: npt.NDArray[np.uint32]
 
 
-@dataclass(slots=True)
 class _Segment:
     """One scanned text of a call in the batch: where it lies and how to explain a hit."""
 
-    start: int
-    end: int
-    kind: str  # "stream", "reversed", "decoded"
-    text_index: int = -1
-    transform: str = "plain"
-    span: tuple[int, int] = (0, 0)  # the encoded run in the original argument
-    pieces: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, piece id)
+    __slots__ = ("end", "kind", "pieces", "span", "start", "text_index", "transform")
+
+    def __init__(
+        self, start: int, end: int, kind: str, text_index: int = -1, transform: str = "plain", span: tuple[int, int] = (0, 0)
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.kind = kind  # "stream", "reversed", "decoded"
+        self.text_index = text_index
+        self.transform = transform
+        self.span = span  # the encoded run in the original argument
+        self.pieces: list[tuple[int, int, int]] = []  # (start, end, piece id)
 
 
 _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
@@ -1648,6 +1656,8 @@ class TaintLedger:
     # Queries
 
     def _source_of(self, vals: U32) -> IntP:
+        if self._c is not None:
+            return np.frombuffer(self._c.source_of(self._starts, len(self._sources), self._base, vals), dtype=np.intp)
         pos = vals.astype(np.int64) + self._base
         return np.searchsorted(self._starts[: len(self._sources)], pos, side="right") - 1
 
@@ -1721,7 +1731,7 @@ class TaintLedger:
                 if (i, sidx) not in found:
                     v = cands[i]
                     p = val + self._base - int(self._starts[sidx])
-                    found[(i, sidx)] = TaintMatch(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
+                    found[(i, sidx)] = _match(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
             else:
                 g = grams[_seg_of(starts, q)]
                 by_src.setdefault((g[0], sidx), []).append((int(g[3][q - g[1]]), val))
@@ -1737,7 +1747,7 @@ class TaintLedger:
                 continue
             v = cands[i]
             first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
-            found[(i, sidx)] = TaintMatch(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
+            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
         return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
 
     def sanctioned(self, value: str, *, forms: Sequence[str] = ()) -> Source | None:
@@ -1864,7 +1874,7 @@ class TaintLedger:
         if qi.shape[0] == 0:
             return ()
         srcs = self._source_of(vals)
-        qpos = np.concatenate(qpos_parts) if qpos_parts else _EMPTY_IDX
+        qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
         return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id)
 
     # ------------------------------------------------------------------------------------
@@ -2027,11 +2037,11 @@ class TaintLedger:
                     mp = fmap(ti)
                     oa, ob = int(mp[fa]), int(mp[min(fb, n) - 1]) + 1
                     frag = text[oa:ob]
-                    m = TaintMatch(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
+                    m = _match(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
                 else:
                     oa, ob = seg.span
                     frag = text[oa:ob]
-                    m = TaintMatch(src, (p_lo, p_hi), frag[:80], seg.transform, ptr, covered=ob - oa)
+                    m = _match(src, (p_lo, p_hi), frag[:80], seg.transform, ptr, covered=ob - oa)
                 out.setdefault((m.pointer, m.transform, sidx, m.span, ()), m)
         for qt, val, sidx in tokens:
             ti, transform, key, a, b = tok_info[qt]
@@ -2039,7 +2049,7 @@ class TaintLedger:
             ptr, text = items[ti]
             p = val + self._base - int(self._starts[sidx])
             frag = text[a:b] if transform not in ("plain", "reversed") else key
-            m = TaintMatch(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
+            m = _match(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
             out.setdefault((ptr, transform, sidx, key), m)
         ordered = sorted(
             out.values(),
@@ -2069,7 +2079,7 @@ class TaintLedger:
             oa, ob = int(mp[a - s]), int(mp[b - s - 1]) + 1
             frag = text[oa:ob]
             transform = "plain" if _plain_ws(frag) else "case/unicode"
-            return TaintMatch(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
+            return _match(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
         frags: list[str] = []
         pointers: list[str] = []
         calls: list[str] = []
@@ -2089,7 +2099,7 @@ class TaintLedger:
                 if piece.call_id not in calls:
                     calls.append(piece.call_id)
         frag = "".join(frags)
-        return TaintMatch(
+        return _match(
             src,
             (p_first, p_first + (b - a)),
             frag[:80],
@@ -2119,12 +2129,12 @@ def _value_transform(v: str) -> str:
     return "plain" if v.isascii() else "case/unicode"
 
 
-_WS_TO_SPACE = {9: " ", 10: " ", 13: " "}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search  # but tab, LF, CR
 
 
 def _plain_ws(frag: str) -> bool:
     """ASCII with no control characters but whitespace: the argument copies the text as is."""
-    return frag.isascii() and frag.translate(_WS_TO_SPACE).isprintable()
+    return frag.isascii() and (frag.isprintable() or _CONTROL(frag) is None)
 
 
 def _seg_of(starts: list[int], pos: int) -> int:
