@@ -793,6 +793,7 @@ py_tokenize(PyObject *self, PyObject *args)
         return NULL;
     }
     PyObject *out = NULL;
+    uint8_t *k = NULL;
     Codes c;
     if (cls.len != 256) {
         PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes");
@@ -803,31 +804,51 @@ py_tokenize(PyObject *self, PyObject *args)
         PyBuffer_Release(&cls);
         return NULL;
     }
-    if (!c.u8) {
-        PyErr_SetString(PyExc_ValueError, "tokenize takes uint8 codes");
+    const uint8_t *cl = (const uint8_t *)cls.buf;
+    Py_ssize_t n = c.n;
+    /* the class of every code first (codes >= 256 as 255: letters of other scripts) */
+    k = PyMem_Malloc((size_t)(n ? n : 1));
+    if (!k) {
+        PyErr_NoMemory();
         goto done;
     }
-    const uint8_t *cl = (const uint8_t *)cls.buf;
-    const uint8_t *s = c.u8;
-    Py_ssize_t n = c.n;
+    if (c.u8) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            k[i] = cl[c.u8[i]];
+        }
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            k[i] = cl[c.u32[i] < 256 ? c.u32[i] : 255];
+        }
+    }
+#define CLASS(i) k[i]
     out = PyList_New(0);
     if (!out) {
         goto done;
     }
     Py_ssize_t i = 0;
     while (i < n) {
-        if (!(cl[s[i]] & C_TOK)) {
+        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can
+         * qualify: skip to the next mark, then read the whole unit around it. */
+        while (i < n && !(CLASS(i) & (C_AT | C_HASH | C_DOT | C_DIGIT))) {
             i++;
-            continue;
+        }
+        if (i >= n) {
+            break;
         }
         Py_ssize_t a = i;
+        while (a > 0 && (CLASS(a - 1) & C_TOK)) {
+            a--; /* never before the previous unit's end: that is not a token character */
+        }
+        i = a;
         int special = 0, digit = 0;
-        while (i < n && (cl[s[i]] & C_TOK)) {
-            uint8_t f = cl[s[i]];
+        while (i < n && (CLASS(i) & C_TOK)) {
+            uint8_t f = CLASS(i);
             if (f & (C_AT | C_HASH)) {
                 special = 1;
             }
-            else if ((f & C_DOT) && i > a && i + 1 < n && (cl[s[i + 1]] & C_TOK)) {
+            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {
                 special = 1;
             }
             if (f & C_DIGIT) {
@@ -845,7 +866,9 @@ py_tokenize(PyObject *self, PyObject *args)
             Py_DECREF(t);
         }
     }
+#undef CLASS
 done:
+    PyMem_Free(k);
     PyBuffer_Release(&c.view);
     PyBuffer_Release(&cls);
     return out;
@@ -857,13 +880,13 @@ done:
  * digits written 0): a digit not preceded by a digit, then as many more digits as follow,
  * each alone or after 1 to 3 of "().+/-"; at least 7 digits. Its key is the digits alone. */
 static inline int
-is_digit(uint8_t ch)
+is_digit(uint32_t ch)
 {
     return ch >= '0' && ch <= '9';
 }
 
 static inline int
-is_num_sep(uint8_t ch)
+is_num_sep(uint32_t ch)
 {
     return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
 }
@@ -931,7 +954,7 @@ done:
  * digit, the maximal run of letters, digits, "_" and "-", kept when it is at least token_min
  * long once "-" and "_" are stripped from its ends. */
 static inline int
-is_word(uint8_t ch)
+is_word(uint32_t ch)
 {
     return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
 }
@@ -996,7 +1019,7 @@ done:
  * (URLs, emails, hosts, handles). Only ASCII units are settled here; a unit with other
  * letters (Latin-1 codes) is handed back. */
 static inline int
-is_trim(uint8_t ch)
+is_trim(uint32_t ch)
 {
     return ch == '.' || ch == ',' || ch == ':' || ch == ';' || ch == '!' || ch == '?' || ch == '\'' || ch == '"' ||
            ch == '-';
@@ -1016,10 +1039,6 @@ py_units(PyObject *self, PyObject *args)
         PyBuffer_Release(&cls);
         return NULL;
     }
-    if (!c.u8) {
-        PyErr_SetString(PyExc_ValueError, "units takes uint8 codes");
-        goto done;
-    }
     PyObject *targs = Py_BuildValue("(OOn)", obj, PyTuple_GET_ITEM(args, 1), token_min);
     if (!targs) {
         goto done;
@@ -1033,52 +1052,57 @@ py_units(PyObject *self, PyObject *args)
     if (!out) {
         goto done;
     }
-    const uint8_t *s = c.u8;
+#define AT(i) ((uint32_t)code_at(&c, (i)))
     for (Py_ssize_t u = 0; u < PyList_GET_SIZE(spans); u++) {
         Py_ssize_t a, b;
         if (!PyArg_ParseTuple(PyList_GET_ITEM(spans, u), "nn", &a, &b)) {
             Py_CLEAR(out);
             goto done;
         }
+        const Py_ssize_t start = a; /* the unit's offset, reported for an id too */
         if (a < 0 || b > c.n || a > b) {
             PyErr_SetString(PyExc_ValueError, "unit out of the text");
             Py_CLEAR(out);
             goto done;
         }
         Py_ssize_t x = a, y = b;
-        while (x < y && is_trim(s[x])) {
+        while (x < y && is_trim(AT(x))) {
             x++;
         }
-        while (y > x && is_trim(s[y - 1])) {
+        while (y > x && is_trim(AT(y - 1))) {
             y--;
         }
         int word = y > x, digit = 0;
         for (Py_ssize_t i = x; i < y && word; i++) {
-            word = is_word(s[i]);
-            digit |= is_digit(s[i]);
+            word = is_word(AT(i));
+            digit |= is_digit(AT(i));
         }
         PyObject *t = NULL, *str = NULL;
         if (word) {
             if (y - x < token_min || y - x < 2 || !digit) {
                 continue;
             }
-            while (x < y && (s[x] == '-' || s[x] == '_')) {
+            while (x < y && (AT(x) == '-' || AT(x) == '_')) {
                 x++;
             }
-            while (y > x && (s[y - 1] == '-' || s[y - 1] == '_')) {
+            while (y > x && (AT(y - 1) == '-' || AT(y - 1) == '_')) {
                 y--;
             }
             if (y - x < token_min) {
                 continue;
             }
-            str = PyUnicode_DecodeLatin1((const char *)s + x, y - x, "strict");
+            a = x; /* the id's own text */
+            b = y;
+        }
+        /* the caller's text at [a, b): uint8 codes are Latin-1 (every code under 256) */
+        if (c.u8) {
+            str = PyUnicode_DecodeLatin1((const char *)c.u8 + a, b - a, "strict");
         }
         else {
-            /* uint8 codes are Latin-1 (a code under 256), as the caller's text is */
-            str = PyUnicode_DecodeLatin1((const char *)s + a, b - a, "strict");
+            str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, c.u32 + a, b - a);
         }
         if (str) {
-            t = Py_BuildValue("(NnO)", str, a, word ? Py_True : Py_False);
+            t = Py_BuildValue("(NnO)", str, start, word ? Py_True : Py_False);
         }
         if (!t || PyList_Append(out, t) < 0) {
             Py_XDECREF(t);

@@ -765,12 +765,16 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
     return [(_NON_DIGIT.sub("", m.group()), m.start()) for m in _NUMBER.finditer(text)]
 
 
-def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None = None) -> list[str]:
+def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None = None, c: types.ModuleType | None = None) -> list[str]:
     """Every maximal ``[\\w-]`` run with a digit and at least ``token_min`` characters (once
-    ``-``/``_`` are stripped from its ends): the secret-like tokens of a normalised text."""
+    ``-``/``_`` are stripped from its ends): the secret-like tokens of a normalised text (of an
+    ASCII one by the C core ``c`` when given)."""
     if raw is None and text.isascii():
         raw = text.encode("ascii")
     out: list[str] = []
+    if raw is not None and c is not None:
+        ids: list[str] = c.ids(raw, token_min)
+        return ids
     if raw is not None:
         tr = raw.translate(_NUM_TR) if tr is None else tr
         p = tr.find(b"0")
@@ -800,7 +804,7 @@ def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None =
     return out
 
 
-def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool) -> list[tuple[str, str]]:
+def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool, c: types.ModuleType | None = None) -> list[tuple[str, str]]:
     """``(key, kind)`` of one normalised token unit; kinds: url, email, host, handle, id.
 
     ``unit`` is already normalised (folded or strict) and contains no whitespace. With
@@ -847,7 +851,7 @@ def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool) -
             if host:
                 out.extend(_hosts_with_parents(host, parents))
     if len(u) >= token_min and _HAS_DIGIT(u) is not None:
-        out.extend((r, "id") for r in _ids(u, token_min))
+        out.extend((r, "id") for r in _ids(u, token_min, c=c))
     return out
 
 
@@ -950,7 +954,7 @@ def _text_keys(
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
     units: Iterable[tuple[str, int, bool]]
-    if c is not None and codes is not None and codes.dtype == np.uint8:
+    if c is not None and codes is not None and (codes.dtype == np.uint8 or codes.dtype == np.uint32):
         # the C core reads the id-like units itself (is_id: the id, what the first branch
         # below gives) and hands back the others as they are, in order
         units = c.units(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)
@@ -973,13 +977,13 @@ def _text_keys(
             continue
         if ids_only:
             if len(v) >= token_min and _HAS_DIGIT(v) is not None:
-                out.extend((r, "id", at) for r in _ids(v, token_min))
+                out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
             continue
         # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
         ck = (u, strict_mode, token_min, parents)
         keys = cache.get(ck)
         if keys is None:
-            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents)
+            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
             if len(cache) >= 2048:
                 cache.clear()
             cache[ck] = keys
@@ -1420,31 +1424,35 @@ class TaintLedger:
                 codes = sp_codes[keep]
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
-            ats: list[int] = []
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
-            for key, kind, at in keys_here:
-                if untrusted:
-                    token_keys.append(_NS_DEST + key)
-                    ats.append(at)
-                if labelled and kind == "id" and len(key) >= self.token_min:
-                    token_keys.append(_NS_SECRET + key)
-                    ats.append(at)
-                    self._secret_tokens += 1
+            # (the order of keys matters within a namespace only: the first position of a
+            # key is the one kept)
+            new_keys: list[str] = []
+            ats: list[int] = []
+            if untrusted:
+                new_keys = [_NS_DEST + key for key, _, _ in keys_here]
+                ats = [at for _, _, at in keys_here]
+            if labelled:
+                tmin = self.token_min
+                secret = [(key, at) for key, kind, at in keys_here if kind == "id" and len(key) >= tmin]
+                new_keys += [_NS_SECRET + key for key, _ in secret]
+                ats += [at for _, at in secret]
+                self._secret_tokens += len(secret)
             if ats:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
-                token_pos.extend(p0 + pos for p0 in where)
+                token_keys += new_keys
+                token_pos += [p0 + pos for p0 in where]
             nums = _numbers("", codes.tobytes(), self._c) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
-                for (key, _), p0 in zip(nums, where, strict=True):
-                    if untrusted:
-                        token_keys.append(_NS_DEST + key)
-                        token_pos.append(p0)
-                    if labelled:
-                        token_keys.append(_NS_SECRET + key)
-                        token_pos.append(p0)
-                        self._secret_tokens += 1
+                if untrusted:
+                    token_keys += [_NS_DEST + key for key, _ in nums]
+                    token_pos += where
+                if labelled:
+                    token_keys += [_NS_SECRET + key for key, _ in nums]
+                    token_pos += where
+                    self._secret_tokens += len(nums)
             idx = idx + pos
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
@@ -1566,8 +1574,8 @@ class TaintLedger:
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
-        if self._c is not None and s.isascii():
-            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8)  # the C tokenizer
+        if self._c is not None:  # the C tokenizer, whatever the length
+            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
