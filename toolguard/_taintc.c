@@ -15,6 +15,7 @@
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
  *   units(codes, classes, min)         tokenize's units, the id-like ones already read
  *   source_of(starts, n, base, vals)   the source of each stored value
+ *   decode_candidates(raw)             the encoded runs of an argument that might decode
  *
  * Inputs are read through the buffer protocol (numpy arrays, bytes); outputs are bytes
  * objects the caller views with numpy.frombuffer. There is no global mutable state; the GIL
@@ -1169,6 +1170,140 @@ done:
     return out;
 }
 
+/* decode_candidates(raw) -> [(start, end), ...]: the runs of 16 or more base64/hex/escape
+ * characters of an argument (taint._long_runs; raw is the argument encoded to ASCII with "?"
+ * for any other character, one byte per character) that might decode: every run the
+ * decoders of taint._decode_once could turn into a layer. A run is left out only when none
+ * can: no "\" (escapes), no "/" or "=" before its trailing padding (pieces), not all hex, and
+ * its base64 decoding (taint._b64) is too short or not mostly printable. The caller runs the
+ * decoders on what is left, so a run kept for nothing costs time, never a layer. */
+static inline int
+is_b64_run_char(uint8_t ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
+           ch == '=' || ch == '_' || ch == '-' || ch == '\\';
+}
+
+static inline int
+is_hex(uint8_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static inline int
+b64_value(uint8_t ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+' || ch == '-') { /* base64url "-" reads as "+" */
+        return 62;
+    }
+    if (ch == '/' || ch == '_') { /* and "_" as "/" */
+        return 63;
+    }
+    return -1;
+}
+
+/* May the run r[0:n] decode to a layer? (1 = maybe, 0 = certainly not) */
+static int
+run_may_decode(const uint8_t *r, Py_ssize_t n)
+{
+    Py_ssize_t t = n;
+    while (t > 0 && r[t - 1] == '=') {
+        t--; /* run.rstrip("=") */
+    }
+    int dash = 0, plus = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (r[i] == '\\') {
+            return 1; /* hex escapes, or a "\" the decoders look at */
+        }
+    }
+    for (Py_ssize_t i = 0; i < t; i++) {
+        if (r[i] == '/' || r[i] == '=') {
+            return 1; /* pieces (taint._B64_SPLIT) */
+        }
+        dash |= r[i] == '-' || r[i] == '_';
+        plus |= r[i] == '+';
+    }
+    Py_ssize_t h = (n >= 2 && r[0] == '0' && (r[1] == 'x' || r[1] == 'X')) ? 2 : 0;
+    if (n - h >= 16) {
+        int all_hex = 1;
+        for (Py_ssize_t i = h; i < n && all_hex; i++) {
+            all_hex = is_hex(r[i]);
+        }
+        if (all_hex) {
+            return 1; /* hex */
+        }
+    }
+    if (dash && plus) {
+        return 0; /* mixed alphabets: not base64 (and no pieces: see above) */
+    }
+    Py_ssize_t m = t % 4 == 1 ? t - 1 : t; /* the last character of a 4k+1 run is dropped */
+    /* decode m characters of [A-Za-z0-9+_-] (no padding inside), counting the bytes that
+     * are not controls (taint._NONPRINT: 0-31 but tab, LF, CR, and 127) */
+    Py_ssize_t len = 0, kept = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int v = b64_value(r[i]);
+        if (v < 0) {
+            return 1; /* not expected in a run; let the decoders judge */
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            uint8_t byte = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+            len++;
+            kept += !((byte < 32 && byte != 9 && byte != 10 && byte != 13) || byte == 127);
+        }
+    }
+    if (len < 8 || (double)kept < 0.9 * (double)len) {
+        return 0; /* taint._printable refuses it */
+    }
+    return 1;
+}
+
+static PyObject *
+py_decode_candidates(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    Py_ssize_t i = 0;
+    while (out && i < n) {
+        if (!is_b64_run_char(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t a = i;
+        while (i < n && is_b64_run_char(s[i])) {
+            i++;
+        }
+        if (i - a >= 16 && run_may_decode(s + a, i - a)) {
+            PyObject *t = Py_BuildValue("(nn)", a, i);
+            if (!t || PyList_Append(out, t) < 0) {
+                Py_CLEAR(out);
+            }
+            Py_XDECREF(t);
+        }
+    }
+    PyBuffer_Release(&rv);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -1180,6 +1315,7 @@ static PyMethodDef methods[] = {
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
+    {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
     {NULL, NULL, 0, NULL},
 };
 

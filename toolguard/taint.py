@@ -1117,8 +1117,11 @@ def _long_runs(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
-    """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span."""
+def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+    """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span.
+
+    With the C core ``c``, only the runs it cannot rule out reach the decoders (the same
+    layers: it leaves out a run only when none of them could decode it)."""
     out: list[tuple[str, str, int, int]] = []
     if "%" in text and _PCT.search(text):
         cur = text
@@ -1135,7 +1138,8 @@ def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
-        for base, run in _long_runs(text):
+        runs = _long_runs(text) if c is None else [(a, text[a:b]) for a, b in c.decode_candidates(text.encode("ascii", "replace"))]
+        for base, run in runs:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
                     dec = _hex(m.group().replace("\\x", ""))
@@ -1166,7 +1170,7 @@ def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
     return out
 
 
-def decode_layers(text: str, *, depth: int = 2) -> list[tuple[str, str, int, int]]:
+def decode_layers(text: str, *, depth: int = 2, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
     """Decoded layers of an argument, nested up to ``depth`` (bounded in number and size).
 
     Each layer is ``(decoded text, transform, start, end)``: ``start:end`` is the span of the
@@ -1178,7 +1182,7 @@ def decode_layers(text: str, *, depth: int = 2) -> list[tuple[str, str, int, int
     for _ in range(depth):
         nxt: list[tuple[str, str, int, int]] = []
         for t, tr, a, b in frontier:
-            for dec, how, s, e in _decode_once(t):
+            for dec, how, s, e in _decode_once(t, c):
                 if len(out) >= _MAX_LAYERS or budget < len(dec):
                     return out
                 budget -= len(dec)
@@ -1935,7 +1939,7 @@ class TaintLedger:
                 pos += fc.shape[0]
         # 3. decoded layers
         for ti, (_, text) in enumerate(items):
-            for dec, transform, a, b in decode_layers(text):
+            for dec, transform, a, b in decode_layers(text, c=self._c):
                 layers.append((ti, dec, transform, a, b))
                 c = N.fold_codes(dec)
                 if c.shape[0] >= k:
