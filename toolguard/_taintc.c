@@ -1177,6 +1177,8 @@ done:
  * can: no "\" (escapes), no "/" or "=" before its trailing padding (pieces), not all hex, and
  * its base64 decoding (taint._b64) is too short or not mostly printable. The caller runs the
  * decoders on what is left, so a run kept for nothing costs time, never a layer. */
+#define MAX_RUN_DECODE 4096 /* base64 characters checked here; a longer run is kept */
+
 static inline int
 is_b64_run_char(uint8_t ch)
 {
@@ -1211,46 +1213,79 @@ b64_value(uint8_t ch)
     return -1;
 }
 
-/* May the run r[0:n] decode to a layer? (1 = maybe, 0 = certainly not) */
-static int
-run_may_decode(const uint8_t *r, Py_ssize_t n)
+/* The characters and the U+FFFD of bytes.decode("utf-8", "replace") (CPython's decoder: one
+ * U+FFFD per maximal invalid subsequence, as Unicode recommends). */
+static void
+utf8_replace_counts(const uint8_t *s, Py_ssize_t n, Py_ssize_t *chars, Py_ssize_t *bad)
 {
-    Py_ssize_t t = n;
-    while (t > 0 && r[t - 1] == '=') {
-        t--; /* run.rstrip("=") */
-    }
-    int dash = 0, plus = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (r[i] == '\\') {
-            return 1; /* hex escapes, or a "\" the decoders look at */
+    Py_ssize_t i = 0, c = 0, f = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            c++;
+            i++;
+            continue;
         }
-    }
-    for (Py_ssize_t i = 0; i < t; i++) {
-        if (r[i] == '/' || r[i] == '=') {
-            return 1; /* pieces (taint._B64_SPLIT) */
+        int need;
+        uint8_t lo = 0x80, hi = 0xBF; /* the range of the first continuation byte */
+        if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
         }
-        dash |= r[i] == '-' || r[i] == '_';
-        plus |= r[i] == '+';
-    }
-    Py_ssize_t h = (n >= 2 && r[0] == '0' && (r[1] == 'x' || r[1] == 'X')) ? 2 : 0;
-    if (n - h >= 16) {
-        int all_hex = 1;
-        for (Py_ssize_t i = h; i < n && all_hex; i++) {
-            all_hex = is_hex(r[i]);
+        else if (b == 0xE0) {
+            need = 2;
+            lo = 0xA0;
         }
-        if (all_hex) {
-            return 1; /* hex */
+        else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+            need = 2;
         }
+        else if (b == 0xED) {
+            need = 2;
+            hi = 0x9F;
+        }
+        else if (b == 0xF0) {
+            need = 3;
+            lo = 0x90;
+        }
+        else if (b >= 0xF1 && b <= 0xF3) {
+            need = 3;
+        }
+        else if (b == 0xF4) {
+            need = 3;
+            hi = 0x8F;
+        }
+        else {
+            c++; /* not a lead byte */
+            f++;
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i + 1;
+        int k = 0;
+        while (k < need && j < n && s[j] >= (k == 0 ? lo : 0x80) && s[j] <= (k == 0 ? hi : 0xBF)) {
+            j++;
+            k++;
+        }
+        c++;
+        if (k < need || (need == 2 && b == 0xEF && s[i + 1] == 0xBF && s[i + 2] == 0xBD)) {
+            f++; /* a truncated sequence, or U+FFFD itself */
+        }
+        i = j;
     }
-    if (dash && plus) {
-        return 0; /* mixed alphabets: not base64 (and no pieces: see above) */
-    }
-    Py_ssize_t m = t % 4 == 1 ? t - 1 : t; /* the last character of a 4k+1 run is dropped */
-    /* decode m characters of [A-Za-z0-9+_-] (no padding inside), counting the bytes that
-     * are not controls (taint._NONPRINT: 0-31 but tab, LF, CR, and 127) */
+    *chars = c;
+    *bad = f;
+}
+
+/* Does base64 (taint._b64) turn r[0:m] (no "=" or "\" in it) into printable text? */
+static int
+b64_printable(const uint8_t *r, Py_ssize_t m)
+{
+    uint8_t dec[MAX_RUN_DECODE];
     Py_ssize_t len = 0, kept = 0;
     uint32_t acc = 0;
     int bits = 0;
+    if (m > MAX_RUN_DECODE) {
+        return 1; /* a long run: let the decoders judge */
+    }
     for (Py_ssize_t i = 0; i < m; i++) {
         int v = b64_value(r[i]);
         if (v < 0) {
@@ -1262,14 +1297,69 @@ run_may_decode(const uint8_t *r, Py_ssize_t n)
             bits -= 8;
             uint8_t byte = (uint8_t)(acc >> bits);
             acc &= (1u << bits) - 1;
-            len++;
+            dec[len++] = byte;
             kept += !((byte < 32 && byte != 9 && byte != 10 && byte != 13) || byte == 127);
         }
     }
     if (len < 8 || (double)kept < 0.9 * (double)len) {
         return 0; /* taint._printable refuses it */
     }
-    return 1;
+    Py_ssize_t chars, bad;
+    utf8_replace_counts(dec, len, &chars, &bad);
+    return bad * 10 <= chars; /* and so it does with too many U+FFFD */
+}
+
+/* May the run r[0:n] decode to a layer? (1 = maybe, 0 = certainly not), following
+ * taint._decode_once: hex escapes, all hex, base64 of the whole run, then of its pieces. */
+static int
+run_may_decode(const uint8_t *r, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (r[i] == '\\') {
+            return 1; /* hex escapes, or a "\" the decoders look at */
+        }
+    }
+    Py_ssize_t h = (n >= 2 && r[0] == '0' && (r[1] == 'x' || r[1] == 'X')) ? 2 : 0;
+    if (n - h >= 16) {
+        int all_hex = 1;
+        for (Py_ssize_t i = h; i < n && all_hex; i++) {
+            all_hex = is_hex(r[i]);
+        }
+        if (all_hex) {
+            return 1; /* hex */
+        }
+    }
+    Py_ssize_t t = n;
+    while (t > 0 && r[t - 1] == '=') {
+        t--; /* run.rstrip("=") */
+    }
+    int dash = 0, plus = 0, slash = 0, eq = 0;
+    for (Py_ssize_t i = 0; i < t; i++) {
+        dash |= r[i] == '-' || r[i] == '_';
+        plus |= r[i] == '+';
+        slash |= r[i] == '/';
+        eq |= r[i] == '=';
+    }
+    if (eq) {
+        return 1; /* padding inside: let the decoders judge */
+    }
+    if (!(dash && (plus || slash)) && b64_printable(r, t % 4 == 1 ? t - 1 : t)) {
+        return 1; /* base64 (base64url), the last character of a 4k+1 run dropped */
+    }
+    if (!slash) {
+        return 0; /* no pieces: nothing splits the run */
+    }
+    /* pieces between runs of "/" (no "=" or "\" left): only those of 16 or more are tried */
+    Py_ssize_t a = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i == n || r[i] == '/' || r[i] == '=') {
+            if (i - a >= 16) {
+                return 1;
+            }
+            a = i + 1;
+        }
+    }
+    return 0;
 }
 
 static PyObject *
