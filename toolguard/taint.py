@@ -542,15 +542,20 @@ class _Index:
     """
 
     _RATIO = 4
+    _RATIO_C = 16
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("c", "pending", "pending_bytes", "pending_n", "runs")
+    __slots__ = ("c", "pending", "pending_bytes", "pending_n", "ratio", "runs")
 
     def __init__(self, c: types.ModuleType | None = None) -> None:
         self.c = c  # the C core, or None (numpy)
+        # With the C core a lookup costs a few cache misses per run and query, and a merge is
+        # one linear pass: fewer, bigger runs (a big run is rewritten more often, which costs
+        # a few percent of ingest) keep lookups on big ledgers cheaper.
+        self.ratio = self._RATIO if c is None else self._RATIO_C
         self.runs: list[_Run] = []
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
@@ -597,7 +602,7 @@ class _Index:
         self.runs.append(_Run(keys, vals, self.c))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
-            or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
+            or self.runs[-2].keys.shape[0] <= self.ratio * self.runs[-1].keys.shape[0]
             # small runs are merged whatever their ratio: cheap, and one lookup fewer
             or self.runs[-2].keys.shape[0] <= self._SMALL
         ):
