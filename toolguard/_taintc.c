@@ -649,6 +649,12 @@ py_directory(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "run too big for a uint32 directory");
         goto done;
     }
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (keys[i - 1] > keys[i]) {
+            PyErr_SetString(PyExc_ValueError, "keys are not sorted");
+            goto done;
+        }
+    }
     Py_ssize_t nb = (Py_ssize_t)1 << bits;
     out = PyBytes_FromStringAndSize(NULL, (nb + 1) * 4);
     if (!out) {
