@@ -531,11 +531,44 @@ def _strict_pass_long(s: str) -> str:
     return out.tobytes().decode("utf-32-le", "surrogatepass") if out.dtype == np.uint32 else codes_to_str(out)
 
 
+# Non-ASCII characters the strict form leaves as they are, whatever surrounds them: in Latin-1,
+# Latin Extended-A/B, general punctuation and currency symbols (no character there composes
+# with a neighbour under NFKC), those that NFKC and lower() leave alone and that are neither
+# dropped nor whitespace (’ “ ” – — … é ß ...). Decided once per character.
+_INERT_RANGES = ((0xA0, 0x24F), (0x2010, 0x205F), (0x20A0, 0x20CF))
+_INERT: dict[str, bool] = {}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_ASCII_DROPPED = re.compile("[" + "".join(re.escape(chr(c)) for c in range(128) if any(a <= c <= b for a, b in _STRICT_DROP_RANGES)) + "]")
+
+
+def _inert(ch: str) -> bool:
+    ok = _INERT.get(ch)
+    if ok is None:
+        cp = ord(ch)
+        ok = _INERT[ch] = (
+            any(a <= cp <= b for a, b in _INERT_RANGES)
+            and unicodedata.combining(ch) == 0
+            and not ch.isspace()
+            and _STRICT_DROP.match(ch) is None
+            and unicodedata.normalize("NFKC", ch) == ch
+            and ch.lower() == ch
+        )
+    return ok
+
+
 def strict(text: str) -> str:
     """The conservative (sanction-matching) form of ``text``; see the module docstring."""
     if text.isascii():
         s = text if text.isprintable() else text.encode("ascii").translate(None, _STRICT_DROP_ASCII).decode("ascii")
         return " ".join(s.lower().split())
+    if all(_inert(ch) for ch in set(_NON_ASCII.findall(text))):
+        # mostly-Latin text (smart quotes, accented lower-case letters): NFKC leaves it as it
+        # is, so one pass is the ASCII one (a test compares it with the general passes)
+        return " ".join(_ASCII_DROPPED.sub("", text).lower().split())
+    return _strict_general(text)
+
+
+def _strict_general(text: str) -> str:
     s = replace_surrogates(text)
     step = _strict_pass_long if len(s) > 512 else _strict_pass_short
     for _ in range(6):

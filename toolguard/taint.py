@@ -751,8 +751,14 @@ _NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
     """``(digits, offset)`` of every number of at least 7 digits in a *folded* text (whitespace
     removed), given as ``str`` or, when ASCII, as ``raw`` bytes (by the C core ``c`` if given)."""
-    if raw is None and text.isascii():
-        raw = text.encode("ascii")
+    if raw is None:
+        if text.isascii():
+            raw = text.encode("ascii")
+        elif not any(ch.isdecimal() for ch in set(N._NON_ASCII.findall(text))):
+            # no digit but ASCII ones ("\d" is isdecimal): with one byte per character (any
+            # other character as "?", which neither a digit nor a separator is) the bytes
+            # give the same numbers at the same offsets
+            raw = text.encode("ascii", "replace")
     if raw is not None:
         if c is not None:
             result: list[tuple[str, int]] = c.numbers(raw)
