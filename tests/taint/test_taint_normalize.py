@@ -178,7 +178,7 @@ def test_strict_shortcut_for_mostly_latin_text_equals_the_general_passes(text: s
 
 
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from(list("0123456789().+/- x") + ["é", "’", "١", "٢", "\u0966", "\uff11", "\u00b2", "\u2460"]), max_size=60).map("".join))
+@given(st.lists(st.sampled_from([*"0123456789().+/- x", "é", "’", "١", "٢", "\u0966", "\uff11", "\u00b2", "\u2460"]), max_size=60).map("".join))
 def test_numbers_of_non_ascii_text_equal_the_unicode_regex(text: str) -> None:
     from toolguard import taint as T
 
