@@ -537,8 +537,26 @@ def _strict_pass_long(s: str) -> str:
 # dropped nor whitespace (’ “ ” – — … é ß ...). Decided once per character.
 _INERT_RANGES = ((0xA0, 0x24F), (0x2010, 0x205F), (0x20A0, 0x20CF))
 _INERT: dict[str, bool] = {}
-_NON_ASCII = re.compile(r"[^\x00-\x7f]")
-_ASCII_DROPPED = re.compile("[" + "".join(re.escape(chr(c)) for c in range(128) if any(a <= c <= b for a, b in _STRICT_DROP_RANGES)) + "]")
+_ASCII_BYTES = bytes(range(128))
+
+
+def non_ascii_chars(text: str) -> set[str]:
+    """The distinct non-ASCII characters of ``text`` (lone surrogates included)."""
+    return set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+
+# UTF-8 bytes: A-Z lower-cased and ASCII whitespace (what str.isspace accepts) as spaces; the
+# bytes of other characters (all >= 0x80) are left alone
+_STRICT_BYTES = bytes(range(256)).translate(bytes.maketrans(bytes([9, 10, 11, 12, 13, 28, 29, 30, 31]), b" " * 9)).lower()
+_SPACES = re.compile(rb"  +")
+
+
+def _strict_bytes(raw: bytes) -> str:
+    """The strict form of ASCII or inert UTF-8 text: controls dropped, lower-cased, whitespace
+    collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word)."""
+    b = raw.translate(_STRICT_BYTES, _STRICT_DROP_ASCII)
+    if b"  " in b:
+        b = _SPACES.sub(b" ", b)
+    return b.strip(b" ").decode("utf-8")
 
 
 def _inert(ch: str) -> bool:
@@ -559,12 +577,15 @@ def _inert(ch: str) -> bool:
 def strict(text: str) -> str:
     """The conservative (sanction-matching) form of ``text``; see the module docstring."""
     if text.isascii():
-        s = text if text.isprintable() else text.encode("ascii").translate(None, _STRICT_DROP_ASCII).decode("ascii")
-        return " ".join(s.lower().split())
-    if all(_inert(ch) for ch in set(_NON_ASCII.findall(text))):
+        return _strict_bytes(text.encode("ascii"))
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return _strict_general(text)
+    if all(_inert(ch) for ch in set(raw.translate(None, _ASCII_BYTES).decode("utf-8"))):
         # mostly-Latin text (smart quotes, accented lower-case letters): NFKC leaves it as it
         # is, so one pass is the ASCII one (a test compares it with the general passes)
-        return " ".join(_ASCII_DROPPED.sub("", text).lower().split())
+        return _strict_bytes(raw)
     return _strict_general(text)
 
 

@@ -754,7 +754,7 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
     if raw is None:
         if text.isascii():
             raw = text.encode("ascii")
-        elif not any(ch.isdecimal() for ch in set(N._NON_ASCII.findall(text))):
+        elif not any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
             # no digit but ASCII ones ("\d" is isdecimal): with one byte per character (any
             # other character as "?", which neither a digit nor a separator is) the bytes
             # give the same numbers at the same offsets
