@@ -650,29 +650,27 @@ py_directory(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "run too big for a uint32 directory");
         goto done;
     }
-    for (Py_ssize_t i = 1; i < n; i++) {
-        if (keys[i - 1] > keys[i]) {
-            PyErr_SetString(PyExc_ValueError, "keys are not sorted");
-            goto done;
-        }
-    }
     Py_ssize_t nb = (Py_ssize_t)1 << bits;
     out = PyBytes_FromStringAndSize(NULL, (nb + 1) * 4);
     if (!out) {
         goto done;
     }
     uint32_t *d = (uint32_t *)PyBytes_AS_STRING(out);
-    Py_ssize_t i = 0;
-    for (Py_ssize_t t = 0; t < nb; t++) {
-        d[t] = (uint32_t)i;
-        while (i < n && (Py_ssize_t)(keys[i] >> (64 - bits)) == t) {
-            i++;
+    /* one pass: each key opens the buckets up to its own (and must not be below the last) */
+    Py_ssize_t t = 0; /* buckets [0, t) are open */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i > 0 && keys[i - 1] > keys[i]) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_ValueError, "keys are not sorted");
+            goto done;
+        }
+        Py_ssize_t b = (Py_ssize_t)(keys[i] >> (64 - bits));
+        while (t <= b) {
+            d[t++] = (uint32_t)i;
         }
     }
-    d[nb] = (uint32_t)i;
-    if (i != n) {
-        Py_CLEAR(out);
-        PyErr_SetString(PyExc_ValueError, "keys are not sorted");
+    while (t <= nb) {
+        d[t++] = (uint32_t)n;
     }
 done:
     PyBuffer_Release(&kv);
@@ -728,34 +726,30 @@ py_merge(PyObject *self, PyObject *args)
     }
     uint64_t *ko = (uint64_t *)PyBytes_AS_STRING(kb);
     uint32_t *vo = (uint32_t *)PyBytes_AS_STRING(vb);
-    Py_ssize_t i = 0, j = 0, o = 0;
-    while (i < n1 && j < n2) {
-        if (b[j] < a[i]) {
-            ko[o] = b[j];
-            vo[o++] = vb2[j++];
+    /* One pass. Equal keys come out together, older first; once a key has dups entries, each
+     * further one drops the oldest of them (taint._Index._cap keeps the newest dups): the
+     * run's entries shift down by one, which only a key in more than dups sources costs. */
+    Py_ssize_t i = 0, j = 0, o = 0, same = 0; /* same: entries of ko[o-1]'s key at the end */
+    while (i < n1 || j < n2) {
+        uint64_t key;
+        uint32_t val;
+        if (j >= n2 || (i < n1 && a[i] <= b[j])) {
+            key = a[i];
+            val = va[i++];
         }
         else {
-            ko[o] = a[i];
-            vo[o++] = va[i++];
+            key = b[j];
+            val = vb2[j++];
         }
-    }
-    for (; i < n1; i++, o++) {
-        ko[o] = a[i];
-        vo[o] = va[i];
-    }
-    for (; j < n2; j++, o++) {
-        ko[o] = b[j];
-        vo[o] = vb2[j];
-    }
-    /* cap: entry t is dropped when entry t + dups has the same key (it has dups newer copies);
-     * the writes (at o <= t) never overtake the reads (at t + dups) */
-    o = 0;
-    for (Py_ssize_t t = 0; t < n; t++) {
-        if (t + dups < n && ko[t + dups] == ko[t]) {
+        same = (o > 0 && ko[o - 1] == key) ? same + 1 : 1;
+        if (same > dups) {
+            memmove(&vo[o - dups], &vo[o - dups + 1], sizeof(uint32_t) * (size_t)(dups - 1));
+            vo[o - 1] = val; /* the keys are all equal: only the values move */
+            same = dups;
             continue;
         }
-        ko[o] = ko[t];
-        vo[o++] = vo[t];
+        ko[o] = key;
+        vo[o++] = val;
     }
     if (o < n) {
         if (_PyBytes_Resize(&kb, o * 8) < 0 || _PyBytes_Resize(&vb, o * 4) < 0) {

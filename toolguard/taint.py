@@ -542,20 +542,22 @@ class _Index:
     """
 
     _RATIO = 4
-    _RATIO_C = 16
+    _RATIO_BIG = 16  # with the C core, for runs of _BIG entries or more
+    _BIG = 1 << 15  # 256 KB of keys
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("c", "pending", "pending_bytes", "pending_n", "ratio", "runs")
+    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
 
     def __init__(self, c: types.ModuleType | None = None) -> None:
         self.c = c  # the C core, or None (numpy)
-        # With the C core a lookup costs a few cache misses per run and query, and a merge is
-        # one linear pass: fewer, bigger runs (a big run is rewritten more often, which costs
-        # a few percent of ingest) keep lookups on big ledgers cheaper.
-        self.ratio = self._RATIO if c is None else self._RATIO_C
+        # With the C core a lookup costs a few cache misses per run beyond the cache and per
+        # query, and a merge is one linear pass: runs of _BIG entries or more merge at a wider
+        # ratio, so a big ledger has one or two of them (its biggest run is rewritten more
+        # often, a few percent of ingest); smaller runs, in the cache, keep the usual ratio.
+        self.big_ratio = 0 if c is None else self._RATIO_BIG
         self.runs: list[_Run] = []
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
@@ -602,9 +604,15 @@ class _Index:
         self.runs.append(_Run(keys, vals, self.c))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
-            or self.runs[-2].keys.shape[0] <= self.ratio * self.runs[-1].keys.shape[0]
+            or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
             # small runs are merged whatever their ratio: cheap, and one lookup fewer
             or self.runs[-2].keys.shape[0] <= self._SMALL
+            # with the C core, a run beyond the cache merges into a bigger one at a wider ratio
+            or (
+                self.big_ratio
+                and self.runs[-1].keys.shape[0] >= self._BIG
+                and self.runs[-2].keys.shape[0] <= self.big_ratio * self.runs[-1].keys.shape[0]
+            )
         ):
             r1, r2 = self.runs[-2], self.runs[-1]
             if self.c is not None:

@@ -333,3 +333,34 @@ def test_no_accel_selects_the_fallback() -> None:
     env["TOOLGUARD_NO_ACCEL"] = "0"
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "False"]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2**32 - 1)), max_size=120),
+    st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2**32 - 1)), max_size=120),
+    st.integers(1, 20),
+)
+def test_merge_and_directory_equal_numpy(run1: list[tuple[int, int]], run2: list[tuple[int, int]], dups: int) -> None:
+    """A stable merge capped at dups entries per key (few distinct keys: long runs of one)."""
+    runs = []
+    for pairs in (run1, run2):
+        keys = np.array([k << 60 | 5 for k, _ in pairs], dtype=np.uint64)
+        vals = np.array([v for _, v in pairs], dtype=np.uint32)
+        order = np.argsort(keys, kind="stable")
+        runs.append((keys[order], vals[order]))
+    (k1, v1), (k2, v2) = runs
+    k = np.concatenate((k1, k2))
+    order = np.argsort(k, kind="stable")
+    sk, sv = k[order], np.concatenate((v1, v2))[order]
+    keep = np.ones(sk.shape[0], dtype=bool)  # taint._Index._cap with _DUPS = dups
+    if sk.shape[0] > dups:
+        keep[:-dups] = sk[dups:] != sk[:-dups]
+    want_k, want_v = sk[keep], sv[keep]
+    kb, vb = C.merge(k1, v1, k2, v2, dups)
+    assert np.frombuffer(kb, dtype=np.uint64).tolist() == want_k.tolist()
+    assert np.frombuffer(vb, dtype=np.uint32).tolist() == want_v.tolist()
+    for bits in (1, 3, 8):
+        d = np.frombuffer(C.directory(want_k, bits), dtype=np.uint32)
+        tops = (want_k >> np.uint64(64 - bits)).astype(np.intp)
+        assert d.tolist() == np.searchsorted(tops, np.arange((1 << bits) + 1)).tolist()
