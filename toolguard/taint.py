@@ -26,8 +26,9 @@ How it works
 ------------
 Text is folded (:func:`toolguard._normalize.fold`: case, NFKC/NFKD, look-alikes, zero-width and
 all whitespace removed). The folded text of a taint/confidentiality source is cut into k-grams
-(``k = min_match``, 20), each hashed with a 64-bit polynomial hash computed vectorised with
-numpy (prefix sums of ``c[i]·B^i``, scaled back by ``B^-i``), and **winnowed**: only the minimum
+(``k = min_match``, 20), each hashed with a 64-bit polynomial hash (``sum c[i+j]·B^j`` modulo
+2**64; rolled in C, or computed vectorised with numpy from prefix sums of ``c[i]·B^i`` scaled
+back by ``B^-i``: the same values), and **winnowed**: only the minimum
 hash of every window of ``w`` consecutive k-grams is kept (``w = window``, 24). That keeps about
 ``2/(w+1)`` of the k-grams (8%) and guarantees that any shared substring of at least
 ``w + k - 1`` folded characters (:attr:`~TaintLedger.guaranteed_match`, 43) contains a kept
@@ -55,11 +56,17 @@ included.
 
 The index is an LSM of sorted runs (``uint64`` keys, ``uint32`` positions): each output adds a
 sorted run, the newest runs are merged when they grow comparable in size, so there are a few
-runs at any time (three at 10 MB). A lookup takes *all* the query keys of a call at once: one
-``np.searchsorted`` per small run; a big run (over 256 K entries, beyond the cache) has a
-directory of buckets by the keys' top bits, so each query key costs a cache miss or two instead
-of one per level of a binary search. Lookup cost thus grows with the argument, not the ledger
-(the benchmark measures 10 MB against 10 KB within 2x). Small additions (a short
+runs at any time (two or three at 10 MB). A lookup takes *all* the query keys of a call at once.
+With the C core (below) every run of 4096 entries or more has a directory of buckets by the
+keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries); the core fetches the buckets
+of all the queries first, then searches each (branch-free), so a query costs a cache miss or
+two per big run, and runs of ``2**15`` entries or more merge at a ratio of 16 instead of 4,
+which keeps one or two of them. Without it (numpy): one ``np.searchsorted`` per small run, and
+a run over 256 K entries has a directory of 8-key buckets compared in one gather. Either way
+lookup cost grows with the argument, not the ledger (the benchmark measures 10 MB against
+10 KB within 2x), and a lookup answers ``(query, value)`` pairs in that order, whatever the
+runs. Runs only change how entries are found, never which: both cores hold the same entries
+(a test compares them) and apply the same eviction, rebasing and 16-per-key cap. Small additions (a short
 output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
 holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
 query always sees everything added before it.
@@ -69,6 +76,20 @@ as few numpy calls as possible: tokens found by regular expressions instead of n
 and the fingerprints winnowed by one gather (the first minimum of each window). Both give
 exactly the entries of the general path (a property test compares them), at a fraction of
 numpy's fixed cost per call.
+
+The C core
+----------
+``toolguard/_taintc.c``, an optional CPython extension built by ``pip install`` when a C
+compiler is present, does the per-byte loops: fingerprints (rolling hash, window minima by
+blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges and
+directories, the tokenizer (with the id-like units settled), ids and numbers, the source of
+each hit, and a filter that leaves out encoded runs no decoder can turn into a layer. Every
+function computes what a numpy/Python routine of this module computes, and the tests compare
+them function by function and ledger by ledger (tests/taint/test_taint_accel.py). Without the
+extension, or with ``TOOLGUARD_NO_ACCEL=1``, the ledger uses numpy alone (slower, the same
+answers); :func:`accelerated` says which. Each ledger picks its core when it is created. The
+core holds no state of its own and checks every bound: a malformed input raises, which the
+guard turns into a deny, never an empty answer.
 
 On the argument side the ledger scans the folded argument, the argument reversed, and decoded
 layers: URL-decoding (repeated up to 3 times), HTML entities, base64/base64url and hex runs
