@@ -1032,11 +1032,12 @@ def _text_keys(
     return out
 
 
-def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None) -> list[str]:
+def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
     """The secret-like keys (ids and numbers) of an argument: the ``id`` keys :func:`_text_keys`
     gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing (by the
-    C core ``c`` when given and the fold is ASCII)."""
-    raw = N.folded_bytes(text, spaced=True, collapse=False)
+    C core ``c`` when given and the fold is ASCII; ``raw``: that fold, when the caller has it)."""
+    if raw is None:
+        raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
         if c is not None:
             keys: list[str] = c.ids(raw, token_min)
@@ -1866,7 +1867,8 @@ class TaintLedger:
         if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
-        batch, segs, layers = self._batch(items)
+        spaced: dict[int, tuple[bytes, IntP | None]] = {}  # (C core) each argument's spaced fold
+        batch, segs, layers = self._batch(items, spaced)
         k, w = self.min_match, self.window
         qpos_parts: list[IntP] = []
         qkey_parts: list[U64] = []
@@ -1906,7 +1908,8 @@ class TaintLedger:
         tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
-                for key in _secret_keys(text, self.token_min, self._c):
+                sp = spaced.get(ti) if transform == "plain" else None
+                for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():
@@ -1927,15 +1930,19 @@ class TaintLedger:
             return ()
         srcs = self._source_of(vals)
         qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
-        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id)
+        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id, spaced)
 
     # ------------------------------------------------------------------------------------
     # Scan internals
 
     def _batch(
-        self, items: list[tuple[str, str]]
+        self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]]
     ) -> tuple[npt.NDArray[np.integer], list[_Segment], list[tuple[int, str, str, int, int]]]:
-        """All segments of a call, joined by separators, and their descriptions."""
+        """All segments of a call, joined by separators, and their descriptions.
+
+        With the C core, the spaced fold of each mostly-Latin argument is kept in ``spaced``
+        (:func:`~toolguard._normalize.latin_spaced_map`): its fold, its secret keys and its
+        fold index all derive from it, one fold instead of three."""
         k = self.min_match
         parts: list[npt.NDArray[np.integer]] = []
         segs: list[_Segment] = []
@@ -1959,7 +1966,13 @@ class TaintLedger:
             pos += piece.codes.shape[0]
         folded: list[npt.NDArray[np.integer]] = []
         for ti, (_, text) in enumerate(items):
-            c = N.fold_codes(text)
+            lat = N.latin_spaced_map(text) if self._c is not None else None
+            c: npt.NDArray[np.integer]
+            if lat is not None:
+                spaced[ti] = lat
+                c = np.frombuffer(lat[0].translate(None, b" "), dtype=np.uint8)  # = fold_codes(text)
+            else:
+                c = N.fold_codes(text)
             folded.append(c)
             parts.append(c)
             stream.pieces.append((pos, pos + c.shape[0], ti))
@@ -2010,6 +2023,7 @@ class TaintLedger:
         tok_info: list[tuple[int, str, str, int, int]],
         wanted: Callable[[Source], bool],
         call_id: str | None,
+        spaced: dict[int, tuple[bytes, IntP | None]],
     ) -> tuple[TaintMatch, ...]:
         k, w = self.min_match, self.window
         seg_starts = [s.start for s in segs]
@@ -2056,7 +2070,12 @@ class TaintLedger:
 
         def fmap(ti: int) -> npt.NDArray[np.intp]:
             if ti not in maps:
-                maps[ti] = N.fold_index(items[ti][1])
+                lat = spaced.get(ti)
+                if lat is None:
+                    maps[ti] = N.fold_index(items[ti][1])
+                else:  # what fold_index computes from the same spaced fold
+                    idx: IntP = (np.frombuffer(lat[0], dtype=np.uint8) != 0x20).nonzero()[0]
+                    maps[ti] = idx if lat[1] is None else lat[1][idx]
             return maps[ti]
 
         for (si, sidx), hits in sorted(groups.items()):
