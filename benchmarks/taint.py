@@ -15,7 +15,8 @@ Run: ``.venv/bin/python benchmarks/taint.py`` (about 30-60 s). Prints one table.
   session.
 
 Times are wall clock and CPU (thread) time: on a loaded machine the wall clock includes the
-time spent waiting for a core.
+time spent waiting for a core. The footer says whether the ledger's C core was used; run with
+``TOOLGUARD_NO_ACCEL=1`` to measure the numpy fallback.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolguard.taint import _UNIT_CACHE, TaintLedger
+from toolguard.taint import _UNIT_CACHE, TaintLedger, accelerated
 
 WORDS = ["the", "of", "and", "to", "in", "is", "you", "that", "it", "he", "was", "for", "on", "are", "as", "with", "his", "they", "at", "be", "this", "have", "from", "or", "one", "had", "by", "word", "but", "not", "what", "all", "were", "we", "when", "your", "can", "said", "there", "use", "an", "each", "which", "she", "do", "how", "their", "if", "will", "up", "other", "about", "out", "many", "then", "them", "these", "so", "some", "her", "would", "make", "like", "him", "into", "time", "has", "look", "two", "more", "write", "go", "see", "number", "no", "way", "could", "people", "my", "than", "first", "water", "been", "call", "who", "oil", "its", "now", "find", "long", "down", "day", "did", "get", "come", "made", "may", "part", "over", "new", "sound", "take", "only", "little", "work", "know", "place", "year", "live", "me", "back", "give", "most", "very", "after", "thing", "our", "just", "name", "good", "sentence", "man", "think", "say", "great", "where", "help", "through", "much", "before", "line", "right", "too", "mean", "old", "any", "same", "tell", "boy", "follow", "came", "want", "show", "also", "around", "form", "three", "small", "set", "put", "end", "does", "another", "well", "large", "must", "big", "even", "such", "because", "turn", "here", "why", "ask", "went", "men", "read", "need", "land", "different", "home", "us", "move", "try", "kind", "hand", "picture", "again", "change", "off", "play", "spell", "air", "away", "animal", "house", "point", "page", "letter", "mother", "answer", "found", "study", "still", "learn", "should", "america", "world", "information", "report", "account", "invoice", "customer", "meeting", "schedule", "quarterly", "revenue", "contract", "shipment"]
 
@@ -267,6 +268,10 @@ def main() -> None:
         f"\n(total {time.perf_counter() - t_start:.1f} s; python {sys.version.split()[0]}; numpy {np.__version__}; "
         f"{os.cpu_count()} CPUs, load average {load:.1f}; CPU = thread time, which excludes waiting for a core)"
     )
+    if accelerated():
+        print("taint core: C (toolguard._taintc); TOOLGUARD_NO_ACCEL=1 measures the numpy fallback")
+    else:
+        print("taint core: numpy fallback (toolguard._taintc not built, or TOOLGUARD_NO_ACCEL set)")
 
 
 if __name__ == "__main__":

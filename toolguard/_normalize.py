@@ -484,6 +484,8 @@ _STRICT_DROP_RANGES: tuple[tuple[int, int], ...] = (
 _STRICT_DROP = re.compile(
     "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in _STRICT_DROP_RANGES) + "]"
 )
+# The ASCII characters of _STRICT_DROP (deleted from ASCII text by one bytes.translate)
+_STRICT_DROP_ASCII = bytes(c for c in range(128) if any(a <= c <= b for a, b in _STRICT_DROP_RANGES))
 #: Every character ``str.isspace`` accepts (a test checks the list).
 WHITESPACE: tuple[int, ...] = (
     *range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
@@ -529,11 +531,65 @@ def _strict_pass_long(s: str) -> str:
     return out.tobytes().decode("utf-32-le", "surrogatepass") if out.dtype == np.uint32 else codes_to_str(out)
 
 
+# Non-ASCII characters the strict form leaves as they are, whatever surrounds them: in Latin-1,
+# Latin Extended-A/B, general punctuation and currency symbols (no character there composes
+# with a neighbour under NFKC), those that NFKC and lower() leave alone and that are neither
+# dropped nor whitespace (’ “ ” – — … é ß ...). Decided once per character.
+_INERT_RANGES = ((0xA0, 0x24F), (0x2010, 0x205F), (0x20A0, 0x20CF))
+_INERT: dict[str, bool] = {}
+_ASCII_BYTES = bytes(range(128))
+
+
+def non_ascii_chars(text: str) -> set[str]:
+    """The distinct non-ASCII characters of ``text`` (lone surrogates included)."""
+    return set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+
+# UTF-8 bytes: A-Z lower-cased and ASCII whitespace (what str.isspace accepts) as spaces; the
+# bytes of other characters (all >= 0x80) are left alone
+_STRICT_BYTES = bytes(range(256)).translate(bytes.maketrans(bytes([9, 10, 11, 12, 13, 28, 29, 30, 31]), b" " * 9)).lower()
+_SPACES = re.compile(rb"  +")
+
+
+def _strict_bytes(raw: bytes) -> str:
+    """The strict form of ASCII or inert UTF-8 text: controls dropped, lower-cased, whitespace
+    collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word)."""
+    b = raw.translate(_STRICT_BYTES, _STRICT_DROP_ASCII)
+    if b"  " in b:
+        b = _SPACES.sub(b" ", b)
+    return b.strip(b" ").decode("utf-8")
+
+
+def _inert(ch: str) -> bool:
+    ok = _INERT.get(ch)
+    if ok is None:
+        cp = ord(ch)
+        ok = _INERT[ch] = (
+            any(a <= cp <= b for a, b in _INERT_RANGES)
+            and unicodedata.combining(ch) == 0
+            and not ch.isspace()
+            and _STRICT_DROP.match(ch) is None
+            and unicodedata.normalize("NFKC", ch) == ch
+            and ch.lower() == ch
+        )
+    return ok
+
+
 def strict(text: str) -> str:
     """The conservative (sanction-matching) form of ``text``; see the module docstring."""
     if text.isascii():
-        s = _STRICT_DROP.sub("", text) if not text.isprintable() else text
-        return " ".join(s.lower().split())
+        return _strict_bytes(text.encode("ascii"))
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return _strict_general(text)
+    if all(_inert(ch) for ch in set(raw.translate(None, _ASCII_BYTES).decode("utf-8"))):
+        # mostly-Latin text (smart quotes, accented lower-case letters): NFKC leaves it as it
+        # is, so one pass is the ASCII one (a test compares it with the general passes)
+        return _strict_bytes(raw)
+    return _strict_general(text)
+
+
+def _strict_general(text: str) -> str:
     s = replace_surrogates(text)
     step = _strict_pass_long if len(s) > 512 else _strict_pass_short
     for _ in range(6):

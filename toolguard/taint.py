@@ -26,8 +26,9 @@ How it works
 ------------
 Text is folded (:func:`toolguard._normalize.fold`: case, NFKC/NFKD, look-alikes, zero-width and
 all whitespace removed). The folded text of a taint/confidentiality source is cut into k-grams
-(``k = min_match``, 20), each hashed with a 64-bit polynomial hash computed vectorised with
-numpy (prefix sums of ``c[i]·B^i``, scaled back by ``B^-i``), and **winnowed**: only the minimum
+(``k = min_match``, 20), each hashed with a 64-bit polynomial hash (``sum c[i+j]·B^j`` modulo
+2**64; rolled in C, or computed vectorised with numpy from prefix sums of ``c[i]·B^i`` scaled
+back by ``B^-i``: the same values), and **winnowed**: only the minimum
 hash of every window of ``w`` consecutive k-grams is kept (``w = window``, 24). That keeps about
 ``2/(w+1)`` of the k-grams (8%) and guarantees that any shared substring of at least
 ``w + k - 1`` folded characters (:attr:`~TaintLedger.guaranteed_match`, 43) contains a kept
@@ -55,11 +56,17 @@ included.
 
 The index is an LSM of sorted runs (``uint64`` keys, ``uint32`` positions): each output adds a
 sorted run, the newest runs are merged when they grow comparable in size, so there are a few
-runs at any time (three at 10 MB). A lookup takes *all* the query keys of a call at once: one
-``np.searchsorted`` per small run; a big run (over 256 K entries, beyond the cache) has a
-directory of buckets by the keys' top bits, so each query key costs a cache miss or two instead
-of one per level of a binary search. Lookup cost thus grows with the argument, not the ledger
-(the benchmark measures 10 MB against 10 KB within 2x). Small additions (a short
+runs at any time (two or three at 10 MB). A lookup takes *all* the query keys of a call at once.
+With the C core (below) every run of 4096 entries or more has a directory of buckets by the
+keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries); the core fetches the buckets
+of all the queries first, then searches each (branch-free), so a query costs a cache miss or
+two per big run, and runs of ``2**15`` entries or more merge at a ratio of 16 instead of 4,
+which keeps one or two of them. Without it (numpy): one ``np.searchsorted`` per small run, and
+a run over 256 K entries has a directory of 8-key buckets compared in one gather. Either way
+lookup cost grows with the argument, not the ledger (the benchmark measures 10 MB against
+10 KB within 2x), and a lookup answers ``(query, value)`` pairs in that order, whatever the
+runs. Runs only change how entries are found, never which: both cores hold the same entries
+(a test compares them) and apply the same eviction, rebasing and 16-per-key cap. Small additions (a short
 output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
 holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
 query always sees everything added before it.
@@ -69,6 +76,20 @@ as few numpy calls as possible: tokens found by regular expressions instead of n
 and the fingerprints winnowed by one gather (the first minimum of each window). Both give
 exactly the entries of the general path (a property test compares them), at a fraction of
 numpy's fixed cost per call.
+
+The C core
+----------
+``toolguard/_taintc.c``, an optional CPython extension built by ``pip install`` when a C
+compiler is present, does the per-byte loops: fingerprints (rolling hash, window minima by
+blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges and
+directories, the tokenizer (with the id-like units settled), ids and numbers, the source of
+each hit, and a filter that leaves out encoded runs no decoder can turn into a layer. Every
+function computes what a numpy/Python routine of this module computes, and the tests compare
+them function by function and ledger by ledger (tests/taint/test_taint_accel.py). Without the
+extension, or with ``TOOLGUARD_NO_ACCEL=1``, the ledger uses numpy alone (slower, the same
+answers); :func:`accelerated` says which. Each ledger picks its core when it is created. The
+core holds no state of its own and checks every bound: a malformed input raises, which the
+guard turns into a deny, never an empty answer.
 
 On the argument side the ledger scans the folded argument, the argument reversed, and decoded
 layers: URL-decoding (repeated up to 3 times), HTML entities, base64/base64url and hex runs
@@ -114,11 +135,13 @@ from __future__ import annotations
 
 import binascii
 import html
+import os
 import re
 import sys
+import types
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -126,6 +149,22 @@ import numpy.typing as npt
 
 from . import _normalize as N
 from ._frozen import slot_constructor
+
+try:
+    if os.environ.get("TOOLGUARD_NO_ACCEL", "") not in ("", "0"):
+        raise ImportError("TOOLGUARD_NO_ACCEL is set")
+    from . import _taintc as _C_MODULE
+except ImportError:  # not built (no C compiler at install time), or disabled: numpy only
+    _C_MODULE = None  # type: ignore[assignment]
+
+#: The C core (``toolguard._taintc``) new ledgers use, or ``None`` for the numpy fallback.
+#: Each ledger reads it once, when it is created (the tests swap it to compare both paths).
+_C: types.ModuleType | None = _C_MODULE
+
+
+def accelerated() -> bool:
+    """Do new ledgers use the C core? (False without it, or with ``TOOLGUARD_NO_ACCEL=1``.)"""
+    return _C is not None
 
 __all__ = ["Source", "TaintLedger", "TaintMatch"]
 
@@ -208,6 +247,10 @@ class TaintMatch:
         if self.calls:
             d["calls"] = list(self.calls)
         return d
+
+
+#: ``TaintMatch(...)`` without the frozen ``__init__`` (the same value, made per match).
+_match = slot_constructor(TaintMatch)
 
 
 # =============================================================================================
@@ -352,11 +395,27 @@ def fingerprints(codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, I
         s0, e0 = max(0, s - (w - 1)), min(m, e + (w - 1))
         h = buf[: e0 - s0]
         _hash_block(codes[s0 : e0 + k - 1], k, h)
-        sel = winnow(h, w) if e0 - s0 > w else np.arange(e0 - s0)
+        # (a last chunk of one k-gram still has a full window: winnow, never keep it all)
+        sel = winnow(h, w)
         sel = sel[(sel >= s - s0) & (sel < e - s0)]
         hs.append(h[sel])
         ps.append(sel + s0)
     return np.concatenate(hs), np.concatenate(ps)
+
+
+def _codes_for_c(codes: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
+    """``codes`` as the C core reads them: contiguous ``uint8`` or ``uint32``."""
+    if codes.dtype != np.uint8 and codes.dtype != np.uint32:
+        codes = codes.astype(np.uint32)
+    return np.ascontiguousarray(codes)
+
+
+def _fingerprints(c: types.ModuleType | None, codes: npt.NDArray[np.integer], k: int, w: int) -> tuple[U64, IntP]:
+    """:func:`fingerprints`, by the C core when ``c`` is given (the same answer)."""
+    if c is None:
+        return fingerprints(codes, k, w)
+    hb, pb = c.fingerprints(_codes_for_c(codes), k, w)
+    return np.frombuffer(hb, dtype=np.uint64), np.frombuffer(pb, dtype=np.intp)
 
 
 _MIX = np.uint64(0xD6E8_FEB8_6659_FD93)
@@ -393,6 +452,7 @@ _NS_TRUSTED = "t\x00"  # tokens of trusted text (strict)
 
 
 _DIR_MIN = 1 << 18  # runs at least this big (3 MB of keys, beyond the cache) get a directory
+_CDIR_MIN = 4096  # with the C core: runs at least this big (32 KB of keys) get a directory
 _DIR_CAP = 48  # widest bucket compared in one gather; keys of wider buckets use searchsorted
 _COLS = np.arange(_DIR_CAP, dtype=np.intp)
 
@@ -409,7 +469,7 @@ class _Run:
 
     __slots__ = ("bits", "directory", "keys", "vals", "wide", "width")
 
-    def __init__(self, keys: U64, vals: U32) -> None:
+    def __init__(self, keys: U64, vals: U32, c: types.ModuleType | None = None) -> None:
         self.keys = keys
         self.vals = vals
         n = keys.shape[0]
@@ -417,6 +477,15 @@ class _Run:
         self.width = 0
         self.directory: npt.NDArray[np.uint32] | None = None
         self.wide: npt.NDArray[np.bool_] | None = None
+        if c is not None:
+            # The C core searches each bucket (about 16 keys, two cache lines) with a binary
+            # search of its own, whatever its width: every run but the smallest gets a
+            # directory (4 bytes per 16 entries), so no lookup walks a binary search through
+            # a run bigger than the cache.
+            if n >= _CDIR_MIN:
+                self.bits = (n // 16).bit_length() - 1
+                self.directory = np.frombuffer(c.directory(keys, self.bits), dtype=np.uint32)
+            return
         if n >= _DIR_MIN:
             bits = (n // 8).bit_length() - 1
             counts = np.bincount((keys >> np.uint64(64 - bits)).astype(np.intp), minlength=1 << bits)
@@ -494,14 +563,22 @@ class _Index:
     """
 
     _RATIO = 4
+    _RATIO_BIG = 16  # with the C core, for runs of _BIG entries or more
+    _BIG = 1 << 15  # 256 KB of keys
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("pending", "pending_bytes", "pending_n", "runs")
+    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
 
-    def __init__(self) -> None:
+    def __init__(self, c: types.ModuleType | None = None) -> None:
+        self.c = c  # the C core, or None (numpy)
+        # With the C core a lookup costs a few cache misses per run beyond the cache and per
+        # query, and a merge is one linear pass: runs of _BIG entries or more merge at a wider
+        # ratio, so a big ledger has one or two of them (its biggest run is rewritten more
+        # often, a few percent of ingest); smaller runs, in the cache, keep the usual ratio.
+        self.big_ratio = 0 if c is None else self._RATIO_BIG
         self.runs: list[_Run] = []
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
@@ -544,18 +621,31 @@ class _Index:
     def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
         order = np.argsort(keys, kind="stable")
         # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
-        self.runs.append(_Run(*self._cap(keys[order], vals[order])) if cap else _Run(keys[order], vals[order]))
+        keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
+        self.runs.append(_Run(keys, vals, self.c))
         while len(self.runs) >= 2 and (
             len(self.runs) > self._MAX_RUNS
             or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
             # small runs are merged whatever their ratio: cheap, and one lookup fewer
             or self.runs[-2].keys.shape[0] <= self._SMALL
+            # with the C core, a run beyond the cache merges into a bigger one at a wider ratio
+            or (
+                self.big_ratio
+                and self.runs[-1].keys.shape[0] >= self._BIG
+                and self.runs[-2].keys.shape[0] <= self.big_ratio * self.runs[-1].keys.shape[0]
+            )
         ):
             r1, r2 = self.runs[-2], self.runs[-1]
-            k = np.concatenate((r1.keys, r2.keys))
-            # stable: for equal keys the older entries (smaller positions) stay first
-            order = np.argsort(k, kind="stable")
-            self.runs[-2:] = [_Run(*self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order]))]
+            if self.c is not None:
+                # the same merge in one linear pass
+                kb, vb = self.c.merge(r1.keys, r1.vals, r2.keys, r2.vals, self._DUPS)
+                merged = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+            else:
+                k = np.concatenate((r1.keys, r2.keys))
+                # stable: for equal keys the older entries (smaller positions) stay first
+                order = np.argsort(k, kind="stable")
+                merged = self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order])
+            self.runs[-2:] = [_Run(*merged, self.c)]
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
@@ -576,8 +666,15 @@ class _Index:
 
     def lookup(self, q: U64) -> tuple[IntP, U32]:
         """``(query index, value)`` for every stored entry equal to a query key (buffered
-        additions included: they are flushed first)."""
+        additions included: they are flushed first), sorted by query index then value."""
         self.flush()
+        if self.c is not None:
+            qb, vb = self.c.lookup(
+                [(run.keys, run.vals, run.directory, run.bits) for run in self.runs],
+                np.ascontiguousarray(q, dtype=np.uint64),
+                self._DUPS,
+            )
+            return np.frombuffer(qb, dtype=np.intp), np.frombuffer(vb, dtype=np.uint32)
         qi_parts: list[IntP] = []
         v_parts: list[U32] = []
         for run in self.runs:
@@ -587,9 +684,9 @@ class _Index:
                 v_parts.append(run.vals[pos])
         if not qi_parts:
             return _EMPTY_IDX, np.zeros(0, dtype=np.uint32)
-        if len(qi_parts) == 1:
-            return qi_parts[0], v_parts[0]
-        return np.concatenate(qi_parts), np.concatenate(v_parts)
+        qi, v = (qi_parts[0], v_parts[0]) if len(qi_parts) == 1 else (np.concatenate(qi_parts), np.concatenate(v_parts))
+        order = np.lexsort((v, qi))
+        return qi[order], v[order]
 
     def drop_below(self, cut: int) -> None:
         """Forget every entry whose value is below ``cut`` (eviction of the oldest sources)."""
@@ -600,7 +697,7 @@ class _Index:
             if keep.all():
                 runs.append(run)
             elif keep.any():
-                runs.append(_Run(run.keys[keep], run.vals[keep]))
+                runs.append(_Run(run.keys[keep], run.vals[keep], self.c))
         self.runs = runs
 
     def shift(self, delta: int) -> None:
@@ -680,12 +777,21 @@ _NOT_DIGIT = bytes(c for c in range(256) if not 48 <= c <= 57)
 _NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 
 
-def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
+def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
     """``(digits, offset)`` of every number of at least 7 digits in a *folded* text (whitespace
-    removed), given as ``str`` or, when ASCII, as ``raw`` bytes."""
-    if raw is None and text.isascii():
-        raw = text.encode("ascii")
+    removed), given as ``str`` or, when ASCII, as ``raw`` bytes (by the C core ``c`` if given)."""
+    if raw is None:
+        if text.isascii():
+            raw = text.encode("ascii")
+        elif not any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+            # no digit but ASCII ones ("\d" is isdecimal): with one byte per character (any
+            # other character as "?", which neither a digit nor a separator is) the bytes
+            # give the same numbers at the same offsets
+            raw = text.encode("ascii", "replace")
     if raw is not None:
+        if c is not None:
+            result: list[tuple[str, int]] = c.numbers(raw)
+            return result
         if len(raw.translate(None, _NOT_DIGIT)) < 7:
             return []
         tr = raw.translate(_NUM_TR)
@@ -699,12 +805,16 @@ def _numbers(text: str, raw: bytes | None = None) -> list[tuple[str, int]]:
     return [(_NON_DIGIT.sub("", m.group()), m.start()) for m in _NUMBER.finditer(text)]
 
 
-def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None = None) -> list[str]:
+def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None = None, c: types.ModuleType | None = None) -> list[str]:
     """Every maximal ``[\\w-]`` run with a digit and at least ``token_min`` characters (once
-    ``-``/``_`` are stripped from its ends): the secret-like tokens of a normalised text."""
+    ``-``/``_`` are stripped from its ends): the secret-like tokens of a normalised text (of an
+    ASCII one by the C core ``c`` when given)."""
     if raw is None and text.isascii():
         raw = text.encode("ascii")
     out: list[str] = []
+    if raw is not None and c is not None:
+        ids: list[str] = c.ids(raw, token_min)
+        return ids
     if raw is not None:
         tr = raw.translate(_NUM_TR) if tr is None else tr
         p = tr.find(b"0")
@@ -734,7 +844,7 @@ def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None =
     return out
 
 
-def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool) -> list[tuple[str, str]]:
+def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool, c: types.ModuleType | None = None) -> list[tuple[str, str]]:
     """``(key, kind)`` of one normalised token unit; kinds: url, email, host, handle, id.
 
     ``unit`` is already normalised (folded or strict) and contains no whitespace. With
@@ -781,7 +891,7 @@ def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool) -
             if host:
                 out.extend(_hosts_with_parents(host, parents))
     if len(u) >= token_min and _HAS_DIGIT(u) is not None:
-        out.extend((r, "id") for r in _ids(u, token_min))
+        out.extend((r, "id") for r in _ids(u, token_min, c=c))
     return out
 
 
@@ -866,17 +976,37 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
 
 
 def _text_keys(
-    text: str, codes: npt.NDArray[np.integer] | None, *, strict_mode: bool, token_min: int, parents: bool, ids_only: bool = False
+    text: str,
+    codes: npt.NDArray[np.integer] | None,
+    *,
+    strict_mode: bool,
+    token_min: int,
+    parents: bool,
+    ids_only: bool = False,
+    c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
     found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
     email and host keys (a labelled source that is not untrusted needs only its ids).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
-    short text, the regex tokenizer finds the same units."""
+    short text, the regex tokenizer finds the same units (so does the C core ``c``, given byte
+    codes)."""
     out: list[tuple[str, str, int]] = []
     cache = _UNIT_CACHE
-    units = _tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min)
-    for u, at in units:
+    units: Iterable[tuple[str, int, bool]]
+    if c is not None and codes is not None and (codes.dtype == np.uint8 or codes.dtype == np.uint32):
+        # the C core reads the id-like units itself (is_id: the id, what the first branch
+        # below gives) and hands back the others as they are, in order
+        units = c.units(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)
+    else:
+        units = [
+            (u, at, False)
+            for u, at in (_tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min))
+        ]
+    for u, at, is_id in units:
+        if is_id:
+            out.append((u, "id", at))
+            continue
         v = u.strip(_TRIM)
         if _IDCHARS(v) is not None:
             # the common case, inlined: an id (same result as _unit_keys)
@@ -887,13 +1017,13 @@ def _text_keys(
             continue
         if ids_only:
             if len(v) >= token_min and _HAS_DIGIT(v) is not None:
-                out.extend((r, "id", at) for r in _ids(v, token_min))
+                out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
             continue
         # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
         ck = (u, strict_mode, token_min, parents)
         keys = cache.get(ck)
         if keys is None:
-            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents)
+            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
             if len(cache) >= 2048:
                 cache.clear()
             cache[ck] = keys
@@ -902,11 +1032,17 @@ def _text_keys(
     return out
 
 
-def _secret_keys(text: str, token_min: int) -> list[str]:
+def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
     """The secret-like keys (ids and numbers) of an argument: the ``id`` keys :func:`_text_keys`
-    gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing."""
-    raw = N.folded_bytes(text, spaced=True, collapse=False)
+    gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing (by the
+    C core ``c`` when given and the fold is ASCII; ``raw``: that fold, when the caller has it)."""
+    if raw is None:
+        raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
+        if c is not None:
+            keys: list[str] = c.ids(raw, token_min)
+            keys.extend(key for key, _ in c.numbers(raw.translate(None, b" ")))
+            return keys
         ndigits = len(raw.translate(None, _NOT_DIGIT))
         if ndigits == 0:
             return []
@@ -1022,8 +1158,11 @@ def _long_runs(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
-    """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span."""
+def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+    """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span.
+
+    With the C core ``c``, only the runs it cannot rule out reach the decoders (the same
+    layers: it leaves out a run only when none of them could decode it)."""
     out: list[tuple[str, str, int, int]] = []
     if "%" in text and _PCT.search(text):
         cur = text
@@ -1040,7 +1179,8 @@ def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
-        for base, run in _long_runs(text):
+        runs = _long_runs(text) if c is None else [(a, text[a:b]) for a, b in c.decode_candidates(text.encode("ascii", "replace"))]
+        for base, run in runs:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
                     dec = _hex(m.group().replace("\\x", ""))
@@ -1071,7 +1211,7 @@ def _decode_once(text: str) -> list[tuple[str, str, int, int]]:
     return out
 
 
-def decode_layers(text: str, *, depth: int = 2) -> list[tuple[str, str, int, int]]:
+def decode_layers(text: str, *, depth: int = 2, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
     """Decoded layers of an argument, nested up to ``depth`` (bounded in number and size).
 
     Each layer is ``(decoded text, transform, start, end)``: ``start:end`` is the span of the
@@ -1083,7 +1223,7 @@ def decode_layers(text: str, *, depth: int = 2) -> list[tuple[str, str, int, int
     for _ in range(depth):
         nxt: list[tuple[str, str, int, int]] = []
         for t, tr, a, b in frontier:
-            for dec, how, s, e in _decode_once(t):
+            for dec, how, s, e in _decode_once(t, c):
                 if len(out) >= _MAX_LAYERS or budget < len(dec):
                     return out
                 budget -= len(dec)
@@ -1109,17 +1249,21 @@ class _Piece:
     codes: npt.NDArray[np.uint32]
 
 
-@dataclass(slots=True)
 class _Segment:
     """One scanned text of a call in the batch: where it lies and how to explain a hit."""
 
-    start: int
-    end: int
-    kind: str  # "stream", "reversed", "decoded"
-    text_index: int = -1
-    transform: str = "plain"
-    span: tuple[int, int] = (0, 0)  # the encoded run in the original argument
-    pieces: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, piece id)
+    __slots__ = ("end", "kind", "pieces", "span", "start", "text_index", "transform")
+
+    def __init__(
+        self, start: int, end: int, kind: str, text_index: int = -1, transform: str = "plain", span: tuple[int, int] = (0, 0)
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.kind = kind  # "stream", "reversed", "decoded"
+        self.text_index = text_index
+        self.transform = transform
+        self.span = span  # the encoded run in the original argument
+        self.pieces: list[tuple[int, int, int]] = []  # (start, end, piece id)
 
 
 _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
@@ -1181,7 +1325,8 @@ class TaintLedger:
         self._sources_tuple: tuple[Source, ...] | None = ()
         self._starts = np.zeros(16, dtype=np.int64)  # stream start of each source
         self._entries: list[int] = []  # index entries per source (for eviction accounting)
-        self._index = _Index()
+        self._c = _C  # the C core or None, fixed for the ledger's life
+        self._index = _Index(self._c)
         # trusted text, strict-normalised, as UTF-8 (compact whatever the script), newest last
         self._trusted: deque[tuple[int, bytes]] = deque()
         self._trusted_bytes = 0
@@ -1324,37 +1469,41 @@ class TaintLedger:
                 codes = sp_codes[keep]
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
-            ats: list[int] = []
             id_min = self.id_min if untrusted else self.token_min
-            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted)
-            for key, kind, at in keys_here:
-                if untrusted:
-                    token_keys.append(_NS_DEST + key)
-                    ats.append(at)
-                if labelled and kind == "id" and len(key) >= self.token_min:
-                    token_keys.append(_NS_SECRET + key)
-                    ats.append(at)
-                    self._secret_tokens += 1
+            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
+            # (the order of keys matters within a namespace only: the first position of a
+            # key is the one kept)
+            new_keys: list[str] = []
+            ats: list[int] = []
+            if untrusted:
+                new_keys = [_NS_DEST + key for key, _, _ in keys_here]
+                ats = [at for _, _, at in keys_here]
+            if labelled:
+                tmin = self.token_min
+                secret = [(key, at) for key, kind, at in keys_here if kind == "id" and len(key) >= tmin]
+                new_keys += [_NS_SECRET + key for key, _ in secret]
+                ats += [at for _, at in secret]
+                self._secret_tokens += len(secret)
             if ats:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
-                token_pos.extend(p0 + pos for p0 in where)
-            nums = _numbers("", codes.tobytes()) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
+                token_keys += new_keys
+                token_pos += [p0 + pos for p0 in where]
+            nums = _numbers("", codes.tobytes(), self._c) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
-                for (key, _), p0 in zip(nums, where, strict=True):
-                    if untrusted:
-                        token_keys.append(_NS_DEST + key)
-                        token_pos.append(p0)
-                    if labelled:
-                        token_keys.append(_NS_SECRET + key)
-                        token_pos.append(p0)
-                        self._secret_tokens += 1
+                if untrusted:
+                    token_keys += [_NS_DEST + key for key, _ in nums]
+                    token_pos += where
+                if labelled:
+                    token_keys += [_NS_SECRET + key for key, _ in nums]
+                    token_pos += where
+                    self._secret_tokens += len(nums)
             idx = idx + pos
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
                 idx = np.concatenate((carry_idx, idx))
             # k-grams selected in both slices (in the carried tail) are deduplicated below
-            h, p = fingerprints(codes, k, w)
+            h, p = _fingerprints(self._c, codes, k, w)
             keys.append(_mix(h))
             vals.append(idx[p].astype(np.int64))
             tail = (k - 1) + (w - 1)
@@ -1415,7 +1564,13 @@ class TaintLedger:
         folded = sp.translate(None, b" ")
         token_min = self.token_min
         for key, kind, at in _text_keys(
-            sp.decode("ascii"), None, strict_mode=False, token_min=self.id_min if untrusted else token_min, parents=True, ids_only=not untrusted
+            sp.decode("ascii"),
+            np.frombuffer(sp, dtype=np.uint8) if self._c is not None else None,
+            strict_mode=False,
+            token_min=self.id_min if untrusted else token_min,
+            parents=True,
+            ids_only=not untrusted,
+            c=self._c,
         ):
             p0 = at if sp_to_orig is None else int(sp_to_orig[at])
             if untrusted:
@@ -1425,7 +1580,7 @@ class TaintLedger:
                 token_keys.append(_NS_SECRET + key)
                 token_pos.append(p0)
                 self._secret_tokens += 1
-        nums = _numbers("", folded)
+        nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
             return True
@@ -1444,8 +1599,12 @@ class TaintLedger:
                     token_pos.append(p0)
                     self._secret_tokens += 1
         if fps:
-            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
-            h, p = (_fingerprints_small if small else fingerprints)(np.frombuffer(folded, dtype=np.uint8), self.min_match, self.window)
+            fcodes = np.frombuffer(folded, dtype=np.uint8)
+            if self._c is not None:
+                h, p = _fingerprints(self._c, fcodes, self.min_match, self.window)
+            else:
+                small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+                h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
             keys.append(_mix(h))
             vals.append(where[p].astype(np.int64))
         return True
@@ -1460,10 +1619,12 @@ class TaintLedger:
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
-        if len(s) >= _SMALL_TEXT:
+        if self._c is not None:  # the C tokenizer, whatever the length
+            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+        elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
-        units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False)
-        numbers = _numbers(s.replace(" ", ""))
+        units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
+        numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
         keys = {_NS_TRUSTED + key: None for key, _, _ in units}
@@ -1548,6 +1709,8 @@ class TaintLedger:
     # Queries
 
     def _source_of(self, vals: U32) -> IntP:
+        if self._c is not None:
+            return np.frombuffer(self._c.source_of(self._starts, len(self._sources), self._base, vals), dtype=np.intp)
         pos = vals.astype(np.int64) + self._base
         return np.searchsorted(self._starts[: len(self._sources)], pos, side="right") - 1
 
@@ -1589,10 +1752,20 @@ class TaintLedger:
             n = codes.shape[0]
             if n < k:
                 continue
-            h = kgram_hashes(codes, k)
-            sel = np.arange(h.shape[0]) if h.shape[0] <= 2 * (k + w) else winnow(h, w)
+            if self._c is not None:
+                if n - k + 1 <= 2 * (k + w):
+                    # every k-gram: what scan_keys queries for a short batch
+                    _, kb, pb = self._c.scan_keys(_codes_for_c(codes), k, w, [])
+                    sel, hsel = np.frombuffer(pb, dtype=np.intp), np.frombuffer(kb, dtype=np.uint64)
+                else:
+                    hw, sel = _fingerprints(self._c, codes, k, w)
+                    hsel = _mix(hw)
+            else:
+                h = kgram_hashes(codes, k)
+                sel = np.arange(h.shape[0]) if h.shape[0] <= 2 * (k + w) else winnow(h, w)
+                hsel = _mix(h[sel])
             grams.append((i, nq, n, sel))
-            qparts.append(_mix(h[sel]))
+            qparts.append(hsel)
             nq += sel.shape[0]
         if not qparts:
             return ()
@@ -1611,7 +1784,7 @@ class TaintLedger:
                 if (i, sidx) not in found:
                     v = cands[i]
                     p = val + self._base - int(self._starts[sidx])
-                    found[(i, sidx)] = TaintMatch(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
+                    found[(i, sidx)] = _match(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
             else:
                 g = grams[_seg_of(starts, q)]
                 by_src.setdefault((g[0], sidx), []).append((int(g[3][q - g[1]]), val))
@@ -1627,7 +1800,7 @@ class TaintLedger:
                 continue
             v = cands[i]
             first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
-            found[(i, sidx)] = TaintMatch(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
+            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
         return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
 
     def sanctioned(self, value: str, *, forms: Sequence[str] = ()) -> Source | None:
@@ -1694,12 +1867,19 @@ class TaintLedger:
         if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
-        batch, segs, layers = self._batch(items)
+        spaced: dict[int, tuple[bytes, IntP | None]] = {}  # (C core) each argument's spaced fold
+        batch, segs, layers = self._batch(items, spaced)
         k, w = self.min_match, self.window
         qpos_parts: list[IntP] = []
         qkey_parts: list[U64] = []
         h = _EMPTY_U64
-        if batch.shape[0] >= k:
+        fp_keys = _EMPTY_U64  # the fingerprint queries, mixed
+        if batch.shape[0] >= k and self._c is not None:
+            # the same hashes and queries as below, in one pass
+            hb, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs])
+            h, fp_keys = np.frombuffer(hb, dtype=np.uint64), np.frombuffer(kb, dtype=np.uint64)
+            qpos_parts.append(np.frombuffer(pb, dtype=np.intp))
+        elif batch.shape[0] >= k:
             h = kgram_hashes(batch, k)
             m = h.shape[0]
             if m <= 2 * (k + w):
@@ -1728,16 +1908,18 @@ class TaintLedger:
         tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
-                for key in _secret_keys(text, self.token_min):
+                sp = spaced.get(ti) if transform == "plain" else None
+                for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():
                         # a reversed id (numbers are left alone: reversed digits are noise)
                         tok_keys.append(_NS_SECRET + key[::-1])
                         tok_info.append((ti, "reversed", key, a, b))
-        n_fp = int(sum(x.shape[0] for x in qkey_parts))
-        if n_fp:
-            qkey_parts = [_mix(np.concatenate(qkey_parts))]
+        if qkey_parts:
+            fp_keys = _mix(np.concatenate(qkey_parts))
+        n_fp = int(fp_keys.shape[0])
+        qkey_parts = [fp_keys] if n_fp else []
         if tok_keys:
             qkey_parts.append(_key_hashes(tok_keys))
         if not qkey_parts:
@@ -1747,16 +1929,20 @@ class TaintLedger:
         if qi.shape[0] == 0:
             return ()
         srcs = self._source_of(vals)
-        qpos = np.concatenate(qpos_parts) if qpos_parts else _EMPTY_IDX
-        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id)
+        qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
+        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id, spaced)
 
     # ------------------------------------------------------------------------------------
     # Scan internals
 
     def _batch(
-        self, items: list[tuple[str, str]]
+        self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]]
     ) -> tuple[npt.NDArray[np.integer], list[_Segment], list[tuple[int, str, str, int, int]]]:
-        """All segments of a call, joined by separators, and their descriptions."""
+        """All segments of a call, joined by separators, and their descriptions.
+
+        With the C core, the spaced fold of each mostly-Latin argument is kept in ``spaced``
+        (:func:`~toolguard._normalize.latin_spaced_map`): its fold, its secret keys and its
+        fold index all derive from it, one fold instead of three."""
         k = self.min_match
         parts: list[npt.NDArray[np.integer]] = []
         segs: list[_Segment] = []
@@ -1780,7 +1966,13 @@ class TaintLedger:
             pos += piece.codes.shape[0]
         folded: list[npt.NDArray[np.integer]] = []
         for ti, (_, text) in enumerate(items):
-            c = N.fold_codes(text)
+            lat = N.latin_spaced_map(text) if self._c is not None else None
+            c: npt.NDArray[np.integer]
+            if lat is not None:
+                spaced[ti] = lat
+                c = np.frombuffer(lat[0].translate(None, b" "), dtype=np.uint8)  # = fold_codes(text)
+            else:
+                c = N.fold_codes(text)
             folded.append(c)
             parts.append(c)
             stream.pieces.append((pos, pos + c.shape[0], ti))
@@ -1800,7 +1992,7 @@ class TaintLedger:
                 pos += fc.shape[0]
         # 3. decoded layers
         for ti, (_, text) in enumerate(items):
-            for dec, transform, a, b in decode_layers(text):
+            for dec, transform, a, b in decode_layers(text, c=self._c):
                 layers.append((ti, dec, transform, a, b))
                 c = N.fold_codes(dec)
                 if c.shape[0] >= k:
@@ -1831,6 +2023,7 @@ class TaintLedger:
         tok_info: list[tuple[int, str, str, int, int]],
         wanted: Callable[[Source], bool],
         call_id: str | None,
+        spaced: dict[int, tuple[bytes, IntP | None]],
     ) -> tuple[TaintMatch, ...]:
         k, w = self.min_match, self.window
         seg_starts = [s.start for s in segs]
@@ -1877,7 +2070,12 @@ class TaintLedger:
 
         def fmap(ti: int) -> npt.NDArray[np.intp]:
             if ti not in maps:
-                maps[ti] = N.fold_index(items[ti][1])
+                lat = spaced.get(ti)
+                if lat is None:
+                    maps[ti] = N.fold_index(items[ti][1])
+                else:  # what fold_index computes from the same spaced fold
+                    idx: IntP = (np.frombuffer(lat[0], dtype=np.uint8) != 0x20).nonzero()[0]
+                    maps[ti] = idx if lat[1] is None else lat[1][idx]
             return maps[ti]
 
         for (si, sidx), hits in sorted(groups.items()):
@@ -1910,11 +2108,11 @@ class TaintLedger:
                     mp = fmap(ti)
                     oa, ob = int(mp[fa]), int(mp[min(fb, n) - 1]) + 1
                     frag = text[oa:ob]
-                    m = TaintMatch(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
+                    m = _match(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
                 else:
                     oa, ob = seg.span
                     frag = text[oa:ob]
-                    m = TaintMatch(src, (p_lo, p_hi), frag[:80], seg.transform, ptr, covered=ob - oa)
+                    m = _match(src, (p_lo, p_hi), frag[:80], seg.transform, ptr, covered=ob - oa)
                 out.setdefault((m.pointer, m.transform, sidx, m.span, ()), m)
         for qt, val, sidx in tokens:
             ti, transform, key, a, b = tok_info[qt]
@@ -1922,7 +2120,7 @@ class TaintLedger:
             ptr, text = items[ti]
             p = val + self._base - int(self._starts[sidx])
             frag = text[a:b] if transform not in ("plain", "reversed") else key
-            m = TaintMatch(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
+            m = _match(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
             out.setdefault((ptr, transform, sidx, key), m)
         ordered = sorted(
             out.values(),
@@ -1952,7 +2150,7 @@ class TaintLedger:
             oa, ob = int(mp[a - s]), int(mp[b - s - 1]) + 1
             frag = text[oa:ob]
             transform = "plain" if _plain_ws(frag) else "case/unicode"
-            return TaintMatch(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
+            return _match(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
         frags: list[str] = []
         pointers: list[str] = []
         calls: list[str] = []
@@ -1972,7 +2170,7 @@ class TaintLedger:
                 if piece.call_id not in calls:
                     calls.append(piece.call_id)
         frag = "".join(frags)
-        return TaintMatch(
+        return _match(
             src,
             (p_first, p_first + (b - a)),
             frag[:80],
@@ -2002,12 +2200,12 @@ def _value_transform(v: str) -> str:
     return "plain" if v.isascii() else "case/unicode"
 
 
-_WS_TO_SPACE = {9: " ", 10: " ", 13: " "}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]").search  # but tab, LF, CR
 
 
 def _plain_ws(frag: str) -> bool:
     """ASCII with no control characters but whitespace: the argument copies the text as is."""
-    return frag.isascii() and frag.translate(_WS_TO_SPACE).isprintable()
+    return frag.isascii() and (frag.isprintable() or _CONTROL(frag) is None)
 
 
 def _seg_of(starts: list[int], pos: int) -> int:

@@ -7,7 +7,7 @@ import unicodedata
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from toolguard import _normalize as N
@@ -163,3 +163,24 @@ def test_strict_passes_agree(text: str) -> None:
     s = N.replace_surrogates(text)
     assert N._strict_pass_long(s) == N._strict_pass_short(s)
     assert N.strict(s * 40) == N.strict(N.strict(s * 40))
+
+
+_LATIN = st.sampled_from(
+    [chr(c) for a, b in N._INERT_RANGES for c in range(a, b + 1)] + list("\u0301\u0308\u00ad\u200b\u2028\u03a3\u0130ﬁ\ufffd\ud800aBcIZ \t\n.\x7f\x01")
+)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_LATIN, st.characters(max_codepoint=127)), max_size=80).map("".join), st.integers(1, 12))
+def test_strict_shortcut_for_mostly_latin_text_equals_the_general_passes(text: str, repeat: int) -> None:
+    t = text * repeat  # past 512 characters too (the vectorised pass)
+    assert N.strict(t) == N._strict_general(t)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from([*"0123456789().+/- x", "é", "’", "١", "٢", "\u0966", "\uff11", "\u00b2", "\u2460"]), max_size=60).map("".join))
+def test_numbers_of_non_ascii_text_equal_the_unicode_regex(text: str) -> None:
+    from toolguard import taint as T
+
+    want = [(T._NON_DIGIT.sub("", m.group()), m.start()) for m in T._NUMBER.finditer(text)]
+    assert T._numbers(text) == want

@@ -1,0 +1,1421 @@
+/*
+ * toolguard._taintc: the hot loops of the taint ledger (toolguard/taint.py) in C.
+ *
+ * Every function here computes exactly what a numpy routine of taint.py computes (the tests
+ * compare both on generated texts); the ledger uses this module when it is built and falls
+ * back to numpy when it is not (or when TOOLGUARD_NO_ACCEL=1).
+ *
+ *   fingerprints(codes, k, w)          winnowed k-gram hashes (all window minima, ties kept)
+ *   scan_keys(codes, k, w, segs)       k-gram hashes and the query keys of a scan batch
+ *   lookup(runs, q, dups)              every (query index, value) of the sorted runs
+ *   directory(keys, bits)              bucket starts of a sorted run by the keys' top bits
+ *   merge(k1, v1, k2, v2, dups)        stable merge of two sorted runs, capped per key
+ *   tokenize(codes, classes, min)      candidate token units of a spaced-folded byte text
+ *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
+ *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
+ *   units(codes, classes, min)         tokenize's units, the id-like ones already read
+ *   source_of(starts, n, base, vals)   the source of each stored value
+ *   decode_candidates(raw)             the encoded runs of an argument that might decode
+ *
+ * Inputs are read through the buffer protocol (numpy arrays, bytes); outputs are bytes
+ * objects the caller views with numpy.frombuffer. There is no global mutable state; the GIL
+ * is held throughout. Every index is bounds-checked: a malformed input raises (ValueError,
+ * MemoryError), it never yields an empty answer.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HASH_BASE 0x9E3779B97F4A7C15ULL /* odd: invertible modulo 2**64 (taint._B) */
+#define HASH_MIX 0xD6E8FEB86659FD93ULL  /* taint._MIX */
+#define MAX_K 256
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
+/* The inverse of an odd number modulo 2**64 (Newton's iteration doubles the correct bits). */
+static uint64_t
+inverse64(uint64_t b)
+{
+    uint64_t x = b; /* correct to 3 bits */
+    for (int i = 0; i < 6; i++) {
+        x *= 2 - b * x;
+    }
+    return x;
+}
+
+/* A code array: 1-byte (uint8) or 4-byte (uint32) items, C-contiguous. */
+typedef struct {
+    Py_buffer view;
+    const uint8_t *u8;
+    const uint32_t *u32;
+    Py_ssize_t n;
+} Codes;
+
+static int
+codes_get(PyObject *obj, Codes *c)
+{
+    if (PyObject_GetBuffer(obj, &c->view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0) {
+        return -1;
+    }
+    c->u8 = NULL;
+    c->u32 = NULL;
+    const char *f = c->view.format ? c->view.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') {
+        f++;
+    }
+    if (c->view.itemsize == 1 && (f[0] == 'B' || f[0] == 'b' || f[0] == 'c') && f[1] == 0) {
+        c->u8 = (const uint8_t *)c->view.buf;
+    }
+    else if (c->view.itemsize == 4 && (f[0] == 'I' || f[0] == 'L') && f[1] == 0) {
+        c->u32 = (const uint32_t *)c->view.buf;
+    }
+    else {
+        PyBuffer_Release(&c->view);
+        PyErr_Format(PyExc_ValueError, "codes must be uint8 or uint32, not format %s itemsize %zd",
+                     c->view.format ? c->view.format : "?", c->view.itemsize);
+        return -1;
+    }
+    c->n = c->view.len / c->view.itemsize;
+    return 0;
+}
+
+static inline uint64_t
+code_at(const Codes *c, Py_ssize_t i)
+{
+    return c->u8 ? (uint64_t)c->u8[i] : (uint64_t)c->u32[i];
+}
+
+/* A read-only buffer of fixed-size items (uint64 keys, uint32 values). */
+static int
+items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
+{
+    if (PyObject_GetBuffer(obj, view, PyBUF_C_CONTIGUOUS) < 0) {
+        return -1;
+    }
+    if (view->len % itemsize != 0 || (view->itemsize != itemsize && view->itemsize != 1)) {
+        PyBuffer_Release(view);
+        PyErr_Format(PyExc_ValueError, "%s must hold %zd-byte items", what, itemsize);
+        return -1;
+    }
+    return 0;
+}
+
+/* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
+ * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
+ * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). */
+#define ROLL(T, codes)                                                                         \
+    do {                                                                                       \
+        const T *x = (const T *)(codes) + start;                                               \
+        uint64_t h = 0, p = 1;                                                                 \
+        for (int j = 0; j < k; j++) {                                                          \
+            h += (uint64_t)x[j] * p;                                                           \
+            p *= HASH_BASE;                                                                    \
+        }                                                                                      \
+        out[0] = h;                                                                            \
+        for (Py_ssize_t i = 1; i < m; i++) {                                                   \
+            h = (h - (uint64_t)x[i - 1]) * inv + (uint64_t)x[i + k - 1] * top;                 \
+            out[i] = h;                                                                        \
+        }                                                                                      \
+    } while (0)
+
+static void
+kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *out)
+{
+    const uint64_t inv = inverse64(HASH_BASE);
+    uint64_t top = 1; /* B^(k-1) */
+    for (int j = 0; j < k - 1; j++) {
+        top *= HASH_BASE;
+    }
+    if (c->u8) {
+        ROLL(uint8_t, c->u8);
+    }
+    else {
+        ROLL(uint32_t, c->u32);
+    }
+}
+
+/* Sliding minimum of every full window of w items of a[0:len] (len >= w) into
+ * out[0 : len - w + 1], by van Herk / Gil-Werman: with blocks of w items, a window is a
+ * suffix of one block and a prefix of the next, so out[j] = min(suffix[j], prefix[j + w - 1]).
+ * Three branch-free passes (a monotonic queue mispredicts on random hashes); tmp holds len
+ * items, out len items (the suffixes are computed in place there). */
+static inline uint64_t
+min64(uint64_t x, uint64_t y)
+{
+    return y < x ? y : x;
+}
+
+static void
+sliding_min(const uint64_t *a, Py_ssize_t len, int w, uint64_t *out, uint64_t *tmp)
+{
+    for (Py_ssize_t b = 0; b < len; b += w) {
+        Py_ssize_t e = b + w < len ? b + w : len;
+        uint64_t x = tmp[b] = a[b]; /* prefixes of the block */
+        for (Py_ssize_t i = b + 1; i < e; i++) {
+            tmp[i] = x = min64(x, a[i]);
+        }
+        x = out[e - 1] = a[e - 1]; /* suffixes of the block */
+        for (Py_ssize_t i = e - 2; i >= b; i--) {
+            out[i] = x = min64(x, a[i]);
+        }
+    }
+    for (Py_ssize_t j = 0; j + w <= len; j++) {
+        out[j] = min64(out[j], tmp[j + w - 1]);
+    }
+}
+
+/* mins[j] = min(h[j .. j+w-1]) for the m - w + 1 full windows (m >= w); tmp: m items. */
+static void
+window_minima(const uint64_t *h, Py_ssize_t m, int w, uint64_t *mins, uint64_t *tmp)
+{
+    sliding_min(h, m, w, mins, tmp);
+}
+
+/* Positions kept by winnowing (taint.winnow): p is kept iff h[p] is the minimum of some
+ * window containing it. Window by window, with the minima known: when a window has the same
+ * minimum as the one before, only the entering position can be new (a tie); when its minimum
+ * is smaller, it is the entering position; when it is larger (the old minimum left), the
+ * window is searched again. Positions come out increasing, each once: a larger minimum means
+ * every earlier kept position has left the window. mins and tmp hold m items. */
+static Py_ssize_t
+winnow(const uint64_t *h, Py_ssize_t m, int w, int64_t *out, uint64_t *mins, uint64_t *tmp)
+{
+    Py_ssize_t n = 0;
+    if (m <= w) {
+        uint64_t lo = h[0];
+        for (Py_ssize_t i = 1; i < m; i++) {
+            lo = h[i] < lo ? h[i] : lo;
+        }
+        for (Py_ssize_t i = 0; i < m; i++) {
+            if (h[i] == lo) {
+                out[n++] = i;
+            }
+        }
+        return n;
+    }
+    Py_ssize_t nw = m - w + 1;
+    window_minima(h, m, w, mins, tmp);
+    int64_t last = -1;
+    for (Py_ssize_t j = 0; j < nw; j++) {
+        uint64_t v = mins[j];
+        if (j > 0 && v <= mins[j - 1]) {
+            Py_ssize_t p = j + w - 1; /* the entering position */
+            if (h[p] == v && p > last) {
+                out[n++] = last = p;
+            }
+            continue;
+        }
+        for (Py_ssize_t p = j; p < j + w; p++) {
+            if (h[p] == v && p > last) {
+                out[n++] = last = p;
+            }
+        }
+    }
+    return n;
+}
+
+static int
+check_kw(int k, int w)
+{
+    if (k < 1 || k > MAX_K || w < 1 || w > MAX_K) {
+        PyErr_Format(PyExc_ValueError, "k and w must be between 1 and %d", MAX_K);
+        return -1;
+    }
+    return 0;
+}
+
+/* Scratch arrays of one call, freed together. */
+typedef struct {
+    uint64_t *h, *mins, *tmp;
+    int64_t *pos;
+} Scratch;
+
+/* m items each. */
+static int
+scratch_alloc(Scratch *s, Py_ssize_t m)
+{
+    s->h = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
+    s->mins = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
+    s->tmp = PyMem_Malloc(sizeof(uint64_t) * (size_t)m);
+    s->pos = PyMem_Malloc(sizeof(int64_t) * (size_t)m);
+    if (!s->h || !s->mins || !s->tmp || !s->pos) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void
+scratch_free(Scratch *s)
+{
+    PyMem_Free(s->h);
+    PyMem_Free(s->mins);
+    PyMem_Free(s->tmp);
+    PyMem_Free(s->pos);
+}
+
+/* fingerprints(codes, k, w) -> (hashes: bytes of uint64, positions: bytes of int64)
+ *
+ * Chunk by chunk of CHUNK k-grams (the working set stays in the cache), each with the w - 1
+ * k-grams on either side its windows reach: the same positions as winnowing the whole. */
+#define CHUNK 32768
+
+static PyObject *
+py_fingerprints(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "Oii", &obj, &k, &w) || check_kw(k, w) < 0) {
+        return NULL;
+    }
+    Codes c;
+    if (codes_get(obj, &c) < 0) {
+        return NULL;
+    }
+    PyObject *result = NULL, *hb = NULL, *pb = NULL;
+    Py_ssize_t m = c.n - k + 1;
+    if (m <= 0) {
+        PyBuffer_Release(&c.view);
+        return Py_BuildValue("(y#y#)", "", (Py_ssize_t)0, "", (Py_ssize_t)0);
+    }
+    Py_ssize_t span = (m < CHUNK ? m : CHUNK) + 2 * (Py_ssize_t)w;
+    Scratch s = {NULL, NULL, NULL, NULL};
+    uint64_t *ho = NULL;
+    int64_t *po = NULL;
+    Py_ssize_t n = 0, cap = 0;
+    if (scratch_alloc(&s, span) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t a = 0; a < m; a += CHUNK) {
+        Py_ssize_t b = a + CHUNK < m ? a + CHUNK : m;
+        Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+        Py_ssize_t b0 = b + (w - 1) < m ? b + (w - 1) : m;
+        kgram_hashes(&c, a0, b0 - a0, k, s.h);
+        Py_ssize_t got = winnow(s.h, b0 - a0, w, s.pos, s.mins, s.tmp);
+        if (n + got > cap) {
+            cap = 2 * (n + got);
+            uint64_t *nh = PyMem_Realloc(ho, sizeof(uint64_t) * (size_t)cap);
+            if (nh) {
+                ho = nh;
+            }
+            int64_t *np_ = nh ? PyMem_Realloc(po, sizeof(int64_t) * (size_t)cap) : NULL;
+            if (!nh || !np_) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            po = np_;
+        }
+        for (Py_ssize_t i = 0; i < got; i++) {
+            Py_ssize_t p = a0 + s.pos[i];
+            if (p >= a && p < b) {
+                ho[n] = s.h[s.pos[i]];
+                po[n++] = p;
+            }
+        }
+    }
+    hb = PyBytes_FromStringAndSize((const char *)ho, n * 8);
+    pb = PyBytes_FromStringAndSize((const char *)po, n * 8);
+    if (hb && pb) {
+        result = PyTuple_Pack(2, hb, pb);
+    }
+done:
+    Py_XDECREF(hb);
+    Py_XDECREF(pb);
+    PyMem_Free(ho);
+    PyMem_Free(po);
+    scratch_free(&s);
+    PyBuffer_Release(&c.view);
+    return result;
+}
+
+/* scan_keys(codes, k, w, segs) -> (h, qkeys, qpos), as TaintLedger.scan builds them:
+ *
+ * h     every k-gram hash of the batch (bytes of uint64);
+ * qkeys the query keys, mixed (bytes of uint64), and qpos their positions (bytes of int64):
+ *       a short batch (at most 2(k+w) k-grams) queries every k-gram (qpos = its start);
+ *       otherwise the minimum of each run of windows with the same minimum (of the run's last
+ *       window j; qpos = the first position of that minimum in window j, where the numpy
+ *       path, which encodes it as -1 - j, finds it later), then every k-gram of each segment
+ *       (start, end) of segs with k <= end - start < 2(k+w). */
+static PyObject *
+py_scan_keys(PyObject *self, PyObject *args)
+{
+    PyObject *obj, *segs;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "OiiO!", &obj, &k, &w, &PyList_Type, &segs) || check_kw(k, w) < 0) {
+        return NULL;
+    }
+    Codes c;
+    if (codes_get(obj, &c) < 0) {
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t m = c.n - k + 1;
+    if (m <= 0) {
+        PyBuffer_Release(&c.view);
+        return Py_BuildValue("(y#y#y#)", "", (Py_ssize_t)0, "", (Py_ssize_t)0, "", (Py_ssize_t)0);
+    }
+    Scratch s = {NULL, NULL, NULL, NULL};
+    uint64_t *qk = NULL;
+    int64_t *qp = NULL;
+    PyObject *hb = NULL, *kb = NULL, *pb = NULL;
+    if (scratch_alloc(&s, m) < 0) {
+        goto done;
+    }
+    kgram_hashes(&c, 0, m, k, s.h);
+    Py_ssize_t nseg = PyList_GET_SIZE(segs);
+    Py_ssize_t cap = m + 1; /* window queries: at most one per window */
+    Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
+    for (Py_ssize_t i = 0; i < nseg; i++) {
+        cap += limit; /* at most 2(k+w) - k + 1 k-grams per short segment */
+    }
+    qk = PyMem_Malloc(sizeof(uint64_t) * (size_t)cap);
+    qp = PyMem_Malloc(sizeof(int64_t) * (size_t)cap);
+    if (!qk || !qp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t nq = 0;
+    if (m <= limit) {
+        for (Py_ssize_t i = 0; i < m; i++) {
+            qk[nq] = s.h[i];
+            qp[nq++] = i;
+        }
+    }
+    else {
+        window_minima(s.h, m, w, s.mins, s.tmp);
+        Py_ssize_t nw = m - w + 1;
+        for (Py_ssize_t j = 0; j < nw; j++) {
+            if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
+                /* the window's first minimum: where _explain would find it */
+                Py_ssize_t p = j;
+                while (s.h[p] != s.mins[j]) {
+                    p++; /* stops within the window: it holds its minimum */
+                }
+                qk[nq] = s.mins[j];
+                qp[nq++] = p;
+            }
+        }
+        for (Py_ssize_t i = 0; i < nseg; i++) {
+            Py_ssize_t a, b;
+            if (!PyArg_ParseTuple(PyList_GET_ITEM(segs, i), "nn", &a, &b)) {
+                goto done;
+            }
+            if (a < 0 || b > c.n || a > b) {
+                PyErr_SetString(PyExc_ValueError, "segment out of the batch");
+                goto done;
+            }
+            if (b - a < k || b - a >= limit) {
+                continue;
+            }
+            for (Py_ssize_t r = a; r <= b - k; r++) {
+                qk[nq] = s.h[r];
+                qp[nq++] = r;
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < nq; i++) {
+        qk[i] *= HASH_MIX;
+    }
+    hb = PyBytes_FromStringAndSize((const char *)s.h, m * 8);
+    kb = PyBytes_FromStringAndSize((const char *)qk, nq * 8);
+    pb = PyBytes_FromStringAndSize((const char *)qp, nq * 8);
+    if (hb && kb && pb) {
+        result = PyTuple_Pack(3, hb, kb, pb);
+    }
+done:
+    Py_XDECREF(hb);
+    Py_XDECREF(kb);
+    Py_XDECREF(pb);
+    PyMem_Free(qk);
+    PyMem_Free(qp);
+    scratch_free(&s);
+    PyBuffer_Release(&c.view);
+    return result;
+}
+
+/* The first index in keys[lo:hi] whose key is >= q (hi if none). Branch-free (a conditional
+ * move per level): the searches of successive queries overlap instead of each level waiting
+ * for a mispredicted branch. */
+static inline Py_ssize_t
+lower_bound(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t q)
+{
+    Py_ssize_t n = hi - lo;
+    if (n <= 0) {
+        return lo;
+    }
+    const uint64_t *base = keys + lo;
+    while (n > 1) { /* the answer is in [base, base + n] */
+        Py_ssize_t half = n / 2;
+        base = base[half] < q ? base + half : base;
+        n -= half;
+    }
+    return (base - keys) + (*base < q);
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* One run of the index, as lookup() receives it: (keys, vals, directory or None, bits). */
+typedef struct {
+    Py_buffer keys, vals, dir;
+    int has_dir, bits;
+    Py_ssize_t n;
+} Run;
+
+/* lookup(runs, q, dups) -> (query indexes: bytes of int64, values: bytes of uint32)
+ *
+ * For every query key and every run, the values of the entries with that key (at most dups
+ * per run: runs are capped so). A run with a directory narrows the search to the bucket of
+ * the key's top bits first (one or two cache misses on a big run). The answer is sorted by
+ * (query index, value), whatever the runs. */
+static PyObject *
+py_lookup(PyObject *self, PyObject *args)
+{
+    PyObject *runs_obj, *qobj;
+    int dups;
+    if (!PyArg_ParseTuple(args, "O!Oi", &PyList_Type, &runs_obj, &qobj, &dups)) {
+        return NULL;
+    }
+    if (dups < 1 || dups > 1024) {
+        PyErr_SetString(PyExc_ValueError, "dups must be between 1 and 1024");
+        return NULL;
+    }
+    Py_ssize_t nruns = PyList_GET_SIZE(runs_obj);
+    Py_buffer qv;
+    if (items_get(qobj, &qv, 8, "queries") < 0) {
+        return NULL;
+    }
+    const uint64_t *q = (const uint64_t *)qv.buf;
+    Py_ssize_t nq = qv.len / 8;
+    PyObject *result = NULL;
+    uint64_t *hits = NULL;
+    Py_ssize_t *bounds = NULL; /* per query: the range of the run to search */
+    Py_ssize_t nhits = 0, hcap = 0;
+    Run *runs = PyMem_Calloc((size_t)(nruns ? nruns : 1), sizeof(Run));
+    Py_ssize_t got = 0; /* runs whose buffers are held */
+    if (!runs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (nq >= ((Py_ssize_t)1 << 31)) {
+        PyErr_SetString(PyExc_ValueError, "too many queries");
+        goto done;
+    }
+    for (; got < nruns; got++) {
+        PyObject *t = PyList_GET_ITEM(runs_obj, got);
+        PyObject *ko, *vo, *dobj;
+        int bits;
+        if (!PyArg_ParseTuple(t, "OOOi", &ko, &vo, &dobj, &bits)) {
+            goto done;
+        }
+        Run *r = &runs[got];
+        if (items_get(ko, &r->keys, 8, "keys") < 0) {
+            goto done;
+        }
+        if (items_get(vo, &r->vals, 4, "values") < 0) {
+            PyBuffer_Release(&r->keys);
+            goto done;
+        }
+        r->n = r->keys.len / 8;
+        r->has_dir = dobj != Py_None;
+        if (r->has_dir && items_get(dobj, &r->dir, 4, "directory") < 0) {
+            PyBuffer_Release(&r->keys);
+            PyBuffer_Release(&r->vals);
+            goto done;
+        }
+        r->bits = bits;
+        if (r->vals.len / 4 != r->n ||
+            (r->has_dir && (bits < 1 || bits > 32 || r->dir.len / 4 != ((Py_ssize_t)1 << bits) + 1))) {
+            got++; /* release this one too */
+            PyErr_SetString(PyExc_ValueError, "malformed run");
+            goto done;
+        }
+    }
+    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    if (!bounds) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *vals = (const uint32_t *)r->vals.buf;
+        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        /* The bucket of every query first, then the searches: the cache misses of a big run
+         * (directory, then keys) overlap instead of following one another. */
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            if (dir) {
+                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
+            }
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t lo = 0, hi = r->n;
+            if (dir) {
+                uint64_t t = q[i] >> (64 - r->bits);
+                lo = dir[t];
+                hi = dir[t + 1];
+                if (lo > hi || hi > r->n) {
+                    PyErr_SetString(PyExc_ValueError, "malformed directory");
+                    goto done;
+                }
+                if (lo < hi) { /* a bucket of about 16 keys: two or three cache lines */
+                    PREFETCH(&keys[lo]);
+                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                    PREFETCH(&keys[hi - 1]);
+                }
+            }
+            bounds[2 * i] = lo;
+            bounds[2 * i + 1] = hi;
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
+            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
+                if (nhits == hcap) {
+                    hcap = hcap ? 2 * hcap : 64;
+                    uint64_t *nh = PyMem_Realloc(hits, sizeof(uint64_t) * (size_t)hcap);
+                    if (!nh) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    hits = nh;
+                }
+                hits[nhits++] = ((uint64_t)i << 32) | vals[p + d];
+            }
+        }
+    }
+    if (nhits > 1) {
+        qsort(hits, (size_t)nhits, sizeof(uint64_t), cmp_u64);
+    }
+    PyObject *qb = PyBytes_FromStringAndSize(NULL, nhits * 8);
+    PyObject *vb = PyBytes_FromStringAndSize(NULL, nhits * 4);
+    if (qb && vb) {
+        int64_t *qo = (int64_t *)PyBytes_AS_STRING(qb);
+        uint32_t *vo = (uint32_t *)PyBytes_AS_STRING(vb);
+        for (Py_ssize_t i = 0; i < nhits; i++) {
+            qo[i] = (int64_t)(hits[i] >> 32);
+            vo[i] = (uint32_t)hits[i];
+        }
+        result = PyTuple_Pack(2, qb, vb);
+    }
+    Py_XDECREF(qb);
+    Py_XDECREF(vb);
+done:
+    for (Py_ssize_t ri = 0; ri < got; ri++) {
+        PyBuffer_Release(&runs[ri].keys);
+        PyBuffer_Release(&runs[ri].vals);
+        if (runs[ri].has_dir) {
+            PyBuffer_Release(&runs[ri].dir);
+        }
+    }
+    PyMem_Free(runs);
+    PyMem_Free(hits);
+    PyMem_Free(bounds);
+    PyBuffer_Release(&qv);
+    return result;
+}
+
+/* directory(keys, bits) -> bytes of uint32: d[t] = first index whose key's top bits are >= t
+ * (2**bits + 1 entries; bucket t is keys[d[t]:d[t+1]]). keys must be sorted. */
+static PyObject *
+py_directory(PyObject *self, PyObject *args)
+{
+    PyObject *ko;
+    int bits;
+    if (!PyArg_ParseTuple(args, "Oi", &ko, &bits)) {
+        return NULL;
+    }
+    if (bits < 1 || bits > 30) {
+        PyErr_SetString(PyExc_ValueError, "bits must be between 1 and 30");
+        return NULL;
+    }
+    Py_buffer kv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    const uint64_t *keys = (const uint64_t *)kv.buf;
+    Py_ssize_t n = kv.len / 8;
+    PyObject *out = NULL;
+    if (n >= ((Py_ssize_t)1 << 32)) {
+        PyErr_SetString(PyExc_ValueError, "run too big for a uint32 directory");
+        goto done;
+    }
+    Py_ssize_t nb = (Py_ssize_t)1 << bits;
+    out = PyBytes_FromStringAndSize(NULL, (nb + 1) * 4);
+    if (!out) {
+        goto done;
+    }
+    uint32_t *d = (uint32_t *)PyBytes_AS_STRING(out);
+    /* one pass: each key opens the buckets up to its own (and must not be below the last) */
+    Py_ssize_t t = 0; /* buckets [0, t) are open */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i > 0 && keys[i - 1] > keys[i]) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_ValueError, "keys are not sorted");
+            goto done;
+        }
+        Py_ssize_t b = (Py_ssize_t)(keys[i] >> (64 - bits));
+        while (t <= b) {
+            d[t++] = (uint32_t)i;
+        }
+    }
+    while (t <= nb) {
+        d[t++] = (uint32_t)n;
+    }
+done:
+    PyBuffer_Release(&kv);
+    return out;
+}
+
+/* merge(keys1, vals1, keys2, vals2, dups) -> (keys, vals): the stable merge of two sorted
+ * runs (for equal keys the entries of run 1, the older, first), keeping only the last dups
+ * entries of each key (taint._Index._cap: the newest). */
+static PyObject *
+py_merge(PyObject *self, PyObject *args)
+{
+    PyObject *k1o, *v1o, *k2o, *v2o;
+    int dups;
+    if (!PyArg_ParseTuple(args, "OOOOi", &k1o, &v1o, &k2o, &v2o, &dups)) {
+        return NULL;
+    }
+    if (dups < 1) {
+        PyErr_SetString(PyExc_ValueError, "dups must be positive");
+        return NULL;
+    }
+    Py_buffer k1, v1, k2, v2;
+    int held = 0;
+    PyObject *result = NULL, *kb = NULL, *vb = NULL;
+    if (items_get(k1o, &k1, 8, "keys") < 0) {
+        goto done;
+    }
+    held = 1;
+    if (items_get(v1o, &v1, 4, "values") < 0) {
+        goto done;
+    }
+    held = 2;
+    if (items_get(k2o, &k2, 8, "keys") < 0) {
+        goto done;
+    }
+    held = 3;
+    if (items_get(v2o, &v2, 4, "values") < 0) {
+        goto done;
+    }
+    held = 4;
+    Py_ssize_t n1 = k1.len / 8, n2 = k2.len / 8;
+    if (v1.len / 4 != n1 || v2.len / 4 != n2) {
+        PyErr_SetString(PyExc_ValueError, "keys and values differ in length");
+        goto done;
+    }
+    const uint64_t *a = k1.buf, *b = k2.buf;
+    const uint32_t *va = v1.buf, *vb2 = v2.buf;
+    Py_ssize_t n = n1 + n2;
+    kb = PyBytes_FromStringAndSize(NULL, n * 8);
+    vb = PyBytes_FromStringAndSize(NULL, n * 4);
+    if (!kb || !vb) {
+        goto done;
+    }
+    uint64_t *ko = (uint64_t *)PyBytes_AS_STRING(kb);
+    uint32_t *vo = (uint32_t *)PyBytes_AS_STRING(vb);
+    /* One pass. Equal keys come out together, older first; once a key has dups entries, each
+     * further one drops the oldest of them (taint._Index._cap keeps the newest dups): the
+     * run's entries shift down by one, which only a key in more than dups sources costs. */
+    Py_ssize_t i = 0, j = 0, o = 0, same = 0; /* same: entries of ko[o-1]'s key at the end */
+    while (i < n1 || j < n2) {
+        uint64_t key;
+        uint32_t val;
+        if (j >= n2 || (i < n1 && a[i] <= b[j])) {
+            key = a[i];
+            val = va[i++];
+        }
+        else {
+            key = b[j];
+            val = vb2[j++];
+        }
+        same = (o > 0 && ko[o - 1] == key) ? same + 1 : 1;
+        if (same > dups) {
+            memmove(&vo[o - dups], &vo[o - dups + 1], sizeof(uint32_t) * (size_t)(dups - 1));
+            vo[o - 1] = val; /* the keys are all equal: only the values move */
+            same = dups;
+            continue;
+        }
+        ko[o] = key;
+        vo[o++] = val;
+    }
+    if (o < n) {
+        if (_PyBytes_Resize(&kb, o * 8) < 0 || _PyBytes_Resize(&vb, o * 4) < 0) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(2, kb, vb);
+done:
+    Py_XDECREF(kb);
+    Py_XDECREF(vb);
+    if (held >= 4) {
+        PyBuffer_Release(&v2);
+    }
+    if (held >= 3) {
+        PyBuffer_Release(&k2);
+    }
+    if (held >= 2) {
+        PyBuffer_Release(&v1);
+    }
+    if (held >= 1) {
+        PyBuffer_Release(&k1);
+    }
+    return result;
+}
+
+/* tokenize(codes, classes, token_min) -> [(start, end), ...]: the candidate token units of a
+ * spaced-folded byte text (taint._tokenize): maximal runs of token characters holding "@" or
+ * "#", a "." or ":" between two token characters, or a digit when the run is at least
+ * token_min long. classes is taint._CLASS_BYTES (256 bytes of class bits). */
+#define C_TOK 1
+#define C_DIGIT 2
+#define C_AT 8
+#define C_HASH 16
+#define C_DOT 32
+
+static PyObject *
+py_tokenize(PyObject *self, PyObject *args)
+{
+    PyObject *obj;
+    Py_buffer cls;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "Oy*n", &obj, &cls, &token_min)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    uint8_t *k = NULL;
+    Codes c;
+    if (cls.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes");
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    if (codes_get(obj, &c) < 0) {
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    const uint8_t *cl = (const uint8_t *)cls.buf;
+    Py_ssize_t n = c.n;
+    /* the class of every code first (codes >= 256 as 255: letters of other scripts) */
+    k = PyMem_Malloc((size_t)(n ? n : 1));
+    if (!k) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (c.u8) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            k[i] = cl[c.u8[i]];
+        }
+    }
+    else {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            k[i] = cl[c.u32[i] < 256 ? c.u32[i] : 255];
+        }
+    }
+#define CLASS(i) k[i]
+    out = PyList_New(0);
+    if (!out) {
+        goto done;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can
+         * qualify: skip to the next mark, then read the whole unit around it. */
+        while (i < n && !(CLASS(i) & (C_AT | C_HASH | C_DOT | C_DIGIT))) {
+            i++;
+        }
+        if (i >= n) {
+            break;
+        }
+        Py_ssize_t a = i;
+        while (a > 0 && (CLASS(a - 1) & C_TOK)) {
+            a--; /* never before the previous unit's end: that is not a token character */
+        }
+        i = a;
+        int special = 0, digit = 0;
+        while (i < n && (CLASS(i) & C_TOK)) {
+            uint8_t f = CLASS(i);
+            if (f & (C_AT | C_HASH)) {
+                special = 1;
+            }
+            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {
+                special = 1;
+            }
+            if (f & C_DIGIT) {
+                digit = 1;
+            }
+            i++;
+        }
+        if (special || (digit && i - a >= token_min)) {
+            PyObject *t = Py_BuildValue("(nn)", a, i);
+            if (!t || PyList_Append(out, t) < 0) {
+                Py_XDECREF(t);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(t);
+        }
+    }
+#undef CLASS
+done:
+    PyMem_Free(k);
+    PyBuffer_Release(&c.view);
+    PyBuffer_Release(&cls);
+    return out;
+}
+
+
+/* numbers(raw) -> [(digits, offset), ...]: every number of an ASCII folded text
+ * (taint._numbers on bytes, the regex 0(?<!00)(?:0|[().+/\-]{1,3}0){6,} over the text with
+ * digits written 0): a digit not preceded by a digit, then as many more digits as follow,
+ * each alone or after 1 to 3 of "().+/-"; at least 7 digits. Its key is the digits alone. */
+static inline int
+is_digit(uint32_t ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static inline int
+is_num_sep(uint32_t ch)
+{
+    return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
+}
+
+static PyObject *
+py_numbers(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    char *digits = PyMem_Malloc((size_t)n + 1);
+    if (!out || !digits) {
+        if (!digits) {
+            PyErr_NoMemory();
+        }
+        Py_CLEAR(out);
+        goto done;
+    }
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
+            i++;
+            continue;
+        }
+        Py_ssize_t a = i, nd = 0;
+        digits[nd++] = (char)s[i++];
+        while (i < n) {
+            if (is_digit(s[i])) {
+                digits[nd++] = (char)s[i++];
+                continue;
+            }
+            Py_ssize_t j = i;
+            while (j < n && j - i < 4 && is_num_sep(s[j])) {
+                j++;
+            }
+            if (j - i >= 1 && j - i <= 3 && j < n && is_digit(s[j])) {
+                i = j; /* the separators, then the digit on the next turn */
+                continue;
+            }
+            break;
+        }
+        if (nd >= 7) {
+            PyObject *t = Py_BuildValue("(s#n)", digits, nd, a);
+            if (!t || PyList_Append(out, t) < 0) {
+                Py_XDECREF(t);
+                Py_CLEAR(out);
+                goto done;
+            }
+            Py_DECREF(t);
+        }
+        /* a failed start: any later start inside the same chain sees fewer digits; go on
+         * from where the chain ended (i) */
+    }
+done:
+    PyMem_Free(digits);
+    PyBuffer_Release(&rv);
+    return out;
+}
+
+/* ids(raw, token_min) -> [id, ...]: taint._ids on an ASCII spaced-folded text: around each
+ * digit, the maximal run of letters, digits, "_" and "-", kept when it is at least token_min
+ * long once "-" and "_" are stripped from its ends. */
+static inline int
+is_word(uint32_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
+}
+
+static PyObject *
+py_ids(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "y*n", &rv, &token_min)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    if (!out) {
+        goto done;
+    }
+    Py_ssize_t p = 0;
+    while (p < n) {
+        if (!is_digit(s[p])) {
+            p++;
+            continue;
+        }
+        Py_ssize_t a = p, end = p;
+        while (a > 0 && is_word(s[a - 1])) {
+            a--;
+        }
+        while (end < n && is_word(s[end])) {
+            end++;
+        }
+        if (end - a >= token_min) {
+            Py_ssize_t x = a, y = end;
+            while (x < y && (s[x] == '-' || s[x] == '_')) {
+                x++;
+            }
+            while (y > x && (s[y - 1] == '-' || s[y - 1] == '_')) {
+                y--;
+            }
+            if (y - x >= token_min) {
+                PyObject *t = PyUnicode_DecodeASCII((const char *)s + x, y - x, "strict");
+                if (!t || PyList_Append(out, t) < 0) {
+                    Py_XDECREF(t);
+                    Py_CLEAR(out);
+                    goto done;
+                }
+                Py_DECREF(t);
+            }
+        }
+        p = end;
+    }
+done:
+    PyBuffer_Release(&rv);
+    return out;
+}
+
+/* units(codes, classes, token_min) -> [(text, offset, is_id), ...]: the units of tokenize(),
+ * in order, with the common case settled: a unit that is only letters, digits, "_" and "-"
+ * once ".,:;!?'\"-" are stripped from its ends (taint._TRIM) is an id when it has a digit and,
+ * stripped of "-" and "_" too, at least token_min characters: it comes as (id, offset, True),
+ * or not at all. Every other unit comes as (unit, offset, False) for the caller to read
+ * (URLs, emails, hosts, handles). Only ASCII units are settled here; a unit with other
+ * letters (Latin-1 codes) is handed back. */
+static inline int
+is_trim(uint32_t ch)
+{
+    return ch == '.' || ch == ',' || ch == ':' || ch == ';' || ch == '!' || ch == '?' || ch == '\'' || ch == '"' ||
+           ch == '-';
+}
+
+static PyObject *
+py_units(PyObject *self, PyObject *args)
+{
+    PyObject *obj, *spans = NULL, *out = NULL;
+    Py_buffer cls;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "Oy*n", &obj, &cls, &token_min)) {
+        return NULL;
+    }
+    Codes c;
+    if (codes_get(obj, &c) < 0) {
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    PyObject *targs = Py_BuildValue("(OOn)", obj, PyTuple_GET_ITEM(args, 1), token_min);
+    if (!targs) {
+        goto done;
+    }
+    spans = py_tokenize(self, targs);
+    Py_DECREF(targs);
+    if (!spans) {
+        goto done;
+    }
+    out = PyList_New(0);
+    if (!out) {
+        goto done;
+    }
+#define AT(i) ((uint32_t)code_at(&c, (i)))
+    for (Py_ssize_t u = 0; u < PyList_GET_SIZE(spans); u++) {
+        Py_ssize_t a, b;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(spans, u), "nn", &a, &b)) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        const Py_ssize_t start = a; /* the unit's offset, reported for an id too */
+        if (a < 0 || b > c.n || a > b) {
+            PyErr_SetString(PyExc_ValueError, "unit out of the text");
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_ssize_t x = a, y = b;
+        while (x < y && is_trim(AT(x))) {
+            x++;
+        }
+        while (y > x && is_trim(AT(y - 1))) {
+            y--;
+        }
+        int word = y > x, digit = 0;
+        for (Py_ssize_t i = x; i < y && word; i++) {
+            word = is_word(AT(i));
+            digit |= is_digit(AT(i));
+        }
+        PyObject *t = NULL, *str = NULL;
+        if (word) {
+            if (y - x < token_min || y - x < 2 || !digit) {
+                continue;
+            }
+            while (x < y && (AT(x) == '-' || AT(x) == '_')) {
+                x++;
+            }
+            while (y > x && (AT(y - 1) == '-' || AT(y - 1) == '_')) {
+                y--;
+            }
+            if (y - x < token_min) {
+                continue;
+            }
+            a = x; /* the id's own text */
+            b = y;
+        }
+        /* the caller's text at [a, b): uint8 codes are Latin-1 (every code under 256) */
+        if (c.u8) {
+            str = PyUnicode_DecodeLatin1((const char *)c.u8 + a, b - a, "strict");
+        }
+        else {
+            str = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, c.u32 + a, b - a);
+        }
+        if (str) {
+            t = Py_BuildValue("(NnO)", str, start, word ? Py_True : Py_False);
+        }
+        if (!t || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            Py_CLEAR(out);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+done:
+    Py_XDECREF(spans);
+    PyBuffer_Release(&c.view);
+    PyBuffer_Release(&cls);
+    return out;
+}
+
+/* source_of(starts, n, base, vals) -> bytes of int64: for each stored value v, the source
+ * whose stream start is the last one <= v + base (starts: int64, the first n sorted). */
+static PyObject *
+py_source_of(PyObject *self, PyObject *args)
+{
+    PyObject *so, *vo, *out = NULL;
+    Py_ssize_t n;
+    long long base;
+    if (!PyArg_ParseTuple(args, "OnLO", &so, &n, &base, &vo)) {
+        return NULL;
+    }
+    Py_buffer sv, vv;
+    if (items_get(so, &sv, 8, "starts") < 0) {
+        return NULL;
+    }
+    if (items_get(vo, &vv, 4, "values") < 0) {
+        PyBuffer_Release(&sv);
+        return NULL;
+    }
+    if (n < 0 || n > sv.len / 8) {
+        PyErr_SetString(PyExc_ValueError, "more sources than starts");
+        goto done;
+    }
+    const int64_t *starts = sv.buf;
+    const uint32_t *vals = vv.buf;
+    Py_ssize_t nv = vv.len / 4;
+    out = PyBytes_FromStringAndSize(NULL, nv * 8);
+    if (!out) {
+        goto done;
+    }
+    int64_t *o = (int64_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < nv; i++) {
+        int64_t pos = (int64_t)vals[i] + base;
+        Py_ssize_t lo = 0, hi = n; /* first start > pos */
+        while (lo < hi) {
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (starts[mid] <= pos) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        o[i] = (int64_t)lo - 1;
+    }
+done:
+    PyBuffer_Release(&sv);
+    PyBuffer_Release(&vv);
+    return out;
+}
+
+/* decode_candidates(raw) -> [(start, end), ...]: the runs of 16 or more base64/hex/escape
+ * characters of an argument (taint._long_runs; raw is the argument encoded to ASCII with "?"
+ * for any other character, one byte per character) that might decode: every run the
+ * decoders of taint._decode_once could turn into a layer. A run is left out only when none
+ * can: no "\" (escapes), no "/" or "=" before its trailing padding (pieces), not all hex, and
+ * its base64 decoding (taint._b64) is too short or not mostly printable. The caller runs the
+ * decoders on what is left, so a run kept for nothing costs time, never a layer. */
+#define MAX_RUN_DECODE 4096 /* base64 characters checked here; a longer run is kept */
+
+static inline int
+is_b64_run_char(uint8_t ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
+           ch == '=' || ch == '_' || ch == '-' || ch == '\\';
+}
+
+static inline int
+is_hex(uint8_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+static inline int
+b64_value(uint8_t ch)
+{
+    if (ch >= 'A' && ch <= 'Z') {
+        return ch - 'A';
+    }
+    if (ch >= 'a' && ch <= 'z') {
+        return ch - 'a' + 26;
+    }
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0' + 52;
+    }
+    if (ch == '+' || ch == '-') { /* base64url "-" reads as "+" */
+        return 62;
+    }
+    if (ch == '/' || ch == '_') { /* and "_" as "/" */
+        return 63;
+    }
+    return -1;
+}
+
+/* The characters and the U+FFFD of bytes.decode("utf-8", "replace") (CPython's decoder: one
+ * U+FFFD per maximal invalid subsequence, as Unicode recommends). */
+static void
+utf8_replace_counts(const uint8_t *s, Py_ssize_t n, Py_ssize_t *chars, Py_ssize_t *bad)
+{
+    Py_ssize_t i = 0, c = 0, f = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            c++;
+            i++;
+            continue;
+        }
+        int need;
+        uint8_t lo = 0x80, hi = 0xBF; /* the range of the first continuation byte */
+        if (b >= 0xC2 && b <= 0xDF) {
+            need = 1;
+        }
+        else if (b == 0xE0) {
+            need = 2;
+            lo = 0xA0;
+        }
+        else if ((b >= 0xE1 && b <= 0xEC) || b == 0xEE || b == 0xEF) {
+            need = 2;
+        }
+        else if (b == 0xED) {
+            need = 2;
+            hi = 0x9F;
+        }
+        else if (b == 0xF0) {
+            need = 3;
+            lo = 0x90;
+        }
+        else if (b >= 0xF1 && b <= 0xF3) {
+            need = 3;
+        }
+        else if (b == 0xF4) {
+            need = 3;
+            hi = 0x8F;
+        }
+        else {
+            c++; /* not a lead byte */
+            f++;
+            i++;
+            continue;
+        }
+        Py_ssize_t j = i + 1;
+        int k = 0;
+        while (k < need && j < n && s[j] >= (k == 0 ? lo : 0x80) && s[j] <= (k == 0 ? hi : 0xBF)) {
+            j++;
+            k++;
+        }
+        c++;
+        if (k < need || (need == 2 && b == 0xEF && s[i + 1] == 0xBF && s[i + 2] == 0xBD)) {
+            f++; /* a truncated sequence, or U+FFFD itself */
+        }
+        i = j;
+    }
+    *chars = c;
+    *bad = f;
+}
+
+/* Does base64 (taint._b64) turn r[0:m] (no "=" or "\" in it) into printable text? */
+static int
+b64_printable(const uint8_t *r, Py_ssize_t m)
+{
+    uint8_t dec[MAX_RUN_DECODE];
+    Py_ssize_t len = 0, kept = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    if (m > MAX_RUN_DECODE) {
+        return 1; /* a long run: let the decoders judge */
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        int v = b64_value(r[i]);
+        if (v < 0) {
+            return 1; /* not expected in a run; let the decoders judge */
+        }
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            uint8_t byte = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+            dec[len++] = byte;
+            kept += !((byte < 32 && byte != 9 && byte != 10 && byte != 13) || byte == 127);
+        }
+    }
+    if (len < 8 || (double)kept < 0.9 * (double)len) {
+        return 0; /* taint._printable refuses it */
+    }
+    Py_ssize_t chars, bad;
+    utf8_replace_counts(dec, len, &chars, &bad);
+    return bad * 10 <= chars; /* and so it does with too many U+FFFD */
+}
+
+/* May the run r[0:n] decode to a layer? (1 = maybe, 0 = certainly not), following
+ * taint._decode_once: hex escapes, all hex, base64 of the whole run, then of its pieces. */
+static int
+run_may_decode(const uint8_t *r, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (r[i] == '\\') {
+            return 1; /* hex escapes, or a "\" the decoders look at */
+        }
+    }
+    Py_ssize_t h = (n >= 2 && r[0] == '0' && (r[1] == 'x' || r[1] == 'X')) ? 2 : 0;
+    if (n - h >= 16) {
+        int all_hex = 1;
+        for (Py_ssize_t i = h; i < n && all_hex; i++) {
+            all_hex = is_hex(r[i]);
+        }
+        if (all_hex) {
+            return 1; /* hex */
+        }
+    }
+    Py_ssize_t t = n;
+    while (t > 0 && r[t - 1] == '=') {
+        t--; /* run.rstrip("=") */
+    }
+    int dash = 0, plus = 0, slash = 0, eq = 0;
+    for (Py_ssize_t i = 0; i < t; i++) {
+        dash |= r[i] == '-' || r[i] == '_';
+        plus |= r[i] == '+';
+        slash |= r[i] == '/';
+        eq |= r[i] == '=';
+    }
+    if (eq) {
+        return 1; /* padding inside: let the decoders judge */
+    }
+    if (!(dash && (plus || slash)) && b64_printable(r, t % 4 == 1 ? t - 1 : t)) {
+        return 1; /* base64 (base64url), the last character of a 4k+1 run dropped */
+    }
+    if (!slash) {
+        return 0; /* no pieces: nothing splits the run */
+    }
+    /* pieces between runs of "/" (no "=" or "\" left): only those of 16 or more are tried */
+    Py_ssize_t a = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i == n || r[i] == '/' || r[i] == '=') {
+            if (i - a >= 16) {
+                return 1;
+            }
+            a = i + 1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+py_decode_candidates(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    const uint8_t *s = rv.buf;
+    Py_ssize_t n = rv.len;
+    PyObject *out = PyList_New(0);
+    Py_ssize_t i = 0;
+    while (out && i < n) {
+        if (!is_b64_run_char(s[i])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t a = i;
+        while (i < n && is_b64_run_char(s[i])) {
+            i++;
+        }
+        if (i - a >= 16 && run_may_decode(s + a, i - a)) {
+            PyObject *t = Py_BuildValue("(nn)", a, i);
+            if (!t || PyList_Append(out, t) < 0) {
+                Py_CLEAR(out);
+            }
+            Py_XDECREF(t);
+        }
+    }
+    PyBuffer_Release(&rv);
+    return out;
+}
+
+static PyMethodDef methods[] = {
+    {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
+    {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
+    {"lookup", py_lookup, METH_VARARGS, "(query index, value) of every matching entry."},
+    {"directory", py_directory, METH_VARARGS, "Bucket starts of a sorted run."},
+    {"merge", py_merge, METH_VARARGS, "Stable merge of two sorted runs, capped per key."},
+    {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
+    {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
+    {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
+    {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
+    {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
+    {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "toolguard._taintc", "C core of the taint ledger.", 0, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__taintc(void)
+{
+    return PyModuleDef_Init(&module);
+}
