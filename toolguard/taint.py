@@ -904,6 +904,7 @@ _UNIT_CACHE: dict[tuple[str, bool, int, bool], list[tuple[str, str]]] = {}
 _UNIT = re.compile(r"[^\x00-\x20\x7f\"'<>()\[\]{},;!|\\^*`]+")
 _MARKS = re.compile(r"[0-9@#.:]").search
 _ASCII_DIGIT = re.compile(r"[0-9]").search
+_ANY_DECIMAL = re.compile(r"\d").search  # what _NUMBER counts as a digit
 _SMALL_TEXT = 512  # below this many characters, the regex tokenizer (same units)
 
 
@@ -1618,6 +1619,10 @@ class TaintLedger:
         self._trusted_bytes += sys.getsizeof(raw) + 64
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
             self._drop_trusted()
+        if _MARKS(s) is None and (s.isascii() or _ANY_DECIMAL(s) is None):
+            # Nothing to index, known without tokenizing ("sent", "Message sent."): every
+            # token unit holds one of the marks [0-9@#.:] and every number a digit.
+            return 0
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if self._c is not None:  # the C tokenizer, whatever the length
             codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)

@@ -97,3 +97,29 @@ def test_number_pattern_skips_no_number(text: str) -> None:
     plain = re.compile(rb"0(?:0|[().+/\-]{1,3}0){6,}")
     tr = text.encode().translate(T._NUM_TR)
     assert [m.span() for m in T._NUMBER_T.finditer(tr)] == [m.span() for m in plain.finditer(tr)]
+
+
+UNMARKED = st.lists(
+    st.one_of(
+        st.text(st.characters(max_codepoint=0x2FFF, exclude_categories=["Cs"]), max_size=12),
+        st.sampled_from(["sent", "Message sent", "ok", "١٢٣٤٥٦٧", "１２３４５６７", "＠", "．", "：", "＃", "ﬁle", "x-y_z"]),
+    ),
+    max_size=12,
+).map(" ".join)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(UNMARKED, TEXTS), st.sampled_from([5, 8]))
+@example("١٢٣٤٥٦٧٨ sent", 8)
+@example("１２３４５６７ sent", 8)
+def test_trusted_text_without_marks_has_nothing_to_index(text: str, token_min: int) -> None:
+    """The shortcut of _ingest_trusted: no [0-9@#.:] mark (and no digit of any script) means
+    no token unit and no number, on every tokenizer (regex, numpy, C core)."""
+    s = N.strict(text)
+    if not (T._MARKS(s) is None and (s.isascii() or T._ANY_DECIMAL(s) is None)):
+        return
+    codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+    assert T._tokenize_small(s, token_min) == []
+    assert T._tokenize(s, codes, token_min) == []
+    assert T._text_keys(s, codes, strict_mode=True, token_min=token_min, parents=False, c=T._C) == []
+    assert T._numbers(s.replace(" ", "")) == [] and T._numbers(s.replace(" ", ""), c=T._C) == []
