@@ -1324,7 +1324,10 @@ class TaintLedger:
         self._egress_max = egress_max_chars
         self._sources: list[Source] = []
         self._sources_tuple: tuple[Source, ...] | None = ()
-        self._starts = np.zeros(16, dtype=np.int64)  # stream start of each source
+        # Stream start of each source: an array for the queries, and the starts of the newest
+        # sources in a list until a query (or the 64th) moves them in (see _starts).
+        self._starts_arr = np.zeros(16, dtype=np.int64)
+        self._starts_new: list[int] = []
         self._entries: list[int] = []  # index entries per source (for eviction accounting)
         self._c = _C  # the C core or None, fixed for the ledger's life
         self._index = _Index(self._c)
@@ -1374,7 +1377,7 @@ class TaintLedger:
         """An honest estimate of the ledger's resident size in bytes."""
         return (
             self._index.nbytes
-            + self._starts.nbytes
+            + self._starts_nbytes()
             + 8 * len(self._entries)
             + self._trusted_bytes
             + self._egress_bytes
@@ -1416,9 +1419,9 @@ class TaintLedger:
             self._rebase(len(text) + 1)
             start = self._next_pos
         self._sources.append(src)
-        if len(self._sources) > self._starts.shape[0]:
-            self._starts = np.concatenate((self._starts, np.zeros(self._starts.shape[0], dtype=np.int64)))
-        self._starts[src.index] = start
+        self._starts_new.append(start)
+        if len(self._starts_new) >= 64:
+            self._flush_starts()
         self._next_pos = start + len(text) + 1
         # per source: the Source, its call id, a list slot, a stream start, an entry count
         self._meta_bytes += _SOURCE_BYTES + sys.getsizeof(call_id) + 8 + 8 + 36
@@ -1430,6 +1433,34 @@ class TaintLedger:
         self._entries.append(entries)
         self._maybe_evict()
         return src
+
+    @property
+    def _starts(self) -> npt.NDArray[np.int64]:
+        """The stream start of each source (index = source index), up to date."""
+        if self._starts_new:
+            self._flush_starts()
+        return self._starts_arr
+
+    def _starts_nbytes(self) -> int:
+        # The array's size once the newest starts are in (it doubles as it grows). The list
+        # that holds them meanwhile (at most 63 ints, about 2 KB) is not counted.
+        cap, n = self._starts_arr.shape[0], len(self._sources)
+        while cap < n:
+            cap *= 2
+        return 8 * cap
+
+    def _flush_starts(self) -> None:
+        new = self._starts_new
+        n = len(self._sources)
+        arr = self._starts_arr
+        if n > arr.shape[0]:
+            cap = arr.shape[0]
+            while cap < n:
+                cap *= 2
+            arr = np.concatenate((arr, np.zeros(cap - arr.shape[0], dtype=np.int64)))
+            self._starts_arr = arr
+        arr[n - len(new) : n] = new
+        new.clear()
 
     def _ingest_taint(self, text: str, start: int, *, untrusted: bool, labelled: bool) -> int:
         k, w = self.min_match, self.window
