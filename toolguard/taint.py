@@ -1059,21 +1059,32 @@ def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, r
     return _ids(N.fold_spaced(text), token_min) + [key for key, _ in _numbers(N.fold(text))]
 
 
-def _value_keys(value: str, *, strict_mode: bool) -> list[str]:
-    """Lookup keys of a whole value, canonicalised like the tokens extracted at ingest."""
+def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[str]:
+    """Lookup keys of a whole value, canonicalised like the tokens extracted at ingest.
+
+    They include the numbers (7 digits or more) the value contains, so that a phone number
+    written with other separators, or inside a ``tel:`` link, meets the number. With ``whole``
+    a value that is not itself a number has no number keys: it is found only as itself (a URL
+    that holds a date the user typed is not, for that, a URL the user typed).
+    """
     v = N.strict(value) if strict_mode else N.fold_spaced(value)
     if not v:
         return []
     keys: list[str] = []
     if "%" in v and _PCT.search(v):
         # a percent-encoded value meets the plain token (collect%2Eattacker.example)
-        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode))
+        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode, whole=whole))
     if " " not in v:
         # only the value's own canonical key: a URL's host is a *form* the caller passes
         keys.extend(key for key, _ in _unit_keys(v, strict_mode=strict_mode, token_min=1 << 30, parents=False)[:1])
     flat = v.replace(" ", "") if not strict_mode else v
     keys.append(flat.strip(_TRIM) if " " not in flat else flat)
-    keys.extend(key for key, _ in _numbers(v.replace(" ", "")))
+    nums = _numbers(v.replace(" ", ""))
+    if whole:
+        # only a value that is itself one number (its digits and separators, nothing else)
+        bare = v.replace(" ", "").strip(_TRIM).lstrip("+")
+        nums = [(key, at) for key, at in nums if _NUMBER.fullmatch(bare)]
+    keys.extend(key for key, _ in nums)
     seen: dict[str, None] = {}
     for key in keys:
         if key:
@@ -1722,7 +1733,7 @@ class TaintLedger:
 
         return wanted
 
-    def origin(self, value: str, *, forms: Sequence[str] = ()) -> tuple[TaintMatch, ...]:
+    def origin(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> tuple[TaintMatch, ...]:
         """Untrusted sources in which ``value`` (or one of ``forms``) appears as a whole token.
 
         For destinations and action-deciding arguments. The value and each form are normalised
@@ -1731,6 +1742,10 @@ class TaintLedger:
         A value of at least ``min_match`` folded characters also matches when it appears
         as a substring of untrusted text (a copied command or URL), provided the whole value
         is covered. Matches are ordered by source index, one per (form, source).
+
+        With ``whole`` a value that is not itself a number is not looked up by the numbers it
+        contains (see :func:`_value_keys`): the question is then whether the value as a whole
+        was seen, as for a URL that would carry nothing new.
         """
         cands = [v if isinstance(v, str) else str(v) for v in _dedupe([value, *forms])]
         if not cands or not self._index or not self._untrusted_seen:
@@ -1741,7 +1756,7 @@ class TaintLedger:
         keys: list[str] = []
         owner: list[int] = []
         for i, v in enumerate(cands):
-            for key in _value_keys(v, strict_mode=False):
+            for key in _value_keys(v, strict_mode=False, whole=whole):
                 keys.append(_NS_DEST + key)
                 owner.append(i)
         qparts: list[U64] = [_key_hashes(keys)] if keys else []
@@ -1803,14 +1818,14 @@ class TaintLedger:
             found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
         return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
 
-    def sanctioned(self, value: str, *, forms: Sequence[str] = ()) -> Source | None:
+    def sanctioned(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> Source | None:
         """The earliest trusted source (user/system words, trusted tool output) in which
         ``value`` or one of ``forms`` appears as a whole token, else ``None``.
 
         Strict normalisation (no look-alike mapping): a homograph of what the user typed is
         not sanctioned. Whole token means not glued to letters, digits, ``_``, ``-``, ``@`` or a
         ``.`` that continues a name (``bob`` is not sanctioned by ``bob@example.com`` nor
-        ``example.com`` by ``evil-example.com``).
+        ``example.com`` by ``evil-example.com``). ``whole``: as for :meth:`origin`.
         """
         best: int | None = None
         cands = _dedupe([value, *forms])
@@ -1820,7 +1835,7 @@ class TaintLedger:
             sv = N.strict(v)
             if not sv:
                 continue
-            vkeys = _value_keys(v, strict_mode=True)
+            vkeys = _value_keys(v, strict_mode=True, whole=whole)
             keys.extend(_NS_TRUSTED + key for key in vkeys)
             for needle in _dedupe([sv, *vkeys]):
                 hit = self._find_trusted(needle)

@@ -1025,14 +1025,6 @@ XFAIL: dict[str, str] = {
         "per pointer across calls skipping pieces that repeat one recorded for the same pointer (URL structure), "
         "or in guard.record_egress record only the URL parts that differ from the last egress to the same host"
     ),
-    "research/number-clears-chat-on-page-host": (
-        "toolguard/taint.py _value_keys adds the 7+-digit numbers of a value to its lookup keys, so "
-        "ledger.sanctioned(url) is true when trusted text holds any such number in the URL (a date the user "
-        "typed): exfil._is_copied then treats an injected URL as copied and skips the host-origin test. "
-        "(exfil now judges blobs one by one in such URLs; the appended chat has no blob.) Fix in taint: a "
-        "whole-value mode for sanctioned()/origin() (no number keys for a value that is not itself a number), "
-        "used by exfil._is_copied"
-    ),
 }
 
 
