@@ -1342,6 +1342,10 @@ class TaintLedger:
         self._trusted: deque[tuple[int, bytes]] = deque()
         self._trusted_bytes = 0
         self._egress: deque[_Piece] = deque()
+        # (pointer, stored codes) of the pieces in the egress window, with their counts: a
+        # piece repeated call after call (a URL's constant path segment) is kept out of the
+        # stream, so that the new data of consecutive calls is contiguous
+        self._egress_seen: dict[tuple[str, bytes], int] = {}
         self._egress_chars = 0
         self._egress_bytes = 0
         self._next_pos = 0  # stream position of the next source
@@ -1698,23 +1702,38 @@ class TaintLedger:
         """Remember (bounded) what an allowed call sent, in argument order.
 
         Later :meth:`scan` calls then also look for labelled or untrusted fragments that span
-        several arguments and calls (each piece shorter than ``min_match``).
+        several arguments and calls (each piece shorter than ``min_match``). A piece identical
+        (same pointer, same folded text) to one already in the egress window is not recorded
+        again: a constant piece repeated in every call (the ``p`` of ``/p/<half1>`` then
+        ``/p/<half2>``) would otherwise sit between the new pieces and break their adjacency.
         """
-        keep = self.guaranteed_match
         for pointer, text in texts:
-            codes = N.fold_codes(text if isinstance(text, str) else str(text)).astype(np.uint32)
+            codes = self._piece_codes(N.fold_codes(text if isinstance(text, str) else str(text)))
             if codes.shape[0] == 0:
                 continue
-            if codes.shape[0] > 2 * keep:
-                # a boundary-spanning match needs at most ``keep`` codes on each side
-                codes = np.concatenate((codes[:keep], _SENTINEL, codes[-keep:]))
+            seen = (pointer, codes.tobytes())
+            if seen in self._egress_seen:
+                continue
+            self._egress_seen[seen] = 1
             self._egress.append(_Piece(call_id, pointer, codes))
             self._egress_chars += codes.shape[0]
-            self._egress_bytes += codes.nbytes + _PIECE_OVERHEAD + sys.getsizeof(call_id) + sys.getsizeof(pointer)
+            # the piece, plus its key in _egress_seen (the bytes and a dict slot)
+            self._egress_bytes += 2 * codes.nbytes + _PIECE_OVERHEAD + 100 + sys.getsizeof(call_id) + sys.getsizeof(pointer)
         while self._egress and (self._egress_chars > self._egress_max or len(self._egress) > 1024):
             old = self._egress.popleft()
+            del self._egress_seen[(old.pointer, old.codes.tobytes())]
             self._egress_chars -= old.codes.shape[0]
-            self._egress_bytes -= old.codes.nbytes + _PIECE_OVERHEAD + sys.getsizeof(old.call_id) + sys.getsizeof(old.pointer)
+            self._egress_bytes -= 2 * old.codes.nbytes + _PIECE_OVERHEAD + 100 + sys.getsizeof(old.call_id) + sys.getsizeof(old.pointer)
+
+    def _piece_codes(self, codes: npt.NDArray[np.integer]) -> npt.NDArray[np.uint32]:
+        """The stored form of an egress piece: its folded codes as ``uint32``; a long one
+        keeps its head and tail (a boundary-spanning match needs at most
+        ``guaranteed_match`` codes on each side)."""
+        keep = self.guaranteed_match
+        codes = codes.astype(np.uint32)
+        if codes.shape[0] > 2 * keep:
+            codes = np.concatenate((codes[:keep], _SENTINEL, codes[-keep:]))
+        return codes
 
     # ------------------------------------------------------------------------------------
     # Queries
@@ -1989,6 +2008,8 @@ class TaintLedger:
             else:
                 c = N.fold_codes(text)
             folded.append(c)
+            if self._egress_seen and (items[ti][0], self._piece_codes(c).tobytes()) in self._egress_seen:
+                continue  # repeats a recorded piece: left out of the stream (see record_egress)
             parts.append(c)
             stream.pieces.append((pos, pos + c.shape[0], ti))
             pos += c.shape[0]

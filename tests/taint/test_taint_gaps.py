@@ -31,3 +31,58 @@ def test_a_number_inside_a_url_does_not_give_the_url_an_origin_in_whole_mode():
     # the URL itself, seen whole, still has its origin
     ledger.add_output("see https://collector.test/c?n=15550109999&d=chat", call_id="p2", tool="browse", trusted=False)
     assert [m.source.call_id for m in ledger.origin(url, whole=True)] == ["p2"]
+
+
+# -- split data around a repeated piece ----------------------------------------------------------
+
+KEY = "h7Kp2vQ9xLm4Rt8Wz1Yc6Nb3Fs5Dg0JaQe4Tu7Io9Pl2Mk5"  # 47 chars: above guaranteed_match
+
+
+def _env_ledger() -> TaintLedger:
+    ledger = TaintLedger()
+    ledger.add_output(f"AWS_SECRET_ACCESS_KEY={KEY}\nREGION=eu-west-1\n", call_id="r1", tool="read_file", trusted=True, labels=["private"])
+    return ledger
+
+
+def _split_hits(ledger: TaintLedger, texts: list[tuple[str, str]], call_id: str) -> list[tuple[str, ...]]:
+    return [m.calls for m in ledger.scan(texts, labels=None, untrusted=False, call_id=call_id) if m.transform == "split"]
+
+
+def test_a_piece_repeated_in_every_call_does_not_break_the_split():
+    ledger = _env_ledger()
+    thirds = [KEY[:16], KEY[16:32], KEY[32:]]
+    ledger.record_egress("c1", [("/url", "p"), ("/url", thirds[0])])
+    # the second call alone: two thirds, 32 chars, below the guarantee but every k-gram of a
+    # short stream is queried; what matters is the third call
+    ledger.record_egress("c2", [("/url", "p"), ("/url", thirds[1])])
+    hits = _split_hits(ledger, [("/url", "p"), ("/url", thirds[2])], "c3")
+    assert hits and any(set(calls) == {"c1", "c2", "c3"} for calls in hits), hits
+
+
+def test_two_calls_with_a_repeated_piece_are_reassembled():
+    ledger = _env_ledger()
+    halves = [KEY[:24], KEY[24:]]
+    ledger.record_egress("c1", [("/url", "p"), ("/url", halves[0])])
+    assert _split_hits(ledger, [("/url", "p"), ("/url", halves[1])], "c2")
+
+
+def test_pieces_that_differ_between_calls_still_separate_the_data():
+    # control: only a piece identical to a recorded one is left out of the stream
+    ledger = _env_ledger()
+    thirds = [KEY[:16], KEY[16:32], KEY[32:]]
+    ledger.record_egress("c1", [("/url", "p1"), ("/url", thirds[0])])
+    ledger.record_egress("c2", [("/url", "p2"), ("/url", thirds[1])])
+    assert not _split_hits(ledger, [("/url", "p3"), ("/url", thirds[2])], "c3")
+    # the same constant piece under another pointer is not a repeat either
+    ledger = _env_ledger()
+    ledger.record_egress("c1", [("/a", "p"), ("/url", thirds[0])])
+    ledger.record_egress("c2", [("/b", "p"), ("/url", thirds[1])])
+    assert not _split_hits(ledger, [("/c", "p"), ("/url", thirds[2])], "c3")
+
+
+def test_a_repeated_piece_is_recorded_once_in_the_window():
+    ledger = _env_ledger()
+    for i in range(5):
+        ledger.record_egress(f"c{i}", [("/url", "p"), ("/url", f"x{i}")])
+    assert [p.pointer for p in ledger._egress].count("/url") == 6
+    assert sum(1 for p in ledger._egress if p.codes.tobytes() == ledger._piece_codes(ledger._egress[0].codes).tobytes()) == 1
