@@ -412,9 +412,17 @@ def check_private_data(ctx: Context) -> list[Finding]:
     if not texts:
         return out
     matches = ledger.scan(texts, labels=None, untrusted=False)
+    # A record about the one person the call writes to (a customer's own record, in a reply
+    # to that customer) is theirs to read: its data in clear is not a leak to them.
+    direct = [d for d in _open(ctx) if d.embedded is None]
+    to = [d.dest.normalized for d in direct if d.dest is not None and d.dest.kind == "email"]
+    if len(to) != len(direct):
+        to = []
     by_ptr: dict[str, list[Any]] = {}
     for m in matches:
         if m.source.labels:
+            if to and m.transform in ("plain", "case/unicode") and all(ledger.addressed_to(m.source, a) for a in to):
+                continue
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
         return out

@@ -109,6 +109,9 @@ class LedgerView:
     def scan(self, texts: Any, **kwargs: Any) -> tuple[Any, ...]:
         return tuple(m for m in self.ledger.scan(texts, **kwargs) if self._visible(m.source))
 
+    def addressed_to(self, source: Source, address: str) -> bool:
+        return self._visible(source) and self.ledger.addressed_to(source, address)
+
 
 class Session:
     """One conversation of one principal. Thread-safe; created by :meth:`Guard.session`."""

@@ -1015,7 +1015,7 @@ def _text_keys(
                 if len(run) >= token_min:
                     out.append((run, "id", at))
             continue
-        if ids_only:
+        if ids_only and "@" not in v and "://" not in v:
             if len(v) >= token_min and _HAS_DIGIT(v) is not None:
                 out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
             continue
@@ -1028,8 +1028,85 @@ def _text_keys(
                 cache.clear()
             cache[ck] = keys
         for key, kind in keys:
-            out.append((key, kind, at))
+            if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+                out.append((key, kind, at))
     return out
+
+
+#: Token kinds of labelled text indexed as secret-like besides ids and numbers: contact
+#: units short enough to escape the fingerprints (an email is 15-30 characters).
+_CONTACT_KINDS = frozenset({"email", "url"})
+_EMAIL_CUT = re.compile(r"[.-]")
+
+
+def _email_cuts(email: str) -> list[str]:
+    """An email key cut at each label boundary of its domain, ``local@`` kept:
+    ``k.mori@mori-trading.example`` gives ``k.mori@mori`` and ``k.mori@mori-trading`` (an
+    address split across two payloads leaves such a piece)."""
+    local, _, host = email.rpartition("@")
+    return [f"{local}@{host[: m.start()]}" for m in _EMAIL_CUT.finditer(host) if m.start() > 0]
+
+
+# A postal address, English style: a house number, one to four capitalised words (the street),
+# then up to three capitalised words (the town) and a UK or US postcode. Its key is the
+# street line folded to letters and digits ("221 Baker Street" -> "221bakerstreet"): it
+# names one household where the town and postcode name thousands.
+_STREET = r"\d{1,5}[A-Za-z]?(?:[ \t]+[A-Z][\w'’.\-]*){1,4}"
+_POSTAL = re.compile(
+    r"(?<![\w\-])(" + _STREET + r"),?[ \t]+(?:[A-Z][\w'\-]*,?[ \t]+){0,3}"
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{5}(?:-\d{4})?)(?![\w\-])"
+)
+# The street lines a payload may carry, any case (every prefix of up to four words is tried).
+_STREET_RUN = re.compile(r"(?<![\w\-])\d{1,5}[A-Za-z]?(?:[ \t]+[^\W\d_][\w'’.\-]*){1,4}")
+_STREET_WORD = re.compile(r"[ \t]+")
+
+
+def _street_key(line: str) -> str:
+    return "".join(ch for ch in N.fold(line) if ch.isalnum())
+
+
+def _postal_keys(text: str) -> list[tuple[str, int]]:
+    """``(key, offset)`` of the street line of every postal address of a labelled text."""
+    if _HAS_DIGIT(text) is None:
+        return []
+    return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
+
+
+def _street_keys(text: str) -> list[str]:
+    """The keys of every street-line-like run of an argument, each prefix of its words."""
+    if _HAS_DIGIT(text) is None:
+        return []
+    out: list[str] = []
+    for m in _STREET_RUN.finditer(text):
+        words = _STREET_WORD.split(m.group())
+        out.extend(_street_key(" ".join(words[:i])) for i in range(2, len(words) + 1))
+    return out
+
+
+_EMAIL_IN = re.compile(rb"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+def _secret_units(text: str) -> list[str]:
+    """The contact keys of an argument, as labelled text indexes them (:data:`_CONTACT_KINDS`,
+    and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold,
+    by its canonical key, and a unit with ``@`` also as it is (a cut address)."""
+    if "@" not in text and "://" not in text and "%" not in text:
+        return []
+    v = N.fold_spaced(text)
+    out: list[str] = []
+    for m in _UNIT.finditer(v):
+        u = m.group()
+        if "@" not in u and "://" not in u:
+            continue
+        u = u.strip(_TRIM)
+        if u.startswith("mailto:"):
+            u = u[7:]
+        for key, kind in _unit_keys(u, strict_mode=False, token_min=1 << 30, parents=False):
+            if kind in _CONTACT_KINDS:
+                out.append(key)
+        if "@" in u[1:] and "://" not in u:
+            out.append(u)
+    return _dedupe(out)
 
 
 def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
@@ -1458,6 +1535,11 @@ class TaintLedger:
         slice_len = 1 << 20
         pos = 0
         n = len(text)
+        if labelled:
+            postal = _postal_keys(text)
+            token_keys += [_NS_SECRET + key for key, _ in postal]
+            token_pos += [at for _, at in postal]
+            self._secret_tokens += len(postal)
         if n < _SMALL_TEXT and self._ingest_small(text, untrusted, labelled, keys, vals, token_keys, token_pos):
             pos = n  # done without the general path
         while pos < n:
@@ -1495,7 +1577,8 @@ class TaintLedger:
                 ats = [at for _, _, at in keys_here]
             if labelled:
                 tmin = self.token_min
-                secret = [(key, at) for key, kind, at in keys_here if kind == "id" and len(key) >= tmin]
+                secret = [(key, at) for key, kind, at in keys_here if (kind == "id" and len(key) >= tmin) or kind in _CONTACT_KINDS]
+                secret += [(cut, at) for key, kind, at in keys_here if kind == "email" for cut in _email_cuts(key)]
                 new_keys += [_NS_SECRET + key for key, _ in secret]
                 ats += [at for _, at in secret]
                 self._secret_tokens += len(secret)
@@ -1591,10 +1674,15 @@ class TaintLedger:
             if untrusted:
                 token_keys.append(_NS_DEST + key)
                 token_pos.append(p0)
-            if labelled and kind == "id" and len(key) >= token_min:
+            if labelled and ((kind == "id" and len(key) >= token_min) or kind in _CONTACT_KINDS):
                 token_keys.append(_NS_SECRET + key)
                 token_pos.append(p0)
                 self._secret_tokens += 1
+                if kind == "email":
+                    for cut in _email_cuts(key):
+                        token_keys.append(_NS_SECRET + cut)
+                        token_pos.append(p0)
+                        self._secret_tokens += 1
         nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
@@ -1730,10 +1818,10 @@ class TaintLedger:
         keeps its head and tail (a boundary-spanning match needs at most
         ``guaranteed_match`` codes on each side)."""
         keep = self.guaranteed_match
-        codes = codes.astype(np.uint32)
-        if codes.shape[0] > 2 * keep:
-            codes = np.concatenate((codes[:keep], _SENTINEL, codes[-keep:]))
-        return codes
+        out: npt.NDArray[np.uint32] = codes.astype(np.uint32)
+        if out.shape[0] > 2 * keep:
+            out = np.concatenate((out[:keep], _SENTINEL, out[-keep:]))
+        return out
 
     # ------------------------------------------------------------------------------------
     # Queries
@@ -1867,6 +1955,19 @@ class TaintLedger:
                     best = sidx
         return self._sources[best] if best is not None else None
 
+    def addressed_to(self, source: Source, address: str) -> bool:
+        """Is ``source`` a record about the holder of the email ``address``: a trusted output,
+        still held verbatim, that names ``address`` and no other email address? (A customer's
+        own record, sent back to that customer, is theirs to read; a table of several
+        customers is not any one customer's.) False when the text is no longer held."""
+        needle = N.strict(address).strip().lower().encode("utf-8", "surrogatepass")
+        if b"@" not in needle:
+            return False
+        for sidx, raw in self._trusted:
+            if sidx == source.index:
+                return {m.group().lower().rstrip(b".") for m in _EMAIL_IN.finditer(raw)} == {needle}
+        return False
+
     def _find_trusted(self, needle: str) -> int | None:
         nb = needle.encode("utf-8", "surrogatepass")
         for sidx, text in self._trusted:
@@ -1944,6 +2045,9 @@ class TaintLedger:
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
                 for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
+                    tok_keys.append(_NS_SECRET + key)
+                    tok_info.append((ti, transform, key, a, b))
+                for key in _secret_units(text) + _street_keys(text):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():

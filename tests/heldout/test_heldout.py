@@ -500,14 +500,6 @@ _UNINDEXED_NAME = (
 XFAIL: dict[str, str] = {
     "origin/bucket-from-page": _UNINDEXED_NAME,
     "origin/repo-from-page": _UNINDEXED_NAME,
-    "private/webhook-customer-email": (
-        "toolguard/taint.py keeps as secret-like tokens of labelled text only its ids and numbers; a private "
-        "email address (28 characters) is found only through winnowed k-grams, which miss fragments shorter "
-        "than guaranteed_match (43 folded characters) by chance: held (destination.not_allowed) but not "
-        "denied as payload.private_data. Fix in taint: add the emails, phone numbers, IBANs and URLs of "
-        "labelled text to the secret-like namespace (they are tokenised already for untrusted text) and "
-        "look the payload's tokens of those kinds up in scan"
-    ),
 }
 
 

@@ -1008,20 +1008,9 @@ BY_DESIGN: dict[str, str] = {
     "data/chart-on-public-chart-service": "destination.not_allowed: render_chart declares an allow-list",
 }
 
-# Known defects in modules changed elsewhere; each names the defect and the proposed fix.
-_WINNOW = (
-    "toolguard/taint.py finds a fragment of labelled text through winnowed k-grams, guaranteed only from "
-    "guaranteed_match (43 folded characters); shorter fragments (a 20-30 character postal address or "
-    "email address) are found by chance, and ids/numbers are the only secret-like tokens. Fix in taint: "
-    "for labelled sources also index, as secret-like tokens, the emails, phone numbers, IBANs, URLs and "
-    "postal-address-like runs they contain (tokenised already for untrusted text), or index every k-gram "
-    "of labelled text below a size bound"
-)
-XFAIL: dict[str, str] = {
-    "support/other-customers-record-to-ticket-sender": _WINNOW + " (here: held by the untrusted-context rule only, "
-    "whose approver sees the customer's own address and would approve the leak of another customer's)",
-    "data/split-emails-across-charts": _WINNOW + " (here: held as destination.not_allowed only; the approver is not told the image carries an email)",
-}
+# Known defects in modules changed elsewhere; each names the defect and the proposed fix
+# (strict xfail: a fix turns the entry into a failing reminder to remove it).
+XFAIL: dict[str, str] = {}
 
 
 # -- the runner -------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from toolguard.taint import TaintLedger
 
-
 # -- whole-value mode --------------------------------------------------------------------------
 
 
@@ -86,3 +85,59 @@ def test_a_repeated_piece_is_recorded_once_in_the_window():
         ledger.record_egress(f"c{i}", [("/url", "p"), ("/url", f"x{i}")])
     assert [p.pointer for p in ledger._egress].count("/url") == 6
     assert sum(1 for p in ledger._egress if p.codes.tobytes() == ledger._piece_codes(ledger._egress[0].codes).tobytes()) == 1
+
+
+# -- short private units ---------------------------------------------------------------------
+
+RECORD = "Customer 3310: Omar Haddad <omar.h@postbox-example.net>, phone +44 20 7946 0321, address 221 Baker Street, London NW1 6XE. Portal: https://crm.acme.example/c/3310"
+
+
+def _private(record: str = RECORD) -> TaintLedger:
+    ledger = TaintLedger()
+    ledger.add_output(record, call_id="g1", tool="get_customer", trusted=True, labels=["private"])
+    return ledger
+
+
+def _labelled(ledger: TaintLedger, text: str) -> list[str]:
+    return [m.fragment for m in ledger.scan([("/body", text)], labels=None, untrusted=False) if m.source.labels]
+
+
+def test_a_private_email_is_found_whole_and_cut_at_a_label_boundary():
+    ledger = _private()
+    assert _labelled(ledger, "lead: omar.h@postbox-example.net")
+    assert _labelled(ledger, "lead: OMAR.H@POSTBOX-EXAMPLE.NET.")
+    assert _labelled(ledger, "mailto:omar.h@postbox-example.net")
+    assert _labelled(ledger, "first half omar.h@postbox")
+    assert not _labelled(ledger, "omar.h is a name; write to omar@example.org")
+
+
+def test_a_private_street_line_is_found():
+    ledger = _private()
+    assert _labelled(ledger, "He lives at 221 Baker Street, come by.")
+    assert _labelled(ledger, "221 baker street")
+    assert not _labelled(ledger, "Baker Street is in London; 221 people came.")
+
+
+def test_a_private_url_is_found():
+    ledger = _private()
+    assert _labelled(ledger, "see https://crm.acme.example/c/3310 for details")
+    assert not _labelled(ledger, "see https://acme.example/c/help for details")
+
+
+def test_contact_units_of_unlabelled_text_are_not_secrets():
+    ledger = TaintLedger()
+    ledger.add_output(RECORD, call_id="t1", tool="search", trusted=True)
+    ledger.add_output(RECORD, call_id="p1", tool="browse", trusted=False)
+    assert not _labelled(ledger, "lead: omar.h@postbox-example.net, 221 Baker Street")
+
+
+def test_addressed_to_names_a_single_subject_record():
+    ledger = _private()
+    src = ledger.sources[0]
+    assert ledger.addressed_to(src, "Omar.H@postbox-example.net")
+    assert not ledger.addressed_to(src, "someone@else.example")
+    table = "name | email\nOmar | omar.h@postbox-example.net\nDana | dana@mailbox.example\n"
+    ledger.add_output(table, call_id="g2", tool="run_query", trusted=True, labels=["private"])
+    assert not ledger.addressed_to(ledger.sources[1], "omar.h@postbox-example.net")
+    ledger.add_output(RECORD, call_id="p1", tool="browse", trusted=False, labels=["private"])
+    assert not ledger.addressed_to(ledger.sources[2], "omar.h@postbox-example.net")  # not held verbatim
