@@ -844,6 +844,62 @@ def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None =
     return out
 
 
+# Name-like runs of untrusted text (a bucket ``exfil-drop``, a repository ``evil-org/drop``):
+# runs of ``[\w.-]`` with a ``-`` or ``_`` and at least _NAME_MIN characters, and such runs
+# joined by ``/``. Found from each ``-``/``_`` of the spaced fold (rare in prose), on bytes.
+_NAME_MIN = 4
+_NAME_TR = bytes(97 if c < 128 and (chr(c).isalnum() or chr(c) in "_.-") else 47 if c == 47 else 32 for c in range(256))
+_PATH_TR = bytes(32 if c == 47 else c for c in range(256))
+_UNDERSCORE_TR = bytes.maketrans(b"_", b"-")
+_NAME_RUN = re.compile(r"[\w.\-]*[\-_][\w.\-]*(?:/[\w.\-]+)*|(?:[\w.\-]+/)+[\w.\-]*[\-_][\w.\-]*(?:/[\w.\-]+)*")
+_NAME_STRIP = "./-_"
+
+
+def _name_parts(run: str, at: int, out: list[tuple[str, str, int]]) -> None:
+    """The keys of one ``/``-joined run: the whole run (with a ``/``) and each part with a
+    ``-`` or ``_``, each of at least _NAME_MIN characters once ``./-_`` are stripped."""
+    whole = run.strip(_NAME_STRIP)
+    if len(whole) < _NAME_MIN:
+        return
+    at += len(run) - len(run.lstrip(_NAME_STRIP))
+    if "/" in whole:
+        out.append((whole, "name", at))
+        for part in whole.split("/"):
+            part = part.strip(_NAME_STRIP)
+            if len(part) >= _NAME_MIN and ("-" in part or "_" in part):
+                out.append((part, "name", at))
+    elif "-" in whole or "_" in whole:
+        out.append((whole, "name", at))
+
+
+def _names(sp: bytes | None, text: str) -> list[tuple[str, str, int]]:
+    """``(key, "name", offset)`` of the name-like runs of a spaced-folded text (``sp``: its
+    bytes when ASCII, else ``None`` and ``text``); the key is the run as folded, which is what
+    :func:`_value_keys` gives for such a value."""
+    out: list[tuple[str, str, int]] = []
+    if sp is None:
+        if "-" not in text and "_" not in text:
+            return out
+        for m in _NAME_RUN.finditer(text):
+            _name_parts(m.group(), m.start(), out)
+        return out
+    marks = sp.translate(_UNDERSCORE_TR)
+    p = marks.find(b"-")
+    if p < 0:
+        return out
+    words = sp.translate(_NAME_TR)
+    n = len(words)
+    while p >= 0:
+        # the /-joined run of name characters around this mark
+        a = words.rfind(b" ", 0, p) + 1
+        end = words.find(b" ", p)
+        if end < 0:
+            end = n
+        _name_parts(sp[a:end].decode("ascii"), a, out)
+        p = marks.find(b"-", end)
+    return out
+
+
 def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool, c: types.ModuleType | None = None) -> list[tuple[str, str]]:
     """``(key, kind)`` of one normalised token unit; kinds: url, email, host, handle, id.
 
@@ -1568,6 +1624,8 @@ class TaintLedger:
                 sp_to_orig = sp_idx
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
+            if untrusted:
+                keys_here += _names(sp if lat is not None else None, sp_str)
             # (the order of keys matters within a namespace only: the first position of a
             # key is the one kept)
             new_keys: list[str] = []
@@ -1661,15 +1719,19 @@ class TaintLedger:
         sp, sp_to_orig = lat
         folded = sp.translate(None, b" ")
         token_min = self.token_min
-        for key, kind, at in _text_keys(
-            sp.decode("ascii"),
+        sp_str = sp.decode("ascii")
+        found = _text_keys(
+            sp_str,
             np.frombuffer(sp, dtype=np.uint8) if self._c is not None else None,
             strict_mode=False,
             token_min=self.id_min if untrusted else token_min,
             parents=True,
             ids_only=not untrusted,
             c=self._c,
-        ):
+        )
+        if untrusted:
+            found += _names(sp, sp_str)
+        for key, kind, at in found:
             p0 = at if sp_to_orig is None else int(sp_to_orig[at])
             if untrusted:
                 token_keys.append(_NS_DEST + key)
@@ -2306,7 +2368,9 @@ class TaintLedger:
                     calls.append(call_id)
             else:
                 piece = self._egress[-1 - pid]
-                frags.append(N.codes_to_str(piece.codes[max(a, s) - s : min(b, e) - s]))
+                part = piece.codes[max(a, s) - s : min(b, e) - s]
+                # (a long piece keeps its head and tail around a separator, not a character)
+                frags.append(N.codes_to_str(part[part != N.SEPARATOR]))
                 if piece.call_id not in calls:
                     calls.append(piece.call_id)
         frag = "".join(frags)
