@@ -1121,11 +1121,34 @@ def _street_key(line: str) -> str:
     return "".join(ch for ch in N.fold(line) if ch.isalnum())
 
 
+# ASCII text: digits as '0', capitals as 'A', small letters as 'a', space/tab as ' ': a street
+# line starts where "0 A" (or "0a A", "0A A") is, found by a pattern with a literal head
+_POSTAL_TR = bytes(
+    48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
+)
+_POSTAL_HEAD = re.compile(rb"0[aA]? A")
+
+
 def _postal_keys(text: str) -> list[tuple[str, int]]:
     """``(key, offset)`` of the street line of every postal address of a labelled text."""
     if _HAS_DIGIT(text) is None:
         return []
-    return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
+    if not text.isascii():
+        return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
+    tr = text.encode("ascii").translate(_POSTAL_TR)
+    out: list[tuple[str, int]] = []
+    done = 0
+    for h in _POSTAL_HEAD.finditer(tr):
+        a = h.start()
+        if a < done:
+            continue
+        while a > 0 and tr[a - 1] == 48:
+            a -= 1
+        m = _POSTAL.match(text, a)
+        if m is not None:
+            out.append((_street_key(m.group(1)), a))
+            done = m.end()
+    return out
 
 
 def _street_keys(text: str) -> list[str]:
@@ -1142,24 +1165,47 @@ def _street_keys(text: str) -> list[str]:
 _EMAIL_IN = re.compile(rb"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
 
 
-def _secret_units(text: str) -> list[str]:
+_UNIT_TR = bytes(32 if c <= 0x20 or c == 0x7F or chr(c) in "\"'<>()[]{},;!|\\^*`" else 97 for c in range(256))
+
+
+def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
     """The contact keys of an argument, as labelled text indexes them (:data:`_CONTACT_KINDS`,
-    and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold,
-    by its canonical key, and a unit with ``@`` also as it is (a cut address)."""
-    if "@" not in text and "://" not in text and "%" not in text:
+    and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold
+    (``sp``, when the caller has it as bytes), by its canonical key, and a unit with ``@``
+    also as it is (a cut address)."""
+    if text.isascii() and "@" not in text and "://" not in text:
         return []
-    v = N.fold_spaced(text)
+    v = sp.decode("ascii") if sp is not None else N.fold_spaced(text)
+    units: list[str] = []
+    if v.isascii():
+        # the unit around each mark, found on bytes
+        raw = sp if sp is not None else v.encode("ascii")
+        words = raw.translate(_UNIT_TR)
+        n = len(raw)
+        for mark in (b"@", b"://"):
+            p = raw.find(mark)
+            while p >= 0:
+                a = words.rfind(b" ", 0, p) + 1
+                e = words.find(b" ", p)
+                e = n if e < 0 else e
+                units.append(v[a:e])
+                p = raw.find(mark, e)
+    else:
+        units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
     out: list[str] = []
-    for m in _UNIT.finditer(v):
-        u = m.group()
-        if "@" not in u and "://" not in u:
-            continue
+    cache = _UNIT_CACHE
+    for u in units:
         u = u.strip(_TRIM)
         if u.startswith("mailto:"):
             u = u[7:]
-        for key, kind in _unit_keys(u, strict_mode=False, token_min=1 << 30, parents=False):
-            if kind in _CONTACT_KINDS:
-                out.append(key)
+        ck = (u, False, 1 << 30, False)
+        keys = cache.get(ck)
+        if keys is None:
+            keys = _unit_keys(u, strict_mode=False, token_min=1 << 30, parents=False)
+            if len(cache) >= 2048:
+                cache.clear()
+            cache[ck] = keys
+        out.extend(key for key, kind in keys if kind in _CONTACT_KINDS)
         if "@" in u[1:] and "://" not in u:
             out.append(u)
     return _dedupe(out)
@@ -1487,6 +1533,8 @@ class TaintLedger:
         self._evicted = 0
         self._untrusted_seen = False
         self._secret_tokens = 0  # secret-like tokens indexed (scan skips token work without any)
+        self._contact_tokens = 0  # of which emails, their cuts and URLs
+        self._postal_tokens = 0  # of which street lines
         self._meta_bytes = 0
         self._labels: dict[frozenset[str], frozenset[str]] = {}
         self._tools: dict[str, str] = {}
@@ -1596,6 +1644,7 @@ class TaintLedger:
             token_keys += [_NS_SECRET + key for key, _ in postal]
             token_pos += [at for _, at in postal]
             self._secret_tokens += len(postal)
+            self._postal_tokens += len(postal)
         if n < _SMALL_TEXT and self._ingest_small(text, untrusted, labelled, keys, vals, token_keys, token_pos):
             pos = n  # done without the general path
         while pos < n:
@@ -1637,6 +1686,7 @@ class TaintLedger:
                 tmin = self.token_min
                 secret = [(key, at) for key, kind, at in keys_here if (kind == "id" and len(key) >= tmin) or kind in _CONTACT_KINDS]
                 secret += [(cut, at) for key, kind, at in keys_here if kind == "email" for cut in _email_cuts(key)]
+                self._contact_tokens += sum(1 for key, _ in secret if not _IDCHARS(key))
                 new_keys += [_NS_SECRET + key for key, _ in secret]
                 ats += [at for _, at in secret]
                 self._secret_tokens += len(secret)
@@ -1740,11 +1790,14 @@ class TaintLedger:
                 token_keys.append(_NS_SECRET + key)
                 token_pos.append(p0)
                 self._secret_tokens += 1
+                if kind in _CONTACT_KINDS:
+                    self._contact_tokens += 1
                 if kind == "email":
                     for cut in _email_cuts(key):
                         token_keys.append(_NS_SECRET + cut)
                         token_pos.append(p0)
                         self._secret_tokens += 1
+                        self._contact_tokens += 1
         nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
@@ -2109,7 +2162,10 @@ class TaintLedger:
                 for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
-                for key in _secret_units(text) + _street_keys(text):
+                units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
+                if self._postal_tokens:
+                    units += _street_keys(text)
+                for key in units:
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():

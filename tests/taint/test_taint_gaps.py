@@ -175,3 +175,20 @@ def test_name_like_runs_of_long_and_non_latin_untrusted_text():
         ledger = TaintLedger()
         ledger.add_output(text, call_id="p1", tool="browse", trusted=False)
         assert ledger.origin("exfil-drop") and ledger.origin("evil-org/drop") and not ledger.origin("drop"), text[:40]
+
+
+def test_street_lines_found_on_bytes_are_those_of_the_pattern():
+    from toolguard.taint import _POSTAL, _postal_keys, _street_key
+
+    texts = [
+        RECORD,
+        "x12 Main St, Leeds LS1 4AP; 221B Baker Street, London NW1 6XE and 5 Elm Rd, Ely CB7 4DL",
+        "1600 Pennsylvania Avenue NW, Washington, DC 20500; n-5 High Street, Bath BA1 1AA; 12 3 Oak Lane, York YO1 7HH",
+    ]
+    for text in texts:
+        assert _postal_keys(text) == [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
+
+
+def test_a_look_alike_private_email_is_found():
+    ledger = _private()
+    assert _labelled(ledger, "lead: omar.h\uff20postbox-example.net")
