@@ -15,7 +15,10 @@ I/O, safe to call from a pure decision function through a ``SessionView``):
     *Whole-value* provenance of a destination or a deciding argument: does the value (or one of
     its ``forms``: host, registrable domain...) appear as a whole token in untrusted text?
 :meth:`TaintLedger.sanctioned`
-    Does it appear in trusted text (the user typed it)?
+    Does it appear in trusted text (the user typed it)? Both look a value up also by the numbers
+    it contains (a phone inside a ``tel:`` link) unless asked for the *whole* value only
+    (``whole=True``: a URL that holds the date the user typed is not, for that, typed by the
+    user; the exfiltration checks ask so whether a URL carries anything new).
 :meth:`TaintLedger.scan`
     *Substring* provenance of a payload: which fragments of at least ``min_match`` characters
     (after normalisation and decoding) came from confidentiality or untrusted sources, and which
@@ -45,9 +48,19 @@ persisted, and an adversary who does not know the key cannot aim a collision at 
 
 * *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
   parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
-  a digit and at least ``token_min`` characters) and numbers (7 digits or more, keyed by their
-  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``);
-* *secret-like* tokens of labelled text: its ids and numbers;
+  a digit and at least ``token_min`` characters), numbers (7 digits or more, keyed by their
+  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``) and names (runs of ``[\w.-]``
+  with a ``-`` or ``_`` and at least 4 characters, and such runs joined by ``/``, the whole
+  and each part: a bucket ``exfil-drop``, a repository ``evil-org/drop``);
+* *secret-like* tokens of labelled text: its ids and numbers, its emails (and each email cut
+  at a label boundary of its domain, ``k.mori@mori`` of ``k.mori@mori-trading.example``: the
+  piece an address split across two payloads leaves), its URLs, and the street line of each
+  English-style postal address (house number and street words followed by town words and a
+  UK or US postcode; keyed by the street line's letters and digits, ``221bakerstreet``).
+  Host names of labelled text are not secrets (a private memo that names ``github.com``
+  would taint every later mention of it). :meth:`~TaintLedger.scan` looks up the same units
+  of the argument (its street-line-like runs: each prefix of up to four words after a
+  number);
 * tokens of trusted text, strict (no look-alike mapping).
 
 Trusted text is also kept verbatim (strict-normalised UTF-8, at most ``max_bytes // 64``, the
@@ -122,7 +135,17 @@ Other known limits
   and numbers shorter than 7 digits are not tokens.
 * Split data is found when the pieces are sent in order (within a call, in argument order; across
   calls, in call order) as whole values; a piece embedded in other text, or pieces sent out of
-  order, are not reassembled. Split detection does not decode.
+  order, are not reassembled. Split detection does not decode. A piece identical (same
+  pointer, same folded text) to one in the recent egress window is left out of the stream,
+  when recorded and when scanned: a constant piece sent with every call (the ``p`` of
+  ``/p/<half1>`` then ``/p/<half2>``) does not separate the new pieces. In turn, data whose
+  pieces repeat an earlier piece of the same argument exactly is not reassembled across it.
+* A short fragment of labelled text (20 to 42 folded characters) that is none of the
+  secret-like units above (a sentence, a postal address in another style or without its
+  postcode in the source) is found by chance only.
+* Name-like runs must hold ``-`` or ``_``: a one-word bucket or repository name
+  (``exfil``) taken from untrusted text has no origin (the untrusted-context rule still
+  holds such a call after untrusted content).
 * Encodings other than those listed (ROT13, custom alphabets, compression, tags interleaved
   with the text) are not undone; reversal is undone for the fingerprints and for ids.
 * The polynomial hash is not collision-resistant against an adversary who knows it: crafted
