@@ -49,7 +49,7 @@ persisted, and an adversary who does not know the key cannot aim a collision at 
 * *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
   parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
   a digit and at least ``token_min`` characters), numbers (7 digits or more, keyed by their
-  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``) and names (runs of ``[\w.-]``
+  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``) and names (runs of ``[\\w.-]``
   with a ``-`` or ``_`` and at least 4 characters, and such runs joined by ``/``, the whole
   and each part: a bucket ``exfil-drop``, a repository ``evil-org/drop``);
 * *secret-like* tokens of labelled text: its ids and numbers, its emails (and each email cut
