@@ -302,7 +302,7 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     for part, text in parts:
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
-            if ledger.sanctioned(blob) is None and not ledger.origin(blob):
+            if ledger.sanctioned(blob, whole=True) is None and not ledger.origin(blob, whole=True):
                 return (
                     f"a {kind} blob in its {part} ({len(blob)} chars)",
                     (d.evidence(), Evidence("rule", {"part": part, "blob_kind": kind, "blob": blob[:80]})),
@@ -495,7 +495,7 @@ def check_encoded_blob(ctx: Context) -> list[Finding]:
     for ptr, text in payload_texts(ctx):
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
-            if ledger.sanctioned(blob) is not None or ledger.origin(blob):
+            if ledger.sanctioned(blob, whole=True) is not None or ledger.origin(blob, whole=True):
                 continue
             out.append(ctx.finding(
                 "payload.encoded_blob",
