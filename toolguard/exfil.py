@@ -268,11 +268,14 @@ def payload_leaves(ctx: Context) -> bool:
 
 
 def _is_copied(ctx: Context, d: Dest) -> bool:
-    """The whole URL was seen in session content or typed by the user: it carries nothing new."""
+    """The whole URL was seen in session content or typed by the user: it carries nothing new.
+
+    Whole-value lookups: a URL is not "seen" because trusted text holds a number it contains
+    (the date the user typed, appended to an injected URL that carries the chat)."""
     ledger = ctx.view.ledger
     assert d.dest is not None
     forms = [d.dest.normalized, d.raw]
-    return bool(ledger.origin(d.raw, forms=forms)) or ledger.sanctioned(d.raw, forms=forms) is not None
+    return bool(ledger.origin(d.raw, forms=forms, whole=True)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
 
 
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
@@ -287,10 +290,10 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     copied = _is_copied(ctx, d)
     if copied and not (_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw))):
         return None
-    # A URL with a long number in it may be "seen" only because trusted text holds that
-    # number (the ledger looks values up by their numbers too, so "2026-11-27" typed by the
-    # user would clear "evil.test/?d=<blob>&since=2026-11-27"). What it carries is then
-    # judged part by part: labelled data, and each blob seen as a whole in the session or not.
+    # _is_copied looks the URL up as a whole value (a number it holds, such as the date the
+    # user typed, does not make it seen); a copied URL with a long number in it is still
+    # judged part by part, as a second line: labelled data, and each blob seen as a whole in
+    # the session or not.
     labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
     if labelled:
         labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
@@ -299,7 +302,7 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     for part, text in parts:
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
-            if ledger.sanctioned(blob) is None and not ledger.origin(blob):
+            if ledger.sanctioned(blob, whole=True) is None and not ledger.origin(blob, whole=True):
                 return (
                     f"a {kind} blob in its {part} ({len(blob)} chars)",
                     (d.evidence(), Evidence("rule", {"part": part, "blob_kind": kind, "blob": blob[:80]})),
@@ -409,9 +412,17 @@ def check_private_data(ctx: Context) -> list[Finding]:
     if not texts:
         return out
     matches = ledger.scan(texts, labels=None, untrusted=False)
+    # A record about the one person the call writes to (a customer's own record, in a reply
+    # to that customer) is theirs to read: its data in clear is not a leak to them.
+    direct = [d for d in _open(ctx) if d.embedded is None]
+    to = [d.dest.normalized for d in direct if d.dest is not None and d.dest.kind == "email"]
+    if len(to) != len(direct):
+        to = []
     by_ptr: dict[str, list[Any]] = {}
     for m in matches:
         if m.source.labels:
+            if to and m.transform in ("plain", "case/unicode") and all(ledger.addressed_to(m.source, a) for a in to):
+                continue
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
         return out
@@ -484,7 +495,7 @@ def check_encoded_blob(ctx: Context) -> list[Finding]:
     for ptr, text in payload_texts(ctx):
         for a, b, kind in find_blobs(text):
             blob = text[a:b]
-            if ledger.sanctioned(blob) is not None or ledger.origin(blob):
+            if ledger.sanctioned(blob, whole=True) is not None or ledger.origin(blob, whole=True):
                 continue
             out.append(ctx.finding(
                 "payload.encoded_blob",

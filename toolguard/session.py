@@ -99,15 +99,18 @@ class LedgerView:
     def sources(self) -> tuple[Source, ...]:
         return tuple(s for s in self.ledger.sources if self._visible(s))
 
-    def origin(self, value: str, *, forms: Any = ()) -> tuple[Any, ...]:
-        return tuple(m for m in self.ledger.origin(value, forms=forms) if self._visible(m.source))
+    def origin(self, value: str, *, forms: Any = (), whole: bool = False) -> tuple[Any, ...]:
+        return tuple(m for m in self.ledger.origin(value, forms=forms, whole=whole) if self._visible(m.source))
 
-    def sanctioned(self, value: str, *, forms: Any = ()) -> Source | None:
-        src = self.ledger.sanctioned(value, forms=forms)
+    def sanctioned(self, value: str, *, forms: Any = (), whole: bool = False) -> Source | None:
+        src = self.ledger.sanctioned(value, forms=forms, whole=whole)
         return src if src is not None and self._visible(src) else None
 
     def scan(self, texts: Any, **kwargs: Any) -> tuple[Any, ...]:
         return tuple(m for m in self.ledger.scan(texts, **kwargs) if self._visible(m.source))
+
+    def addressed_to(self, source: Source, address: str) -> bool:
+        return self._visible(source) and self.ledger.addressed_to(source, address)
 
 
 class Session:

@@ -15,7 +15,10 @@ I/O, safe to call from a pure decision function through a ``SessionView``):
     *Whole-value* provenance of a destination or a deciding argument: does the value (or one of
     its ``forms``: host, registrable domain...) appear as a whole token in untrusted text?
 :meth:`TaintLedger.sanctioned`
-    Does it appear in trusted text (the user typed it)?
+    Does it appear in trusted text (the user typed it)? Both look a value up also by the numbers
+    it contains (a phone inside a ``tel:`` link) unless asked for the *whole* value only
+    (``whole=True``: a URL that holds the date the user typed is not, for that, typed by the
+    user; the exfiltration checks ask so whether a URL carries anything new).
 :meth:`TaintLedger.scan`
     *Substring* provenance of a payload: which fragments of at least ``min_match`` characters
     (after normalisation and decoding) came from confidentiality or untrusted sources, and which
@@ -45,9 +48,19 @@ persisted, and an adversary who does not know the key cannot aim a collision at 
 
 * *destination-like* tokens of untrusted text, lenient: emails, URLs, host names and their
   parent domains, ``@handles``, ``#channels``, ids (runs of letters, digits, ``-`` and ``_`` with
-  a digit and at least ``token_min`` characters) and numbers (7 digits or more, keyed by their
-  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``);
-* *secret-like* tokens of labelled text: its ids and numbers;
+  a digit and at least ``token_min`` characters), numbers (7 digits or more, keyed by their
+  digits alone, so ``+1 (555) 010-9999`` meets ``15550109999``) and names (runs of ``[\\w.-]``
+  with a ``-`` or ``_`` and at least 4 characters, and such runs joined by ``/``, the whole
+  and each part: a bucket ``exfil-drop``, a repository ``evil-org/drop``);
+* *secret-like* tokens of labelled text: its ids and numbers, its emails (and each email cut
+  at a label boundary of its domain, ``k.mori@mori`` of ``k.mori@mori-trading.example``: the
+  piece an address split across two payloads leaves), its URLs, and the street line of each
+  English-style postal address (house number and street words followed by town words and a
+  UK or US postcode; keyed by the street line's letters and digits, ``221bakerstreet``).
+  Host names of labelled text are not secrets (a private memo that names ``github.com``
+  would taint every later mention of it). :meth:`~TaintLedger.scan` looks up the same units
+  of the argument (its street-line-like runs: each prefix of up to four words after a
+  number);
 * tokens of trusted text, strict (no look-alike mapping).
 
 Trusted text is also kept verbatim (strict-normalised UTF-8, at most ``max_bytes // 64``, the
@@ -122,7 +135,17 @@ Other known limits
   and numbers shorter than 7 digits are not tokens.
 * Split data is found when the pieces are sent in order (within a call, in argument order; across
   calls, in call order) as whole values; a piece embedded in other text, or pieces sent out of
-  order, are not reassembled. Split detection does not decode.
+  order, are not reassembled. Split detection does not decode. A piece identical (same
+  pointer, same folded text) to one in the recent egress window is left out of the stream,
+  when recorded and when scanned: a constant piece sent with every call (the ``p`` of
+  ``/p/<half1>`` then ``/p/<half2>``) does not separate the new pieces. In turn, data whose
+  pieces repeat an earlier piece of the same argument exactly is not reassembled across it.
+* A short fragment of labelled text (20 to 42 folded characters) that is none of the
+  secret-like units above (a sentence, a postal address in another style or without its
+  postcode in the source) is found by chance only.
+* Name-like runs must hold ``-`` or ``_``: a one-word bucket or repository name
+  (``exfil``) taken from untrusted text has no origin (the untrusted-context rule still
+  holds such a call after untrusted content).
 * Encodings other than those listed (ROT13, custom alphabets, compression, tags interleaved
   with the text) are not undone; reversal is undone for the fingerprints and for ids.
 * The polynomial hash is not collision-resistant against an adversary who knows it: crafted
@@ -844,6 +867,62 @@ def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None =
     return out
 
 
+# Name-like runs of untrusted text (a bucket ``exfil-drop``, a repository ``evil-org/drop``):
+# runs of ``[\w.-]`` with a ``-`` or ``_`` and at least _NAME_MIN characters, and such runs
+# joined by ``/``. Found from each ``-``/``_`` of the spaced fold (rare in prose), on bytes.
+_NAME_MIN = 4
+_NAME_TR = bytes(97 if c < 128 and (chr(c).isalnum() or chr(c) in "_.-") else 47 if c == 47 else 32 for c in range(256))
+_PATH_TR = bytes(32 if c == 47 else c for c in range(256))
+_UNDERSCORE_TR = bytes.maketrans(b"_", b"-")
+_NAME_RUN = re.compile(r"[\w.\-]*[\-_][\w.\-]*(?:/[\w.\-]+)*|(?:[\w.\-]+/)+[\w.\-]*[\-_][\w.\-]*(?:/[\w.\-]+)*")
+_NAME_STRIP = "./-_"
+
+
+def _name_parts(run: str, at: int, out: list[tuple[str, str, int]]) -> None:
+    """The keys of one ``/``-joined run: the whole run (with a ``/``) and each part with a
+    ``-`` or ``_``, each of at least _NAME_MIN characters once ``./-_`` are stripped."""
+    whole = run.strip(_NAME_STRIP)
+    if len(whole) < _NAME_MIN:
+        return
+    at += len(run) - len(run.lstrip(_NAME_STRIP))
+    if "/" in whole:
+        out.append((whole, "name", at))
+        for part in whole.split("/"):
+            part = part.strip(_NAME_STRIP)
+            if len(part) >= _NAME_MIN and ("-" in part or "_" in part):
+                out.append((part, "name", at))
+    elif "-" in whole or "_" in whole:
+        out.append((whole, "name", at))
+
+
+def _names(sp: bytes | None, text: str) -> list[tuple[str, str, int]]:
+    """``(key, "name", offset)`` of the name-like runs of a spaced-folded text (``sp``: its
+    bytes when ASCII, else ``None`` and ``text``); the key is the run as folded, which is what
+    :func:`_value_keys` gives for such a value."""
+    out: list[tuple[str, str, int]] = []
+    if sp is None:
+        if "-" not in text and "_" not in text:
+            return out
+        for m in _NAME_RUN.finditer(text):
+            _name_parts(m.group(), m.start(), out)
+        return out
+    marks = sp.translate(_UNDERSCORE_TR)
+    p = marks.find(b"-")
+    if p < 0:
+        return out
+    words = sp.translate(_NAME_TR)
+    n = len(words)
+    while p >= 0:
+        # the /-joined run of name characters around this mark
+        a = words.rfind(b" ", 0, p) + 1
+        end = words.find(b" ", p)
+        if end < 0:
+            end = n
+        _name_parts(sp[a:end].decode("ascii"), a, out)
+        p = marks.find(b"-", end)
+    return out
+
+
 def _unit_keys(unit: str, *, strict_mode: bool, token_min: int, parents: bool, c: types.ModuleType | None = None) -> list[tuple[str, str]]:
     """``(key, kind)`` of one normalised token unit; kinds: url, email, host, handle, id.
 
@@ -1016,7 +1095,7 @@ def _text_keys(
                 if len(run) >= token_min:
                     out.append((run, "id", at))
             continue
-        if ids_only:
+        if ids_only and "@" not in v and "://" not in v:
             if len(v) >= token_min and _HAS_DIGIT(v) is not None:
                 out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
             continue
@@ -1029,8 +1108,131 @@ def _text_keys(
                 cache.clear()
             cache[ck] = keys
         for key, kind in keys:
-            out.append((key, kind, at))
+            if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+                out.append((key, kind, at))
     return out
+
+
+#: Token kinds of labelled text indexed as secret-like besides ids and numbers: contact
+#: units short enough to escape the fingerprints (an email is 15-30 characters).
+_CONTACT_KINDS = frozenset({"email", "url"})
+_EMAIL_CUT = re.compile(r"[.-]")
+
+
+def _email_cuts(email: str) -> list[str]:
+    """An email key cut at each label boundary of its domain, ``local@`` kept:
+    ``k.mori@mori-trading.example`` gives ``k.mori@mori`` and ``k.mori@mori-trading`` (an
+    address split across two payloads leaves such a piece)."""
+    local, _, host = email.rpartition("@")
+    return [f"{local}@{host[: m.start()]}" for m in _EMAIL_CUT.finditer(host) if m.start() > 0]
+
+
+# A postal address, English style: a house number, one to four capitalised words (the street),
+# then up to three capitalised words (the town) and a UK or US postcode. Its key is the
+# street line folded to letters and digits ("221 Baker Street" -> "221bakerstreet"): it
+# names one household where the town and postcode name thousands.
+_STREET = r"\d{1,5}[A-Za-z]?(?:[ \t]+[A-Z][\w'’.\-]*){1,4}"
+_POSTAL = re.compile(
+    r"(?<![\w\-])(" + _STREET + r"),?[ \t]+(?:[A-Z][\w'\-]*,?[ \t]+){0,3}"
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{5}(?:-\d{4})?)(?![\w\-])"
+)
+# The street lines a payload may carry, any case (every prefix of up to four words is tried).
+_STREET_RUN = re.compile(r"(?<![\w\-])\d{1,5}[A-Za-z]?(?:[ \t]+[^\W\d_][\w'’.\-]*){1,4}")
+_STREET_WORD = re.compile(r"[ \t]+")
+
+
+def _street_key(line: str) -> str:
+    return "".join(ch for ch in N.fold(line) if ch.isalnum())
+
+
+# ASCII text: digits as '0', capitals as 'A', small letters as 'a', space/tab as ' ': a street
+# line starts where "0 A" (or "0a A", "0A A") is, found by a pattern with a literal head
+_POSTAL_TR = bytes(
+    48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
+)
+_POSTAL_HEAD = re.compile(rb"0[aA]? A")
+
+
+def _postal_keys(text: str) -> list[tuple[str, int]]:
+    """``(key, offset)`` of the street line of every postal address of a labelled text."""
+    if _HAS_DIGIT(text) is None:
+        return []
+    if not text.isascii():
+        return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
+    tr = text.encode("ascii").translate(_POSTAL_TR)
+    out: list[tuple[str, int]] = []
+    done = 0
+    for h in _POSTAL_HEAD.finditer(tr):
+        a = h.start()
+        if a < done:
+            continue
+        while a > 0 and tr[a - 1] == 48:
+            a -= 1
+        m = _POSTAL.match(text, a)
+        if m is not None:
+            out.append((_street_key(m.group(1)), a))
+            done = m.end()
+    return out
+
+
+def _street_keys(text: str) -> list[str]:
+    """The keys of every street-line-like run of an argument, each prefix of its words."""
+    if _HAS_DIGIT(text) is None:
+        return []
+    out: list[str] = []
+    for m in _STREET_RUN.finditer(text):
+        words = _STREET_WORD.split(m.group())
+        out.extend(_street_key(" ".join(words[:i])) for i in range(2, len(words) + 1))
+    return out
+
+
+_EMAIL_IN = re.compile(rb"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+
+
+_UNIT_TR = bytes(32 if c <= 0x20 or c == 0x7F or chr(c) in "\"'<>()[]{},;!|\\^*`" else 97 for c in range(256))
+
+
+def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
+    """The contact keys of an argument, as labelled text indexes them (:data:`_CONTACT_KINDS`,
+    and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold
+    (``sp``, when the caller has it as bytes), by its canonical key, and a unit with ``@``
+    also as it is (a cut address)."""
+    if text.isascii() and "@" not in text and "://" not in text:
+        return []
+    v = sp.decode("ascii") if sp is not None else N.fold_spaced(text)
+    units: list[str] = []
+    if v.isascii():
+        # the unit around each mark, found on bytes
+        raw = sp if sp is not None else v.encode("ascii")
+        words = raw.translate(_UNIT_TR)
+        n = len(raw)
+        for mark in (b"@", b"://"):
+            p = raw.find(mark)
+            while p >= 0:
+                a = words.rfind(b" ", 0, p) + 1
+                e = words.find(b" ", p)
+                e = n if e < 0 else e
+                units.append(v[a:e])
+                p = raw.find(mark, e)
+    else:
+        units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
+    out: list[str] = []
+    cache = _UNIT_CACHE
+    for u in units:
+        u = u.strip(_TRIM)
+        if u.startswith("mailto:"):
+            u = u[7:]
+        ck = (u, False, 1 << 30, False)
+        keys = cache.get(ck)
+        if keys is None:
+            keys = _unit_keys(u, strict_mode=False, token_min=1 << 30, parents=False)
+            if len(cache) >= 2048:
+                cache.clear()
+            cache[ck] = keys
+        out.extend(key for key, kind in keys if kind in _CONTACT_KINDS)
+        if "@" in u[1:] and "://" not in u:
+            out.append(u)
+    return _dedupe(out)
 
 
 def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
@@ -1060,21 +1262,32 @@ def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, r
     return _ids(N.fold_spaced(text), token_min) + [key for key, _ in _numbers(N.fold(text))]
 
 
-def _value_keys(value: str, *, strict_mode: bool) -> list[str]:
-    """Lookup keys of a whole value, canonicalised like the tokens extracted at ingest."""
+def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[str]:
+    """Lookup keys of a whole value, canonicalised like the tokens extracted at ingest.
+
+    They include the numbers (7 digits or more) the value contains, so that a phone number
+    written with other separators, or inside a ``tel:`` link, meets the number. With ``whole``
+    a value that is not itself a number has no number keys: it is found only as itself (a URL
+    that holds a date the user typed is not, for that, a URL the user typed).
+    """
     v = N.strict(value) if strict_mode else N.fold_spaced(value)
     if not v:
         return []
     keys: list[str] = []
     if "%" in v and _PCT.search(v):
         # a percent-encoded value meets the plain token (collect%2Eattacker.example)
-        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode))
+        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode, whole=whole))
     if " " not in v:
         # only the value's own canonical key: a URL's host is a *form* the caller passes
         keys.extend(key for key, _ in _unit_keys(v, strict_mode=strict_mode, token_min=1 << 30, parents=False)[:1])
     flat = v.replace(" ", "") if not strict_mode else v
     keys.append(flat.strip(_TRIM) if " " not in flat else flat)
-    keys.extend(key for key, _ in _numbers(v.replace(" ", "")))
+    nums = _numbers(v.replace(" ", ""))
+    if whole:
+        # only a value that is itself one number (its digits and separators, nothing else)
+        bare = v.replace(" ", "").strip(_TRIM).lstrip("+")
+        nums = [(key, at) for key, at in nums if _NUMBER.fullmatch(bare)]
+    keys.extend(key for key, _ in nums)
     seen: dict[str, None] = {}
     for key in keys:
         if key:
@@ -1335,6 +1548,10 @@ class TaintLedger:
         self._trusted: deque[tuple[int, bytes]] = deque()
         self._trusted_bytes = 0
         self._egress: deque[_Piece] = deque()
+        # (pointer, stored codes) of the pieces in the egress window, with their counts: a
+        # piece repeated call after call (a URL's constant path segment) is kept out of the
+        # stream, so that the new data of consecutive calls is contiguous
+        self._egress_seen: dict[tuple[str, bytes], int] = {}
         self._egress_chars = 0
         self._egress_bytes = 0
         self._next_pos = 0  # stream position of the next source
@@ -1343,6 +1560,8 @@ class TaintLedger:
         self._evicted = 0
         self._untrusted_seen = False
         self._secret_tokens = 0  # secret-like tokens indexed (scan skips token work without any)
+        self._contact_tokens = 0  # of which emails, their cuts and URLs
+        self._postal_tokens = 0  # of which street lines
         self._meta_bytes = 0
         self._labels: dict[frozenset[str], frozenset[str]] = {}
         self._tools: dict[str, str] = {}
@@ -1475,6 +1694,12 @@ class TaintLedger:
         slice_len = 1 << 20
         pos = 0
         n = len(text)
+        if labelled:
+            postal = _postal_keys(text)
+            token_keys += [_NS_SECRET + key for key, _ in postal]
+            token_pos += [at for _, at in postal]
+            self._secret_tokens += len(postal)
+            self._postal_tokens += len(postal)
         if n < _SMALL_TEXT and self._ingest_small(text, untrusted, labelled, keys, vals, token_keys, token_pos):
             pos = n  # done without the general path
         while pos < n:
@@ -1503,6 +1728,8 @@ class TaintLedger:
                 sp_to_orig = sp_idx
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
+            if untrusted:
+                keys_here += _names(sp if lat is not None else None, sp_str)
             # (the order of keys matters within a namespace only: the first position of a
             # key is the one kept)
             new_keys: list[str] = []
@@ -1512,7 +1739,9 @@ class TaintLedger:
                 ats = [at for _, _, at in keys_here]
             if labelled:
                 tmin = self.token_min
-                secret = [(key, at) for key, kind, at in keys_here if kind == "id" and len(key) >= tmin]
+                secret = [(key, at) for key, kind, at in keys_here if (kind == "id" and len(key) >= tmin) or kind in _CONTACT_KINDS]
+                secret += [(cut, at) for key, kind, at in keys_here if kind == "email" for cut in _email_cuts(key)]
+                self._contact_tokens += sum(1 for key, _ in secret if not _IDCHARS(key))
                 new_keys += [_NS_SECRET + key for key, _ in secret]
                 ats += [at for _, at in secret]
                 self._secret_tokens += len(secret)
@@ -1595,23 +1824,35 @@ class TaintLedger:
         sp, sp_to_orig = lat
         folded = sp.translate(None, b" ")
         token_min = self.token_min
-        for key, kind, at in _text_keys(
-            sp.decode("ascii"),
+        sp_str = sp.decode("ascii")
+        found = _text_keys(
+            sp_str,
             np.frombuffer(sp, dtype=np.uint8) if self._c is not None else None,
             strict_mode=False,
             token_min=self.id_min if untrusted else token_min,
             parents=True,
             ids_only=not untrusted,
             c=self._c,
-        ):
+        )
+        if untrusted:
+            found += _names(sp, sp_str)
+        for key, kind, at in found:
             p0 = at if sp_to_orig is None else int(sp_to_orig[at])
             if untrusted:
                 token_keys.append(_NS_DEST + key)
                 token_pos.append(p0)
-            if labelled and kind == "id" and len(key) >= token_min:
+            if labelled and ((kind == "id" and len(key) >= token_min) or kind in _CONTACT_KINDS):
                 token_keys.append(_NS_SECRET + key)
                 token_pos.append(p0)
                 self._secret_tokens += 1
+                if kind in _CONTACT_KINDS:
+                    self._contact_tokens += 1
+                if kind == "email":
+                    for cut in _email_cuts(key):
+                        token_keys.append(_NS_SECRET + cut)
+                        token_pos.append(p0)
+                        self._secret_tokens += 1
+                        self._contact_tokens += 1
         nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
@@ -1723,23 +1964,38 @@ class TaintLedger:
         """Remember (bounded) what an allowed call sent, in argument order.
 
         Later :meth:`scan` calls then also look for labelled or untrusted fragments that span
-        several arguments and calls (each piece shorter than ``min_match``).
+        several arguments and calls (each piece shorter than ``min_match``). A piece identical
+        (same pointer, same folded text) to one already in the egress window is not recorded
+        again: a constant piece repeated in every call (the ``p`` of ``/p/<half1>`` then
+        ``/p/<half2>``) would otherwise sit between the new pieces and break their adjacency.
         """
-        keep = self.guaranteed_match
         for pointer, text in texts:
-            codes = N.fold_codes(text if isinstance(text, str) else str(text)).astype(np.uint32)
+            codes = self._piece_codes(N.fold_codes(text if isinstance(text, str) else str(text)))
             if codes.shape[0] == 0:
                 continue
-            if codes.shape[0] > 2 * keep:
-                # a boundary-spanning match needs at most ``keep`` codes on each side
-                codes = np.concatenate((codes[:keep], _SENTINEL, codes[-keep:]))
+            seen = (pointer, codes.tobytes())
+            if seen in self._egress_seen:
+                continue
+            self._egress_seen[seen] = 1
             self._egress.append(_Piece(call_id, pointer, codes))
             self._egress_chars += codes.shape[0]
-            self._egress_bytes += codes.nbytes + _PIECE_OVERHEAD + sys.getsizeof(call_id) + sys.getsizeof(pointer)
+            # the piece, plus its key in _egress_seen (the bytes and a dict slot)
+            self._egress_bytes += 2 * codes.nbytes + _PIECE_OVERHEAD + 100 + sys.getsizeof(call_id) + sys.getsizeof(pointer)
         while self._egress and (self._egress_chars > self._egress_max or len(self._egress) > 1024):
             old = self._egress.popleft()
+            del self._egress_seen[(old.pointer, old.codes.tobytes())]
             self._egress_chars -= old.codes.shape[0]
-            self._egress_bytes -= old.codes.nbytes + _PIECE_OVERHEAD + sys.getsizeof(old.call_id) + sys.getsizeof(old.pointer)
+            self._egress_bytes -= 2 * old.codes.nbytes + _PIECE_OVERHEAD + 100 + sys.getsizeof(old.call_id) + sys.getsizeof(old.pointer)
+
+    def _piece_codes(self, codes: npt.NDArray[np.integer]) -> npt.NDArray[np.uint32]:
+        """The stored form of an egress piece: its folded codes as ``uint32``; a long one
+        keeps its head and tail (a boundary-spanning match needs at most
+        ``guaranteed_match`` codes on each side)."""
+        keep = self.guaranteed_match
+        out: npt.NDArray[np.uint32] = codes.astype(np.uint32)
+        if out.shape[0] > 2 * keep:
+            out = np.concatenate((out[:keep], _SENTINEL, out[-keep:]))
+        return out
 
     # ------------------------------------------------------------------------------------
     # Queries
@@ -1758,7 +2014,7 @@ class TaintLedger:
 
         return wanted
 
-    def origin(self, value: str, *, forms: Sequence[str] = ()) -> tuple[TaintMatch, ...]:
+    def origin(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> tuple[TaintMatch, ...]:
         """Untrusted sources in which ``value`` (or one of ``forms``) appears as a whole token.
 
         For destinations and action-deciding arguments. The value and each form are normalised
@@ -1767,6 +2023,10 @@ class TaintLedger:
         A value of at least ``min_match`` folded characters also matches when it appears
         as a substring of untrusted text (a copied command or URL), provided the whole value
         is covered. Matches are ordered by source index, one per (form, source).
+
+        With ``whole`` a value that is not itself a number is not looked up by the numbers it
+        contains (see :func:`_value_keys`): the question is then whether the value as a whole
+        was seen, as for a URL that would carry nothing new.
         """
         cands = [v if isinstance(v, str) else str(v) for v in _dedupe([value, *forms])]
         if not cands or not self._index or not self._untrusted_seen:
@@ -1777,7 +2037,7 @@ class TaintLedger:
         keys: list[str] = []
         owner: list[int] = []
         for i, v in enumerate(cands):
-            for key in _value_keys(v, strict_mode=False):
+            for key in _value_keys(v, strict_mode=False, whole=whole):
                 keys.append(_NS_DEST + key)
                 owner.append(i)
         qparts: list[U64] = [_key_hashes(keys)] if keys else []
@@ -1839,14 +2099,14 @@ class TaintLedger:
             found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
         return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
 
-    def sanctioned(self, value: str, *, forms: Sequence[str] = ()) -> Source | None:
+    def sanctioned(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> Source | None:
         """The earliest trusted source (user/system words, trusted tool output) in which
         ``value`` or one of ``forms`` appears as a whole token, else ``None``.
 
         Strict normalisation (no look-alike mapping): a homograph of what the user typed is
         not sanctioned. Whole token means not glued to letters, digits, ``_``, ``-``, ``@`` or a
         ``.`` that continues a name (``bob`` is not sanctioned by ``bob@example.com`` nor
-        ``example.com`` by ``evil-example.com``).
+        ``example.com`` by ``evil-example.com``). ``whole``: as for :meth:`origin`.
         """
         best: int | None = None
         cands = _dedupe([value, *forms])
@@ -1856,7 +2116,7 @@ class TaintLedger:
             sv = N.strict(v)
             if not sv:
                 continue
-            vkeys = _value_keys(v, strict_mode=True)
+            vkeys = _value_keys(v, strict_mode=True, whole=whole)
             keys.extend(_NS_TRUSTED + key for key in vkeys)
             for needle in _dedupe([sv, *vkeys]):
                 hit = self._find_trusted(needle)
@@ -1868,6 +2128,19 @@ class TaintLedger:
                 if self._sources[sidx].trusted and (best is None or sidx < best):
                     best = sidx
         return self._sources[best] if best is not None else None
+
+    def addressed_to(self, source: Source, address: str) -> bool:
+        """Is ``source`` a record about the holder of the email ``address``: a trusted output,
+        still held verbatim, that names ``address`` and no other email address? (A customer's
+        own record, sent back to that customer, is theirs to read; a table of several
+        customers is not any one customer's.) False when the text is no longer held."""
+        needle = N.strict(address).strip().lower().encode("utf-8", "surrogatepass")
+        if b"@" not in needle:
+            return False
+        for sidx, raw in self._trusted:
+            if sidx == source.index:
+                return {m.group().lower().rstrip(b".") for m in _EMAIL_IN.finditer(raw)} == {needle}
+        return False
 
     def _find_trusted(self, needle: str) -> int | None:
         nb = needle.encode("utf-8", "surrogatepass")
@@ -1948,6 +2221,12 @@ class TaintLedger:
                 for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
                     tok_keys.append(_NS_SECRET + key)
                     tok_info.append((ti, transform, key, a, b))
+                units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
+                if self._postal_tokens:
+                    units += _street_keys(text)
+                for key in units:
+                    tok_keys.append(_NS_SECRET + key)
+                    tok_info.append((ti, transform, key, a, b))
                     if transform == "plain" and not key.isdigit():
                         # a reversed id (numbers are left alone: reversed digits are noise)
                         tok_keys.append(_NS_SECRET + key[::-1])
@@ -2010,6 +2289,8 @@ class TaintLedger:
             else:
                 c = N.fold_codes(text)
             folded.append(c)
+            if self._egress_seen and (items[ti][0], self._piece_codes(c).tobytes()) in self._egress_seen:
+                continue  # repeats a recorded piece: left out of the stream (see record_egress)
             parts.append(c)
             stream.pieces.append((pos, pos + c.shape[0], ti))
             pos += c.shape[0]
@@ -2202,7 +2483,9 @@ class TaintLedger:
                     calls.append(call_id)
             else:
                 piece = self._egress[-1 - pid]
-                frags.append(N.codes_to_str(piece.codes[max(a, s) - s : min(b, e) - s]))
+                part = piece.codes[max(a, s) - s : min(b, e) - s]
+                # (a long piece keeps its head and tail around a separator, not a character)
+                frags.append(N.codes_to_str(part[part != N.SEPARATOR]))
                 if piece.call_id not in calls:
                     calls.append(piece.call_id)
         frag = "".join(frags)

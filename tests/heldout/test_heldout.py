@@ -488,27 +488,9 @@ def _explain(d: Any) -> str:
     return "\n".join(f"  {f.action:5} {f.code} {f.pointer}: {f.message}" for f in d.findings)
 
 
-# Known gaps in modules changed elsewhere; each names the defect and the fix.
-_UNINDEXED_NAME = (
-    "toolguard/taint.py indexes only destination-like tokens of untrusted text (emails, URLs, hosts, "
-    "@handles, #channels, ids with a digit, numbers of 7+ digits); a channel-kind name with no '#' and "
-    "no digit (a bucket 'exfil-drop', a repository 'evil-org/drop') is never indexed, so origin() cannot "
-    "tell that the page named it: the call is held (destination.not_allowed), not denied. Fix in taint: "
-    "index name-like runs of untrusted text ([\\w-] runs of 4+ chars containing '-', '_' or joined by '/') "
-    "in the destination namespace, with _value_keys producing the same key for a channel value"
-)
-XFAIL: dict[str, str] = {
-    "origin/bucket-from-page": _UNINDEXED_NAME,
-    "origin/repo-from-page": _UNINDEXED_NAME,
-    "private/webhook-customer-email": (
-        "toolguard/taint.py keeps as secret-like tokens of labelled text only its ids and numbers; a private "
-        "email address (28 characters) is found only through winnowed k-grams, which miss fragments shorter "
-        "than guaranteed_match (43 folded characters) by chance: held (destination.not_allowed) but not "
-        "denied as payload.private_data. Fix in taint: add the emails, phone numbers, IBANs and URLs of "
-        "labelled text to the secret-like namespace (they are tokenised already for untrusted text) and "
-        "look the payload's tokens of those kinds up in scan"
-    ),
-}
+# Known gaps in modules changed elsewhere; each names the defect and the fix (strict xfail:
+# a fix turns the entry into a failing reminder to remove it).
+XFAIL: dict[str, str] = {}
 
 
 def _params(cases: list[S]) -> list[Any]:
