@@ -335,8 +335,9 @@ def check_untrusted_origin(ctx: Context) -> list[Finding]:
         if not d.enforced or d.embedded is not None:
             continue
         forms = _forms(d)
-        if ledger.sanctioned(d.raw, forms=forms) is not None:
-            continue
+        whole = d.dest is not None and d.dest.kind not in ("phone", "iban")  # (see policy._user_typed)
+        if ledger.sanctioned(d.raw, forms=forms, whole=whole) is not None:
+            continue  # the user (or the system) wrote this destination, as a whole
         matches = ledger.origin(d.raw, forms=forms)
         if matches:
             src = matches[0].source
