@@ -38,6 +38,19 @@
 #define PREFETCH(p) ((void)0)
 #endif
 
+/* Append a new reference to a list and release it: 0, or -1 with an exception set (also
+ * when ``item`` is NULL because building it failed). */
+static int
+append_new(PyObject *list, PyObject *item)
+{
+    if (!item) {
+        return -1;
+    }
+    int r = PyList_Append(list, item);
+    Py_DECREF(item);
+    return r;
+}
+
 /* The inverse of an odd number modulo 2**64 (Newton's iteration doubles the correct bits). */
 static uint64_t
 inverse64(uint64_t b)
@@ -859,13 +872,10 @@ py_tokenize(PyObject *self, PyObject *args)
             i++;
         }
         if (special || (digit && i - a >= token_min)) {
-            PyObject *t = Py_BuildValue("(nn)", a, i);
-            if (!t || PyList_Append(out, t) < 0) {
-                Py_XDECREF(t);
+            if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
                 Py_CLEAR(out);
                 goto done;
             }
-            Py_DECREF(t);
         }
     }
 #undef CLASS
@@ -935,13 +945,10 @@ py_numbers(PyObject *self, PyObject *args)
             break;
         }
         if (nd >= 7) {
-            PyObject *t = Py_BuildValue("(s#n)", digits, nd, a);
-            if (!t || PyList_Append(out, t) < 0) {
-                Py_XDECREF(t);
+            if (append_new(out, Py_BuildValue("(s#n)", digits, nd, a)) < 0) {
                 Py_CLEAR(out);
                 goto done;
             }
-            Py_DECREF(t);
         }
         /* a failed start: any later start inside the same chain sees fewer digits; go on
          * from where the chain ended (i) */
@@ -997,13 +1004,10 @@ py_ids(PyObject *self, PyObject *args)
                 y--;
             }
             if (y - x >= token_min) {
-                PyObject *t = PyUnicode_DecodeASCII((const char *)s + x, y - x, "strict");
-                if (!t || PyList_Append(out, t) < 0) {
-                    Py_XDECREF(t);
+                if (append_new(out, PyUnicode_DecodeASCII((const char *)s + x, y - x, "strict")) < 0) {
                     Py_CLEAR(out);
                     goto done;
                 }
-                Py_DECREF(t);
             }
         }
         p = end;
@@ -1106,12 +1110,10 @@ py_units(PyObject *self, PyObject *args)
         if (str) {
             t = Py_BuildValue("(NnO)", str, start, word ? Py_True : Py_False);
         }
-        if (!t || PyList_Append(out, t) < 0) {
-            Py_XDECREF(t);
+        if (append_new(out, t) < 0) {
             Py_CLEAR(out);
             goto done;
         }
-        Py_DECREF(t);
     }
 done:
     Py_XDECREF(spans);
@@ -1384,11 +1386,10 @@ py_decode_candidates(PyObject *self, PyObject *args)
             i++;
         }
         if (i - a >= 16 && run_may_decode(s + a, i - a)) {
-            PyObject *t = Py_BuildValue("(nn)", a, i);
-            if (!t || PyList_Append(out, t) < 0) {
+            if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
                 Py_CLEAR(out);
+                break;
             }
-            Py_XDECREF(t);
         }
     }
     PyBuffer_Release(&rv);

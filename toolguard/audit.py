@@ -1011,14 +1011,29 @@ class AuditLog:
     # -- appending ---------------------------------------------------------------------
 
     def _write(self, body: Mapping[str, Any], buf: list[bytes] | None = None) -> str:
+        return self._emit(self._text(body), buf)
+
+    def _text(self, body: Mapping[str, Any]) -> bytes:
+        """The canonical JSON of the next record (``v``, ``seq``, ``prev``, ``timestamp`` added)."""
         rec = {"v": FORMAT_VERSION, **body, "seq": self._seq + 1, "prev": self._prev}
         if "timestamp" not in rec:
             rec["timestamp"] = _timestamp(self._clock())
         try:
-            text = canonical(rec).encode("ascii")
+            return canonical(rec).encode("ascii")
         except (TypeError, ValueError) as exc:  # nothing written, nothing changed
             raise ValueError(f"an audit record must be JSON: {exc}") from None
-        return self._emit(text, buf)
+
+    def _emit_inline(self, text: bytes) -> str:
+        """:meth:`_emit` for the inline writer (under the lock): rotate when due; a failed
+        write marks the log failed and raises StoreError."""
+        try:
+            h = self._emit(text)
+            if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                self._rotate()
+        except OSError as exc:
+            self._failed = exc
+            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+        return h
 
     def _emit(self, text: bytes, buf: list[bytes] | None = None) -> str:
         """Hash ``text`` (a record's canonical JSON with ``seq`` and ``prev``) and write it.
@@ -1072,14 +1087,7 @@ class AuditLog:
         """Write one record under the lock (inline writer)."""
         with self._lock:
             self._check_open()
-            try:
-                h = self._write(body)
-                if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
-                    self._rotate()
-            except OSError as exc:
-                self._failed = exc
-                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
-            return h
+            return self._emit_inline(self._text(body))
 
     def append(self, body: Mapping[str, Any]) -> str:
         """Append one record (``v``, ``seq``, ``prev``, ``timestamp`` and ``hash`` are added); return its hash.
@@ -1364,14 +1372,7 @@ class AuditLog:
             with self._lock:
                 self._check_open()
                 data = _decision_bytes(rec, fields, self._seq + 1, self._prev, _timestamp(self._clock()))
-                try:
-                    h = self._emit(data)
-                    if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
-                        self._rotate()
-                except OSError as exc:
-                    self._failed = exc
-                    raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
-                return h
+                return self._emit_inline(data)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"an audit record must be JSON: {exc}") from None
 

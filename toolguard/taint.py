@@ -163,7 +163,7 @@ import re
 import sys
 import types
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
@@ -828,6 +828,21 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
     return [(_NON_DIGIT.sub("", m.group()), m.start()) for m in _NUMBER.finditer(text)]
 
 
+def _runs_around(marks: bytes, mark: bytes, words: bytes) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of the run of ``words`` (a translation in which separators are
+    spaces) around each ``mark`` found in ``marks`` (the same text, translated to show the
+    marks), once per run."""
+    n = len(words)
+    p = marks.find(mark)
+    while p >= 0:
+        a = words.rfind(b" ", 0, p) + 1
+        end = words.find(b" ", p)
+        if end < 0:
+            end = n
+        yield a, end
+        p = marks.find(mark, end)
+
+
 def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None = None, c: types.ModuleType | None = None) -> list[str]:
     """Every maximal ``[\\w-]`` run with a digit and at least ``token_min`` characters (once
     ``-``/``_`` are stripped from its ends): the secret-like tokens of a normalised text (of an
@@ -840,22 +855,14 @@ def _ids(text: str, token_min: int, raw: bytes | None = None, tr: bytes | None =
         return ids
     if raw is not None:
         tr = raw.translate(_NUM_TR) if tr is None else tr
-        p = tr.find(b"0")
-        if p < 0:
+        if b"0" not in tr:
             return out
-        words = raw.translate(_ID_TR)
-        n = len(words)
-        while p >= 0:
-            # the run of word characters around this digit
-            a = words.rfind(b" ", 0, p) + 1
-            end = words.find(b" ", p)
-            if end < 0:
-                end = n
+        # the run of word characters around each digit
+        for a, end in _runs_around(tr, b"0", raw.translate(_ID_TR)):
             if end - a >= token_min:
                 r = raw[a:end].strip(b"-_")
                 if len(r) >= token_min:
                     out.append(r.decode("ascii"))
-            p = tr.find(b"0", end)
         return out
     if _HAS_DIGIT(text) is None:
         return []
@@ -907,19 +914,11 @@ def _names(sp: bytes | None, text: str) -> list[tuple[str, str, int]]:
             _name_parts(m.group(), m.start(), out)
         return out
     marks = sp.translate(_UNDERSCORE_TR)
-    p = marks.find(b"-")
-    if p < 0:
+    if b"-" not in marks:
         return out
-    words = sp.translate(_NAME_TR)
-    n = len(words)
-    while p >= 0:
-        # the /-joined run of name characters around this mark
-        a = words.rfind(b" ", 0, p) + 1
-        end = words.find(b" ", p)
-        if end < 0:
-            end = n
+    # the /-joined run of name characters around each mark
+    for a, end in _runs_around(marks, b"-", sp.translate(_NAME_TR)):
         _name_parts(sp[a:end].decode("ascii"), a, out)
-        p = marks.find(b"-", end)
     return out
 
 
@@ -1205,15 +1204,8 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
         # the unit around each mark, found on bytes
         raw = sp if sp is not None else v.encode("ascii")
         words = raw.translate(_UNIT_TR)
-        n = len(raw)
         for mark in (b"@", b"://"):
-            p = raw.find(mark)
-            while p >= 0:
-                a = words.rfind(b" ", 0, p) + 1
-                e = words.find(b" ", p)
-                e = n if e < 0 else e
-                units.append(v[a:e])
-                p = raw.find(mark, e)
+            units.extend(v[a:e] for a, e in _runs_around(raw, mark, words))
     else:
         units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
     out: list[str] = []
