@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import _pointer
@@ -528,7 +529,7 @@ _QUIET, _quiet = _quiet_rule()
 
 #: The checks ``decide`` runs, in order. ``shape`` runs first; if it finds a broken call,
 #: nothing else runs.
-CHECKS: dict[str, Check] = {
+CHECKS: Mapping[str, Check] = MappingProxyType({
     "shape": check_shape,
     "cut_off": check_cut_off,
     "tool": check_tool,
@@ -536,14 +537,14 @@ CHECKS: dict[str, Check] = {
     "destinations": check_destinations,
     "side_effect": check_side_effect,
     **_exfil_checks(),
-}
+})
 #: Checks that run whether or not the tool has a manifest; every other check needs one.
 NO_MANIFEST_CHECKS = frozenset({"shape", "cut_off", "tool"})
 
 #: Checks that run only when no other finding denies the call: they catch what is wrong
 #: with a call that is otherwise fine (the lethal-trifecta rule), and tell the approver of
 #: a held call where its deciding arguments came from.
-FINAL_CHECKS: dict[str, Check] = _exfil_checks(final=True)
+FINAL_CHECKS: Mapping[str, Check] = MappingProxyType(_exfil_checks(final=True))
 
 _SHAPE_STOPPERS = frozenset({"call.malformed", "call.too_large", "call.too_deep", "call.invalid_unicode"})
 
@@ -554,6 +555,8 @@ def _decide(checks: Mapping[str, Check], call: Call, manifest: Manifest | None, 
 
 def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
     """:func:`decide` on a prepared :class:`Context` (the guard keeps it for what follows)."""
+    if checks is CHECKS:
+        return _decide_builtin(ctx)
     call, manifest = ctx.call, ctx.manifest
     tool = call.tool if isinstance(call.tool, str) else ""
     findings: list[Finding] = []
@@ -581,6 +584,44 @@ def decide_in(ctx: Context, checks: Mapping[str, Check] = CHECKS) -> Decision:
             found = check(ctx)
             if found:
                 findings.extend(found)
+    return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
+
+
+_EXFIL_CHECKS = tuple(_exfil_checks().values())
+_FINAL = tuple(FINAL_CHECKS.values())
+
+
+def _decide_builtin(ctx: Context) -> Decision:
+    """The general loop of :func:`decide_in` for the built-in checks, written out.
+
+    Every call runs this; spelled out, it skips the per-check bookkeeping (a check that can
+    find nothing for this call is not called). It decides exactly as the loop does: shape
+    first (a broken call stops there), the cut-off, then, with a manifest, schema,
+    destinations, side effect and the exfiltration checks (skipped together when
+    :func:`toolguard.exfil.quiet` says none can fire), and the final checks unless a finding
+    denies. tests/exfil compare both on every case.
+    """
+    call, manifest = ctx.call, ctx.manifest
+    tool = call.tool if isinstance(call.tool, str) else ""
+    findings = check_shape(ctx)
+    if findings and any(f.code in _SHAPE_STOPPERS for f in findings):
+        return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
+    if ctx.view.cut_off:
+        findings += check_cut_off(ctx)
+    if manifest is None:
+        findings += check_tool(ctx)
+        return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
+    findings += check_schema(ctx)
+    findings += check_destinations(ctx)
+    findings += check_side_effect(ctx)
+    # _QUIET is read at call time: a test may empty it to switch the skip off
+    quiet = bool(_QUIET) and _quiet(ctx)
+    if not quiet:
+        for check in _EXFIL_CHECKS:
+            findings += check(ctx)
+    if not quiet and (not findings or all(f.action != "deny" for f in findings)):
+        for check in _FINAL:
+            findings += check(ctx)
     return combine(findings, tool=tool, call_id=call.id, decision_id=ctx.decision_id)
 
 

@@ -133,6 +133,7 @@ class Session:
         self._user_turns = 0
         self._system_turns = 0
         self._requested: dict[str, None] = {}
+        self._plain_view: tuple[TaintLedger, SessionView] | None = None
 
     def __repr__(self) -> str:
         return f"Session(principal={self.principal!r}, session_id={self.session_id!r}, sources={len(self.ledger.sources)})"
@@ -173,6 +174,18 @@ class Session:
             self.calls.append(record)
 
     def view(self, *, cut_off: str | None = None, usage: Mapping[str, Any] | None = None) -> SessionView:
+        if cut_off is None and not usage and self.horizon is None:
+            # The common view (no cut-off, no usage hint, no turn horizon) holds only live
+            # references (the ledger, the requested-URL keys): one is made per ledger and
+            # reused, which spares building a frozen dataclass on every call.
+            cached = self._plain_view
+            if cached is not None and cached[0] is self.ledger:
+                return cached[1]
+            view = SessionView(
+                principal=self.principal, session_id=self.session_id, ledger=self.ledger, requested=self._requested.keys()
+            )
+            self._plain_view = (self.ledger, view)
+            return view
         ledger: Any = self.ledger if self.horizon is None else LedgerView(self.ledger, self.horizon)
         return SessionView(
             principal=self.principal,

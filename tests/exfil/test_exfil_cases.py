@@ -342,6 +342,30 @@ def test_the_quiet_skip_changes_no_decision(case, monkeypatch):
                        for c in without.codes)
 
 
+@pytest.mark.parametrize("case", ATTACKS + BENIGN, ids=[c.id for c in ATTACKS + BENIGN])
+def test_the_written_out_core_decides_as_the_general_loop(case):
+    """decide_in spells out the built-in checks; the general loop (any other check table)
+    gives the same verdict, findings and evidence on every case."""
+    from toolguard import policy
+
+    guard, session = _session_for(case)
+    call = Call(case.tool, case.args, "c-final")
+    ctx = policy.Context(call, MANIFESTS.get(case.tool), session.view(), guard.policy)
+    fast = policy.decide_in(ctx)
+    ctx = policy.Context(call, MANIFESTS.get(case.tool), session.view(), guard.policy)
+    loop = policy.decide_in(ctx, dict(policy.CHECKS))
+    assert (fast.verdict, fast.findings) == (loop.verdict, loop.findings)
+
+
+def test_the_builtin_check_table_is_read_only():
+    from toolguard import policy
+
+    with pytest.raises(TypeError):
+        policy.CHECKS["extra"] = lambda ctx: []  # type: ignore[index]
+    with pytest.raises(TypeError):
+        policy.FINAL_CHECKS["extra"] = lambda ctx: []  # type: ignore[index]
+
+
 def test_untrusted_side_effect_message_says_why_per_argument():
     """A value in trusted output that untrusted content names too is not 'not in trusted output'."""
     guard, session = _session_for(Case("why", [("user", "delete my old draft"), ("out", "list_files", "f_999 draft.md\nf_123 plan.md"), INBOX_OUT], "", {}, "hold"))
