@@ -308,15 +308,17 @@ def _has_long_number(d: Dest) -> bool:
     return bool(_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw)))
 
 
-def _is_copied(ctx: Context, d: Dest) -> bool:
+def _is_copied(ctx: Context, d: Dest, *, exact: bool = False) -> bool:
     """The whole URL was seen in session content or typed by the user: it carries nothing new.
 
     Whole-value lookups: a URL is not "seen" because trusted text holds a number it contains
-    (the date the user typed, appended to an injected URL that carries the chat)."""
+    (the date the user typed, appended to an injected URL that carries the chat). ``exact``:
+    seen as a whole token of untrusted text, not as fingerprints that may cover only its
+    first 20 characters (a page's ``https://docs-telemetry.dev/`` and a key appended to it)."""
     ledger = ctx.view.ledger
     assert d.dest is not None
     forms = [d.dest.normalized, d.raw]
-    return bool(ledger.origin(d.raw, forms=forms, whole=True)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
+    return bool(ledger.origin(d.raw, forms=forms, whole=True, exact=exact)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
 
 
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
@@ -328,7 +330,7 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     parts = _data_parts(d)
     if not parts:
         return None
-    copied = _is_copied(ctx, d)
+    copied = _is_copied(ctx, d, exact=True)
     if copied and not _has_long_number(d):
         return None
     # _is_copied looks the URL up as a whole value (a number it holds, such as the date the
@@ -436,14 +438,14 @@ def payload_texts(ctx: Context) -> list[tuple[str, str]]:
 
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     """Payload strings and keys, plus the data-bearing parts of every non-allowed URL, host
-    and domain. A URL copied whole from what the session saw or the user typed (with no long
-    number in it, as :func:`_url_carries` judges it) sends its host only that host's own
-    address: a link to an invoice page from a private email, in a note to a colleague."""
+    and domain. A URL copied whole from what the session saw (as a whole token) or the user
+    typed, with no long number in it, sends its host only that host's own address: a link to
+    an invoice page from a private email, in a note to a colleague."""
     texts = list(payload_texts(ctx)) if payload_leaves(ctx) else []
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind in _DATA_KINDS:
             parts = _data_parts(d)
-            if parts and d.dest.kind == "url" and not _has_long_number(d) and _is_copied(ctx, d):
+            if parts and d.dest.kind == "url" and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
                 continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
@@ -492,15 +494,15 @@ def check_private_data(ctx: Context) -> list[Finding]:
 
 
 def _user_said(ledger: Any, m: Any) -> bool:
-    """The matched fragment of labelled data is, as a whole and in clear, in the user's (or the
-    system prompt's) own words: the user's words are not what a tool disclosed (an invoice
-    number the user typed, also in a private email, as a payment's reference). Only a whole
-    match in clear counts, and only when the user's words are the earliest trusted text
-    holding it."""
+    """The matched fragment of labelled data is, as a whole and in clear, in the user's own
+    words: the user's words are not what a tool disclosed (an invoice number the user typed,
+    also in a private email, as a payment's reference). Only a whole match in clear counts,
+    and only when the user's words are the earliest trusted text holding it; the system
+    prompt does not count (an operator's key in it is still the labelled file's secret)."""
     if m.transform not in ("plain", "case/unicode") or not m.fragment.strip() or (getattr(m, "covered", 0) or 0) > len(m.fragment):
         return False  # encoded, split, or a fragment cut short in the evidence
     src = ledger.sanctioned(m.fragment, whole=True)
-    return src is not None and src.tool in ("user", "system")
+    return src is not None and src.tool == "user"
 
 
 def _dest_name(d: Dest) -> str:

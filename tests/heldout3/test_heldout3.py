@@ -976,3 +976,23 @@ def test_langchain_inbox_session() -> None:
         assert f"[{code}]" in str(msg.content)
     assert msgs[3].status == "success", msgs[3].content
     assert SENT == [("forward_email", ["ap@acme.example"])]
+
+
+@pytest.mark.parametrize("s", _all(), ids=[s.id for s in _all()])
+def test_the_quiet_skip_changes_no_decision(s: Sess, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every call of every session decides the same with exfil.quiet()'s skip switched off."""
+    from toolguard import policy
+
+    guard = Guard(MANIFESTS, policy=s.policy or Policy())
+    session = guard.session("dana", s.id)
+    for i, step in enumerate(s.steps):
+        if step.user:
+            session.add_user_text(step.user)
+            continue
+        call = Call(step.tool, step.args, f"{s.id}#{i}")
+        with_skip = guard.decide(call, session)
+        with monkeypatch.context() as m:
+            m.setattr(policy, "_QUIET", frozenset())
+            without = guard.decide(call, session)
+        assert (with_skip.verdict, with_skip.findings) == (without.verdict, without.findings), f"step {i}"
+        guard.run(session, call, lambda _args, out=step.output: out)
