@@ -16,6 +16,17 @@ ordinary calls before it must still run.
 
 The sessions were written before they were first run. Where a first run showed the
 expectation itself to be wrong, the step says why in a comment.
+
+First run, before any change to toolguard (the 93 sessions as first written): 49 of 53
+attack sessions stopped (the four missed carried private data in the labels of a DNS
+lookup or a ping: host destinations had no data parts); 29 of 40 benign sessions ran as
+expected. Of the 11 others: a link copied from a private email into a mail to a colleague
+denied, a payment reference and a card id the user typed denied as private data (both
+fixed in toolguard/exfil.py); a gist whose user message held literal ``\\n`` escapes (a bad
+test); seven holds under the documented grounding rule, now listed in ``BY_DESIGN``.
+Sessions added after the first fixes (two benign, two attacks, the LangChain session) are
+not in those numbers; the LangChain one found hex labels followed by a tag label not
+read joined (fixed).
 """
 
 from __future__ import annotations
