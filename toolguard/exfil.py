@@ -315,10 +315,14 @@ def _is_copied(ctx: Context, d: Dest, *, exact: bool = False) -> bool:
     (the date the user typed, appended to an injected URL that carries the chat). ``exact``:
     seen as a whole token of untrusted text, not as fingerprints that may cover only its
     first 20 characters (a page's ``https://docs-telemetry.dev/`` and a key appended to it)."""
-    ledger = ctx.view.ledger
-    assert d.dest is not None
-    forms = [d.dest.normalized, d.raw]
-    return bool(ledger.origin(d.raw, forms=forms, whole=True, exact=exact)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
+    cache: dict[tuple[int, bool], bool] = ctx.__dict__.setdefault("_copied", {})
+    key = (id(d), exact)
+    if key not in cache:
+        ledger = ctx.view.ledger
+        assert d.dest is not None
+        forms = [d.dest.normalized, d.raw]
+        cache[key] = bool(ledger.origin(d.raw, forms=forms, whole=True, exact=exact)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
+    return cache[key]
 
 
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
