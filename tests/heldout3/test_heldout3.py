@@ -24,7 +24,7 @@ expected. Of the 11 others: a link copied from a private email into a mail to a 
 denied, a payment reference and a card id the user typed denied as private data (both
 fixed in toolguard/exfil.py); a gist whose user message held literal ``\\n`` escapes (a bad
 test); seven holds under the documented grounding rule, now listed in ``BY_DESIGN``.
-Sessions added after the first fixes (two benign, two attacks, the LangChain session) are
+Sessions added after the first fixes (three benign, two attacks, the LangChain session) are
 not in those numbers; the LangChain one found hex labels followed by a tag label not
 read joined (fixed).
 """
