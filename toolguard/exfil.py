@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "leaves", "payload_leaves", "payload_texts", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "host_data_parts", "leaves", "payload_leaves", "payload_texts", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -184,6 +184,43 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
     return out
 
 
+def host_data_parts(host: str | None, registrable: str | None) -> list[tuple[str, str]]:
+    """The labels of a host name left of its registrable domain, which a lookup of it sends
+    to that domain's name servers (``<data>.<data>.evil.test``): ``[("subdomain", text)]``.
+    Data is split into labels of at most 63 characters, and a host name is case-folded, so
+    what survives is hex: consecutive all-hex labels are also read joined."""
+    if not host or not registrable or not host.endswith("." + registrable):
+        return []
+    sub = host[: -len(registrable) - 1].strip(".")
+    if not sub:
+        return []
+    out = [("subdomain", sub)]
+    if "." in sub:
+        joined = _HEX_LABELS.sub(lambda m: m.group().replace(".", ""), sub)
+        if joined != sub:
+            out.append(("subdomain", joined))
+    return out
+
+
+# Two or more consecutive labels made of hex digits only.
+_HEX_LABELS = re.compile(r"(?<![^.])[0-9a-f]+(?:\.[0-9a-f]+)+(?![^.])")
+
+
+def _data_parts(d: Dest) -> list[tuple[str, str]]:
+    """The data-bearing parts of a destination: a URL's (:func:`url_data_parts`), a host's or
+    domain's labels (:func:`host_data_parts`); none for other kinds."""
+    assert d.dest is not None
+    if d.dest.kind == "url":
+        return url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
+    if d.dest.kind in _HOST_KINDS:
+        return host_data_parts(d.dest.host, d.dest.registrable_domain)
+    return []
+
+
+_HOST_KINDS = frozenset({"host", "domain"})
+_DATA_KINDS = frozenset({"url", *_HOST_KINDS})
+
+
 # A number the taint ledger indexes as such (7+ digits, with up to 3 of ``().+/-`` between
 # digits): a value holding one can be "seen" through that number alone.
 _LONG_NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d){6,}")
@@ -267,15 +304,25 @@ def payload_leaves(ctx: Context) -> bool:
     return cached
 
 
-def _is_copied(ctx: Context, d: Dest) -> bool:
+def _has_long_number(d: Dest) -> bool:
+    return bool(_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw)))
+
+
+def _is_copied(ctx: Context, d: Dest, *, exact: bool = False) -> bool:
     """The whole URL was seen in session content or typed by the user: it carries nothing new.
 
     Whole-value lookups: a URL is not "seen" because trusted text holds a number it contains
-    (the date the user typed, appended to an injected URL that carries the chat)."""
-    ledger = ctx.view.ledger
-    assert d.dest is not None
-    forms = [d.dest.normalized, d.raw]
-    return bool(ledger.origin(d.raw, forms=forms, whole=True)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
+    (the date the user typed, appended to an injected URL that carries the chat). ``exact``:
+    seen as a whole token of untrusted text, not as fingerprints that may cover only its
+    first 20 characters (a page's ``https://docs-telemetry.dev/`` and a key appended to it)."""
+    cache: dict[tuple[int, bool], bool] = ctx.__dict__.setdefault("_copied", {})
+    key = (id(d), exact)
+    if key not in cache:
+        ledger = ctx.view.ledger
+        assert d.dest is not None
+        forms = [d.dest.normalized, d.raw]
+        cache[key] = bool(ledger.origin(d.raw, forms=forms, whole=True, exact=exact)) or ledger.sanctioned(d.raw, forms=forms, whole=True) is not None
+    return cache[key]
 
 
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
@@ -284,17 +331,17 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
     ledger = ctx.view.ledger
     if d.dest.normalized in ctx.view.requested:
         return None  # an earlier call of the session requested this very URL: its host has it all
-    parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
+    parts = _data_parts(d)
     if not parts:
         return None
-    copied = _is_copied(ctx, d)
-    if copied and not (_LONG_NUMBER.search(d.raw) or _LONG_NUMBER.search(unquote_plus(d.raw))):
+    copied = _is_copied(ctx, d, exact=True)
+    if copied and not _has_long_number(d):
         return None
     # _is_copied looks the URL up as a whole value (a number it holds, such as the date the
     # user typed, does not make it seen); a copied URL with a long number in it is still
     # judged part by part, as a second line: labelled data, and each blob seen as a whole in
     # the session or not.
-    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels]
+    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels and not _user_said(ledger, m)]
     if labelled:
         labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
         src = labelled[0].source
@@ -394,11 +441,16 @@ def payload_texts(ctx: Context) -> list[tuple[str, str]]:
 
 
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
-    """Payload strings and keys, plus the data-bearing parts of every non-allowed URL."""
+    """Payload strings and keys, plus the data-bearing parts of every non-allowed URL, host
+    and domain. A URL copied whole from what the session saw (as a whole token) or the user
+    typed, with no long number in it, sends its host only that host's own address: a link to
+    an invoice page from a private email, in a note to a colleague."""
     texts = list(payload_texts(ctx)) if payload_leaves(ctx) else []
     for d in _open(ctx):
-        if d.dest is not None and d.dest.kind == "url":
-            parts = url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
+        if d.dest is not None and d.dest.kind in _DATA_KINDS:
+            parts = _data_parts(d)
+            if parts and d.dest.kind == "url" and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
+                continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
 
@@ -424,6 +476,8 @@ def check_private_data(ctx: Context) -> list[Finding]:
         if m.source.labels:
             if to and m.transform in ("plain", "case/unicode") and all(ledger.addressed_to(m.source, a) for a in to):
                 continue
+            if _user_said(ledger, m):
+                continue
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
         return out
@@ -443,25 +497,42 @@ def check_private_data(ctx: Context) -> list[Finding]:
     return out
 
 
+def _user_said(ledger: Any, m: Any) -> bool:
+    """The matched fragment of labelled data is, as a whole and in clear, in the user's own
+    words: the user's words are not what a tool disclosed (an invoice number the user typed,
+    also in a private email, as a payment's reference). Only a whole match in clear counts,
+    and only when the user's words are the earliest trusted text holding it; the system
+    prompt does not count (an operator's key in it is still the labelled file's secret)."""
+    if m.transform not in ("plain", "case/unicode") or not m.fragment.strip() or (getattr(m, "covered", 0) or 0) > len(m.fragment):
+        return False  # encoded, split, or a fragment cut short in the evidence
+    src = ledger.sanctioned(m.fragment, whole=True)
+    return src is not None and src.tool == "user"
+
+
 def _dest_name(d: Dest) -> str:
     assert d.dest is not None
     if d.dest.kind == "url" and d.dest.host:
         return f"the host {d.dest.host}"
+    if d.dest.kind in _HOST_KINDS and d.dest.registrable_domain and host_data_parts(d.dest.host, d.dest.registrable_domain):
+        return f"a host name under {d.dest.registrable_domain}"  # its labels may be the very data
     return d.dest.normalized[:120]
 
 
 def check_url_data(ctx: Context) -> list[Finding]:
-    """A URL (a url destination, not inside rendered text) to a non-allowed host carrying data."""
+    """A URL (a url destination, not inside rendered text) to a non-allowed host carrying
+    data; and a host or domain destination whose labels carry data (a DNS lookup of
+    ``<data>.evil.test`` sends them to the domain's name servers)."""
     out: list[Finding] = []
     for d in _open(ctx):
-        if d.embedded is not None or d.dest is None or d.dest.kind != "url":
+        if d.embedded is not None or d.dest is None or d.dest.kind not in _DATA_KINDS:
             continue
         carried = _url_carries(ctx, d)
         if carried:
             what, evidence = carried
+            where = f"the URL to {d.dest.host}" if d.dest.kind == "url" else f"the host name under {d.dest.registrable_domain}"
             out.append(ctx.finding(
                 "url.data_in_query",
-                f"{d.pointer}: the URL to {d.dest.host} carries {what}",
+                f"{d.pointer}: {where} carries {what}",
                 d.pointer,
                 evidence,
             ))

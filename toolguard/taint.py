@@ -2006,7 +2006,7 @@ class TaintLedger:
 
         return wanted
 
-    def origin(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> tuple[TaintMatch, ...]:
+    def origin(self, value: str, *, forms: Sequence[str] = (), whole: bool = False, exact: bool = False) -> tuple[TaintMatch, ...]:
         """Untrusted sources in which ``value`` (or one of ``forms``) appears as a whole token.
 
         For destinations and action-deciding arguments. The value and each form are normalised
@@ -2019,6 +2019,10 @@ class TaintLedger:
         With ``whole`` a value that is not itself a number is not looked up by the numbers it
         contains (see :func:`_value_keys`): the question is then whether the value as a whole
         was seen, as for a URL that would carry nothing new.
+
+        With ``exact`` only whole tokens count (a URL, address or id taken as such from
+        untrusted text), not substrings: below about ``min_match + window`` characters the
+        fingerprints cannot prove that a value was seen whole, only that part of it was.
         """
         cands = [v if isinstance(v, str) else str(v) for v in _dedupe([value, *forms])]
         if not cands or not self._index or not self._untrusted_seen:
@@ -2035,7 +2039,7 @@ class TaintLedger:
         qparts: list[U64] = [_key_hashes(keys)] if keys else []
         grams: list[tuple[int, int, int, IntP]] = []  # (candidate, first query index, folded length, positions)
         nq = len(keys)
-        for i, v in enumerate(cands):
+        for i, v in enumerate(() if exact else cands):
             codes = N.fold_codes(v[:4096])
             n = codes.shape[0]
             if n < k:
