@@ -8,6 +8,8 @@ import logging
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from eg_support import NOTES, guard_with, manifests
 from langchain_core.messages import ToolMessage
 
@@ -258,3 +260,21 @@ def test_json_output_keeps_its_type_when_nothing_changes():
     g = guard_with(manifests(NOTES))
     result = {"temp": 3, "note": json.dumps({"x": 1})}
     assert g.run(g.session("a"), Call("weather", {"city": "x"}, "c"), lambda a: result).result is result
+
+
+_TRIGGER_ALPHABET = "AKIASPRVTEYJeyjghxobspk_-.:/ BEARERbearerSecretSECRET0123456789İıKſ"
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, max_size=40) | st.text(max_size=40))
+def test_short_texts_find_triggers_as_the_substring_groups_do(text):
+    """Up to _SHORT_TEXT characters _triggered runs one regex search: it answers as the
+    per-group substring tests (the path longer texts take) on any text, odd case included."""
+    from toolguard import outputs
+
+    r = outputs._redactor(())
+    groups = any(t in text for _, g in r._trigger_groups for t in g) or any(t in text.lower() for t in r._lower_triggers)
+    assert r._triggered(text) == groups
+    for trigger in r._triggers + r._lower_triggers:
+        if len(trigger) <= outputs._SHORT_TEXT:
+            assert r._triggered(trigger)
