@@ -142,7 +142,7 @@ def test_the_background_writers_snapshot_gives_the_general_paths_digest_and_inpu
     assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
 
 
-@pytest.mark.parametrize("args", [a for a in ODD if not isinstance(a, dict) or "to" in a and isinstance(a["to"], (tuple, Color))])
+@pytest.mark.parametrize("args", [a for a in ODD if not isinstance(a, dict) or ("to" in a and isinstance(a["to"], (tuple, Color)))])
 def test_the_snapshot_refuses_what_the_copy_would_not_stand_for(args):
     # tuples (pointers do not walk into them, they would into the list) and an enum
     # written as its value
