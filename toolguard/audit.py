@@ -897,13 +897,15 @@ class AuditLog:
         max_pending: with ``writer="thread"``, how many records may wait for the writer.
             A caller that finds the queue full waits for room (records are never dropped).
 
-    The background writer (``writer="thread"``) takes the record's text, its hashes and the
-    write off the calling thread (which still serialises the call's arguments, so that the
-    record shows them as they were decided); the chain is the same (one writer, records in the order
-    they were handed over) and ``toolguard audit verify`` checks it the same way. What it
-    changes: a decision's record may reach the OS after the call ran. A process crash
-    (``kill -9``) loses the records still queued (at most ``max_pending``), as an OS crash
-    loses what was not yet fsynced in ``interval`` mode. A write error stops the log as
+    The background writer (``writer="thread"``) takes the masking, the record's text, its
+    hashes and the write off the calling thread (which still captures the call's arguments,
+    as orjson's text and a copy read back from it, so that the record shows them as they
+    were decided); the chain is the same (one writer, records in the order they were handed
+    over) and ``toolguard audit verify`` checks it the same way. What it changes: a
+    decision's record may reach the OS after the call ran. A process crash (``kill -9``)
+    loses the records still queued (at most ``max_pending``), as an OS crash loses what was
+    not yet fsynced in ``interval`` mode; a held call's records are out before the guard
+    returns (its ``approval`` event is appended, which waits, behind its decision). A write error stops the log as
     in inline mode: every later record raises :class:`~toolguard.errors.StoreError` (the
     guard then denies every call with ``guard.error``), and the records queued behind the
     failed one are reported lost in the log. :meth:`append` (approval and cut-off events)
