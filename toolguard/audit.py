@@ -372,10 +372,22 @@ _SNAPSHOT = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT
              | orjson.OPT_PASSTHROUGH_DATACLASS)
 
 
+_SNAPSHOT_MAX = 16384  # bytes of text above which the caller walks the arguments itself
+_NO_COPY = object()  # no copy of the arguments: the caller serialised them itself
+
+
 def _snapshot(args: Any) -> tuple[bytes, Any] | None:
-    """``(text, copy)``: an immutable stand-in for plain-data ``args``, or None (then :func:`_args_json`)."""
+    """``(text, copy)``: an immutable stand-in for plain-data ``args``, or None (then :func:`_args_json`).
+
+    Above ``_SNAPSHOT_MAX`` bytes of text the copy is not made (``_NO_COPY``): a queued copy
+    of large arguments would hold their memory twice (text and copy) where the masked copy
+    is small, and the walk costs the caller per value, not per byte. The text is then the
+    one :func:`_args_json` takes.
+    """
     try:
         text = orjson.dumps(args, option=_SNAPSHOT)
+        if len(text) > _SNAPSHOT_MAX:
+            return text, _NO_COPY
         copy = orjson.loads(text)
     except (TypeError, ValueError):  # JSONEncodeError, JSONDecodeError
         return None
@@ -856,7 +868,6 @@ class _Waiter:
 _BODY = 0  # payload: a record body (dict), as append() takes it
 _DECISION = 1  # payload: a decision with its arguments' texts (see AuditLog.decision)
 _FLUSH = 2  # payload: None; completes its waiter when everything before it is written
-_NO_COPY = object()  # a queued decision whose arguments were serialised by the caller
 
 _THREADED: weakref.WeakSet[AuditLog] = weakref.WeakSet()
 _LINGER = 0.002  # seconds the writer lets records gather after a batch
@@ -1414,9 +1425,11 @@ class AuditLog:
                 # else is serialised here as the inline writer does. The rest is the
                 # writer's: the digests, the timing's text, the record.
                 snap = _snapshot(call.args)
+                copy: Any = _NO_COPY
                 if snap is None:
                     args_raw, input_value = _args_json(call.args, manifest, self.args)
-                    copy: Any = _NO_COPY
+                elif snap[1] is _NO_COPY:  # large: walked here, orjson's text reused
+                    args_raw, input_value = _args_json(call.args, manifest, self.args, snap[0])
                 else:
                     args_raw, copy = snap
                     input_value = None

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from toolguard import Call
 from toolguard.audit import (
+    _NO_COPY,
     AuditLog,
     _args_json,
     _input_text,
@@ -140,6 +141,30 @@ def test_the_background_writers_snapshot_gives_the_general_paths_digest_and_inpu
     text, copy = snap
     raw, value = _args_json(copy, MANIFEST, mode, text)
     assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
+    # and the caller's own walk with the same text (what it does for large arguments)
+    raw, value = _args_json(args, MANIFEST, mode, text)
+    assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
+
+
+@pytest.mark.parametrize("mode", ["masked", "full", "hash"])
+@pytest.mark.parametrize("args", [
+    {"to": ["a@acme.example"], "body": "x" * 20000}, {"to": ["a@acme.example"], "body": "é" * 9000, "n": [1.5] * 10},
+    {"to": ("a@acme.example",), "body": "x" * 20000},
+])
+def test_large_arguments_are_walked_by_the_caller_with_the_snapshots_text(tmp_path, mode, args):
+    snap = _snapshot(args)
+    if not isinstance(args["to"], tuple):
+        assert snap is not None and snap[1] is _NO_COPY
+    log = AuditLog(tmp_path / "a.jsonl", writer="thread", args=mode)
+    call = Call("t", args, "c1")
+    d = combine([], tool="t", call_id="c1").with_id("0" * 32)
+    log.decision(d, call, principal="p", session="s", manifest=MANIFEST)
+    log.close()
+    [(_, _, rec, _)] = list(read_records([tmp_path / "a.jsonl"]))
+    assert rec is not None
+    digest, text = reference(args, mode)
+    assert rec["args_sha256"] == digest
+    assert (canonical(rec["input"]) if "input" in rec else None) == text
 
 
 @pytest.mark.parametrize("args", [a for a in ODD if not isinstance(a, dict) or ("to" in a and isinstance(a["to"], (tuple, Color)))])
