@@ -99,6 +99,21 @@ class _EgressPlan:
     # none the first key of a destination pointer: no string is then reached twice, and
     # :func:`egress_bytes` adds sizes without remembering pointers.
     disjoint: tuple[str, ...] | None = None
+    # Each destination pointer as ``(key, each)`` when every one is ``/key`` (False) or
+    # ``/key/*`` (True), the shapes :func:`~toolguard._pointer.compile_resolver` looks up
+    # directly: :func:`egress_bytes` then reads their values without building pointers.
+    dest_keys: tuple[tuple[str, bool], ...] | None = None
+
+
+def _dest_keys(manifest: Manifest) -> tuple[tuple[str, bool], ...] | None:
+    out = []
+    for cd in manifest.compiled.destinations:
+        tokens = cd.spec.tokens
+        if not (len(tokens) in (1, 2) and isinstance(tokens[0], str) and not _pointer._is_index(tokens[0])
+                and (len(tokens) == 1 or tokens[1] is _pointer.WILDCARD)):
+            return None
+        out.append((tokens[0], len(tokens) == 2))
+    return tuple(out)
 
 
 _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
@@ -120,6 +135,7 @@ def _plan_of(manifest: Manifest) -> _EgressPlan:
             tuple(compile_pointer(t) for _, t in payload_tokens) if payload_tokens is not None else None,
             manifest.side_effect in OUTWARD_EFFECTS,
             disjoint,
+            _dest_keys(manifest),
         )
         _PLANS[id(manifest)] = hit = (manifest, plan)
     return hit[1]
@@ -181,7 +197,26 @@ def egress_bytes(call: Call, manifest: Manifest) -> int:
         for key in plan.disjoint:
             if key in args:
                 value = args[key]
-                total += _utf8(value) if type(value) is str else sum(_utf8(s) for _, s in _pointer.walk_strings(value))
+                if type(value) is str:
+                    total += len(value) if value.isascii() else _utf8(value)
+                else:
+                    total += sum(_utf8(s) for _, s in _pointer.walk_strings(value))
+        dest_keys = plan.dest_keys
+        if dest_keys is not None:
+            # what the ``/key`` and ``/key/*`` resolvers reach, read in place
+            for key, each in dest_keys:
+                if key not in args:
+                    continue
+                value = args[key]
+                if not each:
+                    if isinstance(value, str):
+                        total += len(value) if value.isascii() else _utf8(value)
+                    continue
+                items = value if isinstance(value, list) else value.values() if isinstance(value, dict) else ()
+                for item in items:
+                    if isinstance(item, str):
+                        total += len(item) if item.isascii() else _utf8(item)
+            return total
         for _, resolve, _ in plan.dests:
             total += sum(_utf8(value) for _, value in resolve(args) if isinstance(value, str))
         return total

@@ -330,13 +330,14 @@ def _fast_json(value: Any) -> bytes | None:
     return out if out.isascii() and _DEL not in out else None
 
 
-def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, Any]:
+def _args_json(args: Any, manifest: Manifest | None, mode: str, text: bytes | None = None) -> tuple[bytes, Any]:
     """(the bytes ``args_sha256`` hashes, the record's ``input``) for one call.
 
     The input is None (``args: hash``: the record has none), the masked copy (plain data
     orjson writes as the stdlib would, see :func:`_fast_json`) or a :class:`_Raw` holding
     its canonical JSON. Nothing returned refers to ``args``: it is also what the background writer takes
-    as the call's arguments, whatever the tool does to them afterwards.
+    as the call's arguments, whatever the tool does to them afterwards. ``text``: orjson's
+    sorted text of ``args`` when the caller has it already (:func:`_snapshot`).
     """
     floats: list[float] = []
     try:
@@ -344,7 +345,12 @@ def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, 
         masked = _walk(args, node, floats, 0)  # for "full" and "hash" only the check counts
     except (_NotPlain, RecursionError):
         return _slow_args_json(args, manifest, mode)
-    raw = None if floats else _fast_json(args)
+    if floats:
+        raw = None
+    elif text is not None:
+        raw = text if text.isascii() and _DEL not in text else None
+    else:
+        raw = _fast_json(args)
     if raw is None:
         raw = canonical(args).encode("ascii")
     if mode == "full":
@@ -352,6 +358,44 @@ def _args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, 
     if mode == "masked":
         return raw, _Raw(canonical(masked)) if floats else masked
     return raw, None
+
+
+# What the background writer's caller does instead of the walk: orjson writes the arguments
+# (every type it cannot write, subclasses of str, int, dict and list, dates and dataclasses
+# included, raises) and reads the text back, and the copy must equal the arguments. Equal
+# means the same plain data: a tuple never equals the list it becomes, NaN and the
+# infinities become null, an enum or UUID written as its value differs from it (the int and
+# str enums are equal to their values, and the general path writes them as those values
+# too). The copy, new objects no one else holds, then stands for the arguments in the
+# writer, which walks it as :func:`_args_json` would walk the arguments.
+_SNAPSHOT = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+             | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+_SNAPSHOT_MAX = 16384  # bytes of text above which the caller walks the arguments itself
+_NO_COPY = object()  # no copy of the arguments: the caller serialised them itself
+
+
+def _snapshot(args: Any) -> tuple[bytes, Any] | None:
+    """``(text, copy)``: an immutable stand-in for plain-data ``args``, or None (then :func:`_args_json`).
+
+    Above ``_SNAPSHOT_MAX`` bytes of text the copy is not made (``_NO_COPY``): a queued copy
+    of large arguments would hold their memory twice (text and copy) where the masked copy
+    is small, and the walk costs the caller per value, not per byte. The text is then the
+    one :func:`_args_json` takes.
+    """
+    try:
+        text = orjson.dumps(args, option=_SNAPSHOT)
+        if len(text) > _SNAPSHOT_MAX:
+            return text, _NO_COPY
+        copy = orjson.loads(text)
+    except (TypeError, ValueError):  # JSONEncodeError, JSONDecodeError
+        return None
+    try:
+        same = type(copy) is type(args) and copy == args
+    except Exception:  # a comparison that raises (a RecursionError on deep nesting)
+        return None
+    return (text, copy) if same else None
 
 
 def _slow_args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[bytes, Any]:
@@ -420,12 +464,26 @@ def _str_json(value: Any) -> str:
     return _esc(value) if type(value) is str else canonical(value)
 
 
+def _milli(x: float) -> str:
+    """``float.__repr__(round(x, 3))`` for ``0 <= x < 1e12``, without making the float.
+
+    ``round(x, 3)`` and ``%.3f`` both round the exact binary value to 3 decimals (the same
+    correctly rounded conversion, ties to even); a decimal of at most 15 significant digits
+    is the shortest text of the float nearest to it, so ``repr`` of the rounded float is
+    that decimal with its trailing zeros cut (one kept after the point). Below 1e12 the
+    value has at most 15 digits, and ``repr`` writes no exponent (it does from 1e16, and
+    for nonzero values under 1e-4, which round to 0.0).
+    """
+    text = f"{x:.3f}".rstrip("0")
+    return text + "0" if text[-1] == "." else text
+
+
 def _timing_json(timing: Mapping[str, float]) -> str:
     """The ``timing`` object's canonical JSON, values rounded to 3 decimals; ValueError if one is not finite."""
     if len(timing) == 2 and "account_us" in timing and "decide_us" in timing:  # what the guard records
-        a, d = round(timing["account_us"], 3), round(timing["decide_us"], 3)
-        if type(a) is float and type(d) is float and a - a == 0.0 and d - d == 0.0:  # finite floats
-            return f'{{"account_us":{float.__repr__(a)},"decide_us":{float.__repr__(d)}}}'
+        a, d = timing["account_us"], timing["decide_us"]
+        if type(a) is float and type(d) is float and 0.0 <= a < 1e12 and 0.0 <= d < 1e12:
+            return f'{{"account_us":{_milli(a)},"decide_us":{_milli(d)}}}'
     return "{" + ",".join([f"{_str_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)]) + "}"
 
 
@@ -850,13 +908,15 @@ class AuditLog:
         max_pending: with ``writer="thread"``, how many records may wait for the writer.
             A caller that finds the queue full waits for room (records are never dropped).
 
-    The background writer (``writer="thread"``) takes the record's text, its hashes and the
-    write off the calling thread (which still serialises the call's arguments, so that the
-    record shows them as they were decided); the chain is the same (one writer, records in the order
-    they were handed over) and ``toolguard audit verify`` checks it the same way. What it
-    changes: a decision's record may reach the OS after the call ran. A process crash
-    (``kill -9``) loses the records still queued (at most ``max_pending``), as an OS crash
-    loses what was not yet fsynced in ``interval`` mode. A write error stops the log as
+    The background writer (``writer="thread"``) takes the masking, the record's text, its
+    hashes and the write off the calling thread (which still captures the call's arguments,
+    as orjson's text and a copy read back from it, so that the record shows them as they
+    were decided); the chain is the same (one writer, records in the order they were handed
+    over) and ``toolguard audit verify`` checks it the same way. What it changes: a
+    decision's record may reach the OS after the call ran. A process crash (``kill -9``)
+    loses the records still queued (at most ``max_pending``), as an OS crash loses what was
+    not yet fsynced in ``interval`` mode; a held call's records are out before the guard
+    returns (its ``approval`` event is appended, which waits, behind its decision). A write error stops the log as
     in inline mode: every later record raises :class:`~toolguard.errors.StoreError` (the
     guard then denies every call with ``guard.error``), and the records queued behind the
     failed one are reported lost in the log. :meth:`append` (approval and cut-off events)
@@ -1323,7 +1383,9 @@ class AuditLog:
 
     def _decision_payload_text(self, payload: tuple[Any, ...], seq: int, prev: str) -> bytes:
         """The text of a queued decision (background writer), with its chain fields."""
-        decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp = payload
+        decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp, copy = payload
+        if copy is not _NO_COPY:  # a snapshot: args_raw is orjson's text of ``copy``
+            args_raw, input_value = _args_json(copy, manifest, self.args, args_raw)
         fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
                   input_value, manifest_digest(manifest), revision, _timing_json(timing) if timing else "")
         return _decision_bytes(_decision_record(*fields), fields, seq, prev, _timestamp(stamp))
@@ -1355,15 +1417,28 @@ class AuditLog:
             self._enqueue(_BODY, body, None)
             return ""
         try:
-            # The arguments are serialised now, on this thread: the tool may change its
-            # argument dict once the call goes on (and the writer is then still to run).
-            args_raw, input_value = _args_json(call.args, manifest, self.args)
             if self._thread is not None:
-                # the rest is the writer's: the digests, the timing's text, the record
+                # The arguments are captured now, on this thread: the tool may change its
+                # argument dict once the call goes on (and the writer is then still to run).
+                # Plain data is captured as orjson's text and a copy read back from it
+                # (:func:`_snapshot`), which the writer masks, checks and hashes; anything
+                # else is serialised here as the inline writer does. The rest is the
+                # writer's: the digests, the timing's text, the record.
+                snap = _snapshot(call.args)
+                copy: Any = _NO_COPY
+                if snap is None:
+                    args_raw, input_value = _args_json(call.args, manifest, self.args)
+                elif snap[1] is _NO_COPY:  # large: walked here, orjson's text reused
+                    args_raw, input_value = _args_json(call.args, manifest, self.args, snap[0])
+                else:
+                    args_raw, copy = snap
+                    input_value = None
                 payload = (decision, tool, call_id, args_raw, input_value, principal, session, manifest,
-                           policy_revision, dict(timing) if timing else None, self._clock())
+                           policy_revision, dict(timing) if timing else None, self._clock(), copy)
                 self._enqueue(_DECISION, payload, None)
                 return ""
+            # The inline writer serialises the arguments before the call goes on.
+            args_raw, input_value = _args_json(call.args, manifest, self.args)
             timing_json = _timing_json(timing) if timing else ""
             fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
                       input_value, manifest_digest(manifest), policy_revision, timing_json)

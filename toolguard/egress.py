@@ -628,23 +628,26 @@ class LeasedCounterStore:
         if type(fill) is not int or fill < 0:
             raise ValueError(f"fill must be a non-negative int, not {fill!r}")
         with self._lock:
-            now = self._high = max(now, self._high)
+            if now < self._high:
+                now = self._high
+            else:
+                self._high = now
             leases = self._leases
             n_buckets = self.buckets
+            found: list[tuple[str, _Lease, int]] = []
             for key, per, cost in items:
                 lease = leases.get(key)
                 if cost is None:
                     cost = fill
                 elif type(cost) is not int or cost < 0:
                     raise ValueError(f"charge {key!r}: cost must be a non-negative int, not {cost!r}")
-                if lease is None or lease.bucket < math.floor(now / (per / n_buckets)) or lease.left < cost:
+                if lease is None or lease.left < cost or lease.bucket < math.floor(now / (per / n_buckets)):
                     return None
+                found.append((key, lease, cost))
             usage = self._usage
             out: dict[str, int] = {}
-            for key, _, cost in items:
-                if cost is None:
-                    cost = fill
-                leases[key].left -= cost
+            for key, lease, cost in found:
+                lease.left -= cost
                 out[key] = usage[key] = usage.get(key, 0) + cost
             return out
 

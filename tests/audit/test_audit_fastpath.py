@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
+import datetime
+import enum
 import hashlib
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -12,12 +17,14 @@ from hypothesis import strategies as st
 
 from toolguard import Call
 from toolguard.audit import (
+    _NO_COPY,
     AuditLog,
     _args_json,
     _input_text,
     _jsonable,
     _keep_tree,
     _NotPlain,
+    _snapshot,
     _timing_json,
     _walk,
     args_digest,
@@ -96,6 +103,86 @@ def test_values_that_are_not_plain_take_the_general_path(mode, args):
     assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
 
 
+class Color(enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Mode(str, enum.Enum):
+    FAST = "fast"
+
+
+@dataclasses.dataclass
+class Point:
+    x: int
+
+
+ODD = [
+    {"to": ("a@b.example", "c@d.example")}, {"to": [("x@y.example",)]}, {"to": Color.RED}, {"to": [Level.HIGH]},
+    {"to": [Mode.FAST], "m": Mode.FAST}, {"u": uuid.UUID(int=5)}, {"d": datetime.datetime(2025, 1, 2)},
+    {"p": Point(1)}, {"to": [float("nan")]}, {"x": -0.0, "y": 1e-05, "z": 1e16}, {"to": Odd("x@a.example")},
+    {"big": 2**64}, {"n": 2**63 - 1}, {"s": "\ud800"}, {1: "x"}, {"é": "ü\x7f"}, ("a", "b"), ["a", ("b",)],
+    {"to": collections.OrderedDict(a=1)}, {"to": bytearray(b"x")}, {"to": b"x"}, {"to": {"to": []}},
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(args=st.one_of(ARGS, PLAIN, st.sampled_from(ODD)))
+@pytest.mark.parametrize("mode", ["masked", "full", "hash"])
+def test_the_background_writers_snapshot_gives_the_general_paths_digest_and_input(mode, args):
+    # What the calling thread captures (orjson's text and the copy read back) and what the
+    # writer makes of it: the same digest and input as the general path on the arguments.
+    snap = _snapshot(args)
+    if snap is None:
+        return  # the caller serialises such arguments itself (_args_json, tested above)
+    text, copy = snap
+    raw, value = _args_json(copy, MANIFEST, mode, text)
+    assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
+    # and the caller's own walk with the same text (what it does for large arguments)
+    raw, value = _args_json(args, MANIFEST, mode, text)
+    assert (hashlib.sha256(raw).hexdigest(), _input_text(value, mode)) == reference(args, mode)
+
+
+@pytest.mark.parametrize("mode", ["masked", "full", "hash"])
+@pytest.mark.parametrize("args", [
+    {"to": ["a@acme.example"], "body": "x" * 20000}, {"to": ["a@acme.example"], "body": "é" * 9000, "n": [1.5] * 10},
+    {"to": ("a@acme.example",), "body": "x" * 20000},
+])
+def test_large_arguments_are_walked_by_the_caller_with_the_snapshots_text(tmp_path, mode, args):
+    snap = _snapshot(args)
+    if not isinstance(args["to"], tuple):
+        assert snap is not None and snap[1] is _NO_COPY
+    log = AuditLog(tmp_path / "a.jsonl", writer="thread", args=mode)
+    call = Call("t", args, "c1")
+    d = combine([], tool="t", call_id="c1").with_id("0" * 32)
+    log.decision(d, call, principal="p", session="s", manifest=MANIFEST)
+    log.close()
+    [(_, _, rec, _)] = list(read_records([tmp_path / "a.jsonl"]))
+    assert rec is not None
+    digest, text = reference(args, mode)
+    assert rec["args_sha256"] == digest
+    assert (canonical(rec["input"]) if "input" in rec else None) == text
+
+
+@pytest.mark.parametrize("args", [a for a in ODD if not isinstance(a, dict) or ("to" in a and isinstance(a["to"], (tuple, Color)))])
+def test_the_snapshot_refuses_what_the_copy_would_not_stand_for(args):
+    # tuples (pointers do not walk into them, they would into the list) and an enum
+    # written as its value
+    assert _snapshot(args) is None
+
+
+def test_the_snapshot_holds_nothing_of_the_arguments():
+    args = {"to": ["a@acme.example"], "meta": {"k": [1, 2]}}
+    text, copy = _snapshot(args)
+    args["to"].append("b@evil.example")
+    args["meta"]["k"].clear()
+    assert copy == {"meta": {"k": [1, 2]}, "to": ["a@acme.example"]}
+    assert text == b'{"meta":{"k":[1,2]},"to":["a@acme.example"]}'
+
+
 def test_nesting_beyond_the_walks_limit_takes_the_general_path():
     args: Any = {"to": "x"}
     for _ in range(80):
@@ -109,6 +196,14 @@ def test_nesting_beyond_the_walks_limit_takes_the_general_path():
     {"decide_us": 0.0005, "account_us": 0.0}, {"z": 1.25, "a": 2}, {"decide_us": 5.0},
 ])
 def test_the_timing_text_is_canonical(timing):
+    assert _timing_json(timing) == canonical({k: round(v, 3) for k, v in timing.items()})
+
+
+@settings(max_examples=2000, deadline=None)
+@given(a=st.one_of(st.floats(min_value=0.0, max_value=2e12), st.sampled_from([0.0, 0.0005, 0.0015, 0.0625, 2.5, 999999999999.9995, 1e12 - 1e-4, 123.4565])),
+       d=st.floats(min_value=0.0, max_value=1e6))
+def test_the_guards_timing_text_is_canonical(a, d):
+    timing = {"decide_us": d, "account_us": a}
     assert _timing_json(timing) == canonical({k: round(v, 3) for k, v in timing.items()})
 
 

@@ -129,9 +129,10 @@ def test_the_thread_writer_writes_the_same_file_as_the_inline_one(tmp_path):
     assert files[0] == files[1]
 
 
-def test_the_thread_writer_records_the_arguments_as_they_were_decided(tmp_path):
+@pytest.mark.parametrize("mode", ["full", "masked", "hash"])
+def test_the_thread_writer_records_the_arguments_as_they_were_decided(tmp_path, mode):
     p = tmp_path / "a.jsonl"
-    log = AuditLog(p, writer="thread", args="full")
+    log = AuditLog(p, writer="thread", args=mode)
     with log._lock:  # the writer cannot write until the tool has mutated its arguments
         args = {"to": ["bob@acme.example"], "body": "original", "meta": {"k": [1]}}
         call = Call("send_email", args, "c1")
@@ -145,7 +146,12 @@ def test_the_thread_writer_records_the_arguments_as_they_were_decided(tmp_path):
     [(_, _, rec, _)] = list(read_records([p]))
     assert rec is not None
     assert rec["args_sha256"] == expected
-    assert rec["input"] == {"to": ["bob@acme.example"], "body": "original", "meta": {"k": [1]}}
+    if mode == "full":
+        assert rec["input"] == {"to": ["bob@acme.example"], "body": "original", "meta": {"k": [1]}}
+    elif mode == "masked":
+        assert rec["input"] == {"to": ["bob@acme.example"], "body": "<8 chars>", "meta": {"k": [1]}}
+    else:
+        assert "input" not in rec
 
 
 def test_a_full_queue_makes_callers_wait_and_drops_nothing(tmp_path):

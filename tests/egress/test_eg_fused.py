@@ -40,6 +40,21 @@ def test_egress_bytes_is_the_first_item_of_measure_egress(manifest, args):
     assert egress_bytes(call, manifest) == measure_egress(call, manifest)[0]
 
 
+_values = st.recursive(
+    st.one_of(st.text(max_size=6), st.sampled_from(["ünï", "\ud800", "x@acme.example"]), st.integers(), st.none()),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["to", "k", "0"]), inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(args=st.dictionaries(st.sampled_from(["to", "body", "meta", "0", "a/b", "subject", "x"]), _values, max_size=5),
+       manifest=st.sampled_from(MANIFESTS + DISJOINT))
+def test_egress_bytes_is_the_first_item_of_measure_egress_on_any_arguments(args, manifest):
+    call = Call(manifest.tool, args, "c1")
+    assert egress_bytes(call, manifest) == measure_egress(call, manifest)[0]
+
+
 # -- the short output path -----------------------------------------------------------------
 
 _FRAGMENTS = ["AKIA", "eyJ", "sk-", "gh", "xox", "Bearer ", "secret", "4111 1111 1111 1111", "-", " ", "0", "7", "é", "٣"]
