@@ -8,9 +8,9 @@ import logging
 from collections import Counter
 
 import pytest
+from eg_support import NOTES, guard_with, manifests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from eg_support import NOTES, guard_with, manifests
 from langchain_core.messages import ToolMessage
 
 from toolguard import Call
