@@ -1054,6 +1054,10 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
     return [(text[a:b], a) for a, b in zip(starts[cand].tolist(), ends[cand].tolist(), strict=True)]
 
 
+#: The kinds of token keys, in the order the C core's ``text_keys`` takes them.
+_KINDS = ("id", "url", "email", "host", "handle")
+
+
 def _text_keys(
     text: str,
     codes: npt.NDArray[np.integer] | None,
@@ -1065,51 +1069,68 @@ def _text_keys(
     c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
-    found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
-    email and host keys (a labelled source that is not untrusted needs only its ids).
+    found separately, by :func:`_numbers` on the folded text). ``ids_only`` keeps only the
+    ids, URLs and emails (what a labelled source that is not untrusted indexes).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
-    short text, the regex tokenizer finds the same units (so does the C core ``c``, given byte
-    codes)."""
-    out: list[tuple[str, str, int]] = []
-    cache = _UNIT_CACHE
-    units: Iterable[tuple[str, int, bool]]
+    short text, the regex tokenizer finds the same units. The C core ``c``, given codes,
+    tokenizes and reads every all-ASCII unit itself (ids, and the canonical keys of URLs,
+    emails, hosts and handles, what :func:`_unit_keys` gives) and hands back the others
+    (other characters, percent-escapes, punycode, IPv6 literals) in their place."""
     if c is not None and codes is not None and (codes.dtype == np.uint8 or codes.dtype == np.uint32):
-        # the C core reads the id-like units itself (is_id: the id, what the first branch
-        # below gives) and hands back the others as they are, in order
-        units = c.units(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)
-    else:
-        units = [
-            (u, at, False)
-            for u, at in (_tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min))
-        ]
-    for u, at, is_id in units:
-        if is_id:
-            out.append((u, "id", at))
-            continue
-        v = u.strip(_TRIM)
-        if _IDCHARS(v) is not None:
-            # the common case, inlined: an id (same result as _unit_keys)
-            if len(v) >= token_min and len(v) >= 2 and _HAS_DIGIT(v) is not None:
-                run = v.strip("-_")
-                if len(run) >= token_min:
-                    out.append((run, "id", at))
-            continue
-        if ids_only and "@" not in v and "://" not in v:
-            if len(v) >= token_min and _HAS_DIGIT(v) is not None:
-                out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
-            continue
-        # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
-        ck = (u, strict_mode, token_min, parents)
-        keys = cache.get(ck)
-        if keys is None:
-            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
-            if len(cache) >= 2048:
-                cache.clear()
-            cache[ck] = keys
-        for key, kind in keys:
-            if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+        found, pending = c.text_keys(np.ascontiguousarray(codes), _CLASS_BYTES, token_min, parents, ids_only, _KINDS)
+        if not pending:
+            entries: list[tuple[str, str, int]] = found
+            return entries
+        out: list[tuple[str, str, int]] = []
+        for key, kind, at in found:
+            if kind is None:
+                _unit_entries(key, at, out, strict_mode=strict_mode, token_min=token_min, parents=parents, ids_only=ids_only, c=c)
+            else:
                 out.append((key, kind, at))
+        return out
+    out = []
+    for u, at in _tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min):
+        _unit_entries(u, at, out, strict_mode=strict_mode, token_min=token_min, parents=parents, ids_only=ids_only, c=c)
     return out
+
+
+def _unit_entries(
+    u: str,
+    at: int,
+    out: list[tuple[str, str, int]],
+    *,
+    strict_mode: bool,
+    token_min: int,
+    parents: bool,
+    ids_only: bool,
+    c: types.ModuleType | None,
+) -> None:
+    """Append the ``(key, kind, at)`` entries of one token unit ``u`` to ``out`` (see
+    :func:`_text_keys`)."""
+    v = u.strip(_TRIM)
+    if _IDCHARS(v) is not None:
+        # the common case, inlined: an id (same result as _unit_keys)
+        if len(v) >= token_min and len(v) >= 2 and _HAS_DIGIT(v) is not None:
+            run = v.strip("-_")
+            if len(run) >= token_min:
+                out.append((run, "id", at))
+        return
+    if ids_only and "@" not in v and "://" not in v:
+        if len(v) >= token_min and _HAS_DIGIT(v) is not None:
+            out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
+        return
+    # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
+    cache = _UNIT_CACHE
+    ck = (u, strict_mode, token_min, parents)
+    keys = cache.get(ck)
+    if keys is None:
+        keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
+        if len(cache) >= 2048:
+            cache.clear()
+        cache[ck] = keys
+    for key, kind in keys:
+        if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+            out.append((key, kind, at))
 
 
 #: Token kinds of labelled text indexed as secret-like besides ids and numbers: contact
