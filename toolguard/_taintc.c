@@ -695,6 +695,46 @@ done:
 /* merge(keys1, vals1, keys2, vals2, dups) -> (keys, vals): the stable merge of two sorted
  * runs (for equal keys the entries of run 1, the older, first), keeping only the last dups
  * entries of each key (taint._Index._cap: the newest). */
+/* The first index p in [lo, hi) with keys[p] >= key (hi if none), keys sorted: an
+ * exponential search from lo, then a binary search. */
+static Py_ssize_t
+gallop_below(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t key)
+{
+    Py_ssize_t step = 1, prev = lo;
+    Py_ssize_t p = lo;
+    while (p < hi && keys[p] < key) {
+        prev = p + 1;
+        p = lo + step;
+        step *= 2;
+    }
+    if (p > hi) {
+        p = hi;
+    }
+    /* keys[prev - 1] < key (or prev == lo), and p == hi or keys[p] >= key */
+    Py_ssize_t l = prev, r = p;
+    while (l < r) {
+        Py_ssize_t m = l + (r - l) / 2;
+        if (keys[m] < key) {
+            l = m + 1;
+        }
+        else {
+            r = m;
+        }
+    }
+    return l;
+}
+
+/* Does keys[lo:hi] (sorted) hold more than dups entries of one key? */
+static int
+over_dups(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, int dups)
+{
+    int over = 0;
+    for (Py_ssize_t t = lo; t + dups < hi; t++) {
+        over |= keys[t] == keys[t + dups];
+    }
+    return over;
+}
+
 static PyObject *
 py_merge(PyObject *self, PyObject *args)
 {
@@ -743,18 +783,49 @@ py_merge(PyObject *self, PyObject *args)
     uint32_t *vo = (uint32_t *)PyBytes_AS_STRING(vb);
     /* One pass. Equal keys come out together, older first; once a key has dups entries, each
      * further one drops the oldest of them (taint._Index._cap keeps the newest dups): the
-     * run's entries shift down by one, which only a key in more than dups sources costs. */
+     * run's entries shift down by one, which only a key in more than dups sources costs.
+     * When one run supplies 8 entries in a row, the stretch of it below the other run's next
+     * key is found by galloping and copied in bulk (a small run merged into a big one costs
+     * a search per entry of the small one and a copy of the big one), unless the stretch
+     * continues the key just written or holds more than dups entries of one key. */
     Py_ssize_t i = 0, j = 0, o = 0, same = 0; /* same: entries of ko[o-1]'s key at the end */
+    int wins_a = 0, wins_b = 0;
     while (i < n1 || j < n2) {
         uint64_t key;
         uint32_t val;
         if (j >= n2 || (i < n1 && a[i] <= b[j])) {
+            if (wins_a >= 8 && j < n2) {
+                Py_ssize_t end = gallop_below(a, i, n1, b[j]);
+                if (end - i >= 8 && ko[o - 1] != a[i] && !over_dups(a, i, end, dups)) {
+                    memcpy(ko + o, a + i, sizeof(uint64_t) * (size_t)(end - i));
+                    memcpy(vo + o, va + i, sizeof(uint32_t) * (size_t)(end - i));
+                    o += end - i;
+                    i = end;
+                    wins_a = 0;
+                    continue;
+                }
+            }
             key = a[i];
             val = va[i++];
+            wins_a++;
+            wins_b = 0;
         }
         else {
+            if (wins_b >= 8 && i < n1) {
+                Py_ssize_t end = gallop_below(b, j, n2, a[i]);
+                if (end - j >= 8 && ko[o - 1] != b[j] && !over_dups(b, j, end, dups)) {
+                    memcpy(ko + o, b + j, sizeof(uint64_t) * (size_t)(end - j));
+                    memcpy(vo + o, vb2 + j, sizeof(uint32_t) * (size_t)(end - j));
+                    o += end - j;
+                    j = end;
+                    wins_b = 0;
+                    continue;
+                }
+            }
             key = b[j];
             val = vb2[j++];
+            wins_b++;
+            wins_a = 0;
         }
         same = (o > 0 && ko[o - 1] == key) ? same + 1 : 1;
         if (same > dups) {

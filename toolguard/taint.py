@@ -81,7 +81,7 @@ lookup cost grows with the argument, not the ledger (the benchmark measures 10 M
 runs. Runs only change how entries are found, never which: both cores hold the same entries
 (a test compares them) and apply the same eviction, rebasing and 16-per-key cap. Small additions (a short
 output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
-holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
+holds 16384 entries or before anything reads the index: every lookup flushes it first, so a
 query always sees everything added before it.
 
 Short texts (under 512 characters, the usual tool output and chat message) take a path with
@@ -591,7 +591,7 @@ class _Index:
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
-    _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
+    _PENDING = 16384  # entries of small additions buffered before they are sorted into a run
 
     __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
 
@@ -623,8 +623,13 @@ class _Index:
             # the two arrays (with their headers) and a list slot
             self.pending_bytes += keys.nbytes + vals.nbytes + 232
             return
+        if not self.pending:
+            self._add_run(keys, vals, cap=False)
+            return
+        # the buffer and this addition become one run
+        self.pending.append((keys, vals))
+        self.pending_n += keys.shape[0]
         self.flush()
-        self._add_run(keys, vals, cap=False)
 
     def flush(self) -> None:
         """Sort the buffered additions into a run (a no-op when there are none)."""
@@ -645,30 +650,28 @@ class _Index:
         order = np.argsort(keys, kind="stable")
         # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
         keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
-        self.runs.append(_Run(keys, vals, self.c))
-        while len(self.runs) >= 2 and (
-            len(self.runs) > self._MAX_RUNS
-            or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
+        # The new run merges into the newest run while that one is not much bigger (or when
+        # there are too many runs); only the final run gets a directory.
+        runs = self.runs
+        while runs and (
+            len(runs) + 1 > self._MAX_RUNS
+            or runs[-1].keys.shape[0] <= self._RATIO * keys.shape[0]
             # small runs are merged whatever their ratio: cheap, and one lookup fewer
-            or self.runs[-2].keys.shape[0] <= self._SMALL
+            or runs[-1].keys.shape[0] <= self._SMALL
             # with the C core, a run beyond the cache merges into a bigger one at a wider ratio
-            or (
-                self.big_ratio
-                and self.runs[-1].keys.shape[0] >= self._BIG
-                and self.runs[-2].keys.shape[0] <= self.big_ratio * self.runs[-1].keys.shape[0]
-            )
+            or (self.big_ratio and keys.shape[0] >= self._BIG and runs[-1].keys.shape[0] <= self.big_ratio * keys.shape[0])
         ):
-            r1, r2 = self.runs[-2], self.runs[-1]
+            r1 = runs.pop()
             if self.c is not None:
                 # the same merge in one linear pass
-                kb, vb = self.c.merge(r1.keys, r1.vals, r2.keys, r2.vals, self._DUPS)
-                merged = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+                kb, vb = self.c.merge(r1.keys, r1.vals, keys, vals, self._DUPS)
+                keys, vals = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
             else:
-                k = np.concatenate((r1.keys, r2.keys))
+                k = np.concatenate((r1.keys, keys))
                 # stable: for equal keys the older entries (smaller positions) stay first
                 order = np.argsort(k, kind="stable")
-                merged = self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order])
-            self.runs[-2:] = [_Run(*merged, self.c)]
+                keys, vals = self._cap(k[order], np.concatenate((r1.vals, vals))[order])
+        runs.append(_Run(keys, vals, self.c))
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
