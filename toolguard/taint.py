@@ -1169,20 +1169,29 @@ def _street_key(line: str) -> str:
 
 
 # ASCII text: digits as '0', capitals as 'A', small letters as 'a', space/tab as ' ': a street
-# line starts where "0 A" (or "0a A", "0A A") is, found by a pattern with a literal head
+# line starts where "0 A" (or "0a A", "0A A", with any run of blanks) is, found by a pattern
+# with a literal head
 _POSTAL_TR = bytes(
     48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
 )
-_POSTAL_HEAD = re.compile(rb"0[aA]? A")
+_POSTAL_HEAD = re.compile(rb"0[aA]? +A")
 
 
 def _postal_keys(text: str) -> list[tuple[str, int]]:
-    """``(key, offset)`` of the street line of every postal address of a labelled text."""
+    """``(key, offset)`` of the street line of every postal address of a labelled text:
+    those of ``_POSTAL.finditer`` (a test compares them)."""
     if _HAS_DIGIT(text) is None:
         return []
-    if not text.isascii():
+    if text.isascii():
+        raw = text.encode("ascii")
+    elif any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+        # a digit of another script may start a street line: the regular expression alone
         return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
-    tr = text.encode("ascii").translate(_POSTAL_TR)
+    else:
+        # one byte per character, any other character as "?" (neither digit, letter nor
+        # blank, which is all the head below looks at)
+        raw = text.encode("ascii", "replace")
+    tr = raw.translate(_POSTAL_TR)
     out: list[tuple[str, int]] = []
     done = 0
     for h in _POSTAL_HEAD.finditer(tr):
