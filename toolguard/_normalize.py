@@ -547,15 +547,16 @@ def non_ascii_chars(text: str) -> set[str]:
 # UTF-8 bytes: A-Z lower-cased and ASCII whitespace (what str.isspace accepts) as spaces; the
 # bytes of other characters (all >= 0x80) are left alone
 _STRICT_BYTES = bytes(range(256)).translate(bytes.maketrans(bytes([9, 10, 11, 12, 13, 28, 29, 30, 31]), b" " * 9)).lower()
-_SPACES = re.compile(rb"  +")
 
 
 def _strict_bytes(raw: bytes) -> str:
     """The strict form of ASCII or inert UTF-8 text: controls dropped, lower-cased, whitespace
     collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word)."""
     b = raw.translate(_STRICT_BYTES, _STRICT_DROP_ASCII)
-    if b"  " in b:
-        b = _SPACES.sub(b" ", b)
+    while b"  " in b:
+        # each pass halves every run of spaces (bytes.replace is a memchr loop, where the
+        # regular expression tries a match at every space)
+        b = b.replace(b"  ", b" ")
     return b.strip(b" ").decode("utf-8")
 
 

@@ -1926,7 +1926,12 @@ class TaintLedger:
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        numbers = _numbers(s.replace(" ", ""), c=self._c)
+        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars(s)):
+            # one byte per character, any other character as "?" (neither a digit nor a
+            # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
+            numbers = _numbers("", s.encode("ascii", "replace").translate(None, b" "), self._c)
+        else:
+            numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
         keys = {_NS_TRUSTED + key: None for key, _, _ in units}
