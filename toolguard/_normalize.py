@@ -203,6 +203,8 @@ _ASCII_SPACED_BYTES = bytes(
     (int(_ASCII_SPACED[_c]) if _c < 128 and _ASCII_SPACED[_c] != 0xFF else _c) for _c in range(256)
 )
 _ASCII_CTRL = bytes(_cp for _cp in range(128) if _ASCII_SPACED[_cp] == 0xFF)
+# the same, with the controls as 0x80 (which no ASCII text holds), for a single-pass check
+_ASCII_SPACED_MARKED = bytes(0x80 if _c in _ASCII_CTRL else _b for _c, _b in enumerate(_ASCII_SPACED_BYTES))
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -367,9 +369,10 @@ def latin_spaced_map(text: str) -> tuple[bytes, npt.NDArray[np.intp] | None] | N
             return None
         finally:
             _TLS.rec = None
-    if len(raw.translate(None, _ASCII_CTRL)) != len(raw):
+    # one pass: the spaced fold, with the control characters as 0x80 (raw is ASCII)
+    sp = raw.translate(_ASCII_SPACED_MARKED)
+    if b"\x80" in sp:
         return None
-    sp = raw.translate(_ASCII_SPACED_BYTES)
     if not rec:
         return sp, None
     lens = np.ones(len(text), dtype=np.intp)

@@ -1738,8 +1738,11 @@ class TaintLedger:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
                 sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
-                sp_str = sp.decode("ascii")
-                codes: npt.NDArray[np.integer] = np.frombuffer(sp.translate(None, b" "), dtype=np.uint8)
+                # (the C core reads the units from the codes: the text is for numpy's path)
+                sp_str = sp.decode("ascii") if self._c is None else ""
+                folded_latin = sp.translate(None, b" ")
+                folded: bytes | None = folded_latin
+                codes: npt.NDArray[np.integer] = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
                     idx = idx0[idx]
@@ -1751,6 +1754,7 @@ class TaintLedger:
                 codes = sp_codes[keep]
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
+                folded = codes.tobytes() if codes.dtype == np.uint8 else None
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
             if untrusted:
@@ -1774,7 +1778,7 @@ class TaintLedger:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_keys += new_keys
                 token_pos += [p0 + pos for p0 in where]
-            nums = _numbers("", codes.tobytes(), self._c) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
+            nums = _numbers("", folded, self._c) if folded is not None else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
                 if untrusted:
@@ -1784,17 +1788,17 @@ class TaintLedger:
                     token_keys += [_NS_SECRET + key for key, _ in nums]
                     token_pos += where
                     self._secret_tokens += len(nums)
-            idx = idx + pos
+            # (idx stays relative to the slice: pos is added to what is kept)
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
-                idx = np.concatenate((carry_idx, idx))
+                idx = np.concatenate((carry_idx - pos, idx))
             # k-grams selected in both slices (in the carried tail) are deduplicated below
             h, p = _fingerprints(self._c, codes, k, w)
             keys.append(_mix(h))
-            vals.append(idx[p].astype(np.int64))
+            vals.append(idx[p].astype(np.int64) + pos)
             tail = (k - 1) + (w - 1)
             carry_codes = codes[-tail:].astype(np.uint32)
-            carry_idx = idx[-carry_codes.shape[0] :]
+            carry_idx = idx[-carry_codes.shape[0] :] + pos
             pos = end
         if not keys and not token_keys:
             return 0
@@ -1817,9 +1821,9 @@ class TaintLedger:
                 hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
             positions = positions[order]
         if token_keys:
-            uniq: dict[str, int] = {}
-            for key, p0 in zip(token_keys, token_pos, strict=True):
-                uniq.setdefault(key, p0)
+            # the first position of each key (built backwards: the last value set wins); the
+            # order of the keys does not matter, they are sorted by hash below
+            uniq = dict(zip(reversed(token_keys), reversed(token_pos), strict=True))
             th = _key_hashes(list(uniq))
             tp = np.fromiter(uniq.values(), dtype=np.int64, count=len(uniq))
             order = np.argsort(th)
