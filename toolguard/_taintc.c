@@ -873,82 +873,86 @@ done:
 
 /* The units of a code array as (start, end) pairs in a PyMem buffer (*spans, 2 per unit): the
  * count, or -1 with an exception set. */
+/* One unit scan over codes read through CLASS(i) (a macro: the class of code i). */
+#define TOKENIZE_LOOP                                                                          \
+    while (i < n) {                                                                            \
+        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can   \
+         * qualify: skip to the next mark, then read the whole unit around it. */             \
+        while (i + 4 <= n && !((CLASS(i) | CLASS(i + 1) | CLASS(i + 2) | CLASS(i + 3)) & MARKS)) { \
+            i += 4;                                                                            \
+        }                                                                                      \
+        while (i < n && !(CLASS(i) & MARKS)) {                                                 \
+            i++;                                                                               \
+        }                                                                                      \
+        if (i >= n) {                                                                          \
+            break;                                                                             \
+        }                                                                                      \
+        Py_ssize_t a = i;                                                                      \
+        while (a > 0 && (CLASS(a - 1) & C_TOK)) {                                              \
+            a--; /* never before the previous unit's end: not a token character */            \
+        }                                                                                      \
+        i = a;                                                                                 \
+        int special = 0, digit = 0;                                                            \
+        while (i < n && (CLASS(i) & C_TOK)) {                                                  \
+            uint8_t f = CLASS(i);                                                              \
+            if (f & (C_AT | C_HASH)) {                                                         \
+                special = 1;                                                                   \
+            }                                                                                  \
+            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {            \
+                special = 1;                                                                   \
+            }                                                                                  \
+            if (f & C_DIGIT) {                                                                 \
+                digit = 1;                                                                     \
+            }                                                                                  \
+            i++;                                                                               \
+        }                                                                                      \
+        if (special || (digit && i - a >= token_min)) {                                        \
+            if (count == cap) {                                                                \
+                Py_ssize_t *grown = PyMem_Realloc(sp, (size_t)cap * 4 * sizeof(Py_ssize_t));   \
+                if (!grown) {                                                                  \
+                    PyMem_Free(sp);                                                            \
+                    PyErr_NoMemory();                                                          \
+                    return -1;                                                                 \
+                }                                                                              \
+                sp = grown;                                                                    \
+                cap *= 2;                                                                      \
+            }                                                                                  \
+            sp[2 * count] = a;                                                                 \
+            sp[2 * count + 1] = i;                                                             \
+            count++;                                                                           \
+        }                                                                                      \
+    }
+
+/* The units of a code array as (start, end) pairs in a PyMem buffer (*spans, 2 per unit): the
+ * count, or -1 with an exception set. The class of a code comes from cl (codes >= 256 as
+ * 255: letters of other scripts). */
 static Py_ssize_t
 tokenize_spans(const Codes *c, const uint8_t *cl, Py_ssize_t token_min, Py_ssize_t **spans)
 {
-    Py_ssize_t n = c->n, count = 0, cap = 64;
+    const uint8_t MARKS = C_AT | C_HASH | C_DOT | C_DIGIT;
+    Py_ssize_t n = c->n, count = 0, cap = 64, i = 0;
     Py_ssize_t *sp = PyMem_Malloc((size_t)cap * 2 * sizeof(Py_ssize_t));
-    /* the class of every code first (codes >= 256 as 255: letters of other scripts) */
-    uint8_t *k = PyMem_Malloc((size_t)(n ? n : 1));
     *spans = NULL;
-    if (!k || !sp) {
-        PyMem_Free(k);
-        PyMem_Free(sp);
+    if (!sp) {
         PyErr_NoMemory();
         return -1;
     }
     if (c->u8) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            k[i] = cl[c->u8[i]];
-        }
+        const uint8_t *u8 = c->u8;
+#define CLASS(j) cl[u8[j]]
+        TOKENIZE_LOOP
+#undef CLASS
     }
     else {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            k[i] = cl[c->u32[i] < 256 ? c->u32[i] : 255];
-        }
-    }
-#define CLASS(i) k[i]
-    Py_ssize_t i = 0;
-    while (i < n) {
-        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can
-         * qualify: skip to the next mark, then read the whole unit around it. */
-        while (i < n && !(CLASS(i) & (C_AT | C_HASH | C_DOT | C_DIGIT))) {
-            i++;
-        }
-        if (i >= n) {
-            break;
-        }
-        Py_ssize_t a = i;
-        while (a > 0 && (CLASS(a - 1) & C_TOK)) {
-            a--; /* never before the previous unit's end: that is not a token character */
-        }
-        i = a;
-        int special = 0, digit = 0;
-        while (i < n && (CLASS(i) & C_TOK)) {
-            uint8_t f = CLASS(i);
-            if (f & (C_AT | C_HASH)) {
-                special = 1;
-            }
-            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {
-                special = 1;
-            }
-            if (f & C_DIGIT) {
-                digit = 1;
-            }
-            i++;
-        }
-        if (special || (digit && i - a >= token_min)) {
-            if (count == cap) {
-                Py_ssize_t *grown = PyMem_Realloc(sp, (size_t)cap * 4 * sizeof(Py_ssize_t));
-                if (!grown) {
-                    PyMem_Free(k);
-                    PyMem_Free(sp);
-                    PyErr_NoMemory();
-                    return -1;
-                }
-                sp = grown;
-                cap *= 2;
-            }
-            sp[2 * count] = a;
-            sp[2 * count + 1] = i;
-            count++;
-        }
-    }
+        const uint32_t *u32 = c->u32;
+#define CLASS(j) cl[u32[j] < 256 ? u32[j] : 255]
+        TOKENIZE_LOOP
 #undef CLASS
-    PyMem_Free(k);
+    }
     *spans = sp;
     return count;
 }
+#undef TOKENIZE_LOOP
 
 static PyObject *
 py_tokenize(PyObject *self, PyObject *args)
