@@ -2004,15 +2004,19 @@ py_decode_candidates(PyObject *self, PyObject *args)
     }
     const uint8_t *s = rv.buf;
     Py_ssize_t n = rv.len;
+    uint8_t run_char[256]; /* is_b64_run_char, as a table */
+    for (int ch = 0; ch < 256; ch++) {
+        run_char[ch] = (uint8_t)is_b64_run_char((uint8_t)ch);
+    }
     PyObject *out = PyList_New(0);
     Py_ssize_t i = 0;
     while (out && i < n) {
-        if (!is_b64_run_char(s[i])) {
+        if (!run_char[s[i]]) {
             i++;
             continue;
         }
         Py_ssize_t a = i;
-        while (i < n && is_b64_run_char(s[i])) {
+        while (i < n && run_char[s[i]]) {
             i++;
         }
         if (i - a >= 16 && run_may_decode(s + a, i - a)) {

@@ -1229,16 +1229,30 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
     and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold
     (``sp``, when the caller has it as bytes), by its canonical key, and a unit with ``@``
     also as it is (a cut address)."""
-    if text.isascii() and "@" not in text and "://" not in text:
-        return []
-    v = sp.decode("ascii") if sp is not None else N.fold_spaced(text)
+    raw: bytes | None
+    if sp is not None:
+        if b"@" not in sp and b"://" not in sp:
+            return []
+        raw = sp
+    else:
+        if text.isascii() and "@" not in text and "://" not in text:
+            return []
+        v = N.fold_spaced(text)
+        raw = v.encode("ascii") if v.isascii() else None
     units: list[str] = []
-    if v.isascii():
-        # the unit around each mark, found on bytes
-        raw = sp if sp is not None else v.encode("ascii")
+    if raw is not None:
+        # the unit around each mark, found on bytes (what _runs_around gives, inlined)
         words = raw.translate(_UNIT_TR)
+        n = len(raw)
         for mark in (b"@", b"://"):
-            units.extend(v[a:e] for a, e in _runs_around(raw, mark, words))
+            p = raw.find(mark)
+            while p >= 0:
+                a = words.rfind(b" ", 0, p) + 1
+                e = words.find(b" ", p)
+                if e < 0:
+                    e = n
+                units.append(raw[a:e].decode("ascii"))
+                p = raw.find(mark, e)
     else:
         units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
     out: list[str] = []
@@ -1254,10 +1268,12 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
             if len(cache) >= 2048:
                 cache.clear()
             cache[ck] = keys
-        out.extend(key for key, kind in keys if kind in _CONTACT_KINDS)
+        for key, kind in keys:
+            if kind in _CONTACT_KINDS:
+                out.append(key)
         if "@" in u[1:] and "://" not in u:
             out.append(u)
-    return _dedupe(out)
+    return _dedupe(out) if len(out) > 1 else [x for x in out if x]
 
 
 def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
@@ -2252,9 +2268,10 @@ class TaintLedger:
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
-                for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
-                    tok_keys.append(_NS_SECRET + key)
-                    tok_info.append((ti, transform, key, a, b))
+                keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
+                if keys:
+                    tok_keys += [_NS_SECRET + key for key in keys]
+                    tok_info += [(ti, transform, key, a, b) for key in keys]
                 units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
                 if self._postal_tokens:
                     units += _street_keys(text)
