@@ -94,9 +94,13 @@ The C core
 ----------
 ``toolguard/_taintc.c``, an optional CPython extension built by ``pip install`` when a C
 compiler is present, does the per-byte loops: fingerprints (rolling hash, window minima by
-blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges and
-directories, the tokenizer (with the id-like units settled), ids and numbers, the source of
-each hit, and a filter that leaves out encoded runs no decoder can turn into a layer. Every
+blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges
+(galloping: a small run merged into a big one costs a search per entry of the small one and
+a bulk copy of the big one) and directories, the tokenizer and the keys of every all-ASCII
+token unit (ids, and the canonical keys of URLs, emails, hosts and handles, as
+:func:`_unit_keys` gives them; units with other characters, percent-escapes, punycode or an
+IPv6 literal are handed back to Python), ids and numbers, the source of each hit, and a
+filter that leaves out encoded runs no decoder can turn into a layer. Every
 function computes what a numpy/Python routine of this module computes, and the tests compare
 them function by function and ledger by ledger (tests/taint/test_taint_accel.py). Without the
 extension, or with ``TOOLGUARD_NO_ACCEL=1``, the ledger uses numpy alone (slower, the same
