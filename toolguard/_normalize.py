@@ -203,6 +203,8 @@ _ASCII_SPACED_BYTES = bytes(
     (int(_ASCII_SPACED[_c]) if _c < 128 and _ASCII_SPACED[_c] != 0xFF else _c) for _c in range(256)
 )
 _ASCII_CTRL = bytes(_cp for _cp in range(128) if _ASCII_SPACED[_cp] == 0xFF)
+# the same, with the controls as 0x80 (which no ASCII text holds), for a single-pass check
+_ASCII_SPACED_MARKED = bytes(0x80 if _c in _ASCII_CTRL else _b for _c, _b in enumerate(_ASCII_SPACED_BYTES))
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -367,9 +369,10 @@ def latin_spaced_map(text: str) -> tuple[bytes, npt.NDArray[np.intp] | None] | N
             return None
         finally:
             _TLS.rec = None
-    if len(raw.translate(None, _ASCII_CTRL)) != len(raw):
+    # one pass: the spaced fold, with the control characters as 0x80 (raw is ASCII)
+    sp = raw.translate(_ASCII_SPACED_MARKED)
+    if b"\x80" in sp:
         return None
-    sp = raw.translate(_ASCII_SPACED_BYTES)
     if not rec:
         return sp, None
     lens = np.ones(len(text), dtype=np.intp)
@@ -547,15 +550,16 @@ def non_ascii_chars(text: str) -> set[str]:
 # UTF-8 bytes: A-Z lower-cased and ASCII whitespace (what str.isspace accepts) as spaces; the
 # bytes of other characters (all >= 0x80) are left alone
 _STRICT_BYTES = bytes(range(256)).translate(bytes.maketrans(bytes([9, 10, 11, 12, 13, 28, 29, 30, 31]), b" " * 9)).lower()
-_SPACES = re.compile(rb"  +")
 
 
 def _strict_bytes(raw: bytes) -> str:
     """The strict form of ASCII or inert UTF-8 text: controls dropped, lower-cased, whitespace
     collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word)."""
     b = raw.translate(_STRICT_BYTES, _STRICT_DROP_ASCII)
-    if b"  " in b:
-        b = _SPACES.sub(b" ", b)
+    while b"  " in b:
+        # each pass halves every run of spaces (bytes.replace is a memchr loop, where the
+        # regular expression tries a match at every space)
+        b = b.replace(b"  ", b" ")
     return b.strip(b" ").decode("utf-8")
 
 

@@ -14,6 +14,8 @@
  *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
  *   units(codes, classes, min)         tokenize's units, the id-like ones already read
+ *   text_keys(codes, classes, min, parents, ids_only, kinds)
+ *                                      the keys of those units: ids, URLs, emails, hosts
  *   source_of(starts, n, base, vals)   the source of each stored value
  *   decode_candidates(raw)             the encoded runs of an argument that might decode
  *
@@ -693,6 +695,46 @@ done:
 /* merge(keys1, vals1, keys2, vals2, dups) -> (keys, vals): the stable merge of two sorted
  * runs (for equal keys the entries of run 1, the older, first), keeping only the last dups
  * entries of each key (taint._Index._cap: the newest). */
+/* The first index p in [lo, hi) with keys[p] >= key (hi if none), keys sorted: an
+ * exponential search from lo, then a binary search. */
+static Py_ssize_t
+gallop_below(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t key)
+{
+    Py_ssize_t step = 1, prev = lo;
+    Py_ssize_t p = lo;
+    while (p < hi && keys[p] < key) {
+        prev = p + 1;
+        p = lo + step;
+        step *= 2;
+    }
+    if (p > hi) {
+        p = hi;
+    }
+    /* keys[prev - 1] < key (or prev == lo), and p == hi or keys[p] >= key */
+    Py_ssize_t l = prev, r = p;
+    while (l < r) {
+        Py_ssize_t m = l + (r - l) / 2;
+        if (keys[m] < key) {
+            l = m + 1;
+        }
+        else {
+            r = m;
+        }
+    }
+    return l;
+}
+
+/* Does keys[lo:hi] (sorted) hold more than dups entries of one key? */
+static int
+over_dups(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, int dups)
+{
+    int over = 0;
+    for (Py_ssize_t t = lo; t + dups < hi; t++) {
+        over |= keys[t] == keys[t + dups];
+    }
+    return over;
+}
+
 static PyObject *
 py_merge(PyObject *self, PyObject *args)
 {
@@ -741,18 +783,49 @@ py_merge(PyObject *self, PyObject *args)
     uint32_t *vo = (uint32_t *)PyBytes_AS_STRING(vb);
     /* One pass. Equal keys come out together, older first; once a key has dups entries, each
      * further one drops the oldest of them (taint._Index._cap keeps the newest dups): the
-     * run's entries shift down by one, which only a key in more than dups sources costs. */
+     * run's entries shift down by one, which only a key in more than dups sources costs.
+     * When one run supplies 8 entries in a row, the stretch of it below the other run's next
+     * key is found by galloping and copied in bulk (a small run merged into a big one costs
+     * a search per entry of the small one and a copy of the big one), unless the stretch
+     * continues the key just written or holds more than dups entries of one key. */
     Py_ssize_t i = 0, j = 0, o = 0, same = 0; /* same: entries of ko[o-1]'s key at the end */
+    int wins_a = 0, wins_b = 0;
     while (i < n1 || j < n2) {
         uint64_t key;
         uint32_t val;
         if (j >= n2 || (i < n1 && a[i] <= b[j])) {
+            if (wins_a >= 8 && j < n2) {
+                Py_ssize_t end = gallop_below(a, i, n1, b[j]);
+                if (end - i >= 8 && ko[o - 1] != a[i] && !over_dups(a, i, end, dups)) {
+                    memcpy(ko + o, a + i, sizeof(uint64_t) * (size_t)(end - i));
+                    memcpy(vo + o, va + i, sizeof(uint32_t) * (size_t)(end - i));
+                    o += end - i;
+                    i = end;
+                    wins_a = 0;
+                    continue;
+                }
+            }
             key = a[i];
             val = va[i++];
+            wins_a++;
+            wins_b = 0;
         }
         else {
+            if (wins_b >= 8 && i < n1) {
+                Py_ssize_t end = gallop_below(b, j, n2, a[i]);
+                if (end - j >= 8 && ko[o - 1] != b[j] && !over_dups(b, j, end, dups)) {
+                    memcpy(ko + o, b + j, sizeof(uint64_t) * (size_t)(end - j));
+                    memcpy(vo + o, vb2 + j, sizeof(uint32_t) * (size_t)(end - j));
+                    o += end - j;
+                    j = end;
+                    wins_b = 0;
+                    continue;
+                }
+            }
             key = b[j];
             val = vb2[j++];
+            wins_b++;
+            wins_a = 0;
         }
         same = (o > 0 && ko[o - 1] == key) ? same + 1 : 1;
         if (same > dups) {
@@ -798,6 +871,89 @@ done:
 #define C_HASH 16
 #define C_DOT 32
 
+/* The units of a code array as (start, end) pairs in a PyMem buffer (*spans, 2 per unit): the
+ * count, or -1 with an exception set. */
+/* One unit scan over codes read through CLASS(i) (a macro: the class of code i). */
+#define TOKENIZE_LOOP                                                                          \
+    while (i < n) {                                                                            \
+        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can   \
+         * qualify: skip to the next mark, then read the whole unit around it. */             \
+        while (i + 4 <= n && !((CLASS(i) | CLASS(i + 1) | CLASS(i + 2) | CLASS(i + 3)) & MARKS)) { \
+            i += 4;                                                                            \
+        }                                                                                      \
+        while (i < n && !(CLASS(i) & MARKS)) {                                                 \
+            i++;                                                                               \
+        }                                                                                      \
+        if (i >= n) {                                                                          \
+            break;                                                                             \
+        }                                                                                      \
+        Py_ssize_t a = i;                                                                      \
+        while (a > 0 && (CLASS(a - 1) & C_TOK)) {                                              \
+            a--; /* never before the previous unit's end: not a token character */            \
+        }                                                                                      \
+        i = a;                                                                                 \
+        int special = 0, digit = 0;                                                            \
+        while (i < n && (CLASS(i) & C_TOK)) {                                                  \
+            uint8_t f = CLASS(i);                                                              \
+            if (f & (C_AT | C_HASH)) {                                                         \
+                special = 1;                                                                   \
+            }                                                                                  \
+            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {            \
+                special = 1;                                                                   \
+            }                                                                                  \
+            if (f & C_DIGIT) {                                                                 \
+                digit = 1;                                                                     \
+            }                                                                                  \
+            i++;                                                                               \
+        }                                                                                      \
+        if (special || (digit && i - a >= token_min)) {                                        \
+            if (count == cap) {                                                                \
+                Py_ssize_t *grown = PyMem_Realloc(sp, (size_t)cap * 4 * sizeof(Py_ssize_t));   \
+                if (!grown) {                                                                  \
+                    PyMem_Free(sp);                                                            \
+                    PyErr_NoMemory();                                                          \
+                    return -1;                                                                 \
+                }                                                                              \
+                sp = grown;                                                                    \
+                cap *= 2;                                                                      \
+            }                                                                                  \
+            sp[2 * count] = a;                                                                 \
+            sp[2 * count + 1] = i;                                                             \
+            count++;                                                                           \
+        }                                                                                      \
+    }
+
+/* The units of a code array as (start, end) pairs in a PyMem buffer (*spans, 2 per unit): the
+ * count, or -1 with an exception set. The class of a code comes from cl (codes >= 256 as
+ * 255: letters of other scripts). */
+static Py_ssize_t
+tokenize_spans(const Codes *c, const uint8_t *cl, Py_ssize_t token_min, Py_ssize_t **spans)
+{
+    const uint8_t MARKS = C_AT | C_HASH | C_DOT | C_DIGIT;
+    Py_ssize_t n = c->n, count = 0, cap = 64, i = 0;
+    Py_ssize_t *sp = PyMem_Malloc((size_t)cap * 2 * sizeof(Py_ssize_t));
+    *spans = NULL;
+    if (!sp) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    if (c->u8) {
+        const uint8_t *u8 = c->u8;
+#define CLASS(j) cl[u8[j]]
+        TOKENIZE_LOOP
+#undef CLASS
+    }
+    else {
+        const uint32_t *u32 = c->u32;
+#define CLASS(j) cl[u32[j] < 256 ? u32[j] : 255]
+        TOKENIZE_LOOP
+#undef CLASS
+    }
+    *spans = sp;
+    return count;
+}
+#undef TOKENIZE_LOOP
+
 static PyObject *
 py_tokenize(PyObject *self, PyObject *args)
 {
@@ -808,7 +964,7 @@ py_tokenize(PyObject *self, PyObject *args)
         return NULL;
     }
     PyObject *out = NULL;
-    uint8_t *k = NULL;
+    Py_ssize_t *spans = NULL;
     Codes c;
     if (cls.len != 256) {
         PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes");
@@ -819,68 +975,18 @@ py_tokenize(PyObject *self, PyObject *args)
         PyBuffer_Release(&cls);
         return NULL;
     }
-    const uint8_t *cl = (const uint8_t *)cls.buf;
-    Py_ssize_t n = c.n;
-    /* the class of every code first (codes >= 256 as 255: letters of other scripts) */
-    k = PyMem_Malloc((size_t)(n ? n : 1));
-    if (!k) {
-        PyErr_NoMemory();
+    Py_ssize_t count = tokenize_spans(&c, (const uint8_t *)cls.buf, token_min, &spans);
+    if (count < 0) {
         goto done;
     }
-    if (c.u8) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            k[i] = cl[c.u8[i]];
-        }
-    }
-    else {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            k[i] = cl[c.u32[i] < 256 ? c.u32[i] : 255];
-        }
-    }
-#define CLASS(i) k[i]
     out = PyList_New(0);
-    if (!out) {
-        goto done;
-    }
-    Py_ssize_t i = 0;
-    while (i < n) {
-        /* Only a unit with a mark ("@", "#", ".", ":", a digit; all token characters) can
-         * qualify: skip to the next mark, then read the whole unit around it. */
-        while (i < n && !(CLASS(i) & (C_AT | C_HASH | C_DOT | C_DIGIT))) {
-            i++;
-        }
-        if (i >= n) {
-            break;
-        }
-        Py_ssize_t a = i;
-        while (a > 0 && (CLASS(a - 1) & C_TOK)) {
-            a--; /* never before the previous unit's end: that is not a token character */
-        }
-        i = a;
-        int special = 0, digit = 0;
-        while (i < n && (CLASS(i) & C_TOK)) {
-            uint8_t f = CLASS(i);
-            if (f & (C_AT | C_HASH)) {
-                special = 1;
-            }
-            else if ((f & C_DOT) && i > a && i + 1 < n && (CLASS(i + 1) & C_TOK)) {
-                special = 1;
-            }
-            if (f & C_DIGIT) {
-                digit = 1;
-            }
-            i++;
-        }
-        if (special || (digit && i - a >= token_min)) {
-            if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
-                Py_CLEAR(out);
-                goto done;
-            }
+    for (Py_ssize_t u = 0; out && u < count; u++) {
+        if (append_new(out, Py_BuildValue("(nn)", spans[2 * u], spans[2 * u + 1])) < 0) {
+            Py_CLEAR(out);
         }
     }
-#undef CLASS
 done:
-    PyMem_Free(k);
+    PyMem_Free(spans);
     PyBuffer_Release(&c.view);
     PyBuffer_Release(&cls);
     return out;
@@ -1120,6 +1226,530 @@ done:
     PyBuffer_Release(&c.view);
     PyBuffer_Release(&cls);
     return out;
+}
+
+/* text_keys(codes, classes, token_min, parents, ids_only, kinds) -> (entries, pending):
+ * taint._text_keys on a code array, unit by unit, for the units that are all ASCII: ids as
+ * units() settles them, and the URL, email, host and handle keys of taint._unit_keys (the
+ * canonical forms of _normalize.split_url, canonical_url and canonical_host for an ASCII
+ * unit without "%", "xn--" or "[": nothing to decode there). entries are (key, kind, offset)
+ * in order; a unit it leaves to the caller (other characters, percent-escapes, punycode, an
+ * IPv6 literal) comes as (unit, None, offset) in its place, and pending counts them. kinds
+ * are the kind strings ("id", "url", "email", "host", "handle"), so that the entries carry
+ * the caller's own objects. */
+typedef struct {
+    PyObject *out;
+    PyObject *kind[5]; /* id, url, email, host, handle */
+    int ids_only;      /* keep only ids, URLs and emails (taint._CONTACT_KINDS and "id") */
+} KeySink;
+
+enum { K_ID, K_URL, K_EMAIL, K_HOST, K_HANDLE };
+
+static int
+sink_add(KeySink *k, const char *s, Py_ssize_t n, int kind, Py_ssize_t at)
+{
+    if (k->ids_only && kind != K_ID && kind != K_URL && kind != K_EMAIL) {
+        return 0;
+    }
+    PyObject *key = PyUnicode_DecodeASCII(s, n, "strict");
+    if (!key) {
+        return -1;
+    }
+    PyObject *pos = PyLong_FromSsize_t(at);
+    PyObject *t = pos ? PyTuple_New(3) : NULL;
+    if (!t) {
+        Py_DECREF(key);
+        Py_XDECREF(pos);
+        return -1;
+    }
+    Py_INCREF(k->kind[kind]);
+    PyTuple_SET_ITEM(t, 0, key);
+    PyTuple_SET_ITEM(t, 1, k->kind[kind]);
+    PyTuple_SET_ITEM(t, 2, pos);
+    return append_new(k->out, t);
+}
+
+static inline int
+is_alnum_a(uint8_t ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static inline int
+is_alpha_a(uint8_t ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+/* taint._ids on an ASCII unit: the [A-Za-z0-9_-] run around each digit, "-"/"_" stripped from
+ * its ends, kept from token_min characters. */
+static int
+sink_ids(KeySink *k, const uint8_t *s, Py_ssize_t n, Py_ssize_t token_min, Py_ssize_t at)
+{
+    Py_ssize_t p = 0;
+    while (p < n) {
+        if (!is_digit(s[p])) {
+            p++;
+            continue;
+        }
+        Py_ssize_t a = p, end = p;
+        while (a > 0 && is_word(s[a - 1])) {
+            a--;
+        }
+        while (end < n && is_word(s[end])) {
+            end++;
+        }
+        Py_ssize_t x = a, y = end;
+        while (x < y && (s[x] == '-' || s[x] == '_')) {
+            x++;
+        }
+        while (y > x && (s[y - 1] == '-' || s[y - 1] == '_')) {
+            y--;
+        }
+        if (end - a >= token_min && y - x >= token_min) {
+            if (sink_add(k, (const char *)s + x, y - x, K_ID, at) < 0) {
+                return -1;
+            }
+        }
+        p = end;
+    }
+    return 0;
+}
+
+/* taint._hosts_with_parents: the host, and with parents each parent domain of two labels or
+ * more (not for an IPv4 address: a host ending in a digit). */
+static int
+sink_host(KeySink *k, const uint8_t *h, Py_ssize_t n, int parents, Py_ssize_t at)
+{
+    if (sink_add(k, (const char *)h, n, K_HOST, at) < 0) {
+        return -1;
+    }
+    if (!parents || n == 0 || is_digit(h[n - 1])) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (h[i] != '.') {
+            continue;
+        }
+        const uint8_t *parent = h + i + 1;
+        Py_ssize_t pn = n - i - 1;
+        if (!memchr(parent, '.', (size_t)pn)) {
+            break;
+        }
+        if (sink_add(k, (const char *)parent, pn, K_HOST, at) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Does s[0:n] contain what canonical_host would decode ("%" or "xn--")? */
+static int
+host_needs_python(const uint8_t *s, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] == '%' || (s[i] == 'x' && i + 3 < n && s[i + 1] == 'n' && s[i + 2] == '-' && s[i + 3] == '-')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* canonical_host(h, normalised=True) when host_needs_python is false: h.strip("."). */
+static void
+strip_dots(const uint8_t **h, Py_ssize_t *n)
+{
+    while (*n > 0 && (*h)[0] == '.') {
+        (*h)++;
+        (*n)--;
+    }
+    while (*n > 0 && (*h)[*n - 1] == '.') {
+        (*n)--;
+    }
+}
+
+/* The end of _HOST.match(u) (taint._HOST, ASCII): -1 when it does not match.
+ *   (?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_][\w-]{1,62} | (?:\d{1,3}\.){3}\d{1,3}
+ * A label is the whole run between two dots ("\." follows it and it holds no dot): 1 to 63
+ * word characters or "-", alphanumeric at both ends. The greedy repeat takes as many
+ * labels as there are, then gives them back one by one until the last part (a letter, then
+ * 1 to 62 word characters or "-", greedy) matches after them. */
+static Py_ssize_t
+host_match_end(const uint8_t *u, Py_ssize_t m)
+{
+    Py_ssize_t dots[64]; /* the position after each label's dot (on the heap beyond 64) */
+    Py_ssize_t nd = 0, p = 0;
+    Py_ssize_t *after = dots, cap = 64;
+    Py_ssize_t *heap = NULL;
+    for (;;) {
+        Py_ssize_t q = p;
+        while (q < m && is_word(u[q])) {
+            q++;
+        }
+        Py_ssize_t len = q - p;
+        if (q >= m || u[q] != '.' || len < 1 || len > 63 || !is_alnum_a(u[p]) || !is_alnum_a(u[q - 1])) {
+            break;
+        }
+        if (nd == cap) {
+            Py_ssize_t *grown = PyMem_Realloc(heap, (size_t)cap * 2 * sizeof(Py_ssize_t));
+            if (!grown) {
+                PyMem_Free(heap);
+                return -2;
+            }
+            if (!heap) {
+                memcpy(grown, dots, sizeof(dots));
+            }
+            heap = after = grown;
+            cap *= 2;
+        }
+        after[nd++] = q + 1;
+        p = q + 1;
+    }
+    Py_ssize_t end = -1;
+    for (Py_ssize_t j = nd; j >= 1 && end < 0; j--) {
+        Py_ssize_t t = after[j - 1];
+        if (t < m && is_alpha_a(u[t])) {
+            Py_ssize_t r = t + 1;
+            while (r < m && r - t < 63 && is_word(u[r])) {
+                r++;
+            }
+            if (r - t >= 2) {
+                end = r;
+            }
+        }
+    }
+    PyMem_Free(heap);
+    if (end >= 0) {
+        return end;
+    }
+    /* IPv4: three runs of 1 to 3 digits each followed by ".", then 1 to 3 digits */
+    p = 0;
+    for (int g = 0; g < 3; g++) {
+        Py_ssize_t q = p;
+        while (q < m && q - p < 3 && is_digit(u[q])) {
+            q++;
+        }
+        if (q == p || q >= m || u[q] != '.') {
+            return -1;
+        }
+        p = q + 1;
+    }
+    Py_ssize_t q = p;
+    while (q < m && q - p < 3 && is_digit(u[q])) {
+        q++;
+    }
+    return q > p ? q : -1;
+}
+
+/* The keys of one ASCII unit u[0:m] (stripped of taint._TRIM, not all word characters):
+ * 1 done, 0 left to the caller (nothing added), -1 error. buf holds at least m bytes. */
+static int
+unit_keys_ascii(KeySink *k, const uint8_t *u, Py_ssize_t m, Py_ssize_t token_min, int parents, Py_ssize_t at,
+                uint8_t *buf)
+{
+    if (m < 2) {
+        return 1;
+    }
+    int has_at = memchr(u, '@', (size_t)m) != NULL;
+    int has_sep = 0;
+    for (Py_ssize_t i = 0; i + 2 < m && !has_sep; i++) {
+        has_sep = u[i] == ':' && u[i + 1] == '/' && u[i + 2] == '/';
+    }
+    if (k->ids_only && !has_at && !has_sep) {
+        /* a labelled text needs only the unit's ids */
+        if (m >= token_min) {
+            return sink_ids(k, u, m, token_min, at) < 0 ? -1 : 1;
+        }
+        return 1;
+    }
+    if (m >= 7 && memcmp(u, "mailto:", 7) == 0) {
+        u += 7;
+        m -= 7;
+        has_sep = 0;
+        for (Py_ssize_t i = 0; i + 2 < m && !has_sep; i++) {
+            has_sep = u[i] == ':' && u[i + 1] == '/' && u[i + 2] == '/';
+        }
+        has_at = memchr(u, '@', (size_t)m) != NULL;
+    }
+    if (m == 0) {
+        return 0; /* (not reached: the unit ends with a character that is not trimmed) */
+    }
+    if (has_sep) {
+        /* split_url: ^([a-z][a-z0-9+.\-]{0,30}):/{2,}([^/?#\\]*)(.*)$, case-insensitive */
+        Py_ssize_t i = 0;
+        while (i < m && u[i] != ':') {
+            i++;
+        }
+        int ok = i >= 1 && i <= 31 && is_alpha_a(u[0]);
+        for (Py_ssize_t j = 1; j < i && ok; j++) {
+            ok = is_alnum_a(u[j]) || u[j] == '+' || u[j] == '.' || u[j] == '-';
+        }
+        ok = ok && i + 2 < m && u[i + 1] == '/' && u[i + 2] == '/';
+        if (ok) {
+            Py_ssize_t j = i + 1;
+            while (j < m && u[j] == '/') {
+                j++;
+            }
+            Py_ssize_t a = j;
+            while (j < m && u[j] != '/' && u[j] != '?' && u[j] != '#' && u[j] != '\\') {
+                j++;
+            }
+            Py_ssize_t rest = j; /* u[rest:] */
+            Py_ssize_t hp = a;   /* hostport: after the last "@" of the authority */
+            for (Py_ssize_t x = a; x < rest; x++) {
+                if (u[x] == '@') {
+                    hp = x + 1;
+                }
+            }
+            if (hp < rest && u[hp] == '[') {
+                return 0; /* an IPv6 literal */
+            }
+            Py_ssize_t he = hp;
+            while (he < rest && u[he] != ':') {
+                he++;
+            }
+            const uint8_t *port = he < rest ? u + he + 1 : u + rest;
+            Py_ssize_t pn = he < rest ? rest - he - 1 : 0;
+            if (he > hp) {
+                const uint8_t *h = u + hp;
+                Py_ssize_t hn = he - hp;
+                if (host_needs_python(h, hn)) {
+                    return 0;
+                }
+                strip_dots(&h, &hn);
+                /* the scheme in lower case, "://", the host, the port unless the scheme's
+                 * default, the rest unless it is "/" */
+                Py_ssize_t o = 0;
+                for (Py_ssize_t x = 0; x < i; x++) {
+                    uint8_t ch = u[x];
+                    buf[o++] = (ch >= 'A' && ch <= 'Z') ? (uint8_t)(ch + 32) : ch;
+                }
+                const char *sch = (const char *)buf;
+                int dflt = (i == 4 && memcmp(sch, "http", 4) == 0 && pn == 2 && memcmp(port, "80", 2) == 0) ||
+                           (i == 5 && memcmp(sch, "https", 5) == 0 && pn == 3 && memcmp(port, "443", 3) == 0) ||
+                           (i == 2 && memcmp(sch, "ws", 2) == 0 && pn == 2 && memcmp(port, "80", 2) == 0) ||
+                           (i == 3 && memcmp(sch, "wss", 3) == 0 && pn == 3 && memcmp(port, "443", 3) == 0) ||
+                           (i == 3 && memcmp(sch, "ftp", 3) == 0 && pn == 2 && memcmp(port, "21", 2) == 0);
+                memcpy(buf + o, "://", 3);
+                o += 3;
+                memcpy(buf + o, h, (size_t)hn);
+                o += hn;
+                if (pn && !dflt) {
+                    buf[o++] = ':';
+                    memcpy(buf + o, port, (size_t)pn);
+                    o += pn;
+                }
+                if (!(m - rest == 1 && u[rest] == '/')) {
+                    memcpy(buf + o, u + rest, (size_t)(m - rest));
+                    o += m - rest;
+                }
+                if (sink_add(k, (const char *)buf, o, K_URL, at) < 0) {
+                    return -1;
+                }
+                if (hn && sink_host(k, h, hn, parents, at) < 0) {
+                    return -1;
+                }
+            }
+        }
+    }
+    else if (has_at) {
+        if (u[0] == '@') {
+            if (m > 2 && sink_add(k, (const char *)u, m, K_HANDLE, at) < 0) {
+                return -1;
+            }
+        }
+        else {
+            /* _EMAIL.fullmatch: [^@\s]{1,64}@[^@\s]+\.[^@\s.]+ (no whitespace in a unit) */
+            const uint8_t *p = memchr(u, '@', (size_t)m);
+            Py_ssize_t l = p - u;
+            const uint8_t *d = p + 1;
+            Py_ssize_t dn = m - l - 1;
+            Py_ssize_t last_dot = -1;
+            int ok = l >= 1 && l <= 64 && !memchr(d, '@', (size_t)dn);
+            for (Py_ssize_t x = 0; ok && x < dn; x++) {
+                if (d[x] == '.') {
+                    last_dot = x;
+                }
+            }
+            if (ok && last_dot >= 1 && last_dot < dn - 1) {
+                if (host_needs_python(d, dn)) {
+                    return 0;
+                }
+                strip_dots(&d, &dn);
+                memcpy(buf, u, (size_t)l + 1);
+                memcpy(buf + l + 1, d, (size_t)dn);
+                if (sink_add(k, (const char *)buf, l + 1 + dn, K_EMAIL, at) < 0) {
+                    return -1;
+                }
+                if (parents && dn && sink_host(k, d, dn, parents, at) < 0) {
+                    return -1;
+                }
+            }
+        }
+    }
+    else if (u[0] == '#') {
+        if (m > 2 && sink_add(k, (const char *)u, m, K_HANDLE, at) < 0) {
+            return -1;
+        }
+    }
+    else {
+        Py_ssize_t e = host_match_end(u, m);
+        if (e == -2) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        if (e >= 0 && (e == m || u[e] == '/' || u[e] == ':' || u[e] == '?' || u[e] == '#')) {
+            if (host_needs_python(u, e)) {
+                return 0;
+            }
+            const uint8_t *h = u;
+            Py_ssize_t hn = e;
+            strip_dots(&h, &hn);
+            if (hn && sink_host(k, h, hn, parents, at) < 0) {
+                return -1;
+            }
+        }
+    }
+    if (m >= token_min) {
+        int digit = 0;
+        for (Py_ssize_t x = 0; x < m && !digit; x++) {
+            digit = is_digit(u[x]);
+        }
+        if (digit && sink_ids(k, u, m, token_min, at) < 0) {
+            return -1;
+        }
+    }
+    return 1;
+}
+
+static PyObject *
+py_text_keys(PyObject *self, PyObject *args)
+{
+    PyObject *obj, *kinds, *result = NULL;
+    Py_buffer cls;
+    Py_ssize_t token_min;
+    int parents, ids_only;
+    if (!PyArg_ParseTuple(args, "Oy*nppO!", &obj, &cls, &token_min, &parents, &ids_only, &PyTuple_Type, &kinds)) {
+        return NULL;
+    }
+    KeySink k = {NULL, {NULL}, ids_only};
+    Py_ssize_t *spans = NULL, pending = 0;
+    uint8_t *ubuf = NULL, *kbuf = NULL;
+    Codes c;
+    if (cls.len != 256 || PyTuple_GET_SIZE(kinds) != 5) {
+        PyErr_SetString(PyExc_ValueError, "classes must be 256 bytes and kinds 5 strings");
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    for (int i = 0; i < 5; i++) {
+        k.kind[i] = PyTuple_GET_ITEM(kinds, i);
+        if (!PyUnicode_Check(k.kind[i])) {
+            PyErr_SetString(PyExc_ValueError, "kinds must be strings");
+            PyBuffer_Release(&cls);
+            return NULL;
+        }
+    }
+    if (codes_get(obj, &c) < 0) {
+        PyBuffer_Release(&cls);
+        return NULL;
+    }
+    Py_ssize_t count = tokenize_spans(&c, (const uint8_t *)cls.buf, token_min, &spans);
+    if (count < 0) {
+        goto done;
+    }
+    ubuf = PyMem_Malloc((size_t)c.n + 1);
+    kbuf = PyMem_Malloc((size_t)c.n + 1);
+    k.out = PyList_New(0);
+    if (!ubuf || !kbuf) {
+        PyErr_NoMemory();
+    }
+    if (!ubuf || !kbuf || !k.out) {
+        Py_CLEAR(k.out);
+        goto done;
+    }
+#define AT(i) ((uint32_t)code_at(&c, (i)))
+    for (Py_ssize_t u = 0; u < count; u++) {
+        Py_ssize_t a = spans[2 * u], b = spans[2 * u + 1];
+        if (a < 0 || b > c.n || a > b) {
+            PyErr_SetString(PyExc_ValueError, "unit out of the text");
+            Py_CLEAR(k.out);
+            goto done;
+        }
+        Py_ssize_t x = a, y = b;
+        while (x < y && is_trim(AT(x))) {
+            x++;
+        }
+        while (y > x && is_trim(AT(y - 1))) {
+            y--;
+        }
+        int word = y > x, digit = 0, ascii = 1;
+        for (Py_ssize_t i = x; i < y; i++) {
+            uint32_t ch = AT(i);
+            word = word && is_word(ch);
+            digit |= is_digit(ch);
+            ascii &= ch < 128;
+        }
+        if (word) {
+            /* an id, or nothing (units() does the same) */
+            if (y - x < token_min || y - x < 2 || !digit) {
+                continue;
+            }
+            while (x < y && (AT(x) == '-' || AT(x) == '_')) {
+                x++;
+            }
+            while (y > x && (AT(y - 1) == '-' || AT(y - 1) == '_')) {
+                y--;
+            }
+            if (y - x < token_min) {
+                continue;
+            }
+            for (Py_ssize_t i = x; i < y; i++) {
+                ubuf[i - x] = (uint8_t)AT(i);
+            }
+            if (sink_add(&k, (const char *)ubuf, y - x, K_ID, a) < 0) {
+                Py_CLEAR(k.out);
+                goto done;
+            }
+            continue;
+        }
+        if (ascii) {
+            for (Py_ssize_t i = x; i < y; i++) {
+                ubuf[i - x] = (uint8_t)AT(i);
+            }
+            Py_ssize_t before = PyList_GET_SIZE(k.out);
+            int r = unit_keys_ascii(&k, ubuf, y - x, token_min, parents, a, kbuf);
+            if (r < 0) {
+                Py_CLEAR(k.out);
+                goto done;
+            }
+            if (r == 1) {
+                continue;
+            }
+            if (PyList_GET_SIZE(k.out) != before && PyList_SetSlice(k.out, before, PY_SSIZE_T_MAX, NULL) < 0) {
+                Py_CLEAR(k.out);
+                goto done;
+            }
+        }
+        /* the caller reads this unit: its text as units() gives it */
+        PyObject *str = c.u8 ? PyUnicode_DecodeLatin1((const char *)c.u8 + a, b - a, "strict")
+                             : PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, c.u32 + a, b - a);
+        PyObject *t = str ? Py_BuildValue("(NOn)", str, Py_None, a) : NULL;
+        if (append_new(k.out, t) < 0) {
+            Py_CLEAR(k.out);
+            goto done;
+        }
+        pending++;
+    }
+#undef AT
+    result = Py_BuildValue("(On)", k.out, pending);
+    Py_CLEAR(k.out);
+done:
+    PyMem_Free(spans);
+    PyMem_Free(ubuf);
+    PyMem_Free(kbuf);
+    PyBuffer_Release(&c.view);
+    PyBuffer_Release(&cls);
+    return result;
 }
 
 /* source_of(starts, n, base, vals) -> bytes of int64: for each stored value v, the source
@@ -1374,15 +2004,19 @@ py_decode_candidates(PyObject *self, PyObject *args)
     }
     const uint8_t *s = rv.buf;
     Py_ssize_t n = rv.len;
+    uint8_t run_char[256]; /* is_b64_run_char, as a table */
+    for (int ch = 0; ch < 256; ch++) {
+        run_char[ch] = (uint8_t)is_b64_run_char((uint8_t)ch);
+    }
     PyObject *out = PyList_New(0);
     Py_ssize_t i = 0;
     while (out && i < n) {
-        if (!is_b64_run_char(s[i])) {
+        if (!run_char[s[i]]) {
             i++;
             continue;
         }
         Py_ssize_t a = i;
-        while (i < n && is_b64_run_char(s[i])) {
+        while (i < n && run_char[s[i]]) {
             i++;
         }
         if (i - a >= 16 && run_may_decode(s + a, i - a)) {
@@ -1406,6 +2040,7 @@ static PyMethodDef methods[] = {
     {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
+    {"text_keys", py_text_keys, METH_VARARGS, "Keys of the token units of a text, ASCII units settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
     {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
     {NULL, NULL, 0, NULL},

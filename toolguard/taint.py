@@ -81,7 +81,7 @@ lookup cost grows with the argument, not the ledger (the benchmark measures 10 M
 runs. Runs only change how entries are found, never which: both cores hold the same entries
 (a test compares them) and apply the same eviction, rebasing and 16-per-key cap. Small additions (a short
 output, a user message) are buffered unsorted and sorted into a run in one go when the buffer
-holds 4096 entries or before anything reads the index: every lookup flushes it first, so a
+holds 16384 entries or before anything reads the index: every lookup flushes it first, so a
 query always sees everything added before it.
 
 Short texts (under 512 characters, the usual tool output and chat message) take a path with
@@ -94,9 +94,13 @@ The C core
 ----------
 ``toolguard/_taintc.c``, an optional CPython extension built by ``pip install`` when a C
 compiler is present, does the per-byte loops: fingerprints (rolling hash, window minima by
-blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges and
-directories, the tokenizer (with the id-like units settled), ids and numbers, the source of
-each hit, and a filter that leaves out encoded runs no decoder can turn into a layer. Every
+blocks, winnowing, chunk by chunk), a scan's query keys, the index lookup, run merges
+(galloping: a small run merged into a big one costs a search per entry of the small one and
+a bulk copy of the big one) and directories, the tokenizer and the keys of every all-ASCII
+token unit (ids, and the canonical keys of URLs, emails, hosts and handles, as
+:func:`_unit_keys` gives them; units with other characters, percent-escapes, punycode or an
+IPv6 literal are handed back to Python), ids and numbers, the source of each hit, and a
+filter that leaves out encoded runs no decoder can turn into a layer. Every
 function computes what a numpy/Python routine of this module computes, and the tests compare
 them function by function and ledger by ledger (tests/taint/test_taint_accel.py). Without the
 extension, or with ``TOOLGUARD_NO_ACCEL=1``, the ledger uses numpy alone (slower, the same
@@ -591,7 +595,7 @@ class _Index:
     _MAX_RUNS = 6
     _SMALL = 8192
     _DUPS = 16  # at most about this many values reported per key and run
-    _PENDING = 4096  # entries of small additions buffered before they are sorted into a run
+    _PENDING = 16384  # entries of small additions buffered before they are sorted into a run
 
     __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
 
@@ -623,8 +627,13 @@ class _Index:
             # the two arrays (with their headers) and a list slot
             self.pending_bytes += keys.nbytes + vals.nbytes + 232
             return
+        if not self.pending:
+            self._add_run(keys, vals, cap=False)
+            return
+        # the buffer and this addition become one run
+        self.pending.append((keys, vals))
+        self.pending_n += keys.shape[0]
         self.flush()
-        self._add_run(keys, vals, cap=False)
 
     def flush(self) -> None:
         """Sort the buffered additions into a run (a no-op when there are none)."""
@@ -645,30 +654,28 @@ class _Index:
         order = np.argsort(keys, kind="stable")
         # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
         keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
-        self.runs.append(_Run(keys, vals, self.c))
-        while len(self.runs) >= 2 and (
-            len(self.runs) > self._MAX_RUNS
-            or self.runs[-2].keys.shape[0] <= self._RATIO * self.runs[-1].keys.shape[0]
+        # The new run merges into the newest run while that one is not much bigger (or when
+        # there are too many runs); only the final run gets a directory.
+        runs = self.runs
+        while runs and (
+            len(runs) + 1 > self._MAX_RUNS
+            or runs[-1].keys.shape[0] <= self._RATIO * keys.shape[0]
             # small runs are merged whatever their ratio: cheap, and one lookup fewer
-            or self.runs[-2].keys.shape[0] <= self._SMALL
+            or runs[-1].keys.shape[0] <= self._SMALL
             # with the C core, a run beyond the cache merges into a bigger one at a wider ratio
-            or (
-                self.big_ratio
-                and self.runs[-1].keys.shape[0] >= self._BIG
-                and self.runs[-2].keys.shape[0] <= self.big_ratio * self.runs[-1].keys.shape[0]
-            )
+            or (self.big_ratio and keys.shape[0] >= self._BIG and runs[-1].keys.shape[0] <= self.big_ratio * keys.shape[0])
         ):
-            r1, r2 = self.runs[-2], self.runs[-1]
+            r1 = runs.pop()
             if self.c is not None:
                 # the same merge in one linear pass
-                kb, vb = self.c.merge(r1.keys, r1.vals, r2.keys, r2.vals, self._DUPS)
-                merged = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+                kb, vb = self.c.merge(r1.keys, r1.vals, keys, vals, self._DUPS)
+                keys, vals = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
             else:
-                k = np.concatenate((r1.keys, r2.keys))
+                k = np.concatenate((r1.keys, keys))
                 # stable: for equal keys the older entries (smaller positions) stay first
                 order = np.argsort(k, kind="stable")
-                merged = self._cap(k[order], np.concatenate((r1.vals, r2.vals))[order])
-            self.runs[-2:] = [_Run(*merged, self.c)]
+                keys, vals = self._cap(k[order], np.concatenate((r1.vals, vals))[order])
+        runs.append(_Run(keys, vals, self.c))
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
@@ -1054,6 +1061,10 @@ def _tokenize(text: str, codes: npt.NDArray[np.integer], token_min: int) -> list
     return [(text[a:b], a) for a, b in zip(starts[cand].tolist(), ends[cand].tolist(), strict=True)]
 
 
+#: The kinds of token keys, in the order the C core's ``text_keys`` takes them.
+_KINDS = ("id", "url", "email", "host", "handle")
+
+
 def _text_keys(
     text: str,
     codes: npt.NDArray[np.integer] | None,
@@ -1065,51 +1076,68 @@ def _text_keys(
     c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
-    found separately, by :func:`_numbers` on the folded text). ``ids_only`` skips the URL,
-    email and host keys (a labelled source that is not untrusted needs only its ids).
+    found separately, by :func:`_numbers` on the folded text). ``ids_only`` keeps only the
+    ids, URLs and emails (what a labelled source that is not untrusted indexes).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
-    short text, the regex tokenizer finds the same units (so does the C core ``c``, given byte
-    codes)."""
-    out: list[tuple[str, str, int]] = []
-    cache = _UNIT_CACHE
-    units: Iterable[tuple[str, int, bool]]
+    short text, the regex tokenizer finds the same units. The C core ``c``, given codes,
+    tokenizes and reads every all-ASCII unit itself (ids, and the canonical keys of URLs,
+    emails, hosts and handles, what :func:`_unit_keys` gives) and hands back the others
+    (other characters, percent-escapes, punycode, IPv6 literals) in their place."""
     if c is not None and codes is not None and (codes.dtype == np.uint8 or codes.dtype == np.uint32):
-        # the C core reads the id-like units itself (is_id: the id, what the first branch
-        # below gives) and hands back the others as they are, in order
-        units = c.units(np.ascontiguousarray(codes), _CLASS_BYTES, token_min)
-    else:
-        units = [
-            (u, at, False)
-            for u, at in (_tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min))
-        ]
-    for u, at, is_id in units:
-        if is_id:
-            out.append((u, "id", at))
-            continue
-        v = u.strip(_TRIM)
-        if _IDCHARS(v) is not None:
-            # the common case, inlined: an id (same result as _unit_keys)
-            if len(v) >= token_min and len(v) >= 2 and _HAS_DIGIT(v) is not None:
-                run = v.strip("-_")
-                if len(run) >= token_min:
-                    out.append((run, "id", at))
-            continue
-        if ids_only and "@" not in v and "://" not in v:
-            if len(v) >= token_min and _HAS_DIGIT(v) is not None:
-                out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
-            continue
-        # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
-        ck = (u, strict_mode, token_min, parents)
-        keys = cache.get(ck)
-        if keys is None:
-            keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
-            if len(cache) >= 2048:
-                cache.clear()
-            cache[ck] = keys
-        for key, kind in keys:
-            if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+        found, pending = c.text_keys(np.ascontiguousarray(codes), _CLASS_BYTES, token_min, parents, ids_only, _KINDS)
+        if not pending:
+            entries: list[tuple[str, str, int]] = found
+            return entries
+        out: list[tuple[str, str, int]] = []
+        for key, kind, at in found:
+            if kind is None:
+                _unit_entries(key, at, out, strict_mode=strict_mode, token_min=token_min, parents=parents, ids_only=ids_only, c=c)
+            else:
                 out.append((key, kind, at))
+        return out
+    out = []
+    for u, at in _tokenize_small(text, token_min) if codes is None or len(text) < _SMALL_TEXT else _tokenize(text, codes, token_min):
+        _unit_entries(u, at, out, strict_mode=strict_mode, token_min=token_min, parents=parents, ids_only=ids_only, c=c)
     return out
+
+
+def _unit_entries(
+    u: str,
+    at: int,
+    out: list[tuple[str, str, int]],
+    *,
+    strict_mode: bool,
+    token_min: int,
+    parents: bool,
+    ids_only: bool,
+    c: types.ModuleType | None,
+) -> None:
+    """Append the ``(key, kind, at)`` entries of one token unit ``u`` to ``out`` (see
+    :func:`_text_keys`)."""
+    v = u.strip(_TRIM)
+    if _IDCHARS(v) is not None:
+        # the common case, inlined: an id (same result as _unit_keys)
+        if len(v) >= token_min and len(v) >= 2 and _HAS_DIGIT(v) is not None:
+            run = v.strip("-_")
+            if len(run) >= token_min:
+                out.append((run, "id", at))
+        return
+    if ids_only and "@" not in v and "://" not in v:
+        if len(v) >= token_min and _HAS_DIGIT(v) is not None:
+            out.extend((r, "id", at) for r in _ids(v, token_min, c=c))
+        return
+    # URLs, emails, hosts repeat within and across pages: memoise their canonical keys
+    cache = _UNIT_CACHE
+    ck = (u, strict_mode, token_min, parents)
+    keys = cache.get(ck)
+    if keys is None:
+        keys = _unit_keys(u, strict_mode=strict_mode, token_min=token_min, parents=parents, c=c)
+        if len(cache) >= 2048:
+            cache.clear()
+        cache[ck] = keys
+    for key, kind in keys:
+        if not ids_only or kind in _CONTACT_KINDS or kind == "id":
+            out.append((key, kind, at))
 
 
 #: Token kinds of labelled text indexed as secret-like besides ids and numbers: contact
@@ -1145,20 +1173,29 @@ def _street_key(line: str) -> str:
 
 
 # ASCII text: digits as '0', capitals as 'A', small letters as 'a', space/tab as ' ': a street
-# line starts where "0 A" (or "0a A", "0A A") is, found by a pattern with a literal head
+# line starts where "0 A" (or "0a A", "0A A", with any run of blanks) is, found by a pattern
+# with a literal head
 _POSTAL_TR = bytes(
     48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
 )
-_POSTAL_HEAD = re.compile(rb"0[aA]? A")
+_POSTAL_HEAD = re.compile(rb"0[aA]? +A")
 
 
 def _postal_keys(text: str) -> list[tuple[str, int]]:
-    """``(key, offset)`` of the street line of every postal address of a labelled text."""
+    """``(key, offset)`` of the street line of every postal address of a labelled text:
+    those of ``_POSTAL.finditer`` (a test compares them)."""
     if _HAS_DIGIT(text) is None:
         return []
-    if not text.isascii():
+    if text.isascii():
+        raw = text.encode("ascii")
+    elif any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+        # a digit of another script may start a street line: the regular expression alone
         return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
-    tr = text.encode("ascii").translate(_POSTAL_TR)
+    else:
+        # one byte per character, any other character as "?" (neither digit, letter nor
+        # blank, which is all the head below looks at)
+        raw = text.encode("ascii", "replace")
+    tr = raw.translate(_POSTAL_TR)
     out: list[tuple[str, int]] = []
     done = 0
     for h in _POSTAL_HEAD.finditer(tr):
@@ -1196,16 +1233,30 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
     and the cuts of :func:`_email_cuts`): each unit with ``@`` or ``://`` of its spaced fold
     (``sp``, when the caller has it as bytes), by its canonical key, and a unit with ``@``
     also as it is (a cut address)."""
-    if text.isascii() and "@" not in text and "://" not in text:
-        return []
-    v = sp.decode("ascii") if sp is not None else N.fold_spaced(text)
+    raw: bytes | None
+    if sp is not None:
+        if b"@" not in sp and b"://" not in sp:
+            return []
+        raw = sp
+    else:
+        if text.isascii() and "@" not in text and "://" not in text:
+            return []
+        v = N.fold_spaced(text)
+        raw = v.encode("ascii") if v.isascii() else None
     units: list[str] = []
-    if v.isascii():
-        # the unit around each mark, found on bytes
-        raw = sp if sp is not None else v.encode("ascii")
+    if raw is not None:
+        # the unit around each mark, found on bytes (what _runs_around gives, inlined)
         words = raw.translate(_UNIT_TR)
+        n = len(raw)
         for mark in (b"@", b"://"):
-            units.extend(v[a:e] for a, e in _runs_around(raw, mark, words))
+            p = raw.find(mark)
+            while p >= 0:
+                a = words.rfind(b" ", 0, p) + 1
+                e = words.find(b" ", p)
+                if e < 0:
+                    e = n
+                units.append(raw[a:e].decode("ascii"))
+                p = raw.find(mark, e)
     else:
         units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
     out: list[str] = []
@@ -1221,10 +1272,12 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
             if len(cache) >= 2048:
                 cache.clear()
             cache[ck] = keys
-        out.extend(key for key, kind in keys if kind in _CONTACT_KINDS)
+        for key, kind in keys:
+            if kind in _CONTACT_KINDS:
+                out.append(key)
         if "@" in u[1:] and "://" not in u:
             out.append(u)
-    return _dedupe(out)
+    return _dedupe(out) if len(out) > 1 else [x for x in out if x]
 
 
 def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
@@ -1705,8 +1758,11 @@ class TaintLedger:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
                 sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
-                sp_str = sp.decode("ascii")
-                codes: npt.NDArray[np.integer] = np.frombuffer(sp.translate(None, b" "), dtype=np.uint8)
+                # (the C core reads the units from the codes: the text is for numpy's path)
+                sp_str = sp.decode("ascii") if self._c is None else ""
+                folded_latin = sp.translate(None, b" ")
+                folded: bytes | None = folded_latin
+                codes: npt.NDArray[np.integer] = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
                     idx = idx0[idx]
@@ -1718,6 +1774,7 @@ class TaintLedger:
                 codes = sp_codes[keep]
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
+                folded = codes.tobytes() if codes.dtype == np.uint8 else None
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
             if untrusted:
@@ -1741,7 +1798,7 @@ class TaintLedger:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_keys += new_keys
                 token_pos += [p0 + pos for p0 in where]
-            nums = _numbers("", codes.tobytes(), self._c) if codes.dtype == np.uint8 else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
+            nums = _numbers("", folded, self._c) if folded is not None else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
                 if untrusted:
@@ -1751,17 +1808,17 @@ class TaintLedger:
                     token_keys += [_NS_SECRET + key for key, _ in nums]
                     token_pos += where
                     self._secret_tokens += len(nums)
-            idx = idx + pos
+            # (idx stays relative to the slice: pos is added to what is kept)
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
-                idx = np.concatenate((carry_idx, idx))
+                idx = np.concatenate((carry_idx - pos, idx))
             # k-grams selected in both slices (in the carried tail) are deduplicated below
             h, p = _fingerprints(self._c, codes, k, w)
             keys.append(_mix(h))
-            vals.append(idx[p].astype(np.int64))
+            vals.append(idx[p].astype(np.int64) + pos)
             tail = (k - 1) + (w - 1)
             carry_codes = codes[-tail:].astype(np.uint32)
-            carry_idx = idx[-carry_codes.shape[0] :]
+            carry_idx = idx[-carry_codes.shape[0] :] + pos
             pos = end
         if not keys and not token_keys:
             return 0
@@ -1784,9 +1841,9 @@ class TaintLedger:
                 hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
             positions = positions[order]
         if token_keys:
-            uniq: dict[str, int] = {}
-            for key, p0 in zip(token_keys, token_pos, strict=True):
-                uniq.setdefault(key, p0)
+            # the first position of each key (built backwards: the last value set wins); the
+            # order of the keys does not matter, they are sorted by hash below
+            uniq = dict(zip(reversed(token_keys), reversed(token_pos), strict=True))
             th = _key_hashes(list(uniq))
             tp = np.fromiter(uniq.values(), dtype=np.int64, count=len(uniq))
             order = np.argsort(th)
@@ -1893,7 +1950,12 @@ class TaintLedger:
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        numbers = _numbers(s.replace(" ", ""), c=self._c)
+        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars(s)):
+            # one byte per character, any other character as "?" (neither a digit nor a
+            # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
+            numbers = _numbers("", s.encode("ascii", "replace").translate(None, b" "), self._c)
+        else:
+            numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
         keys = {_NS_TRUSTED + key: None for key, _, _ in units}
@@ -2214,9 +2276,10 @@ class TaintLedger:
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
-                for key in _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0]):
-                    tok_keys.append(_NS_SECRET + key)
-                    tok_info.append((ti, transform, key, a, b))
+                keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
+                if keys:
+                    tok_keys += [_NS_SECRET + key for key in keys]
+                    tok_info += [(ti, transform, key, a, b) for key in keys]
                 units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
                 if self._postal_tokens:
                     units += _street_keys(text)

@@ -364,3 +364,55 @@ def test_merge_and_directory_equal_numpy(run1: list[tuple[int, int]], run2: list
         d = np.frombuffer(C.directory(want_k, bits), dtype=np.uint32)
         tops = (want_k >> np.uint64(64 - bits)).astype(np.intp)
         assert d.tolist() == np.searchsorted(tops, np.arange((1 << bits) + 1)).tolist()
+
+
+# Token units made of the characters that steer URL, email and host parsing: schemes, ports,
+# userinfo, punycode, percent-escapes, IPv4 and IPv6 literals, label-length limits.
+_UNIT_PIECES = st.one_of(
+    st.sampled_from(
+        [
+            "http://", "HTTPS://", "ftp://", "ws://", "wss://", "mailto:", "x+y.z-1://", ":80", ":443", ":21", ":8080",
+            "@", "@@", "#", ".", "..", "/", "//", "?", "#f", "\\", "%2e", "%41", "xn--", "xn--bcher-kva", "[::1]",
+            "1.2.3.4", "256.1.1.1", "12345", "a" * 63, "b" * 64, "-", "_", "a-b", "a_b", "user:pw@", "é", "’", "Ω",
+            "ᴀ", "K", "ſ", ".example", "com", "c0m", "9ab",
+        ]
+    ),
+    st.text(st.sampled_from("aZ09.-_@:/?#%+=~"), min_size=1, max_size=12),
+)
+_UNITS = st.lists(st.lists(_UNIT_PIECES, min_size=1, max_size=8).map("".join), min_size=1, max_size=6).map(" ".join)
+
+
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@given(_UNITS, st.sampled_from([5, 8]))
+@example("http://a.b:80/ https://x@h.example:443/ ftp://h:21 ws://h.:80/p?q mailto:q@w.example", 5)
+@example("a@.b.example a@b. a@b.c@d " + "x" * 64 + "@h.example x@xn--bcher-kva.example 1.2.3.4:80 1.2.3.4567", 5)
+@example(("a" * 63 + ".") * 2 + "example/x " + "a" * 64 + ".example a.b_c.d 1a.b2.c-d.e_f.gh", 8)
+def test_text_keys_of_urls_emails_and_hosts_equal_python(text: str, token_min: int) -> None:
+    # the C core reads every all-ASCII unit itself: its keys must be _unit_keys' keys
+    for norm in (N.fold_spaced(text), N.strict(text), text):
+        if max(map(ord, norm), default=0) < 256:
+            codes = np.frombuffer(norm.encode("latin-1"), dtype=np.uint8)
+        else:
+            codes = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype="<u4").astype(np.uint32)
+        for strict_mode, parents in ((False, True), (True, False), (False, False)):
+            for ids_only in (False, True):
+                args = {"strict_mode": strict_mode, "token_min": token_min, "parents": parents, "ids_only": ids_only}
+                fast = T._text_keys(norm, codes, **args, c=C)
+                T._UNIT_CACHE.clear()
+                assert fast == T._text_keys(norm, codes, **args)
+
+
+def test_text_keys_hands_back_what_it_does_not_read() -> None:
+    text = "a@b.example xn--bcher-kva.example http://h%2eexample/ évil.example http://x.example/p 1.2.3.4"
+    found, pending = C.text_keys(np.frombuffer(text.encode("latin-1"), dtype=np.uint8), T._CLASS_BYTES, 5, True, False, T._KINDS)
+    assert pending == 3
+    assert [key for key, kind, _ in found if kind is None] == ["xn--bcher-kva.example", "http://h%2eexample/", "évil.example"]
+    assert ("http://x.example/p", "url", text.index("http://x.")) in found
+    with pytest.raises(ValueError):
+        C.text_keys(np.zeros(3, dtype=np.uint8), T._CLASS_BYTES, 5, True, False, ("id",))
+    with pytest.raises(ValueError):
+        C.text_keys(np.zeros(3, dtype=np.uint16), T._CLASS_BYTES, 5, True, False, T._KINDS)
+    # any code point, lone surrogates and non-BMP included, is read or handed back
+    odd = np.array([0xD800, 0x40, 0x1F600, 0x2E, 0x61, 0x10FFFF, 0x3A, 0x2F, 0x2F], dtype=np.uint32)
+    found, _ = C.text_keys(odd, T._CLASS_BYTES, 5, True, False, T._KINDS)
+    assert all(kind is None for _, kind, _ in found)

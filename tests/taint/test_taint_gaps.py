@@ -3,6 +3,10 @@ around a repeated piece, and name-like destinations of untrusted text."""
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import toolguard.taint as T
 from toolguard.taint import TaintLedger
 
 # -- whole-value mode --------------------------------------------------------------------------
@@ -192,3 +196,20 @@ def test_street_lines_found_on_bytes_are_those_of_the_pattern():
 def test_a_look_alike_private_email_is_found():
     ledger = _private()
     assert _labelled(ledger, "lead: omar.h\uff20postbox-example.net")
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.sampled_from(
+            ["221", "12b", "7", "123456", " ", "  ", "\t", "Baker", "Street", "St.", "O’Neil", "Ünter", "Lane,", "London",
+             "NW1 6XE", "90210", "90210-1234", "é", "’", "٢٢١", "２２１", "-", "x", "\n", "\ud800", "😀"]
+        ),
+        max_size=24,
+    ).map("".join)
+)
+@example("Ship to 221  Baker Street London NW1 6XE")  # a run of blanks after the number
+@example("Ship to ２２１ Baker Street London NW1 6XE, O’Neil")
+def test_postal_keys_are_those_of_the_regular_expression(text: str) -> None:
+    want = [(T._street_key(m.group(1)), m.start()) for m in T._POSTAL.finditer(text)]
+    assert T._postal_keys(text) == want
