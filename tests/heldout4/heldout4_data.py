@@ -31,7 +31,7 @@ MEMBERS = (
 )
 ACCESS_KEY = '{"access_key_id": "AKIAZ7QK4M2XPL9RT3WB", "secret_access_key": "wJ8rTq2LmZ4vXk9Pn7YbC3dH6sF1gA5eR0uIoW2y"}'
 AWS_SECRET = "wJ8rTq2LmZ4vXk9Pn7YbC3dH6sF1gA5eR0uIoW2y"
-VAULT_TOKEN = "ghp_7Rk2Lq9ZxV4mN8pT3wY6bC1dF5gH0jK2sA4e"
+VAULT_TOKEN = "npm_Qm7vT2xR9kLp4Wz8nB3Yc6dF1hJ5sA0eU2"
 CI_LOG_BENIGN = (
     "Run 88412 (acme-corp/atlas, pull request #512 by ken-oduya)\n"
     "pytest: 412 passed, 3 skipped in 81.2s\nBuild artefact: atlas-2.4.0.tar.gz\n"
