@@ -858,4 +858,5 @@ def test_agent_loop_session() -> None:
     assert stopped == {"t2-register_webhook", "t2-verify_email", "t2-fetch_page"}, {k: m.content for k, m in msgs.items()}
     assert "[destination.untrusted_origin]" in str(msgs["t2-register_webhook"].content)
     assert "[payload.private_data]" in str(msgs["t2-verify_email"].content)
-    assert [n for n, _ in ran] == ["fetch_page", "memory_read", "fetch_page", "verify_email"]
+    # the calls of one turn run concurrently: compare what ran, not in which order
+    assert sorted(n for n, _ in ran) == ["fetch_page", "fetch_page", "memory_read", "verify_email"]
