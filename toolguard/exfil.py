@@ -46,7 +46,7 @@ from .manifest import OUTWARD_EFFECTS
 if TYPE_CHECKING:
     from .policy import Context, Dest
 
-__all__ = ["CHECKS", "FINAL_CHECKS", "egress_texts", "find_blobs", "host_data_parts", "leaves", "payload_leaves", "payload_texts", "url_data_parts"]
+__all__ = ["CHECKS", "FINAL_CHECKS", "address_data_parts", "egress_texts", "find_blobs", "host_data_parts", "leaves", "payload_leaves", "payload_texts", "url_data_parts"]
 
 _B64 = re.compile(r"[A-Za-z0-9+/_\-]{24,}={0,2}")
 _HEX = re.compile(r"\b(?:[0-9a-fA-F]{2}[\s:\-]?){24,}")
@@ -206,19 +206,55 @@ def host_data_parts(host: str | None, registrable: str | None) -> list[tuple[str
 _HEX_LABELS = re.compile(r"(?<![^.])[0-9a-f]+(?:\.[0-9a-f]+)+(?![^.])")
 
 
+def address_data_parts(normalized: str, host: str | None, registrable: str | None, *, raw: str = "") -> list[tuple[str, str]]:
+    """The parts of an email address that carry data to the mail server of its domain:
+    ``[("local part", text), ("subdomain", text)]``. Whatever is left of ``@`` reaches that
+    server as written (``<data>@collector.evil.test``, a probe's ``RCPT TO`` included), and so
+    do the labels of the domain left of its registrable domain. The local part is taken as
+    written in ``raw`` when it is there (the normalised form is lower-cased, which would
+    spoil base64); dot-separated hex pieces of it are also read joined, as a host's labels are."""
+    local = normalized.rpartition("@")[0].strip('"')
+    if raw and local:
+        at = raw.lower().find(local + "@")
+        if at >= 0:
+            local = raw[at : at + len(local)]
+    out: list[tuple[str, str]] = []
+    if local:
+        out.append(("local part", local))
+        if "." in local:
+            joined = _HEX_LABELS.sub(lambda m: m.group().replace(".", ""), local.lower())
+            if joined != local.lower():
+                out.append(("local part", joined))
+    out.extend(host_data_parts(host, registrable))
+    return out
+
+
 def _data_parts(d: Dest) -> list[tuple[str, str]]:
     """The data-bearing parts of a destination: a URL's (:func:`url_data_parts`), a host's or
-    domain's labels (:func:`host_data_parts`); none for other kinds."""
+    domain's labels (:func:`host_data_parts`), an email address's local part and labels
+    (:func:`address_data_parts`), a channel's name (a channel created or named after the
+    data shows it to everyone who lists the workspace's channels); none for other kinds (an
+    IBAN or a phone number is checked whole by its parser, which refuses anything else in it,
+    an extension included)."""
     assert d.dest is not None
-    if d.dest.kind == "url":
+    kind = d.dest.kind
+    if kind == "url":
         return url_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=_raw_if_userinfo(d))
-    if d.dest.kind in _HOST_KINDS:
+    if kind in _HOST_KINDS:
         return host_data_parts(d.dest.host, d.dest.registrable_domain)
+    if kind == "email":
+        return address_data_parts(d.dest.normalized, d.dest.host, d.dest.registrable_domain, raw=d.raw)
+    if kind == "channel":
+        name = d.dest.normalized.lstrip("#@")
+        return [("channel name", name)] if name else []
     return []
 
 
 _HOST_KINDS = frozenset({"host", "domain"})
-_DATA_KINDS = frozenset({"url", *_HOST_KINDS})
+_DATA_KINDS = frozenset({"url", "email", "channel", *_HOST_KINDS})
+# Destinations named by a value the session may have seen whole (a link, an address, a
+# channel): copied whole, they send their place only its own name (see egress_texts).
+_COPYABLE_KINDS = frozenset({"url", "email", "channel"})
 
 
 # A number the taint ledger indexes as such (7+ digits, with up to 3 of ``().+/-`` between
@@ -441,15 +477,16 @@ def payload_texts(ctx: Context) -> list[tuple[str, str]]:
 
 
 def egress_texts(ctx: Context) -> list[tuple[str, str]]:
-    """Payload strings and keys, plus the data-bearing parts of every non-allowed URL, host
-    and domain. A URL copied whole from what the session saw (as a whole token) or the user
-    typed, with no long number in it, sends its host only that host's own address: a link to
-    an invoice page from a private email, in a note to a colleague."""
+    """Payload strings and keys, plus the data-bearing parts of every non-allowed URL, host,
+    domain, email address and channel. A URL, address or channel copied whole from what the
+    session saw (as a whole token) or the user typed, with no long number in it, sends its
+    place only its own name: a link to an invoice page from a private email, in a note to a
+    colleague; a check that a contact's address from the CRM still works."""
     texts = list(payload_texts(ctx)) if payload_leaves(ctx) else []
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind in _DATA_KINDS:
             parts = _data_parts(d)
-            if parts and d.dest.kind == "url" and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
+            if parts and d.dest.kind in _COPYABLE_KINDS and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
                 continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
@@ -484,7 +521,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
     # Name where the data goes: the call's own open destinations, else the rendered links
     # that carry it. A URL is named by its host: the rest of it may be the very data.
     opened = [d for d in _open(ctx) if d.embedded is None] or [d for d in _open(ctx) if d.pointer in by_ptr]
-    open_dests = ", ".join(sorted({_dest_name(d) for d in opened})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
+    open_dests = ", ".join(sorted({_dest_name(d, carries=d.pointer in by_ptr) for d in opened})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
     for ptr, ms in sorted(by_ptr.items()):
         labels = sorted({lab for m in ms for lab in m.source.labels})
         src = ms[0].source
@@ -509,10 +546,14 @@ def _user_said(ledger: Any, m: Any) -> bool:
     return src is not None and src.tool == "user"
 
 
-def _dest_name(d: Dest) -> str:
+def _dest_name(d: Dest, *, carries: bool = False) -> str:
+    """How a finding names a destination: a URL by its host (the rest of it may be the very
+    data), and so an address or channel whose own value carries the data (``carries``)."""
     assert d.dest is not None
     if d.dest.kind == "url" and d.dest.host:
         return f"the host {d.dest.host}"
+    if carries and d.dest.kind in ("email", "channel"):
+        return _where(d)[4:]
     if d.dest.kind in _HOST_KINDS and d.dest.registrable_domain and host_data_parts(d.dest.host, d.dest.registrable_domain):
         return f"a host name under {d.dest.registrable_domain}"  # its labels may be the very data
     return d.dest.normalized[:120]
@@ -529,7 +570,7 @@ def check_url_data(ctx: Context) -> list[Finding]:
         carried = _url_carries(ctx, d)
         if carried:
             what, evidence = carried
-            where = f"the URL to {d.dest.host}" if d.dest.kind == "url" else f"the host name under {d.dest.registrable_domain}"
+            where = _where(d)
             out.append(ctx.finding(
                 "url.data_in_query",
                 f"{d.pointer}: {where} carries {what}",
@@ -537,6 +578,19 @@ def check_url_data(ctx: Context) -> list[Finding]:
                 evidence,
             ))
     return out
+
+
+def _where(d: Dest) -> str:
+    """The data-bearing destination, named without the part that may be the data."""
+    assert d.dest is not None
+    kind = d.dest.kind
+    if kind == "url":
+        return f"the URL to {d.dest.host}"
+    if kind == "email":
+        return f"the address at {d.dest.host}"
+    if kind == "channel":
+        return "the channel name"
+    return f"the host name under {d.dest.registrable_domain}"
 
 
 def check_rendered(ctx: Context) -> list[Finding]:

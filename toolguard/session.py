@@ -99,8 +99,8 @@ class LedgerView:
     def sources(self) -> tuple[Source, ...]:
         return tuple(s for s in self.ledger.sources if self._visible(s))
 
-    def origin(self, value: str, *, forms: Any = (), whole: bool = False) -> tuple[Any, ...]:
-        return tuple(m for m in self.ledger.origin(value, forms=forms, whole=whole) if self._visible(m.source))
+    def origin(self, value: str, *, forms: Any = (), whole: bool = False, exact: bool = False) -> tuple[Any, ...]:
+        return tuple(m for m in self.ledger.origin(value, forms=forms, whole=whole, exact=exact) if self._visible(m.source))
 
     def sanctioned(self, value: str, *, forms: Any = (), whole: bool = False) -> Source | None:
         src = self.ledger.sanctioned(value, forms=forms, whole=whole)
