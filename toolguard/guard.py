@@ -133,6 +133,36 @@ def _error_decision(call: Call, exc: BaseException, *, code: str = "guard.error"
     return combine([finding], tool=tool, call_id=call.id if isinstance(call.id, str) else "")
 
 
+
+# Decision ids: 128 random bits each (as uuid4), taken from the OS's generator 4 KiB at a
+# time rather than one system call per call. A forked child drops what its parent read, so
+# two processes never hand out the same id.
+_ID_LOCK = threading.Lock()
+_id_hex = ""
+_id_pos = 0
+
+
+def new_decision_id() -> str:
+    """32 hex digits of fresh OS randomness."""
+    global _id_hex, _id_pos
+    with _ID_LOCK:
+        if _id_pos >= len(_id_hex):
+            _id_hex, _id_pos = os.urandom(4096).hex(), 0
+        at = _id_pos
+        _id_pos = at + 32
+    return _id_hex[at : at + 32]
+
+
+def _forget_ids() -> None:
+    global _id_hex, _id_pos, _ID_LOCK
+    _ID_LOCK = threading.Lock()  # the parent may have held it at fork time
+    _id_hex, _id_pos = "", 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_ids)
+
+
 class Guard:
     """The mediator between an agent loop and its tools.
 
@@ -229,7 +259,7 @@ class Guard:
 
     def decide(self, call: Call, session: Session) -> Decision:
         """Decide one call in a session. Never raises: an internal error denies with ``guard.error``."""
-        decision_id = os.urandom(16).hex()  # 128 random bits, as uuid4 but cheaper
+        decision_id = new_decision_id()
         try:
             manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None
             with session.lock:

@@ -153,3 +153,40 @@ def test_policy_store_holds_calls_durably(tmp_path):
     from toolguard.approvals.store import open_stores
 
     assert open_stores(url)[0].get(out.hold_id).status == "pending"
+
+
+def test_decision_ids_are_unique_across_threads_and_forks():
+    """Ids come from a pool of OS randomness: no two calls, threads or processes share one."""
+    import os
+    import threading
+
+    from toolguard.guard import new_decision_id
+
+    ids: list[str] = []
+
+    def take() -> None:
+        got = [new_decision_id() for _ in range(2000)]
+        ids.extend(got)
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == len(set(ids)) == 16000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+    new_decision_id()  # the parent holds a partly used pool
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its next ids and leaves at once
+        os.close(r)
+        os.write(w, "".join(new_decision_id() for _ in range(4)).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        child = f.read()
+    os.waitpid(pid, 0)
+    parent = "".join(new_decision_id() for _ in range(4))
+    assert len(child) == 128 and child != parent
+    assert not {child[i : i + 32] for i in range(0, 128, 32)} & {parent[i : i + 32] for i in range(0, 128, 32)}

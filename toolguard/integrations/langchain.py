@@ -264,7 +264,10 @@ def with_model_content(result: Any, content: Any) -> Any:
     this puts the processed content back into the message or Command the tool returned,
     keeping everything else (tool-call id, status, artifact, the rest of a Command).
     """
-    if content is result or (type(content) is type(model_content(result)) and content == model_content(result)):
+    if content is result:
+        return result
+    current = model_content(result)
+    if content is current or (type(content) is type(current) and content == current):
         return result
     if isinstance(result, BaseMessage):
         return result.model_copy(update={"content": content})
