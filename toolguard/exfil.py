@@ -306,6 +306,17 @@ def _open(ctx: Context) -> list[Dest]:
     return cached
 
 
+def _public(ctx: Context) -> list[Dest]:
+    """The call's own allowed destinations that the manifest declares ``public``.
+
+    An allow-list says where a tool may act; ``public: true`` says that what goes there can
+    be read by anyone. Private data sent there leaves as surely as to an outside address, so
+    :func:`check_private_data` treats these as open for labelled data (and for nothing else:
+    they are still allowed destinations for every other rule).
+    """
+    return [d for d in ctx.dests if d.spec.public and d.allowed is not None and d.embedded is None and d.dest is not None]
+
+
 def leaves(ctx: Context) -> bool:
     """True when the call sends data somewhere not allowed for it."""
     m = ctx.manifest
@@ -496,9 +507,12 @@ def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
     ledger = ctx.view.ledger
-    if not leaves(ctx):
+    public = _public(ctx)
+    if not leaves(ctx) and not public:
         return out
     texts = egress_texts(ctx)
+    if public and not payload_leaves(ctx):
+        texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
     matches = ledger.scan(texts, labels=None, untrusted=False)
@@ -521,7 +535,8 @@ def check_private_data(ctx: Context) -> list[Finding]:
     # Name where the data goes: the call's own open destinations, else the rendered links
     # that carry it. A URL is named by its host: the rest of it may be the very data.
     opened = [d for d in _open(ctx) if d.embedded is None] or [d for d in _open(ctx) if d.pointer in by_ptr]
-    open_dests = ", ".join(sorted({_dest_name(d, carries=d.pointer in by_ptr) for d in opened})[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
+    names = {_dest_name(d, carries=d.pointer in by_ptr) for d in opened} | {f"{_dest_name(d)} (public)" for d in public}
+    open_dests = ", ".join(sorted(names)[:3]) or f"the {ctx.manifest.side_effect} tool's undeclared destination"  # type: ignore[union-attr]
     for ptr, ms in sorted(by_ptr.items()):
         labels = sorted({lab for m in ms for lab in m.source.labels})
         src = ms[0].source
@@ -782,7 +797,7 @@ def quiet(ctx: Context) -> bool:
     blob rules need data leaving to a non-allowed place). The decision core then skips
     them; tests/exfil compare decisions with and without the skip.
     """
-    return not ctx.view.ledger.untrusted_seen and not leaves(ctx)
+    return not ctx.view.ledger.untrusted_seen and not leaves(ctx) and not (ctx.c.has_public and _public(ctx))
 
 
 #: The checks :func:`quiet` vouches for.

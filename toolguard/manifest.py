@@ -207,6 +207,8 @@ class Compiled:
     outward: bool
     #: The tool has a destination of kind ``url``: a call requests those URLs.
     requests: bool = False
+    #: A destination entry is declared ``public`` (labelled data never goes there).
+    has_public: bool = False
 
 
 class _Model(BaseModel):
@@ -305,6 +307,9 @@ class DestinationSpec(_Model):
     kind: Literal["email", "url", "domain", "host", "iban", "phone", "channel", "path", "markdown", "html"]
     allow: tuple[str, ...] | None = None
     roots: tuple[str, ...] = ()
+    #: The allowed places of this entry are readable by anyone (a public repository, issue
+    #: tracker, status page, shared bucket): allowed for the action, never for labelled data.
+    public: bool = False
     _tokens: tuple[Any, ...] = PrivateAttr(default=())
     _allow: AllowList | None = PrivateAttr(default=None)
 
@@ -700,6 +705,8 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
             issues.append(_issue(doc, file, prefix + f"/destinations/{i}/roots", "a path destination needs 'roots': the directories it may resolve into"))
         if d.kind != "path" and d.roots:
             issues.append(_issue(doc, file, prefix + f"/destinations/{i}/roots", "'roots' only applies to kind 'path'"))
+        if d.public and not d.allow and d.kind != "path":
+            issues.append(_issue(doc, file, prefix + f"/destinations/{i}/public", "'public' marks allowed places: it needs 'allow' (or 'roots' for kind 'path')"))
     if m.payload is not None:
         m._payload_tokens = tuple(
             (p, t) for j, p in enumerate(m.payload) if (t := check_pointer(p, f"/payload/{j}")) is not None
@@ -725,6 +732,7 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
             deciding=tuple(t for _, t in m._deciding_tokens),
             outward=m.side_effect in OUTWARD_EFFECTS,
             requests=any(d.kind == "url" for d in m.destinations),
+            has_public=any(d.public for d in m.destinations),
         )
     return issues
 
