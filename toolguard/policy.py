@@ -268,9 +268,12 @@ def _plain(value: Any, depth: int, max_depth: int) -> int:
 
 
 def _c_plain() -> Callable[[Any, int], int] | None:
-    from .taint import _C_MODULE
+    from .taint import _C  # the C core, or None without it (or with TOOLGUARD_NO_ACCEL set)
 
-    return _C_MODULE.plain_size if _C_MODULE is not None else None
+    if _C is None:
+        return None
+    fn: Callable[[Any, int], int] = _C.plain_size
+    return fn
 
 
 #: :func:`_plain` in the C core (``toolguard._taintc``), or None without it.
