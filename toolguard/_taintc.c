@@ -26,6 +26,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2030,6 +2031,126 @@ py_decode_candidates(PyObject *self, PyObject *args)
     return out;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * plain_size(value, max_depth): the argument-shape fast path of the decision core.
+ *
+ * The size toolguard.policy._plain counts for a call's arguments, or -1 when it cannot say
+ * "plain" by the strict rule: exact JSON types only (dict with str keys, list, str, int,
+ * bool, None, finite float), every key and string printable (str.isprintable), within
+ * max_depth. -1 is "not known": the Python walk then decides (it also accepts strings
+ * that are not printable but clean, and names every problem). Pure C: no Python code
+ * runs, so the containers cannot change during the walk.
+ */
+
+static int
+tg_printable(PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (PyUnicode_IS_ASCII(s)) {
+        const unsigned char *p = (const unsigned char *)PyUnicode_DATA(s);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (p[i] < 0x20 || p[i] > 0x7e) {
+                return 0;
+            }
+        }
+        return 1;
+    }
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!Py_UNICODE_ISPRINTABLE(PyUnicode_READ(kind, data, i))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static Py_ssize_t
+tg_plain(PyObject *v, int depth, int max_depth)
+{
+    if (depth > 200) {
+        return -1;
+    }
+    if (PyDict_CheckExact(v)) {
+        if (depth >= max_depth && PyDict_GET_SIZE(v)) {
+            return -1;
+        }
+        Py_ssize_t size = 2, pos = 0;
+        PyObject *k, *item;
+        while (PyDict_Next(v, &pos, &k, &item)) {
+            if (!PyUnicode_CheckExact(k) || !tg_printable(k)) {
+                return -1;
+            }
+            Py_ssize_t lk = PyUnicode_GET_LENGTH(k);
+            if (PyUnicode_CheckExact(item)) {
+                if (!tg_printable(item)) {
+                    return -1;
+                }
+                size += lk + 4 + PyUnicode_GET_LENGTH(item);
+            }
+            else if (PyLong_CheckExact(item) || PyBool_Check(item) || item == Py_None) {
+                size += lk + 12;
+            }
+            else {
+                Py_ssize_t n = tg_plain(item, depth + 1, max_depth);
+                if (n < 0) {
+                    return -1;
+                }
+                size += lk + 4 + n;
+            }
+        }
+        return size;
+    }
+    if (PyList_CheckExact(v)) {
+        Py_ssize_t len = PyList_GET_SIZE(v);
+        if (depth >= max_depth && len) {
+            return -1;
+        }
+        Py_ssize_t size = 2;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            PyObject *item = PyList_GET_ITEM(v, i);
+            if (PyUnicode_CheckExact(item)) {
+                if (!tg_printable(item)) {
+                    return -1;
+                }
+                size += PyUnicode_GET_LENGTH(item);
+            }
+            else if (PyLong_CheckExact(item) || PyBool_Check(item) || item == Py_None) {
+                size += 8;
+            }
+            else {
+                Py_ssize_t n = tg_plain(item, depth + 1, max_depth);
+                if (n < 0) {
+                    return -1;
+                }
+                size += n;
+            }
+        }
+        return size;
+    }
+    if (PyUnicode_CheckExact(v)) {
+        return tg_printable(v) ? PyUnicode_GET_LENGTH(v) : -1;
+    }
+    if (PyLong_CheckExact(v) || PyBool_Check(v) || v == Py_None) {
+        return 8;
+    }
+    if (PyFloat_CheckExact(v) && isfinite(PyFloat_AS_DOUBLE(v))) {
+        return 8;
+    }
+    return -1;
+}
+
+static PyObject *
+py_plain_size(PyObject *self, PyObject *args)
+{
+    PyObject *value;
+    int max_depth;
+    if (!PyArg_ParseTuple(args, "Oi:plain_size", &value, &max_depth)) {
+        return NULL;
+    }
+    return PyLong_FromSsize_t(tg_plain(value, 0, max_depth));
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -2043,6 +2164,7 @@ static PyMethodDef methods[] = {
     {"text_keys", py_text_keys, METH_VARARGS, "Keys of the token units of a text, ASCII units settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
     {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
+    {"plain_size", py_plain_size, METH_VARARGS, "Size of plain JSON arguments, or -1 (the shape fast path)."},
     {NULL, NULL, 0, NULL},
 };
 

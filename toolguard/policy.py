@@ -267,6 +267,19 @@ def _plain(value: Any, depth: int, max_depth: int) -> int:
     return -1
 
 
+def _c_plain() -> Callable[[Any, int], int] | None:
+    from .taint import _C  # the C core, or None without it (or with TOOLGUARD_NO_ACCEL set)
+
+    if _C is None:
+        return None
+    fn: Callable[[Any, int], int] = _C.plain_size
+    return fn
+
+
+#: :func:`_plain` in the C core (``toolguard._taintc``), or None without it.
+_C_PLAIN = _c_plain()
+
+
 def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
     """Walk the arguments once: JSON types, string keys, depth, size, Unicode hygiene.
 
@@ -275,8 +288,13 @@ def _shape(args: dict[str, Any], ctx: Context, out: list[Finding]) -> None:
     into a pointer for a finding.
     """
     policy = ctx.policy
-    if policy.max_depth <= 200 and 0 <= _plain(args, 0, policy.max_depth) <= policy.max_argument_bytes:
-        return
+    if policy.max_depth <= 200:
+        # The C core's walk first (same rule, strings printable); -1 there is "not known"
+        n = _C_PLAIN(args, policy.max_depth) if _C_PLAIN is not None else -1
+        if n < 0:
+            n = _plain(args, 0, policy.max_depth)
+        if 0 <= n <= policy.max_argument_bytes:
+            return
     _walk_shape(args, ctx, out)
 
 

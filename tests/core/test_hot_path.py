@@ -244,3 +244,52 @@ def test_slot_constructors_make_the_same_frozen_values() -> None:
     assert hash(made) == hash(Destination("url", "https://A.example/", "https://a.example/", host="a.example"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.host = "evil.test"  # type: ignore[misc]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in ([k] if isinstance(k, str) else []) + _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+wide_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x10FFFF), max_size=8)
+wide = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | wide_text | odd,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(wide_text | odd_text, children, max_size=4),
+    max_leaves=12,
+)
+
+
+@pytest.mark.parametrize("max_depth", [32, 2, 0])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=arguments() | st.dictionaries(wide_text, wide, max_size=5) | wide)
+def test_the_c_walk_sizes_as_plain_does_or_leaves_it_to_python(args: Any, max_depth: int) -> None:
+    """The C core's plain_size equals _plain wherever it answers; it answers -1 ("ask the
+    Python walk") only where _plain does too, or where a string is not printable (which
+    _plain may still accept as clean)."""
+    C = pytest.importorskip("toolguard._taintc")
+    c, py = C.plain_size(args, max_depth), _plain(args, 0, max_depth)
+    if c >= 0:
+        assert c == py
+    elif py >= 0:
+        assert any(not s.isprintable() for s in _strings(args))
+
+
+def test_the_c_walk_on_chosen_values() -> None:
+    C = pytest.importorskip("toolguard._taintc")
+    for value in ({"a": "plain", "b": 1, "c": None, "d": [True, 2.5, "x"]}, {"e": "émoji 😀 Ω"}, {}, [1, "x"], "text", 3, 2.5):
+        assert C.plain_size(value, 32) == _plain(value, 0, 32) >= 0
+    for value in ({"a": "zero\u200bwidth"}, {"a": "lone \ud800"}, {"a\x00": "k"}, {1: "x"}, {"a": math.nan}, {"a": math.inf},
+                  {"a": _Str("s")}, {"a": _Int(3)}, {"a": ("t",)}, {"a": b"b"}, {"a": object()}, {"a": "\x7f"}):
+        assert C.plain_size(value, 32) == -1
+    assert C.plain_size({"a": {"b": ["c"]}}, 2) == -1 == _plain({"a": {"b": ["c"]}}, 0, 2)
+    deep: Any = "x"
+    for _ in range(500):
+        deep = [deep]
+    assert C.plain_size(deep, 10_000) == -1  # the C walk never goes deeper than 200 levels
+    with pytest.raises(TypeError):
+        C.plain_size({}, "32")
