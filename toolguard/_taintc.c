@@ -123,19 +123,38 @@ items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
 
 /* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
  * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
- * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). */
+ * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1).
+ * The roll is a chain of dependent multiplications, so the k-grams are cut into LANES
+ * stretches rolled side by side (independent chains the CPU overlaps), each starting from a
+ * direct sum; the arithmetic is exact modulo 2**64, so the hashes are the same. */
+#define LANES 4
 #define ROLL(T, codes)                                                                         \
     do {                                                                                       \
         const T *x = (const T *)(codes) + start;                                               \
-        uint64_t h = 0, p = 1;                                                                 \
-        for (int j = 0; j < k; j++) {                                                          \
-            h += (uint64_t)x[j] * p;                                                           \
-            p *= HASH_BASE;                                                                    \
+        Py_ssize_t len = m / LANES, at[LANES];                                                 \
+        uint64_t hl[LANES];                                                                    \
+        for (int l = 0; l < LANES; l++) {                                                      \
+            uint64_t h = 0, p = 1;                                                             \
+            at[l] = (Py_ssize_t)l * len;                                                       \
+            for (int j = 0; j < k; j++) {                                                      \
+                h += (uint64_t)x[at[l] + j] * p;                                               \
+                p *= HASH_BASE;                                                                \
+            }                                                                                  \
+            hl[l] = h;                                                                         \
+            out[at[l]] = h;                                                                    \
         }                                                                                      \
-        out[0] = h;                                                                            \
-        for (Py_ssize_t i = 1; i < m; i++) {                                                   \
-            h = (h - (uint64_t)x[i - 1]) * inv + (uint64_t)x[i + k - 1] * top;                 \
-            out[i] = h;                                                                        \
+        for (Py_ssize_t i = 1; i < len; i++) {                                                 \
+            for (int l = 0; l < LANES; l++) {                                                  \
+                Py_ssize_t q = at[l] + i;                                                      \
+                hl[l] = (hl[l] - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;     \
+                out[q] = hl[l];                                                                \
+            }                                                                                  \
+        }                                                                                      \
+        /* the last lane goes on to the end (m - LANES·len more k-grams) */                    \
+        uint64_t h = hl[LANES - 1];                                                            \
+        for (Py_ssize_t q = at[LANES - 1] + (len > 0 ? len : 1); q < m; q++) {                 \
+            h = (h - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;                 \
+            out[q] = h;                                                                        \
         }                                                                                      \
     } while (0)
 
@@ -146,6 +165,9 @@ kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *ou
     uint64_t top = 1; /* B^(k-1) */
     for (int j = 0; j < k - 1; j++) {
         top *= HASH_BASE;
+    }
+    if (m <= 0) {
+        return;
     }
     if (c->u8) {
         ROLL(uint8_t, c->u8);

@@ -97,6 +97,22 @@ def test_fingerprints_equal_numpy_across_chunks(n: int, alphabet: int) -> None:
     assert np.array_equal(np.frombuffer(pb, dtype=np.intp), p)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+@pytest.mark.parametrize("k", [1, 2, 20, 40])
+def test_kgram_hashes_equal_numpy_at_every_lane_boundary(dtype: type, k: int) -> None:
+    # the core rolls the hashes in several stretches side by side: every count of k-grams
+    # around a multiple of the stretches' number, and the stretches' joins, must agree
+    rng = np.random.default_rng(k)
+    for n in range(k + 40):
+        codes = rng.integers(0, 256 if dtype is np.uint8 else 0x110000, size=n).astype(dtype)
+        hb, _, _ = C.scan_keys(codes, k, 24, [])
+        assert np.frombuffer(hb, dtype=np.uint64).tolist() == T.kgram_hashes(codes, k).tolist()
+        hb, pb = C.fingerprints(codes, k, 24)
+        h, p = T.fingerprints(codes, k, 24)
+        assert np.frombuffer(hb, dtype=np.uint64).tolist() == h.tolist()
+        assert np.frombuffer(pb, dtype=np.intp).tolist() == p.tolist()
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(CODES, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=4))
 def test_scan_keys_equal_numpy(codes: np.ndarray, raw_segs: list[tuple[int, int]]) -> None:
