@@ -13,6 +13,7 @@
  *   tokenize(codes, classes, min)      candidate token units of a spaced-folded byte text
  *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
+ *   secret_keys(raw, token_min)        ids, then the numbers of the text without its spaces
  *   units(codes, classes, min)         tokenize's units, the id-like ones already read
  *   text_keys(codes, classes, min, parents, ids_only, kinds)
  *                                      the keys of those units: ids, URLs, emails, hosts
@@ -1031,24 +1032,17 @@ is_num_sep(uint32_t ch)
     return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
 }
 
-static PyObject *
-py_numbers(PyObject *self, PyObject *args)
+/* Appends to out every number of s[0:n] (7 digits or more): (digits, offset) tuples, or the
+ * digits alone when bare. -1 on error (an exception set). */
+static int
+numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
 {
-    Py_buffer rv;
-    if (!PyArg_ParseTuple(args, "y*", &rv)) {
-        return NULL;
-    }
-    const uint8_t *s = rv.buf;
-    Py_ssize_t n = rv.len;
-    PyObject *out = PyList_New(0);
     char *digits = PyMem_Malloc((size_t)n + 1);
-    if (!out || !digits) {
-        if (!digits) {
-            PyErr_NoMemory();
-        }
-        Py_CLEAR(out);
-        goto done;
+    if (!digits) {
+        PyErr_NoMemory();
+        return -1;
     }
+    int rc = 0;
     Py_ssize_t i = 0;
     while (i < n) {
         if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
@@ -1073,16 +1067,30 @@ py_numbers(PyObject *self, PyObject *args)
             break;
         }
         if (nd >= 7) {
-            if (append_new(out, Py_BuildValue("(s#n)", digits, nd, a)) < 0) {
-                Py_CLEAR(out);
-                goto done;
+            PyObject *item = bare ? PyUnicode_DecodeASCII(digits, nd, "strict") : Py_BuildValue("(s#n)", digits, nd, a);
+            if (append_new(out, item) < 0) {
+                rc = -1;
+                break;
             }
         }
         /* a failed start: any later start inside the same chain sees fewer digits; go on
          * from where the chain ended (i) */
     }
-done:
     PyMem_Free(digits);
+    return rc;
+}
+
+static PyObject *
+py_numbers(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out && numbers_into(rv.buf, rv.len, out, 0) < 0) {
+        Py_CLEAR(out);
+    }
     PyBuffer_Release(&rv);
     return out;
 }
@@ -1142,6 +1150,47 @@ py_ids(PyObject *self, PyObject *args)
     }
 done:
     PyBuffer_Release(&rv);
+    return out;
+}
+
+/* secret_keys(raw, token_min) -> [key, ...]: ids(raw, token_min), then the digits of
+ * numbers(raw without its spaces), as taint._secret_keys gives them from a spaced fold: one
+ * call, and no copy of the text made in Python. */
+static PyObject *
+py_secret_keys(PyObject *self, PyObject *args)
+{
+    PyObject *raw;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &raw, &token_min)) {
+        return NULL;
+    }
+    PyObject *out = py_ids(self, args);
+    if (!out) {
+        return NULL;
+    }
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw), nd = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        nd += is_digit(s[i]);
+    }
+    if (nd < 7) {
+        return out; /* no number of 7 digits */
+    }
+    uint8_t *t = PyMem_Malloc((size_t)n + 1);
+    if (!t) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] != ' ') {
+            t[m++] = s[i];
+        }
+    }
+    if (numbers_into(t, m, out, 1) < 0) {
+        Py_CLEAR(out);
+    }
+    PyMem_Free(t);
     return out;
 }
 
@@ -2061,6 +2110,7 @@ static PyMethodDef methods[] = {
     {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
     {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
+    {"secret_keys", py_secret_keys, METH_VARARGS, "ids(raw), then the numbers of raw without its spaces."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
     {"text_keys", py_text_keys, METH_VARARGS, "Keys of the token units of a text, ASCII units settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},

@@ -1288,8 +1288,7 @@ def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, r
         raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
         if c is not None:
-            keys: list[str] = c.ids(raw, token_min)
-            keys.extend(key for key, _ in c.numbers(raw.translate(None, b" ")))
+            keys: list[str] = c.secret_keys(raw, token_min)  # ids, then numbers of raw without spaces
             return keys
         ndigits = len(raw.translate(None, _NOT_DIGIT))
         if ndigits == 0:

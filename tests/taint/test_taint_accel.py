@@ -163,6 +163,18 @@ def test_tokenizer_units_ids_and_numbers_equal_python(text: str, token_min: int)
     assert T._secret_keys(text, token_min, C) == T._secret_keys(text, token_min)
 
 
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.sampled_from("0123456789 ().+/-_ax"), max_size=120), st.sampled_from([1, 5, 8, 16]))
+@example("12 34 56 7", 5)
+@example("1 2 3 4 5 6 7 ab12-", 1)
+def test_secret_keys_equal_ids_and_numbers_without_spaces(text: str, token_min: int) -> None:
+    # digits, number separators and spaces in every arrangement: a number broken by spaces is
+    # one number once the spaces are gone, as the Python path reads it
+    raw = text.encode("ascii")
+    assert C.secret_keys(raw, token_min) == T._secret_keys(text, token_min)
+    assert C.secret_keys(raw, token_min) == C.ids(raw, token_min) + [key for key, _ in C.numbers(raw.replace(b" ", b""))]
+
+
 def _encoded(r: np.random.Generator, text: str) -> str:
     raw = text.encode("utf-8", "surrogatepass")
     choice = int(r.integers(0, 6))
@@ -320,6 +332,8 @@ def test_the_core_raises_on_malformed_input() -> None:
         C.merge(keys, vals[:3], keys, vals, 16)
     with pytest.raises(ValueError):
         C.source_of(np.zeros(2, dtype=np.int64), 5, 0, vals)
+    with pytest.raises(TypeError):
+        C.secret_keys("12345678", 5)  # a fold is bytes
 
 
 def test_a_failing_core_fails_the_query(monkeypatch: pytest.MonkeyPatch) -> None:
