@@ -6,7 +6,7 @@
  * back to numpy when it is not (or when TOOLGUARD_NO_ACCEL=1).
  *
  *   fingerprints(codes, k, w)          winnowed k-gram hashes (all window minima, ties kept)
- *   scan_keys(codes, k, w, segs)       k-gram hashes and the query keys of a scan batch
+ *   scan_keys(codes, k, w, segs, h)    k-gram hashes and the query keys of a scan batch
  *   lookup(runs, q, dups)              every (query index, value) of the sorted runs
  *   directory(keys, bits)              bucket starts of a sorted run by the keys' top bits
  *   merge(k1, v1, k2, v2, dups)        stable merge of two sorted runs, capped per key
@@ -372,9 +372,10 @@ done:
     return result;
 }
 
-/* scan_keys(codes, k, w, segs) -> (h, qkeys, qpos), as TaintLedger.scan builds them:
+/* scan_keys(codes, k, w, segs[, want_h]) -> (h, qkeys, qpos), as TaintLedger.scan builds them:
  *
- * h     every k-gram hash of the batch (bytes of uint64);
+ * h     every k-gram hash of the batch (bytes of uint64; empty when want_h is false: the
+ *       exact positions in qpos are all a scan needs);
  * qkeys the query keys, mixed (bytes of uint64), and qpos their positions (bytes of int64):
  *       a short batch (at most 2(k+w) k-grams) queries every k-gram (qpos = its start);
  *       otherwise the minimum of each run of windows with the same minimum (of the run's last
@@ -385,8 +386,8 @@ static PyObject *
 py_scan_keys(PyObject *self, PyObject *args)
 {
     PyObject *obj, *segs;
-    int k, w;
-    if (!PyArg_ParseTuple(args, "OiiO!", &obj, &k, &w, &PyList_Type, &segs) || check_kw(k, w) < 0) {
+    int k, w, want_h = 1;
+    if (!PyArg_ParseTuple(args, "OiiO!|p", &obj, &k, &w, &PyList_Type, &segs, &want_h) || check_kw(k, w) < 0) {
         return NULL;
     }
     Codes c;
@@ -461,7 +462,7 @@ py_scan_keys(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < nq; i++) {
         qk[i] *= HASH_MIX;
     }
-    hb = PyBytes_FromStringAndSize((const char *)s.h, m * 8);
+    hb = PyBytes_FromStringAndSize((const char *)s.h, want_h ? m * 8 : 0);
     kb = PyBytes_FromStringAndSize((const char *)qk, nq * 8);
     pb = PyBytes_FromStringAndSize((const char *)qp, nq * 8);
     if (hb && kb && pb) {

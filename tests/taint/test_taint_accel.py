@@ -137,6 +137,8 @@ def test_scan_keys_equal_numpy(codes: np.ndarray, raw_segs: list[tuple[int, int]
                 pos += list(range(a, b - k + 1))
     assert np.frombuffer(kb, dtype=np.uint64).tolist() == T._mix(np.array(keys, dtype=np.uint64)).tolist()
     assert np.frombuffer(pb, dtype=np.intp).tolist() == pos
+    # without the hashes (what a scan asks for): the same queries
+    assert C.scan_keys(codes, k, w, segs, False) == (b"", kb, pb)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
