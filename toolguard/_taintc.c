@@ -1884,12 +1884,18 @@ done:
  * decoders on what is left, so a run kept for nothing costs time, never a layer. */
 #define MAX_RUN_DECODE 4096 /* base64 characters checked here; a longer run is kept */
 
-static inline int
-is_b64_run_char(uint8_t ch)
-{
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
-           ch == '=' || ch == '_' || ch == '-' || ch == '\\';
-}
+/* The characters of an encoded run (taint._B64_ALPHABET: A-Z a-z 0-9 + / = _ - and \\), as a
+ * table: 1 for each (a test compares it with the alphabet). */
+static const uint8_t B64_RUN_CHAR[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 static inline int
 is_hex(uint8_t ch)
@@ -2076,10 +2082,7 @@ py_decode_candidates(PyObject *self, PyObject *args)
     }
     const uint8_t *s = rv.buf;
     Py_ssize_t n = rv.len;
-    uint8_t run_char[256]; /* is_b64_run_char, as a table */
-    for (int ch = 0; ch < 256; ch++) {
-        run_char[ch] = (uint8_t)is_b64_run_char((uint8_t)ch);
-    }
+    const uint8_t *run_char = B64_RUN_CHAR;
     PyObject *out = PyList_New(0);
     Py_ssize_t i = 0;
     while (out && i < n) {

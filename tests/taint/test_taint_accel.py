@@ -177,6 +177,14 @@ def test_secret_keys_equal_ids_and_numbers_without_spaces(text: str, token_min: 
     assert C.secret_keys(raw, token_min) == C.ids(raw, token_min) + [key for key, _ in C.numbers(raw.replace(b" ", b""))]
 
 
+def test_decode_candidates_reads_runs_of_the_alphabet() -> None:
+    # a run with a backslash is always a candidate; byte ch extends it exactly when ch is one
+    # of the characters of an encoded run (taint._B64_ALPHABET)
+    for ch in range(256):
+        run = C.decode_candidates(b"\\" + b"A" * 15 + bytes([ch]))
+        assert run == [(0, 17 if chr(ch) in T._B64_ALPHABET else 16)], ch
+
+
 def _encoded(r: np.random.Generator, text: str) -> str:
     raw = text.encode("utf-8", "surrogatepass")
     choice = int(r.integers(0, 6))
