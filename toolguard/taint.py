@@ -2512,6 +2512,8 @@ class TaintLedger:
             frag = text[a:b] if transform not in ("plain", "reversed") else key
             m = _match(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
             out.setdefault((ptr, transform, sidx, key), m)
+        if len(out) <= 1:
+            return tuple(out.values())  # (the usual case: nothing to order)
         ordered = sorted(
             out.values(),
             key=lambda m: (_ptr_order(items, m.pointer), m.span, m.source.index, m.transform, m.fragment),
