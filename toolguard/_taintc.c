@@ -6,13 +6,14 @@
  * back to numpy when it is not (or when TOOLGUARD_NO_ACCEL=1).
  *
  *   fingerprints(codes, k, w)          winnowed k-gram hashes (all window minima, ties kept)
- *   scan_keys(codes, k, w, segs)       k-gram hashes and the query keys of a scan batch
+ *   scan_keys(codes, k, w, segs, h)    k-gram hashes and the query keys of a scan batch
  *   lookup(runs, q, dups)              every (query index, value) of the sorted runs
  *   directory(keys, bits)              bucket starts of a sorted run by the keys' top bits
  *   merge(k1, v1, k2, v2, dups)        stable merge of two sorted runs, capped per key
  *   tokenize(codes, classes, min)      candidate token units of a spaced-folded byte text
  *   numbers(raw)                       numbers of 7 digits or more of a folded byte text
  *   ids(raw, token_min)                id-like runs around the digits of a spaced byte text
+ *   secret_keys(raw, token_min)        ids, then the numbers of the text without its spaces
  *   units(codes, classes, min)         tokenize's units, the id-like ones already read
  *   text_keys(codes, classes, min, parents, ids_only, kinds)
  *                                      the keys of those units: ids, URLs, emails, hosts
@@ -124,19 +125,38 @@ items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
 
 /* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
  * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
- * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1). */
+ * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1).
+ * The roll is a chain of dependent multiplications, so the k-grams are cut into LANES
+ * stretches rolled side by side (independent chains the CPU overlaps), each starting from a
+ * direct sum; the arithmetic is exact modulo 2**64, so the hashes are the same. */
+#define LANES 4
 #define ROLL(T, codes)                                                                         \
     do {                                                                                       \
         const T *x = (const T *)(codes) + start;                                               \
-        uint64_t h = 0, p = 1;                                                                 \
-        for (int j = 0; j < k; j++) {                                                          \
-            h += (uint64_t)x[j] * p;                                                           \
-            p *= HASH_BASE;                                                                    \
+        Py_ssize_t len = m / LANES, at[LANES];                                                 \
+        uint64_t hl[LANES];                                                                    \
+        for (int l = 0; l < LANES; l++) {                                                      \
+            uint64_t h = 0, p = 1;                                                             \
+            at[l] = (Py_ssize_t)l * len;                                                       \
+            for (int j = 0; j < k; j++) {                                                      \
+                h += (uint64_t)x[at[l] + j] * p;                                               \
+                p *= HASH_BASE;                                                                \
+            }                                                                                  \
+            hl[l] = h;                                                                         \
+            out[at[l]] = h;                                                                    \
         }                                                                                      \
-        out[0] = h;                                                                            \
-        for (Py_ssize_t i = 1; i < m; i++) {                                                   \
-            h = (h - (uint64_t)x[i - 1]) * inv + (uint64_t)x[i + k - 1] * top;                 \
-            out[i] = h;                                                                        \
+        for (Py_ssize_t i = 1; i < len; i++) {                                                 \
+            for (int l = 0; l < LANES; l++) {                                                  \
+                Py_ssize_t q = at[l] + i;                                                      \
+                hl[l] = (hl[l] - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;     \
+                out[q] = hl[l];                                                                \
+            }                                                                                  \
+        }                                                                                      \
+        /* the last lane goes on to the end (m - LANES·len more k-grams) */                    \
+        uint64_t h = hl[LANES - 1];                                                            \
+        for (Py_ssize_t q = at[LANES - 1] + (len > 0 ? len : 1); q < m; q++) {                 \
+            h = (h - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;                 \
+            out[q] = h;                                                                        \
         }                                                                                      \
     } while (0)
 
@@ -147,6 +167,9 @@ kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *ou
     uint64_t top = 1; /* B^(k-1) */
     for (int j = 0; j < k - 1; j++) {
         top *= HASH_BASE;
+    }
+    if (m <= 0) {
+        return;
     }
     if (c->u8) {
         ROLL(uint8_t, c->u8);
@@ -350,9 +373,10 @@ done:
     return result;
 }
 
-/* scan_keys(codes, k, w, segs) -> (h, qkeys, qpos), as TaintLedger.scan builds them:
+/* scan_keys(codes, k, w, segs[, want_h]) -> (h, qkeys, qpos), as TaintLedger.scan builds them:
  *
- * h     every k-gram hash of the batch (bytes of uint64);
+ * h     every k-gram hash of the batch (bytes of uint64; empty when want_h is false: the
+ *       exact positions in qpos are all a scan needs);
  * qkeys the query keys, mixed (bytes of uint64), and qpos their positions (bytes of int64):
  *       a short batch (at most 2(k+w) k-grams) queries every k-gram (qpos = its start);
  *       otherwise the minimum of each run of windows with the same minimum (of the run's last
@@ -363,8 +387,8 @@ static PyObject *
 py_scan_keys(PyObject *self, PyObject *args)
 {
     PyObject *obj, *segs;
-    int k, w;
-    if (!PyArg_ParseTuple(args, "OiiO!", &obj, &k, &w, &PyList_Type, &segs) || check_kw(k, w) < 0) {
+    int k, w, want_h = 1;
+    if (!PyArg_ParseTuple(args, "OiiO!|p", &obj, &k, &w, &PyList_Type, &segs, &want_h) || check_kw(k, w) < 0) {
         return NULL;
     }
     Codes c;
@@ -439,7 +463,7 @@ py_scan_keys(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < nq; i++) {
         qk[i] *= HASH_MIX;
     }
-    hb = PyBytes_FromStringAndSize((const char *)s.h, m * 8);
+    hb = PyBytes_FromStringAndSize((const char *)s.h, want_h ? m * 8 : 0);
     kb = PyBytes_FromStringAndSize((const char *)qk, nq * 8);
     pb = PyBytes_FromStringAndSize((const char *)qp, nq * 8);
     if (hb && kb && pb) {
@@ -1010,24 +1034,17 @@ is_num_sep(uint32_t ch)
     return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
 }
 
-static PyObject *
-py_numbers(PyObject *self, PyObject *args)
+/* Appends to out every number of s[0:n] (7 digits or more): (digits, offset) tuples, or the
+ * digits alone when bare. -1 on error (an exception set). */
+static int
+numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
 {
-    Py_buffer rv;
-    if (!PyArg_ParseTuple(args, "y*", &rv)) {
-        return NULL;
-    }
-    const uint8_t *s = rv.buf;
-    Py_ssize_t n = rv.len;
-    PyObject *out = PyList_New(0);
     char *digits = PyMem_Malloc((size_t)n + 1);
-    if (!out || !digits) {
-        if (!digits) {
-            PyErr_NoMemory();
-        }
-        Py_CLEAR(out);
-        goto done;
+    if (!digits) {
+        PyErr_NoMemory();
+        return -1;
     }
+    int rc = 0;
     Py_ssize_t i = 0;
     while (i < n) {
         if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
@@ -1052,16 +1069,30 @@ py_numbers(PyObject *self, PyObject *args)
             break;
         }
         if (nd >= 7) {
-            if (append_new(out, Py_BuildValue("(s#n)", digits, nd, a)) < 0) {
-                Py_CLEAR(out);
-                goto done;
+            PyObject *item = bare ? PyUnicode_DecodeASCII(digits, nd, "strict") : Py_BuildValue("(s#n)", digits, nd, a);
+            if (append_new(out, item) < 0) {
+                rc = -1;
+                break;
             }
         }
         /* a failed start: any later start inside the same chain sees fewer digits; go on
          * from where the chain ended (i) */
     }
-done:
     PyMem_Free(digits);
+    return rc;
+}
+
+static PyObject *
+py_numbers(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out && numbers_into(rv.buf, rv.len, out, 0) < 0) {
+        Py_CLEAR(out);
+    }
     PyBuffer_Release(&rv);
     return out;
 }
@@ -1121,6 +1152,47 @@ py_ids(PyObject *self, PyObject *args)
     }
 done:
     PyBuffer_Release(&rv);
+    return out;
+}
+
+/* secret_keys(raw, token_min) -> [key, ...]: ids(raw, token_min), then the digits of
+ * numbers(raw without its spaces), as taint._secret_keys gives them from a spaced fold: one
+ * call, and no copy of the text made in Python. */
+static PyObject *
+py_secret_keys(PyObject *self, PyObject *args)
+{
+    PyObject *raw;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &raw, &token_min)) {
+        return NULL;
+    }
+    PyObject *out = py_ids(self, args);
+    if (!out) {
+        return NULL;
+    }
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(raw);
+    Py_ssize_t n = PyBytes_GET_SIZE(raw), nd = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        nd += is_digit(s[i]);
+    }
+    if (nd < 7) {
+        return out; /* no number of 7 digits */
+    }
+    uint8_t *t = PyMem_Malloc((size_t)n + 1);
+    if (!t) {
+        Py_DECREF(out);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (s[i] != ' ') {
+            t[m++] = s[i];
+        }
+    }
+    if (numbers_into(t, m, out, 1) < 0) {
+        Py_CLEAR(out);
+    }
+    PyMem_Free(t);
     return out;
 }
 
@@ -1813,12 +1885,18 @@ done:
  * decoders on what is left, so a run kept for nothing costs time, never a layer. */
 #define MAX_RUN_DECODE 4096 /* base64 characters checked here; a longer run is kept */
 
-static inline int
-is_b64_run_char(uint8_t ch)
-{
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
-           ch == '=' || ch == '_' || ch == '-' || ch == '\\';
-}
+/* The characters of an encoded run (taint._B64_ALPHABET: A-Z a-z 0-9 + / = _ - and \\), as a
+ * table: 1 for each (a test compares it with the alphabet). */
+static const uint8_t B64_RUN_CHAR[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 0, 1,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
 
 static inline int
 is_hex(uint8_t ch)
@@ -2005,10 +2083,7 @@ py_decode_candidates(PyObject *self, PyObject *args)
     }
     const uint8_t *s = rv.buf;
     Py_ssize_t n = rv.len;
-    uint8_t run_char[256]; /* is_b64_run_char, as a table */
-    for (int ch = 0; ch < 256; ch++) {
-        run_char[ch] = (uint8_t)is_b64_run_char((uint8_t)ch);
-    }
+    const uint8_t *run_char = B64_RUN_CHAR;
     PyObject *out = PyList_New(0);
     Py_ssize_t i = 0;
     while (out && i < n) {
@@ -2160,6 +2235,7 @@ static PyMethodDef methods[] = {
     {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
     {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
+    {"secret_keys", py_secret_keys, METH_VARARGS, "ids(raw), then the numbers of raw without its spaces."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
     {"text_keys", py_text_keys, METH_VARARGS, "Keys of the token units of a text, ASCII units settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},

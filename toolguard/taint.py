@@ -1288,8 +1288,7 @@ def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, r
         raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
         if c is not None:
-            keys: list[str] = c.ids(raw, token_min)
-            keys.extend(key for key, _ in c.numbers(raw.translate(None, b" ")))
+            keys: list[str] = c.secret_keys(raw, token_min)  # ids, then numbers of raw without spaces
             return keys
         ndigits = len(raw.translate(None, _NOT_DIGIT))
         if ndigits == 0:
@@ -2109,7 +2108,7 @@ class TaintLedger:
             if self._c is not None:
                 if n - k + 1 <= 2 * (k + w):
                     # every k-gram: what scan_keys queries for a short batch
-                    _, kb, pb = self._c.scan_keys(_codes_for_c(codes), k, w, [])
+                    _, kb, pb = self._c.scan_keys(_codes_for_c(codes), k, w, [], False)
                     sel, hsel = np.frombuffer(pb, dtype=np.intp), np.frombuffer(kb, dtype=np.uint64)
                 else:
                     hw, sel = _fingerprints(self._c, codes, k, w)
@@ -2242,9 +2241,10 @@ class TaintLedger:
         h = _EMPTY_U64
         fp_keys = _EMPTY_U64  # the fingerprint queries, mixed
         if batch.shape[0] >= k and self._c is not None:
-            # the same hashes and queries as below, in one pass
-            hb, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs])
-            h, fp_keys = np.frombuffer(hb, dtype=np.uint64), np.frombuffer(kb, dtype=np.uint64)
+            # the same queries as below, in one pass, at exact positions (so _explain needs
+            # no hashes: the core does not hand them back)
+            _, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs], False)
+            fp_keys = np.frombuffer(kb, dtype=np.uint64)
             qpos_parts.append(np.frombuffer(pb, dtype=np.intp))
         elif batch.shape[0] >= k:
             h = kgram_hashes(batch, k)
@@ -2338,21 +2338,25 @@ class TaintLedger:
             parts.append(piece.codes)
             stream.pieces.append((pos, pos + piece.codes.shape[0], -1 - pid))
             pos += piece.codes.shape[0]
-        folded: list[npt.NDArray[np.integer]] = []
+        # Mostly-Latin folds stay bytes (joined once at the end, the separator a byte); any
+        # other fold is an array, and the batch is then assembled by numpy as code points.
+        folded: list[npt.NDArray[np.integer] | bytes] = []
+        byte_parts: list[bytes] | None = None if hist else []
         for ti, (_, text) in enumerate(items):
             lat = N.latin_spaced_map(text) if self._c is not None else None
-            c: npt.NDArray[np.integer]
+            c: npt.NDArray[np.integer] | bytes
             if lat is not None:
                 spaced[ti] = lat
-                c = np.frombuffer(lat[0].translate(None, b" "), dtype=np.uint8)  # = fold_codes(text)
+                c = lat[0].translate(None, b" ")  # = fold_codes(text), as bytes
             else:
                 c = N.fold_codes(text)
             folded.append(c)
-            if self._egress_seen and (items[ti][0], self._piece_codes(c).tobytes()) in self._egress_seen:
+            if self._egress_seen and (items[ti][0], self._piece_codes(_as_codes(c)).tobytes()) in self._egress_seen:
                 continue  # repeats a recorded piece: left out of the stream (see record_egress)
-            parts.append(c)
-            stream.pieces.append((pos, pos + c.shape[0], ti))
-            pos += c.shape[0]
+            parts.append(_as_codes(c))
+            byte_parts = _add_bytes(byte_parts, c)
+            stream.pieces.append((pos, pos + len(c), ti))
+            pos += len(c)
         stream.end = pos
         segs.append(stream)
         layers: list[tuple[int, str, str, int, int]] = []
@@ -2360,27 +2364,37 @@ class TaintLedger:
             layers.append((ti, text, "plain", 0, len(text)))
         # 2. each argument reversed
         for ti, fc in enumerate(folded):
-            if fc.shape[0] >= k:
+            n = len(fc)
+            if n >= k:
                 parts.append(_SENTINEL)
                 pos += 1
-                parts.append(fc[::-1])
-                segs.append(_Segment(pos, pos + fc.shape[0], "reversed", ti, "reversed"))
-                pos += fc.shape[0]
+                rev = fc[::-1]
+                parts.append(_as_codes(rev))
+                if byte_parts is not None:
+                    byte_parts.append(b"\xff")
+                    byte_parts = _add_bytes(byte_parts, rev)
+                segs.append(_Segment(pos, pos + n, "reversed", ti, "reversed"))
+                pos += n
         # 3. decoded layers
         for ti, (_, text) in enumerate(items):
             for dec, transform, a, b in decode_layers(text, c=self._c):
                 layers.append((ti, dec, transform, a, b))
-                c = N.fold_codes(dec)
-                if c.shape[0] >= k:
+                dc = N.fold_codes(dec)
+                if dc.shape[0] >= k:
                     parts.append(_SENTINEL)
                     pos += 1
-                    parts.append(c)
-                    segs.append(_Segment(pos, pos + c.shape[0], "decoded", ti, transform, (a, b)))
-                    pos += c.shape[0]
+                    parts.append(dc)
+                    if byte_parts is not None:
+                        byte_parts.append(b"\xff")
+                        byte_parts = _add_bytes(byte_parts, dc)
+                    segs.append(_Segment(pos, pos + dc.shape[0], "decoded", ti, transform, (a, b)))
+                    pos += dc.shape[0]
         if not parts:
             return np.zeros(0, dtype=np.uint32), segs, layers
-        if all(p.dtype == np.uint8 for p in parts if p is not _SENTINEL):
+        if byte_parts is not None:
             # mostly-Latin text: a byte separator keeps the batch in bytes (hashed faster)
+            return np.frombuffer(b"".join(byte_parts), dtype=np.uint8), segs, layers
+        if all(p.dtype == np.uint8 for p in parts if p is not _SENTINEL):
             parts = [_SENTINEL8 if p is _SENTINEL else p for p in parts]
         batch = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return batch, segs, layers
@@ -2498,6 +2512,8 @@ class TaintLedger:
             frag = text[a:b] if transform not in ("plain", "reversed") else key
             m = _match(src, (p, p + len(key)), frag[:80], transform, ptr, covered=len(key))
             out.setdefault((ptr, transform, sidx, key), m)
+        if len(out) <= 1:
+            return tuple(out.values())  # (the usual case: nothing to order)
         ordered = sorted(
             out.values(),
             key=lambda m: (_ptr_order(items, m.pointer), m.span, m.source.index, m.transform, m.fragment),
@@ -2562,6 +2578,25 @@ class TaintLedger:
 
 # =============================================================================================
 # Small helpers
+
+
+def _as_codes(c: npt.NDArray[np.integer] | bytes) -> npt.NDArray[np.integer]:
+    """A fold kept as bytes (mostly-Latin text), as the code array it stands for."""
+    return np.frombuffer(c, dtype=np.uint8) if isinstance(c, bytes) else c
+
+
+def _add_bytes(parts: list[bytes] | None, c: npt.NDArray[np.integer] | bytes) -> list[bytes] | None:
+    """``parts`` with the fold ``c`` added as bytes, or ``None`` (the batch cannot be bytes)
+    when ``c`` has code points beyond a byte."""
+    if parts is None:
+        return None
+    if isinstance(c, bytes):
+        parts.append(c)
+    elif c.dtype == np.uint8:
+        parts.append(c.tobytes())
+    else:
+        return None
+    return parts
 
 
 def _dedupe(values: Sequence[str]) -> list[str]:

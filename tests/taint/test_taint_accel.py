@@ -97,6 +97,22 @@ def test_fingerprints_equal_numpy_across_chunks(n: int, alphabet: int) -> None:
     assert np.array_equal(np.frombuffer(pb, dtype=np.intp), p)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint32])
+@pytest.mark.parametrize("k", [1, 2, 20, 40])
+def test_kgram_hashes_equal_numpy_at_every_lane_boundary(dtype: type, k: int) -> None:
+    # the core rolls the hashes in several stretches side by side: every count of k-grams
+    # around a multiple of the stretches' number, and the stretches' joins, must agree
+    rng = np.random.default_rng(k)
+    for n in range(k + 40):
+        codes = rng.integers(0, 256 if dtype is np.uint8 else 0x110000, size=n).astype(dtype)
+        hb, _, _ = C.scan_keys(codes, k, 24, [])
+        assert np.frombuffer(hb, dtype=np.uint64).tolist() == T.kgram_hashes(codes, k).tolist()
+        hb, pb = C.fingerprints(codes, k, 24)
+        h, p = T.fingerprints(codes, k, 24)
+        assert np.frombuffer(hb, dtype=np.uint64).tolist() == h.tolist()
+        assert np.frombuffer(pb, dtype=np.intp).tolist() == p.tolist()
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(CODES, st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), max_size=4))
 def test_scan_keys_equal_numpy(codes: np.ndarray, raw_segs: list[tuple[int, int]]) -> None:
@@ -121,6 +137,8 @@ def test_scan_keys_equal_numpy(codes: np.ndarray, raw_segs: list[tuple[int, int]
                 pos += list(range(a, b - k + 1))
     assert np.frombuffer(kb, dtype=np.uint64).tolist() == T._mix(np.array(keys, dtype=np.uint64)).tolist()
     assert np.frombuffer(pb, dtype=np.intp).tolist() == pos
+    # without the hashes (what a scan asks for): the same queries
+    assert C.scan_keys(codes, k, w, segs, False) == (b"", kb, pb)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -145,6 +163,26 @@ def test_tokenizer_units_ids_and_numbers_equal_python(text: str, token_min: int)
         folded = raw.translate(None, b" ")
         assert C.numbers(folded) == T._numbers("", folded)
     assert T._secret_keys(text, token_min, C) == T._secret_keys(text, token_min)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(st.sampled_from("0123456789 ().+/-_ax"), max_size=120), st.sampled_from([1, 5, 8, 16]))
+@example("12 34 56 7", 5)
+@example("1 2 3 4 5 6 7 ab12-", 1)
+def test_secret_keys_equal_ids_and_numbers_without_spaces(text: str, token_min: int) -> None:
+    # digits, number separators and spaces in every arrangement: a number broken by spaces is
+    # one number once the spaces are gone, as the Python path reads it
+    raw = text.encode("ascii")
+    assert C.secret_keys(raw, token_min) == T._secret_keys(text, token_min)
+    assert C.secret_keys(raw, token_min) == C.ids(raw, token_min) + [key for key, _ in C.numbers(raw.replace(b" ", b""))]
+
+
+def test_decode_candidates_reads_runs_of_the_alphabet() -> None:
+    # a run with a backslash is always a candidate; byte ch extends it exactly when ch is one
+    # of the characters of an encoded run (taint._B64_ALPHABET)
+    for ch in range(256):
+        run = C.decode_candidates(b"\\" + b"A" * 15 + bytes([ch]))
+        assert run == [(0, 17 if chr(ch) in T._B64_ALPHABET else 16)], ch
 
 
 def _encoded(r: np.random.Generator, text: str) -> str:
@@ -304,6 +342,8 @@ def test_the_core_raises_on_malformed_input() -> None:
         C.merge(keys, vals[:3], keys, vals, 16)
     with pytest.raises(ValueError):
         C.source_of(np.zeros(2, dtype=np.int64), 5, 0, vals)
+    with pytest.raises(TypeError):
+        C.secret_keys("12345678", 5)  # a fold is bytes
 
 
 def test_a_failing_core_fails_the_query(monkeypatch: pytest.MonkeyPatch) -> None:
