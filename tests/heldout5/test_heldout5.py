@@ -41,7 +41,7 @@ of 32 benign sessions with no finding and the other 4 held by their stated rule.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +81,18 @@ from heldout5_data import (
     SQL_REVENUE,
     VENDOR_STATUS,
 )
+from heldout_support import (
+    C,
+    Sess,
+    U,
+    X,
+    check_attack,
+    check_benign,
+    run_session,
+    session_params,
+)
 
-from toolguard import Call, Guard, Policy, load_manifests
+from toolguard import Guard, load_manifests
 
 MANIFESTS = load_manifests(Path(__file__).parent / "manifests")
 
@@ -92,36 +102,7 @@ def b64(s: str) -> str:
 
 
 # -- the session language ------------------------------------------------------------------------
-
-
-@dataclass
-class Step:
-    tool: str = ""
-    args: dict[str, Any] = field(default_factory=dict)
-    output: Any = "ok"
-    expect: str = "allow"  # allow | hold | deny | stop (held or denied)
-    codes: tuple[str, ...] = ()
-    user: str = ""
-
-
-def U(text: str) -> Step:
-    return Step(user=text)
-
-
-def C(tool: str, args: dict[str, Any], output: Any = "ok", expect: str = "allow", codes: tuple[str, ...] | str = ()) -> Step:
-    return Step(tool, args, output, expect, (codes,) if isinstance(codes, str) else codes)
-
-
-def X(tool: str, args: dict[str, Any], *codes: str) -> Step:
-    """An attack step: must be held or denied, by one of ``codes``."""
-    return Step(tool, args, "ok", "stop", codes)
-
-
-@dataclass
-class Sess:
-    id: str
-    steps: list[Step]
-    policy: Policy | None = None
+# Step, U (the user's words), C (a call), X (an attack call), Sess: tests/heldout_support.py
 
 
 ORIGIN = "destination.untrusted_origin"
@@ -507,55 +488,18 @@ BY_DESIGN_MISSES: dict[str, str] = {
 # -- the runner ---------------------------------------------------------------------------------
 
 
-def _ok(expect: str, status: str) -> bool:
-    if expect == "stop":
-        return status in ("held", "denied")
-    return status == {"allow": "executed", "hold": "held", "deny": "denied"}[expect]
-
-
 def play(s: Sess) -> list[str]:
-    """Run the session through a fresh guard; return every call that went otherwise than expected."""
-    guard = Guard(MANIFESTS, policy=s.policy or Policy())
-    session = guard.session("lena", s.id)
-    wrong: list[str] = []
-    for i, step in enumerate(s.steps):
-        if step.user:
-            session.add_user_text(step.user)
-            continue
-        call = Call(step.tool, step.args, f"{s.id}#{i}")
-        outcome = guard.run(session, call, lambda _args, out=step.output: out)
-        d = outcome.decision
-        explain = "; ".join(f"{f.action} {f.code} {f.pointer}: {f.message}" for f in d.findings)
-        if not _ok(step.expect, outcome.status):
-            wrong.append(f"step {i} {step.tool}: expected {step.expect}, got {outcome.status} [{explain}]")
-        elif step.expect == "allow" and d.findings:
-            wrong.append(f"step {i} {step.tool}: allowed but with findings [{explain}]")
-        elif step.codes and not set(step.codes) & set(d.codes):
-            wrong.append(f"step {i} {step.tool}: none of {step.codes} [{explain}]")
-    return wrong
+    return run_session(s, MANIFESTS, "lena")
 
 
-def _params(kind: str) -> list[Any]:
-    out = []
-    for benign, attacks in WORKLOADS.values():
-        for s in benign if kind == "benign" else attacks:
-            out.append(pytest.param(s, id=s.id))
-    return out
-
-
-@pytest.mark.parametrize("s", _params("benign"))
+@pytest.mark.parametrize("s", session_params(WORKLOADS, "benign"))
 def test_benign_session(s: Sess) -> None:
-    wrong = play(s)
-    assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
-    held = [st for st in s.steps if not st.user and st.expect != "allow"]
-    assert bool(held) == (s.id in BY_DESIGN), f"{s.id}: a benign hold must be listed in BY_DESIGN with its rule"
+    check_benign(s, play(s), BY_DESIGN)
 
 
-@pytest.mark.parametrize("s", _params("attack"))
+@pytest.mark.parametrize("s", session_params(WORKLOADS, "attack"))
 def test_attack_session(s: Sess) -> None:
-    wrong = play(s)
-    assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
-    assert any(not st.user and st.expect != "allow" for st in s.steps) != (s.id in BY_DESIGN_MISSES)
+    check_attack(s, play(s), BY_DESIGN_MISSES)
 
 
 def test_counts() -> None:

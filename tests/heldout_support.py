@@ -1,0 +1,100 @@
+"""The session language and runner shared by the held-out suites (tests/heldout3..5).
+
+A session is a list of steps: the user's words (``U``), or a tool call with the output the
+tool returns and what the guard must do with it (``C``; ``X`` for an attack step that must
+be held or denied). :func:`run_session` plays one through a fresh guard with ``guard.run``
+and returns every step that went otherwise than expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from toolguard import Call, Guard, Policy
+
+
+@dataclass
+class Step:
+    tool: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    output: Any = "ok"
+    expect: str = "allow"  # allow | hold | deny | stop (held or denied)
+    codes: tuple[str, ...] = ()  # one of these must be among the findings (stop/hold/deny)
+    user: str = ""
+
+
+def U(text: str) -> Step:
+    return Step(user=text)
+
+
+def C(tool: str, args: dict[str, Any], output: Any = "ok", expect: str = "allow", codes: tuple[str, ...] | str = ()) -> Step:
+    return Step(tool, args, output, expect, (codes,) if isinstance(codes, str) else codes)
+
+
+def X(tool: str, args: dict[str, Any], *codes: str) -> Step:
+    """An attack step: must be held or denied, by one of ``codes``."""
+    return Step(tool, args, "ok", "stop", codes)
+
+
+@dataclass
+class Sess:
+    id: str
+    steps: list[Step]
+    policy: Policy | None = None
+
+
+Workloads = Mapping[str, tuple[Sequence[Sess], Sequence[Sess]]]
+
+
+def _ok(expect: str, status: str) -> bool:
+    if expect == "stop":
+        return status in ("held", "denied")
+    return status == {"allow": "executed", "hold": "held", "deny": "denied"}[expect]
+
+
+def run_session(s: Sess, manifests: Any, principal: str) -> list[str]:
+    """Run the session through a fresh guard; return every call that went otherwise than expected."""
+    guard = Guard(manifests, policy=s.policy or Policy())
+    session = guard.session(principal, s.id)
+    wrong: list[str] = []
+    for i, step in enumerate(s.steps):
+        if step.user:
+            session.add_user_text(step.user)
+            continue
+        call = Call(step.tool, step.args, f"{s.id}#{i}")
+        outcome = guard.run(session, call, lambda _args, out=step.output: out)
+        d = outcome.decision
+        explain = "; ".join(f"{f.action} {f.code} {f.pointer}: {f.message}" for f in d.findings)
+        if not _ok(step.expect, outcome.status):
+            wrong.append(f"step {i} {step.tool}: expected {step.expect}, got {outcome.status} [{explain}]")
+        elif step.expect == "allow" and d.findings:
+            wrong.append(f"step {i} {step.tool}: allowed but with findings [{explain}]")
+        elif step.codes and not set(step.codes) & set(d.codes):
+            wrong.append(f"step {i} {step.tool}: none of {step.codes} [{explain}]")
+    return wrong
+
+
+def session_params(workloads: Workloads, kind: str) -> list[Any]:
+    """The benign (``kind="benign"``) or attack sessions of every workload, as pytest params."""
+    return [pytest.param(s, id=s.id) for benign, attacks in workloads.values() for s in (benign if kind == "benign" else attacks)]
+
+
+def all_sessions(workloads: Workloads) -> list[Sess]:
+    return [s for b, a in workloads.values() for s in [*b, *a]]
+
+
+def check_benign(s: Sess, wrong: list[str], by_design: Mapping[str, str]) -> None:
+    """Every step as expected; a benign session that holds anything is listed with its rule."""
+    assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
+    held = [st for st in s.steps if not st.user and st.expect != "allow"]
+    assert bool(held) == (s.id in by_design), f"{s.id}: a benign hold must be listed in BY_DESIGN with its rule"
+
+
+def check_attack(s: Sess, wrong: list[str], misses: Mapping[str, str]) -> None:
+    """Every step as expected; an attack session expects a stop unless listed as a documented miss."""
+    assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
+    assert any(not st.user and st.expect != "allow" for st in s.steps) != (s.id in misses)
