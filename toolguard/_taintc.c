@@ -760,6 +760,23 @@ over_dups(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, int dups)
     return over;
 }
 
+/* One side's run of keys below the other side's next key, keys[at:end), copied whole to
+ * ko/vo at o when it is long (8 or more) and safe to copy unexamined: it does not continue
+ * the key written last (o > 0 here) and holds no more than dups entries of one key. Returns
+ * end when copied, at when the entries must go one by one. */
+static Py_ssize_t
+gallop_copy(const uint64_t *keys, const uint32_t *vals, Py_ssize_t at, Py_ssize_t n, uint64_t limit, int dups,
+            uint64_t *ko, uint32_t *vo, Py_ssize_t o)
+{
+    Py_ssize_t end = gallop_below(keys, at, n, limit);
+    if (end - at < 8 || ko[o - 1] == keys[at] || over_dups(keys, at, end, dups)) {
+        return at;
+    }
+    memcpy(ko + o, keys + at, sizeof(uint64_t) * (size_t)(end - at));
+    memcpy(vo + o, vals + at, sizeof(uint32_t) * (size_t)(end - at));
+    return end;
+}
+
 static PyObject *
 py_merge(PyObject *self, PyObject *args)
 {
@@ -820,10 +837,8 @@ py_merge(PyObject *self, PyObject *args)
         uint32_t val;
         if (j >= n2 || (i < n1 && a[i] <= b[j])) {
             if (wins_a >= 8 && j < n2) {
-                Py_ssize_t end = gallop_below(a, i, n1, b[j]);
-                if (end - i >= 8 && ko[o - 1] != a[i] && !over_dups(a, i, end, dups)) {
-                    memcpy(ko + o, a + i, sizeof(uint64_t) * (size_t)(end - i));
-                    memcpy(vo + o, va + i, sizeof(uint32_t) * (size_t)(end - i));
+                Py_ssize_t end = gallop_copy(a, va, i, n1, b[j], dups, ko, vo, o);
+                if (end > i) {
                     o += end - i;
                     i = end;
                     wins_a = 0;
@@ -837,10 +852,8 @@ py_merge(PyObject *self, PyObject *args)
         }
         else {
             if (wins_b >= 8 && i < n1) {
-                Py_ssize_t end = gallop_below(b, j, n2, a[i]);
-                if (end - j >= 8 && ko[o - 1] != b[j] && !over_dups(b, j, end, dups)) {
-                    memcpy(ko + o, b + j, sizeof(uint64_t) * (size_t)(end - j));
-                    memcpy(vo + o, vb2 + j, sizeof(uint32_t) * (size_t)(end - j));
+                Py_ssize_t end = gallop_copy(b, vb2, j, n2, a[i], dups, ko, vo, o);
+                if (end > j) {
                     o += end - j;
                     j = end;
                     wins_b = 0;
