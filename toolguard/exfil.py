@@ -325,8 +325,10 @@ def leaves(ctx: Context) -> bool:
         return True
     # An outward tool with no declared destination, or any tool that declares a payload but
     # no destination (a search query goes to the search provider), sends data to a place
-    # nobody allowed.
-    return (m.side_effect in OUTWARD_EFFECTS or m.payload is not None) and not m.destinations
+    # nobody allowed. Entries of kind markdown/html name only the links inside the text, not
+    # where the text itself goes (a storefront, a tracker): with no other entry, that place
+    # is undeclared too.
+    return (m.side_effect in OUTWARD_EFFECTS or m.payload is not None) and not m.compiled.has_own_destination
 
 
 def payload_leaves(ctx: Context) -> bool:
@@ -724,6 +726,24 @@ def _grounding(ledger: Any, value: str, origin: tuple[Any, ...], *, forms: list[
     return "is not in the user's words or trusted output"
 
 
+#: Kinds whose places anyone can hold: an allow pattern over them is a prefix (a country's
+#: IBANs, an area code), which bounds where a payment or a call may go but names no one.
+_PREFIX_KINDS = frozenset({"iban", "phone"})
+
+
+def _bounds_only(d: Dest) -> bool:
+    """The destination is allowed, but only as a path inside its roots or an account/number
+    under a prefix pattern (``DE*``, ``+4930*``): the allow-list bounds *where* the tool may
+    act, it does not choose *which* file, account or number. For the untrusted-context rule
+    such a destination decides the action and must be grounded like a deciding argument: an
+    invoice that swaps the vendor's IBAN for another German one has chosen the payee. An
+    exact pattern (one account the operator named) is the operator's choice and sanctions it."""
+    assert d.dest is not None
+    if d.dest.kind == "path":
+        return True
+    return d.dest.kind in _PREFIX_KINDS and d.allowed is not None and d.allowed.rstrip().endswith("*")
+
+
 def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
     out: list[Finding] = []
@@ -736,11 +756,12 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
             continue
-        if d.allowed is not None and d.dest.kind != "path":
+        if d.allowed is not None and not _bounds_only(d):
             continue
         # A path inside its roots is *where* the tool may act, not *which* file the user
         # chose: for an outward tool (a delete, an upload of a local file) the path decides
-        # the action, so it must be grounded like any deciding argument.
+        # the action, so it must be grounded like any deciding argument. So does an account
+        # or a number that a prefix pattern allows (see _bounds_only).
         origin = ledger.origin(d.raw, forms=_forms(d))
         why = _grounding(ledger, d.raw, origin, forms=_forms(d))
         if why is None:

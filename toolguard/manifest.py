@@ -209,6 +209,10 @@ class Compiled:
     requests: bool = False
     #: A destination entry is declared ``public`` (labelled data never goes there).
     has_public: bool = False
+    #: A destination entry names where the call itself goes (any kind but ``markdown`` and
+    #: ``html``, whose entries name only the links inside the text): without one, the text of
+    #: an outward call goes to a place the manifest does not declare.
+    has_own_destination: bool = False
 
 
 class _Model(BaseModel):
@@ -733,6 +737,7 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
             outward=m.side_effect in OUTWARD_EFFECTS,
             requests=any(d.kind == "url" for d in m.destinations),
             has_public=any(d.public for d in m.destinations),
+            has_own_destination=any(d.kind not in ("markdown", "html") for d in m.destinations),
         )
     return issues
 
