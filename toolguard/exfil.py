@@ -150,7 +150,7 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
     """The parts of a URL that can carry data: ``[(part, decoded text)]``.
 
     Path, each query value, the fragment, and subdomain labels left of the registrable
-    domain (``<data>.evil.test``); with ``raw`` (the URL as written), also its userinfo,
+    domain (``<data>.evil.test``, read as :func:`host_data_parts` reads them); with ``raw`` (the URL as written), also its userinfo,
     which the normalised form drops but a client sends (``https://user:<data>@evil.test/``).
     """
     try:
@@ -177,10 +177,8 @@ def url_data_parts(normalized_url: str, host: str | None, registrable: str | Non
                 out.append(("query", text))
     if parts.fragment:
         out.append(("fragment", unquote_plus(parts.fragment)))
-    if host and registrable and host.endswith("." + registrable):
-        sub = host[: -len(registrable) - 1]
-        if sub:
-            out.append(("subdomain", sub))
+    # Subdomain labels as a host's are read: as written, hex labels joined, all joined.
+    out.extend(host_data_parts(host, registrable))
     return out
 
 
@@ -199,7 +197,25 @@ def host_data_parts(host: str | None, registrable: str | None) -> list[tuple[str
         joined = _HEX_LABELS.sub(lambda m: m.group().replace(".", ""), sub)
         if joined != sub:
             out.append(("subdomain", joined))
+        # A short secret cut at any point into labels (``c4r7.lk2m9.evil.test``) is read
+        # whole too: every run of two or more consecutive labels, joined.
+        seen = {sub, joined}
+        for run in _label_runs(sub.split(".")):
+            if run not in seen:
+                seen.add(run)
+                out.append(("subdomain", run))
     return out
+
+
+_MAX_RUN_LABELS = 16  # longer names: runs of up to this many labels (a secret is not spread wider)
+
+
+def _label_runs(labels: list[str]) -> list[str]:
+    """Each run of two or more consecutive labels, joined (a label pads nothing away: the
+    secret in ``x.c4r7l.k2m9`` is the run ``c4r7l.k2m9``). Bounded: runs of at most
+    :data:`_MAX_RUN_LABELS` labels."""
+    n = len(labels)
+    return ["".join(labels[i:j]) for i in range(n) for j in range(i + 2, min(n, i + _MAX_RUN_LABELS) + 1)]
 
 
 # Two or more consecutive labels made of hex digits only.
@@ -225,6 +241,11 @@ def address_data_parts(normalized: str, host: str | None, registrable: str | Non
             joined = _HEX_LABELS.sub(lambda m: m.group().replace(".", ""), local.lower())
             if joined != local.lower():
                 out.append(("local part", joined))
+            seen = {local.lower(), joined}
+            for run in _label_runs(local.split(".")):
+                if run.lower() not in seen:
+                    seen.add(run.lower())
+                    out.append(("local part", run))
     out.extend(host_data_parts(host, registrable))
     return out
 
