@@ -526,6 +526,34 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     return texts
 
 
+def party(args: Any, tokens: tuple[Any, ...]) -> str | None:
+    """The one scalar value ``tokens`` name in ``args`` (an order id, a patient id), case-folded,
+    as the party a record is about or a call goes to; None when there is not exactly one."""
+    if not isinstance(args, dict):
+        return None
+    found = _pointer.resolve(args, tokens)
+    if len(found) != 1:
+        return None
+    v = found[0][1]
+    if isinstance(v, bool) or v is None:
+        return None
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str) and v.strip() and len(v) <= 256:
+        return v.strip().casefold()
+    return None
+
+
+def _own_record_to(ctx: Context) -> str | None:
+    """The party a call whose manifest declares ``recipient`` goes to, when nothing else in it
+    leaves (no link to a non-allowed place): labelled data in clear from a trusted output that
+    is that party's own record (``output.about`` of the same value) is theirs to read."""
+    tokens = ctx.c.recipient
+    if tokens is None or _open(ctx):
+        return None
+    return party(ctx.args, tokens)
+
+
 def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
@@ -545,10 +573,14 @@ def check_private_data(ctx: Context) -> list[Finding]:
     to = [d.dest.normalized for d in direct if d.dest is not None and d.dest.kind == "email"]
     if len(to) != len(direct):
         to = []
+    recipient = _own_record_to(ctx)
+    about = ctx.view.about
     by_ptr: dict[str, list[Any]] = {}
     for m in matches:
         if m.source.labels:
             if to and m.transform in ("plain", "case/unicode") and all(ledger.addressed_to(m.source, a) for a in to):
+                continue
+            if recipient is not None and m.transform in ("plain", "case/unicode") and m.source.trusted and about.get(m.source.index) == recipient:
                 continue
             if _user_said(ledger, m):
                 continue

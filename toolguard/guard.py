@@ -34,7 +34,7 @@ from .audit import AuditLog
 from .cutoff import KillList
 from .egress import CounterStore
 from .errors import StoreUnavailable
-from .exfil import egress_texts, leaves
+from .exfil import egress_texts, leaves, party
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import Manifest, ManifestSet, Policy, load_manifests, load_policy
 from .policy import Context, decide_in
@@ -322,7 +322,8 @@ class Guard:
             manifest = self.manifests.get(call.tool)
             trusted = manifest is not None and manifest.output.trust == "trusted"
             labels = manifest.output.labels if manifest is not None else ()
-            session.add_tool_output(call_id=call.id, tool=call.tool, text=_as_text(output), trusted=trusted, labels=labels)
+            about = party(call.args, manifest.compiled.about) if manifest is not None and manifest.compiled.about is not None else None
+            session.add_tool_output(call_id=call.id, tool=call.tool, text=_as_text(output), trusted=trusted, labels=labels, about=about)
         except Exception as exc:
             log.exception("toolguard: cannot record the output of %s", call.tool)
             session.poisoned = f"{type(exc).__name__} while recording the output of {call.tool}"

@@ -213,6 +213,10 @@ class Compiled:
     #: ``html``, whose entries name only the links inside the text): without one, the text of
     #: an outward call goes to a place the manifest does not declare.
     has_own_destination: bool = False
+    #: Tokens of the ``recipient`` pointer, when declared.
+    recipient: tuple[Any, ...] | None = None
+    #: Tokens of the ``output.about`` pointer, when declared.
+    about: tuple[Any, ...] | None = None
 
 
 class _Model(BaseModel):
@@ -278,8 +282,12 @@ class OutputSpec(_Model):
     #: item (``/id``): what ``limits.output_items`` counts (docs/egress.md, "Output edge").
     items: str | None = None
     item_key: str | None = None
+    #: The argument that names whose own record the output is (``/order_id``: the order's
+    #: customer). Labelled data from it may go, in clear, to that party through a tool whose
+    #: ``recipient`` argument names the same party (docs/threat-model.md, example 15).
+    about: str | None = None
 
-    @field_validator("items", "item_key")
+    @field_validator("items", "item_key", "about")
     @classmethod
     def _item_pointers(cls, v: str | None) -> str | None:
         if v is not None:
@@ -350,6 +358,9 @@ class Manifest(_Model):
     destinations: tuple[DestinationSpec, ...] = ()
     payload: tuple[str, ...] | None = None
     deciding: tuple[str, ...] = ()
+    #: The argument from which the tool itself resolves who receives the call (a reply to the
+    #: customer of ``/order_id``); see ``output.about``.
+    recipient: str | None = None
     output: OutputSpec = OutputSpec()
     approval: Approval = Approval()
     limits: Limits = Limits()
@@ -718,6 +729,22 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
     m._deciding_tokens = tuple(
         (p, t) for j, p in enumerate(m.deciding) if (t := check_pointer(p, f"/deciding/{j}")) is not None
     )
+    recipient_tokens: tuple[Any, ...] | None = None
+    if m.recipient is not None:
+        recipient_tokens = check_pointer(m.recipient, "/recipient")
+        if recipient_tokens is not None and any(t is _pointer.WILDCARD for t in recipient_tokens):
+            issues.append(_issue(doc, file, prefix + "/recipient", "'recipient' names one argument: no '*'"))
+        if m.recipient not in m.deciding:
+            issues.append(_issue(doc, file, prefix + "/recipient", "'recipient' must also be listed in 'deciding': who receives the call decides it"))
+        if m.side_effect not in OUTWARD_EFFECTS:
+            issues.append(_issue(doc, file, prefix + "/recipient", "'recipient' applies to tools that send (external_write, destructive, financial)"))
+        if any(d.kind not in ("markdown", "html") for d in m.destinations):
+            issues.append(_issue(doc, file, prefix + "/recipient", "'recipient' is for a tool that resolves where the call goes itself: it declares no destination of its own"))
+    about_tokens: tuple[Any, ...] | None = None
+    if m.output.about is not None:
+        about_tokens = check_pointer(m.output.about, "/output/about")
+        if about_tokens is not None and any(t is _pointer.WILDCARD for t in about_tokens):
+            issues.append(_issue(doc, file, prefix + "/output/about", "'about' names one argument: no '*'"))
     if isinstance(m.approval.editable, tuple):
         for j, p in enumerate(m.approval.editable):
             check_pointer(p, f"/approval/editable/{j}")
@@ -738,6 +765,8 @@ def _finish(m: Manifest, doc: Document | None, file: str, prefix: str) -> list[M
             requests=any(d.kind == "url" for d in m.destinations),
             has_public=any(d.public for d in m.destinations),
             has_own_destination=any(d.kind not in ("markdown", "html") for d in m.destinations),
+            recipient=recipient_tokens,
+            about=about_tokens,
         )
     return issues
 

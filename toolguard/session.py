@@ -54,6 +54,9 @@ class SessionView:
     #: calls, most recent :data:`REQUESTED_MAX`): the data in such a URL has reached its
     #: host already, so sending the identical URL again carries nothing new.
     requested: Collection[str] = frozenset()
+    #: Source index -> the party a trusted output is the own record of (the value of its
+    #: manifest's ``output.about`` argument, case-folded): see :meth:`Session.add_tool_output`.
+    about: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def untrusted_seen(self) -> bool:
@@ -133,6 +136,7 @@ class Session:
         self._user_turns = 0
         self._system_turns = 0
         self._requested: dict[str, None] = {}
+        self._about: dict[int, str] = {}
         self._plain_view: tuple[TaintLedger, SessionView] | None = None
 
     def __repr__(self) -> str:
@@ -154,10 +158,19 @@ class Session:
             self._system_turns += 1
             return self.ledger.add_trusted_text(_as_text(text), origin="system", ref=f"system:{self._system_turns}")
 
-    def add_tool_output(self, *, call_id: str, tool: str, text: str, trusted: bool, labels: tuple[str, ...] = ()) -> Source:
-        """Record a tool's output as a taint source (untrusted) and/or confidentiality source (labels)."""
+    def add_tool_output(
+        self, *, call_id: str, tool: str, text: str, trusted: bool, labels: tuple[str, ...] = (), about: str | None = None
+    ) -> Source:
+        """Record a tool's output as a taint source (untrusted) and/or confidentiality source (labels).
+
+        ``about``: the party whose own record a trusted output is (the value of the argument
+        its manifest's ``output.about`` names); labelled data from it may go, in clear, to that
+        party through a tool whose ``recipient`` argument names the same value."""
         with self._lock:
-            return self.ledger.add_output(_as_text(text), call_id=call_id, tool=tool, trusted=trusted, labels=labels)
+            src = self.ledger.add_output(_as_text(text), call_id=call_id, tool=tool, trusted=trusted, labels=labels)
+            if about and trusted:
+                self._about[src.index] = about.strip().casefold()
+            return src
 
     def add_requested(self, urls: Iterable[str]) -> None:
         """Remember normalised URLs a call requested (see :attr:`SessionView.requested`)."""
@@ -182,7 +195,7 @@ class Session:
             if cached is not None and cached[0] is self.ledger:
                 return cached[1]
             view = SessionView(
-                principal=self.principal, session_id=self.session_id, ledger=self.ledger, requested=self._requested.keys()
+                principal=self.principal, session_id=self.session_id, ledger=self.ledger, requested=self._requested.keys(), about=self._about
             )
             self._plain_view = (self.ledger, view)
             return view
@@ -194,6 +207,7 @@ class Session:
             cut_off=cut_off,
             usage=usage or {},
             requested=self._requested.keys(),
+            about=self._about,
         )
 
 
