@@ -18,11 +18,14 @@ from typing import Any
 
 from .taint import Source, TaintLedger
 
-__all__ = ["REQUESTED_MAX", "CallRecord", "LedgerView", "Session", "SessionView"]
+__all__ = ["ABOUT_MAX", "REQUESTED_MAX", "CallRecord", "LedgerView", "Session", "SessionView"]
 
 #: How many requested URLs a session remembers (the most recent; an older URL requested
 #: again is judged afresh, never let through by a forgotten fact).
 REQUESTED_MAX = 4096
+
+#: Trusted outputs whose party (``output.about``) a session remembers, the most recent kept.
+ABOUT_MAX = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,8 @@ class Session:
             src = self.ledger.add_output(_as_text(text), call_id=call_id, tool=tool, trusted=trusted, labels=labels)
             if about and trusted:
                 self._about[src.index] = about.strip().casefold()
+                if len(self._about) > ABOUT_MAX:
+                    del self._about[next(iter(self._about))]  # the oldest: its record is judged as usual
             return src
 
     def add_requested(self, urls: Iterable[str]) -> None:
