@@ -301,6 +301,7 @@ _POW = _powers(_B, _TABLE)
 _INV = _powers(_B_INV, _TABLE)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
+_EMPTY_U8 = np.zeros(0, dtype=np.uint8)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
@@ -1753,15 +1754,30 @@ class TaintLedger:
                 end = cut if cut >= 0 else end
             part = text[pos:end]
             lat = N.latin_spaced_map(part)
-            if lat is not None:
+            fast = None  # the C core's one pass over a Latin slice (see below)
+            if lat is not None and self._c is not None:
+                if carry_codes is None:
+                    fast = b""
+                elif carry_codes.shape[0] == 0 or int(carry_codes.max()) < 0x100:
+                    fast = carry_codes.astype(np.uint8).tobytes()
+            if lat is not None and fast is not None:
+                # mostly-Latin text with the C core: tokens below, then one call for the
+                # fingerprints, the numbers and the carry, straight from the spaced fold
+                sp, sp_to_orig = lat
+                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
+                sp_str = ""
+                codes: npt.NDArray[np.integer] = _EMPTY_U8
+                idx = _EMPTY_IDX
+                folded: bytes | None = None
+            elif lat is not None:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
-                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
+                sp_codes = np.frombuffer(sp, dtype=np.uint8)
                 # (the C core reads the units from the codes: the text is for numpy's path)
                 sp_str = sp.decode("ascii") if self._c is None else ""
                 folded_latin = sp.translate(None, b" ")
-                folded: bytes | None = folded_latin
-                codes: npt.NDArray[np.integer] = np.frombuffer(folded_latin, dtype=np.uint8)
+                folded = folded_latin
+                codes = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
                     idx = idx0[idx]
@@ -1797,6 +1813,27 @@ class TaintLedger:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_keys += new_keys
                 token_pos += [p0 + pos for p0 in where]
+            if fast is not None:
+                assert self._c is not None and lat is not None
+                hb, pb, nums, tail_c, tail_p = self._c.latin_fp(lat[0], fast, k, w)
+                prefix = len(fast)
+                at_fp = np.frombuffer(pb, dtype=np.int64)
+                keys.append(np.frombuffer(hb, dtype=np.uint64))
+                vals.append(self._slice_positions(at_fp, sp_to_orig, pos, carry_idx, prefix))
+                carry_codes = np.frombuffer(tail_c, dtype=np.uint8).astype(np.uint32)
+                carry_idx = self._slice_positions(np.frombuffer(tail_p, dtype=np.int64), sp_to_orig, pos, carry_idx, prefix)
+                if nums:
+                    at_n = np.array([at for _, at in nums], dtype=np.int64)
+                    where = self._slice_positions(at_n, sp_to_orig, pos, None, 0).tolist()
+                    if untrusted:
+                        token_keys += [_NS_DEST + key for key, _ in nums]
+                        token_pos += where
+                    if labelled:
+                        token_keys += [_NS_SECRET + key for key, _ in nums]
+                        token_pos += where
+                        self._secret_tokens += len(nums)
+                pos = end
+                continue
             nums = _numbers("", folded, self._c) if folded is not None else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
@@ -1852,6 +1889,22 @@ class TaintLedger:
             return 0
         self._index.add(hashes, (positions + (start - self._base)).astype(np.uint32))
         return int(hashes.shape[0])
+
+    @staticmethod
+    def _slice_positions(
+        at: npt.NDArray[np.int64], sp_to_orig: IntP | None, pos: int, carry_idx: IntP | None, prefix: int
+    ) -> npt.NDArray[np.int64]:
+        """Text positions of positions in a slice's spaced fold (``latin_fp``'s convention:
+        ``-prefix .. -1`` are the carried codes, whose text positions are ``carry_idx``)."""
+        if prefix and at.shape[0] and int(at.min()) < 0:
+            assert carry_idx is not None
+            neg = at < 0
+            out = np.empty(at.shape[0], dtype=np.int64)
+            out[neg] = carry_idx[at[neg] + prefix]
+            rest = at[~neg]
+            out[~neg] = (sp_to_orig[rest] if sp_to_orig is not None else rest) + pos
+            return out
+        return (sp_to_orig[at] if sp_to_orig is not None else at) + pos
 
     def _ingest_small(
         self,
