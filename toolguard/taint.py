@@ -598,7 +598,7 @@ class _Index:
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 16384  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
+    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs", "runs_bytes")
 
     def __init__(self, c: types.ModuleType | None = None) -> None:
         self.c = c  # the C core, or None (numpy)
@@ -608,6 +608,7 @@ class _Index:
         # often, a few percent of ingest); smaller runs, in the cache, keep the usual ratio.
         self.big_ratio = 0 if c is None else self._RATIO_BIG
         self.runs: list[_Run] = []
+        self.runs_bytes = 0  # sum of the runs' nbytes, kept up to date as runs change
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
         # index (lookup, eviction, rebase all flush first): a run merge per addition would
@@ -677,6 +678,7 @@ class _Index:
                 order = np.argsort(k, kind="stable")
                 keys, vals = self._cap(k[order], np.concatenate((r1.vals, vals))[order])
         runs.append(_Run(keys, vals, self.c))
+        self.runs_bytes = sum(run.nbytes for run in runs)
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
@@ -730,6 +732,7 @@ class _Index:
             elif keep.any():
                 runs.append(_Run(run.keys[keep], run.vals[keep], self.c))
         self.runs = runs
+        self.runs_bytes = sum(run.nbytes for run in runs)
 
     def shift(self, delta: int) -> None:
         """Subtract ``delta`` from every value (rebasing stream positions)."""
@@ -743,7 +746,7 @@ class _Index:
 
     @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self.runs) + self.pending_bytes + 56
+        return self.runs_bytes + self.pending_bytes + 56
 
 
 # =============================================================================================
@@ -1180,23 +1183,25 @@ _POSTAL_TR = bytes(
     48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
 )
 _POSTAL_HEAD = re.compile(rb"0[aA]? +A")
+_SAME = bytes(range(256))
 
 
-def _postal_keys(text: str) -> list[tuple[str, int]]:
+def _postal_keys(text: str, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
     """``(key, offset)`` of the street line of every postal address of a labelled text:
-    those of ``_POSTAL.finditer`` (a test compares them)."""
+    those of ``_POSTAL.finditer`` (a test compares them; ``c``: the C core, which reads the
+    text in one pass)."""
     if _HAS_DIGIT(text) is None:
         return []
-    if text.isascii():
-        raw = text.encode("ascii")
-    elif any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+    if not text.isascii() and any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
         # a digit of another script may start a street line: the regular expression alone
         return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
-    else:
-        # one byte per character, any other character as "?" (neither digit, letter nor
-        # blank, which is all the head below looks at)
-        raw = text.encode("ascii", "replace")
-    tr = raw.translate(_POSTAL_TR)
+    # one byte per character, any other character as "?" (neither digit, letter nor blank,
+    # which is all the head below looks at)
+    tr: bytes = (
+        c.ascii_tr(text, _POSTAL_TR, b"")
+        if c is not None
+        else (text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")).translate(_POSTAL_TR)
+    )
     out: list[tuple[str, int]] = []
     done = 0
     for h in _POSTAL_HEAD.finditer(tr):
@@ -1740,7 +1745,7 @@ class TaintLedger:
         pos = 0
         n = len(text)
         if labelled:
-            postal = _postal_keys(text)
+            postal = _postal_keys(text, self._c)
             token_keys += [_NS_SECRET + key for key, _ in postal]
             token_pos += [at for _, at in postal]
             self._secret_tokens += len(postal)
@@ -1923,7 +1928,6 @@ class TaintLedger:
         if lat is None:
             return False
         sp, sp_to_orig = lat
-        folded = sp.translate(None, b" ")
         token_min = self.token_min
         sp_str = sp.decode("ascii")
         found = _text_keys(
@@ -1954,6 +1958,24 @@ class TaintLedger:
                         token_pos.append(p0)
                         self._secret_tokens += 1
                         self._contact_tokens += 1
+        if self._c is not None:
+            # the fingerprints (mixed) and the numbers, at their offsets in sp, in one call
+            hb, pb, nums_sp, _, _ = self._c.latin_fp(sp, b"", self.min_match, self.window)
+            for key, at in nums_sp:
+                p0 = at if sp_to_orig is None else int(sp_to_orig[at])
+                if untrusted:
+                    token_keys.append(_NS_DEST + key)
+                    token_pos.append(p0)
+                if labelled:
+                    token_keys.append(_NS_SECRET + key)
+                    token_pos.append(p0)
+                    self._secret_tokens += 1
+            if hb:
+                at_fp = np.frombuffer(pb, dtype=np.int64)
+                keys.append(np.frombuffer(hb, dtype=np.uint64))
+                vals.append(sp_to_orig[at_fp] if sp_to_orig is not None else at_fp)
+            return True
+        folded = sp.translate(None, b" ")
         nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
@@ -1974,20 +1996,17 @@ class TaintLedger:
                     self._secret_tokens += 1
         if fps:
             fcodes = np.frombuffer(folded, dtype=np.uint8)
-            if self._c is not None:
-                h, p = _fingerprints(self._c, fcodes, self.min_match, self.window)
-            else:
-                small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
-                h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
+            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+            h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
             keys.append(_mix(h))
             vals.append(where[p].astype(np.int64))
         return True
 
     def _ingest_trusted(self, text: str, index: int, start: int) -> int:
-        s = N.strict(text)
+        s = N.strict(text, core=self._c)
         if not s:
             return 0
-        raw = s.encode("utf-8")
+        raw = s.encode("utf-8")  # (strict forms have no lone surrogate)
         self._trusted.append((index, raw))
         self._trusted_bytes += sys.getsizeof(raw) + 64
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
@@ -1998,14 +2017,15 @@ class TaintLedger:
             return 0
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if self._c is not None:  # the C tokenizer, whatever the length
-            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+            codes = np.frombuffer(raw, dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars(s)):
+        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars_utf8(raw)):
             # one byte per character, any other character as "?" (neither a digit nor a
             # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
-            numbers = _numbers("", s.encode("ascii", "replace").translate(None, b" "), self._c)
+            one = self._c.ascii_tr(s, _SAME, b" ") if self._c is not None else s.encode("ascii", "replace").translate(None, b" ")
+            numbers = _numbers("", one, self._c)
         else:
             numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
