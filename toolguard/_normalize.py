@@ -353,12 +353,22 @@ codecs.register_error("toolguard.fold_spaced", _ascii_images(True))
 codecs.register_error("toolguard.fold_spaced_map", _ascii_images_map)
 
 
-def latin_spaced_map(text: str) -> tuple[bytes, npt.NDArray[np.intp] | None] | None:
+def _spaced_image(ch: str) -> str:
+    return _char_image(ch, True)
+
+
+def latin_spaced_map(text: str, core: types.ModuleType | None = None) -> tuple[bytes, npt.NDArray[np.intp] | None] | None:
     """The spaced fold of mostly-Latin ``text`` *without* collapsing whitespace (every
     whitespace character is one space), as bytes, with the index in ``text`` of each byte
     (``None`` when byte ``i`` comes from character ``i``). ``None`` when some character folds
     to something not ASCII, or when there are control characters (they fold to nothing, which
-    the vectorised path handles)."""
+    the vectorised path handles). ``core``: the taint ledger's C core, which does the same in
+    one pass over the str (the images of other characters from the same cache)."""
+    if core is not None:
+        r: tuple[bytes, bytes | None] | None = core.latin_spaced(text, _ASCII_SPACED_MARKED, _SUB_CACHE[True], _spaced_image)
+        if r is None:
+            return None
+        return r[0], (np.frombuffer(r[1], dtype=np.intp) if r[1] is not None else None)
     rec: list[tuple[int, int]] = []
     if text.isascii():
         raw = text.encode("ascii")

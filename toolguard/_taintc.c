@@ -2246,6 +2246,7 @@ py_plain_size(PyObject *self, PyObject *args)
  *   latin_fp(sp, prefix, k, w)        fingerprints, numbers and carry of a spaced Latin fold
  *   ascii_tr(text, table, delete)     text.encode("ascii", "replace").translate(table, delete)
  *   strict_ascii(raw, table, drop)    the strict form of ASCII or inert UTF-8 bytes
+ *   latin_spaced(text, table, cache, image)  the spaced Latin fold of a str, with its index map
  * =========================================================================================== */
 
 /* Winnowing (the positions winnow() keeps, the same set in the same order) in one pass with
@@ -2542,6 +2543,161 @@ done:
     return out;
 }
 
+/* Room for need bytes in *out (and *idx, when there is one): 0, or -1 with an exception set
+ * (*out is then NULL). */
+static int
+latin_grow(PyObject **out, Py_ssize_t **idx, Py_ssize_t *cap, Py_ssize_t need)
+{
+    Py_ssize_t c = 2 * need + 16;
+    if (*idx) {
+        Py_ssize_t *ni = PyMem_Realloc(*idx, sizeof(Py_ssize_t) * ((size_t)c + 1));
+        if (!ni) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        *idx = ni;
+    }
+    if (_PyBytes_Resize(out, c) < 0) {
+        return -1;
+    }
+    *cap = c;
+    return 0;
+}
+
+/* latin_spaced(text, table, cache, image) -> (sp, idx) or None: normalize.latin_spaced_map
+ * in one pass over the str. Each ASCII character becomes table[ch] (the spaced fold, with
+ * the control characters as 0x80); any other character becomes its image (cache[ch], or
+ * image(ch), which fills the cache), each byte of it through table too. None when an image
+ * is not ASCII or a byte comes out 0x80. idx (bytes of intp) gives the text index of each
+ * byte of sp, None when byte i comes from character i. */
+static PyObject *
+py_latin_spaced(PyObject *self, PyObject *args)
+{
+    PyObject *text, *cache, *image;
+    Py_buffer tv;
+    if (!PyArg_ParseTuple(args, "Uy*O!O", &text, &tv, &PyDict_Type, &cache, &image)) {
+        return NULL;
+    }
+    PyObject *out = NULL, *result = NULL, *ib = NULL;
+    Py_ssize_t *idx = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    const uint8_t *tab = tv.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = 0, cap = n;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    out = PyBytes_FromStringAndSize(NULL, cap);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int bad = 0;
+    Py_ssize_t i0 = 0;
+    if (kind == PyUnicode_1BYTE_KIND) {
+        /* the common case: a run of ASCII characters costs a table lookup each */
+        const uint8_t *u = data;
+        for (; i0 < n && u[i0] < 128; i0++) {
+            uint8_t b = tab[u[i0]];
+            bad |= b == 0x80;
+            o[i0] = b;
+        }
+        m = i0;
+    }
+    for (Py_ssize_t i = i0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 128) {
+            uint8_t b = tab[ch];
+            bad |= b == 0x80;
+            if (m >= cap && latin_grow(&out, &idx, &cap, m + 1) < 0) {
+                goto done;
+            }
+            o = (uint8_t *)PyBytes_AS_STRING(out);
+            if (idx) {
+                idx[m] = i;
+            }
+            o[m++] = b;
+            continue;
+        }
+        PyObject *key = PyUnicode_FromOrdinal((int)ch);
+        if (!key) {
+            goto done;
+        }
+        PyObject *img = PyDict_GetItemWithError(cache, key); /* borrowed */
+        if (img) {
+            Py_INCREF(img);
+        }
+        else if (!PyErr_Occurred()) {
+            img = PyObject_CallOneArg(image, key);
+        }
+        Py_DECREF(key);
+        if (!img) {
+            goto done;
+        }
+        if (!PyUnicode_Check(img) || !PyUnicode_IS_ASCII(img)) {
+            int is_str = PyUnicode_Check(img);
+            Py_DECREF(img);
+            if (!is_str) {
+                PyErr_SetString(PyExc_TypeError, "a fold image must be a str");
+                goto done;
+            }
+            Py_INCREF(Py_None);
+            result = Py_None; /* not Latin */
+            goto done;
+        }
+        Py_ssize_t len = PyUnicode_GET_LENGTH(img);
+        const uint8_t *ib8 = PyUnicode_DATA(img);
+        if (len != 1 && !idx) {
+            /* from here on, bytes and characters part: record the index of each byte */
+            idx = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)cap + 1));
+            if (!idx) {
+                Py_DECREF(img);
+                PyErr_NoMemory();
+                goto done;
+            }
+            for (Py_ssize_t j = 0; j < m; j++) {
+                idx[j] = j;
+            }
+        }
+        if (m + len > cap && latin_grow(&out, &idx, &cap, m + len) < 0) {
+            Py_DECREF(img);
+            goto done;
+        }
+        o = (uint8_t *)PyBytes_AS_STRING(out);
+        for (Py_ssize_t j = 0; j < len; j++) {
+            uint8_t b = tab[ib8[j]];
+            bad |= b == 0x80;
+            if (idx) {
+                idx[m] = i;
+            }
+            o[m++] = b;
+        }
+        Py_DECREF(img);
+    }
+    if (bad) {
+        Py_INCREF(Py_None);
+        result = Py_None; /* control characters: the vectorised path */
+        goto done;
+    }
+    if (m != cap && _PyBytes_Resize(&out, m) < 0) {
+        goto done;
+    }
+    if (idx) {
+        ib = PyBytes_FromStringAndSize((const char *)idx, m * (Py_ssize_t)sizeof(Py_ssize_t));
+        if (!ib) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(2, out, ib ? ib : Py_None);
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(ib);
+    PyMem_Free(idx);
+    PyBuffer_Release(&tv);
+    return result;
+}
+
 /* ============================== end of the ingest section ================================ */
 
 static PyMethodDef methods[] = {
@@ -2562,6 +2718,7 @@ static PyMethodDef methods[] = {
     {"latin_fp", py_latin_fp, METH_VARARGS, "Fingerprints, numbers and carry of a spaced Latin fold (ingest)."},
     {"ascii_tr", py_ascii_tr, METH_VARARGS, "text.encode('ascii', 'replace').translate(table, delete) in one pass."},
     {"strict_ascii", py_strict_ascii, METH_VARARGS, "The strict form of ASCII or inert UTF-8 bytes, undecoded."},
+    {"latin_spaced", py_latin_spaced, METH_VARARGS, "The spaced Latin fold of a str and its index map, or None."},
     {NULL, NULL, 0, NULL},
 };
 

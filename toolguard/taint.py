@@ -1758,7 +1758,7 @@ class TaintLedger:
                 cut = text.find(" ", end, end + 4096)
                 end = cut if cut >= 0 else end
             part = text[pos:end]
-            lat = N.latin_spaced_map(part)
+            lat = N.latin_spaced_map(part, self._c)
             fast = None  # the C core's one pass over a Latin slice (see below)
             if lat is not None and self._c is not None:
                 if carry_codes is None:
@@ -1924,7 +1924,7 @@ class TaintLedger:
         """The general path's work on a short mostly-Latin text, with as few numpy calls as
         possible (their fixed cost dominates there): the same fingerprints, keys and
         positions. False (nothing done) when the text needs the general path."""
-        lat = N.latin_spaced_map(text)
+        lat = N.latin_spaced_map(text, self._c)
         if lat is None:
             return False
         sp, sp_to_orig = lat
