@@ -2472,13 +2472,23 @@ py_ascii_tr(PyObject *self, PyObject *args)
     }
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';
-        if (!del[b]) {
-            o[m++] = tab[b];
-        }
+#define ASCII_TR_LOOP(T)                                                                       \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+        T ch = ((const T *)data)[i];                                                           \
+        uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                     \
+        o[m] = tab[b];                                                                         \
+        m += !del[b];                                                                          \
     }
+    if (kind == PyUnicode_1BYTE_KIND) {
+        ASCII_TR_LOOP(uint8_t)
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        ASCII_TR_LOOP(uint16_t)
+    }
+    else {
+        ASCII_TR_LOOP(uint32_t)
+    }
+#undef ASCII_TR_LOOP
     if (m != n && _PyBytes_Resize(&out, m) < 0) {
         out = NULL;
     }
@@ -2564,6 +2574,68 @@ latin_grow(PyObject **out, Py_ssize_t **idx, Py_ssize_t *cap, Py_ssize_t need)
     return 0;
 }
 
+/* The image of the non-ASCII character ch (text index i of n) written at *m: 1, 0 when it
+ * is not ASCII (the text is not Latin), -1 with an exception set. */
+static int
+latin_image(PyObject *image, PyObject *cache, Py_UCS4 ch, Py_ssize_t i, Py_ssize_t n, const uint8_t *tab,
+            PyObject **out, Py_ssize_t **idx, Py_ssize_t *cap, Py_ssize_t *m, int *bad)
+{
+    PyObject *key = PyUnicode_FromOrdinal((int)ch);
+    if (!key) {
+        return -1;
+    }
+    PyObject *img = PyDict_GetItemWithError(cache, key); /* borrowed */
+    if (img) {
+        Py_INCREF(img);
+    }
+    else if (!PyErr_Occurred()) {
+        img = PyObject_CallOneArg(image, key);
+    }
+    Py_DECREF(key);
+    if (!img) {
+        return -1;
+    }
+    if (!PyUnicode_Check(img)) {
+        Py_DECREF(img);
+        PyErr_SetString(PyExc_TypeError, "a fold image must be a str");
+        return -1;
+    }
+    if (!PyUnicode_IS_ASCII(img)) {
+        Py_DECREF(img);
+        return 0;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(img);
+    const uint8_t *ib8 = PyUnicode_DATA(img);
+    if (len != 1 && !*idx) {
+        /* from here on, bytes and characters part: record the index of each byte */
+        *idx = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)*cap + 1));
+        if (!*idx) {
+            Py_DECREF(img);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < *m; j++) {
+            (*idx)[j] = j;
+        }
+    }
+    Py_ssize_t need = *m + len + (n - i - 1);
+    if (need > *cap && latin_grow(out, idx, cap, need) < 0) {
+        Py_DECREF(img);
+        return -1;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(*out);
+    for (Py_ssize_t j = 0; j < len; j++) {
+        uint8_t b = tab[ib8[j]];
+        *bad |= b == 0x80;
+        if (*idx) {
+            (*idx)[*m] = i;
+        }
+        o[(*m)++] = b;
+    }
+    Py_DECREF(img);
+    return 1;
+}
+
 /* latin_spaced(text, table, cache, image) -> (sp, idx) or None: normalize.latin_spaced_map
  * in one pass over the str. Each ASCII character becomes table[ch] (the spaced fold, with
  * the control characters as 0x80); any other character becomes its image (cache[ch], or
@@ -2594,87 +2666,54 @@ py_latin_spaced(PyObject *self, PyObject *args)
     }
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     int bad = 0;
-    Py_ssize_t i0 = 0;
+    /* Invariant: cap >= m + (n - i) before character i (an ASCII character writes one byte,
+     * so ASCII runs need no check; an image makes room for itself first). */
+#define LATIN_LOOP(T)                                                                          \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        Py_ssize_t i = 0;                                                                      \
+        while (i < n) {                                                                        \
+            if (!idx) {                                                                        \
+                for (; i < n && u[i] < 128; i++) {                                             \
+                    uint8_t b = tab[u[i]];                                                     \
+                    bad |= b == 0x80;                                                          \
+                    o[m++] = b;                                                                \
+                }                                                                              \
+            }                                                                                  \
+            else {                                                                             \
+                for (; i < n && u[i] < 128; i++) {                                             \
+                    uint8_t b = tab[u[i]];                                                     \
+                    bad |= b == 0x80;                                                          \
+                    idx[m] = i;                                                                \
+                    o[m++] = b;                                                                \
+                }                                                                              \
+            }                                                                                  \
+            if (i >= n) {                                                                      \
+                break;                                                                         \
+            }                                                                                  \
+            int r = latin_image(image, cache, (Py_UCS4)u[i], i, n, tab, &out, &idx, &cap, &m, &bad); \
+            if (r < 0) {                                                                       \
+                goto done;                                                                     \
+            }                                                                                  \
+            if (r == 0) {                                                                      \
+                Py_INCREF(Py_None);                                                            \
+                result = Py_None; /* not Latin */                                              \
+                goto done;                                                                     \
+            }                                                                                  \
+            o = (uint8_t *)PyBytes_AS_STRING(out);                                             \
+            i++;                                                                               \
+        }                                                                                      \
+    } while (0)
     if (kind == PyUnicode_1BYTE_KIND) {
-        /* the common case: a run of ASCII characters costs a table lookup each */
-        const uint8_t *u = data;
-        for (; i0 < n && u[i0] < 128; i0++) {
-            uint8_t b = tab[u[i0]];
-            bad |= b == 0x80;
-            o[i0] = b;
-        }
-        m = i0;
+        LATIN_LOOP(uint8_t);
     }
-    for (Py_ssize_t i = i0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch < 128) {
-            uint8_t b = tab[ch];
-            bad |= b == 0x80;
-            if (m >= cap && latin_grow(&out, &idx, &cap, m + 1) < 0) {
-                goto done;
-            }
-            o = (uint8_t *)PyBytes_AS_STRING(out);
-            if (idx) {
-                idx[m] = i;
-            }
-            o[m++] = b;
-            continue;
-        }
-        PyObject *key = PyUnicode_FromOrdinal((int)ch);
-        if (!key) {
-            goto done;
-        }
-        PyObject *img = PyDict_GetItemWithError(cache, key); /* borrowed */
-        if (img) {
-            Py_INCREF(img);
-        }
-        else if (!PyErr_Occurred()) {
-            img = PyObject_CallOneArg(image, key);
-        }
-        Py_DECREF(key);
-        if (!img) {
-            goto done;
-        }
-        if (!PyUnicode_Check(img) || !PyUnicode_IS_ASCII(img)) {
-            int is_str = PyUnicode_Check(img);
-            Py_DECREF(img);
-            if (!is_str) {
-                PyErr_SetString(PyExc_TypeError, "a fold image must be a str");
-                goto done;
-            }
-            Py_INCREF(Py_None);
-            result = Py_None; /* not Latin */
-            goto done;
-        }
-        Py_ssize_t len = PyUnicode_GET_LENGTH(img);
-        const uint8_t *ib8 = PyUnicode_DATA(img);
-        if (len != 1 && !idx) {
-            /* from here on, bytes and characters part: record the index of each byte */
-            idx = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)cap + 1));
-            if (!idx) {
-                Py_DECREF(img);
-                PyErr_NoMemory();
-                goto done;
-            }
-            for (Py_ssize_t j = 0; j < m; j++) {
-                idx[j] = j;
-            }
-        }
-        if (m + len > cap && latin_grow(&out, &idx, &cap, m + len) < 0) {
-            Py_DECREF(img);
-            goto done;
-        }
-        o = (uint8_t *)PyBytes_AS_STRING(out);
-        for (Py_ssize_t j = 0; j < len; j++) {
-            uint8_t b = tab[ib8[j]];
-            bad |= b == 0x80;
-            if (idx) {
-                idx[m] = i;
-            }
-            o[m++] = b;
-        }
-        Py_DECREF(img);
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        LATIN_LOOP(uint16_t);
     }
+    else {
+        LATIN_LOOP(uint32_t);
+    }
+#undef LATIN_LOOP
     if (bad) {
         Py_INCREF(Py_None);
         result = Py_None; /* control characters: the vectorised path */
