@@ -924,9 +924,9 @@ def _names(sp: bytes | None, text: str) -> list[tuple[str, str, int]]:
         for m in _NAME_RUN.finditer(text):
             _name_parts(m.group(), m.start(), out)
         return out
+    if b"-" not in sp and b"_" not in sp:
+        return out  # (found without translating: most texts)
     marks = sp.translate(_UNDERSCORE_TR)
-    if b"-" not in marks:
-        return out
     # the /-joined run of name characters around each mark
     for a, end in _runs_around(marks, b"-", sp.translate(_NAME_TR)):
         _name_parts(sp[a:end].decode("ascii"), a, out)
@@ -1325,8 +1325,11 @@ def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[s
         return []
     keys: list[str] = []
     if "%" in v and _PCT.search(v):
-        # a percent-encoded value meets the plain token (collect%2Eattacker.example)
-        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode, whole=whole))
+        # a percent-encoded value meets the plain token (collect%2Eattacker.example); only
+        # the fold may show an escape ("%³Ã" folds to "%3a"): the value itself then has none
+        plain = unquote_plus(value, errors="replace")
+        if plain != value:
+            keys.extend(_value_keys(plain, strict_mode=strict_mode, whole=whole))
     if " " not in v:
         # only the value's own canonical key: a URL's host is a *form* the caller passes
         keys.extend(key for key, _ in _unit_keys(v, strict_mode=strict_mode, token_min=1 << 30, parents=False)[:1])

@@ -155,3 +155,13 @@ def test_ledgers_agree_on_long_and_short_texts(texts: list[str]) -> None:
     assert (fast._secret_tokens, fast._contact_tokens, fast._postal_tokens) == (slow._secret_tokens, slow._contact_tokens, slow._postal_tokens)
     assert fast._entries == slow._entries
     assert [raw for _, raw in fast._trusted] == [raw for _, raw in slow._trusted]
+
+
+def test_a_value_whose_fold_only_looks_percent_encoded_has_keys() -> None:
+    """``"%³Ã"`` folds to ``"%3a"``, an escape its text does not hold: decoding it changes
+    nothing, and the keys are the value's own (this recursed without end before)."""
+    led = T.TaintLedger()
+    led.add_output("payload %³Ã here", call_id="c1", tool="web", trusted=False)
+    assert "%3a" in T._value_keys("%³Ã", strict_mode=False)
+    assert led.origin("%³Ã") == led.origin("%³Ã")
+    assert T._value_keys("a%2Eb", strict_mode=False) == ["a.b", "a%2eb"]  # a real escape still decodes
