@@ -31,6 +31,7 @@ import codecs
 import contextlib
 import re
 import threading
+import types
 import unicodedata
 from collections.abc import Callable
 from urllib.parse import unquote
@@ -352,12 +353,22 @@ codecs.register_error("toolguard.fold_spaced", _ascii_images(True))
 codecs.register_error("toolguard.fold_spaced_map", _ascii_images_map)
 
 
-def latin_spaced_map(text: str) -> tuple[bytes, npt.NDArray[np.intp] | None] | None:
+def _spaced_image(ch: str) -> str:
+    return _char_image(ch, True)
+
+
+def latin_spaced_map(text: str, core: types.ModuleType | None = None) -> tuple[bytes, npt.NDArray[np.intp] | None] | None:
     """The spaced fold of mostly-Latin ``text`` *without* collapsing whitespace (every
     whitespace character is one space), as bytes, with the index in ``text`` of each byte
     (``None`` when byte ``i`` comes from character ``i``). ``None`` when some character folds
     to something not ASCII, or when there are control characters (they fold to nothing, which
-    the vectorised path handles)."""
+    the vectorised path handles). ``core``: the taint ledger's C core, which does the same in
+    one pass over the str (the images of other characters from the same cache)."""
+    if core is not None:
+        r: tuple[bytes, bytes | None] | None = core.latin_spaced(text, _ASCII_SPACED_MARKED, _SUB_CACHE[True], _spaced_image)
+        if r is None:
+            return None
+        return r[0], (np.frombuffer(r[1], dtype=np.intp) if r[1] is not None else None)
     rec: list[tuple[int, int]] = []
     if text.isascii():
         raw = text.encode("ascii")
@@ -547,14 +558,23 @@ def non_ascii_chars(text: str) -> set[str]:
     """The distinct non-ASCII characters of ``text`` (lone surrogates included)."""
     return set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
 
+
+def non_ascii_chars_utf8(raw: bytes) -> set[str]:
+    """:func:`non_ascii_chars` of a text given as its UTF-8 encoding ``raw``."""
+    return set(raw.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+
 # UTF-8 bytes: A-Z lower-cased and ASCII whitespace (what str.isspace accepts) as spaces; the
 # bytes of other characters (all >= 0x80) are left alone
 _STRICT_BYTES = bytes(range(256)).translate(bytes.maketrans(bytes([9, 10, 11, 12, 13, 28, 29, 30, 31]), b" " * 9)).lower()
 
 
-def _strict_bytes(raw: bytes) -> str:
+def _strict_bytes(raw: bytes, core: types.ModuleType | None = None) -> str:
     """The strict form of ASCII or inert UTF-8 text: controls dropped, lower-cased, whitespace
-    collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word)."""
+    collapsed (what ``" ".join(text.lower().split())`` gives, without a string per word), in
+    one pass by the taint ledger's C core ``core`` when given."""
+    if core is not None:
+        out: bytes = core.strict_ascii(raw, _STRICT_BYTES, _STRICT_DROP_ASCII)
+        return out.decode("utf-8")
     b = raw.translate(_STRICT_BYTES, _STRICT_DROP_ASCII)
     while b"  " in b:
         # each pass halves every run of spaces (bytes.replace is a memchr loop, where the
@@ -578,10 +598,11 @@ def _inert(ch: str) -> bool:
     return ok
 
 
-def strict(text: str) -> str:
-    """The conservative (sanction-matching) form of ``text``; see the module docstring."""
+def strict(text: str, *, core: types.ModuleType | None = None) -> str:
+    """The conservative (sanction-matching) form of ``text``; see the module docstring.
+    ``core``: the taint ledger's C core, for the one-pass form of ASCII and inert text."""
     if text.isascii():
-        return _strict_bytes(text.encode("ascii"))
+        return _strict_bytes(text.encode("ascii"), core)
     try:
         raw = text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates
@@ -589,7 +610,7 @@ def strict(text: str) -> str:
     if all(_inert(ch) for ch in set(raw.translate(None, _ASCII_BYTES).decode("utf-8"))):
         # mostly-Latin text (smart quotes, accented lower-case letters): NFKC leaves it as it
         # is, so one pass is the ASCII one (a test compares it with the general passes)
-        return _strict_bytes(raw)
+        return _strict_bytes(raw, core)
     return _strict_general(text)
 
 

@@ -2239,6 +2239,506 @@ py_plain_size(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(tg_plain(value, 0, max_depth));
 }
 
+/* ===========================================================================================
+ * Ingest (TaintLedger._ingest_taint / _ingest_trusted / _postal_keys): one pass where the
+ * Python side made several.
+ *
+ *   latin_fp(sp, prefix, k, w)        fingerprints, numbers and carry of a spaced Latin fold
+ *   ascii_tr(text, table, delete)     text.encode("ascii", "replace").translate(table, delete)
+ *   strict_ascii(raw, table, drop)    the strict form of ASCII or inert UTF-8 bytes
+ *   latin_spaced(text, table, cache, image)  the spaced Latin fold of a str, with its index map
+ * =========================================================================================== */
+
+/* Winnowing (the positions winnow() keeps, the same set in the same order) in one pass with
+ * the minimum carried from window to window: an entering hash at most the minimum is kept
+ * (a new minimum, or a tie); when the minimum's rightmost copy has left the window, the
+ * window is searched again. Random hashes make that rare (about 2 in w + 1 windows), so this
+ * reads each hash about twice where window_minima() and winnow() read it five times. */
+static Py_ssize_t
+winnow_carried(const uint64_t *h, Py_ssize_t m, int w, int64_t *out)
+{
+    Py_ssize_t n = 0;
+    if (m <= 0) {
+        return 0;
+    }
+    Py_ssize_t first = m < w ? m : w; /* the first window (the only one when m <= w) */
+    uint64_t v = h[0];
+    for (Py_ssize_t i = 1; i < first; i++) {
+        v = h[i] < v ? h[i] : v;
+    }
+    Py_ssize_t r = -1, last = -1; /* rightmost copy of v in the window; last kept */
+    for (Py_ssize_t i = 0; i < first; i++) {
+        if (h[i] == v) {
+            out[n++] = last = r = i;
+        }
+    }
+    for (Py_ssize_t j = 1; j + w <= m; j++) {
+        Py_ssize_t p = j + w - 1; /* the entering position */
+        uint64_t x = h[p];
+        if (x <= v) {
+            v = x;
+            out[n++] = last = r = p;
+            continue;
+        }
+        if (r >= j) {
+            continue;
+        }
+        v = h[j];
+        for (Py_ssize_t q = j + 1; q <= p; q++) {
+            v = h[q] < v ? h[q] : v;
+        }
+        for (Py_ssize_t q = j; q <= p; q++) {
+            if (h[q] == v) {
+                r = q;
+                if (q > last) {
+                    out[n++] = last = q;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* latin_fp(sp, prefix, k, w) -> (hashes, positions, numbers, tail_codes, tail_positions)
+ *
+ * sp is the spaced Latin fold of a slice of text (ASCII bytes, one space per whitespace
+ * character: normalize.latin_spaced_map), prefix the codes carried from the slice before
+ * (uint8 bytes, possibly empty). The folded codes are prefix + sp without its spaces; of
+ * them this gives, as TaintLedger._ingest_taint computes with numpy:
+ *
+ *   hashes     the winnowed k-gram hashes (fingerprints()), mixed (times taint._MIX), bytes
+ *              of uint64;
+ *   positions  the position in sp of each one's first code, bytes of int64; a code of the
+ *              prefix has position i - len(prefix) (negative: the caller maps it);
+ *   numbers    numbers() of sp without its spaces (the prefix left out), as (digits,
+ *              position in sp);
+ *   tail_*     the last (k - 1) + (w - 1) folded codes (bytes of uint8) and their positions
+ *              (int64, the same convention): the next slice's prefix. */
+static PyObject *
+py_latin_fp(PyObject *self, PyObject *args)
+{
+    Py_buffer sv, pv;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "y*y*ii", &sv, &pv, &k, &w)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
+    uint8_t *f = NULL;
+    int64_t *idx = NULL, *kept = NULL;
+    uint64_t *hs = NULL;
+    if (check_kw(k, w) < 0) {
+        goto done;
+    }
+    const uint8_t *s = sv.buf;
+    Py_ssize_t n = sv.len, np_ = pv.len;
+    Py_ssize_t total = np_ + n;
+    f = PyMem_Malloc((size_t)total + 1);
+    idx = PyMem_Malloc(sizeof(int64_t) * ((size_t)total + 1));
+    if (!f || !idx) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(f, pv.buf, (size_t)np_);
+    for (Py_ssize_t i = 0; i < np_; i++) {
+        idx[i] = i - np_;
+    }
+    Py_ssize_t m = np_;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        f[m] = s[i];
+        idx[m] = i;
+        m += s[i] != ' ';
+    }
+    /* fingerprints, chunk by chunk as py_fingerprints does */
+    Py_ssize_t nk = m - k + 1, got_total = 0;
+    if (nk > 0) {
+        Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
+        hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
+        kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
+        hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        if (!hs || !kept) {
+            PyErr_NoMemory();
+        }
+        if (!hs || !kept || !hb || !pb) {
+            goto done;
+        }
+        Codes c;
+        memset(&c, 0, sizeof(c));
+        c.u8 = f;
+        c.n = m;
+        for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
+            Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
+            Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+            Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
+            kgram_hashes(&c, a0, b0 - a0, k, hs);
+            Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
+            Py_ssize_t need = (got_total + got) * 8;
+            if (need > PyBytes_GET_SIZE(hb)) {
+                Py_ssize_t cap = 2 * need;
+                if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
+                    goto done;
+                }
+            }
+            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
+            int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+            for (Py_ssize_t i = 0; i < got; i++) {
+                Py_ssize_t p = a0 + kept[i];
+                if (p >= a && p < b) {
+                    ho[got_total] = hs[kept[i]] * HASH_MIX;
+                    po[got_total++] = idx[p];
+                }
+            }
+        }
+        if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
+            goto done;
+        }
+    }
+    else {
+        hb = PyBytes_FromStringAndSize("", 0);
+        pb = PyBytes_FromStringAndSize("", 0);
+        if (!hb || !pb) {
+            goto done;
+        }
+    }
+    /* numbers of this slice's folded codes, their offsets mapped back to sp */
+    found = PyList_New(0);
+    nums = PyList_New(0);
+    if (!found || !nums || numbers_into(f + np_, m - np_, found, 0) < 0) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
+        PyObject *t = PyList_GET_ITEM(found, i);
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 1));
+        if (at < 0 || at >= m - np_) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "number out of the text");
+            }
+            goto done;
+        }
+        if (append_new(nums, Py_BuildValue("(OL)", PyTuple_GET_ITEM(t, 0), (long long)idx[np_ + at])) < 0) {
+            goto done;
+        }
+    }
+    Py_ssize_t tail = (Py_ssize_t)(k - 1) + (w - 1);
+    Py_ssize_t t0 = m - tail > 0 ? m - tail : 0;
+    tc = PyBytes_FromStringAndSize((const char *)f + t0, m - t0);
+    tp = PyBytes_FromStringAndSize((const char *)(idx + t0), (m - t0) * 8);
+    if (tc && tp) {
+        result = PyTuple_Pack(5, hb, pb, nums, tc, tp);
+    }
+done:
+    Py_XDECREF(hb);
+    Py_XDECREF(pb);
+    Py_XDECREF(nums);
+    Py_XDECREF(found);
+    Py_XDECREF(tc);
+    Py_XDECREF(tp);
+    PyMem_Free(f);
+    PyMem_Free(idx);
+    PyMem_Free(hs);
+    PyMem_Free(kept);
+    PyBuffer_Release(&sv);
+    PyBuffer_Release(&pv);
+    return result;
+}
+
+/* ascii_tr(text, table, delete) -> bytes: text.encode("ascii", "replace").translate(table,
+ * delete) in one pass over the str, whatever its width (every character beyond ASCII, lone
+ * surrogates included, reads as "?"). */
+static PyObject *
+py_ascii_tr(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer tv, dv;
+    if (!PyArg_ParseTuple(args, "Uy*y*", &text, &tv, &dv)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    uint8_t del[256] = {0};
+    for (Py_ssize_t i = 0; i < dv.len; i++) {
+        del[((const uint8_t *)dv.buf)[i]] = 1;
+    }
+    const uint8_t *tab = tv.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    Py_ssize_t m = 0;
+#define ASCII_TR_LOOP(T)                                                                       \
+    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
+        T ch = ((const T *)data)[i];                                                           \
+        uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                     \
+        o[m] = tab[b];                                                                         \
+        m += !del[b];                                                                          \
+    }
+    if (kind == PyUnicode_1BYTE_KIND) {
+        ASCII_TR_LOOP(uint8_t)
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        ASCII_TR_LOOP(uint16_t)
+    }
+    else {
+        ASCII_TR_LOOP(uint32_t)
+    }
+#undef ASCII_TR_LOOP
+    if (m != n && _PyBytes_Resize(&out, m) < 0) {
+        out = NULL;
+    }
+done:
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&dv);
+    return out;
+}
+
+/* strict_ascii(raw, table, drop) -> bytes: normalize._strict_bytes before its decoding:
+ * raw.translate(table, drop), runs of spaces collapsed to one, spaces stripped from both
+ * ends (drop: the bytes removed, as bytes.translate's second argument). */
+static PyObject *
+py_strict_ascii(PyObject *self, PyObject *args)
+{
+    Py_buffer rv, tv, dv;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &rv, &tv, &dv)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    uint8_t del[256] = {0};
+    for (Py_ssize_t i = 0; i < dv.len; i++) {
+        del[((const uint8_t *)dv.buf)[i]] = 1;
+    }
+    const uint8_t *tab = tv.buf, *s = rv.buf;
+    Py_ssize_t n = rv.len, m = 0;
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int space = 1; /* the last byte written is a space (or nothing is written yet) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (del[s[i]]) {
+            continue;
+        }
+        uint8_t b = tab[s[i]];
+        if (b == ' ') {
+            if (!space) {
+                o[m++] = ' ';
+                space = 1;
+            }
+            continue;
+        }
+        o[m++] = b;
+        space = 0;
+    }
+    if (m > 0 && o[m - 1] == ' ') {
+        m--;
+    }
+    if (m != n && _PyBytes_Resize(&out, m) < 0) {
+        out = NULL;
+    }
+done:
+    PyBuffer_Release(&rv);
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&dv);
+    return out;
+}
+
+/* Room for need bytes in *out (and *idx, when there is one): 0, or -1 with an exception set
+ * (*out is then NULL). */
+static int
+latin_grow(PyObject **out, Py_ssize_t **idx, Py_ssize_t *cap, Py_ssize_t need)
+{
+    Py_ssize_t c = 2 * need + 16;
+    if (*idx) {
+        Py_ssize_t *ni = PyMem_Realloc(*idx, sizeof(Py_ssize_t) * ((size_t)c + 1));
+        if (!ni) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        *idx = ni;
+    }
+    if (_PyBytes_Resize(out, c) < 0) {
+        return -1;
+    }
+    *cap = c;
+    return 0;
+}
+
+/* The image of the non-ASCII character ch (text index i of n) written at *m: 1, 0 when it
+ * is not ASCII (the text is not Latin), -1 with an exception set. */
+static int
+latin_image(PyObject *image, PyObject *cache, Py_UCS4 ch, Py_ssize_t i, Py_ssize_t n, const uint8_t *tab,
+            PyObject **out, Py_ssize_t **idx, Py_ssize_t *cap, Py_ssize_t *m, int *bad)
+{
+    PyObject *key = PyUnicode_FromOrdinal((int)ch);
+    if (!key) {
+        return -1;
+    }
+    PyObject *img = PyDict_GetItemWithError(cache, key); /* borrowed */
+    if (img) {
+        Py_INCREF(img);
+    }
+    else if (!PyErr_Occurred()) {
+        img = PyObject_CallOneArg(image, key);
+    }
+    Py_DECREF(key);
+    if (!img) {
+        return -1;
+    }
+    if (!PyUnicode_Check(img)) {
+        Py_DECREF(img);
+        PyErr_SetString(PyExc_TypeError, "a fold image must be a str");
+        return -1;
+    }
+    if (!PyUnicode_IS_ASCII(img)) {
+        Py_DECREF(img);
+        return 0;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(img);
+    const uint8_t *ib8 = PyUnicode_DATA(img);
+    if (len != 1 && !*idx) {
+        /* from here on, bytes and characters part: record the index of each byte */
+        *idx = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)*cap + 1));
+        if (!*idx) {
+            Py_DECREF(img);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < *m; j++) {
+            (*idx)[j] = j;
+        }
+    }
+    Py_ssize_t need = *m + len + (n - i - 1);
+    if (need > *cap && latin_grow(out, idx, cap, need) < 0) {
+        Py_DECREF(img);
+        return -1;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(*out);
+    for (Py_ssize_t j = 0; j < len; j++) {
+        uint8_t b = tab[ib8[j]];
+        *bad |= b == 0x80;
+        if (*idx) {
+            (*idx)[*m] = i;
+        }
+        o[(*m)++] = b;
+    }
+    Py_DECREF(img);
+    return 1;
+}
+
+/* latin_spaced(text, table, cache, image) -> (sp, idx) or None: normalize.latin_spaced_map
+ * in one pass over the str. Each ASCII character becomes table[ch] (the spaced fold, with
+ * the control characters as 0x80); any other character becomes its image (cache[ch], or
+ * image(ch), which fills the cache), each byte of it through table too. None when an image
+ * is not ASCII or a byte comes out 0x80. idx (bytes of intp) gives the text index of each
+ * byte of sp, None when byte i comes from character i. */
+static PyObject *
+py_latin_spaced(PyObject *self, PyObject *args)
+{
+    PyObject *text, *cache, *image;
+    Py_buffer tv;
+    if (!PyArg_ParseTuple(args, "Uy*O!O", &text, &tv, &PyDict_Type, &cache, &image)) {
+        return NULL;
+    }
+    PyObject *out = NULL, *result = NULL, *ib = NULL;
+    Py_ssize_t *idx = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    const uint8_t *tab = tv.buf;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = 0, cap = n;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    out = PyBytes_FromStringAndSize(NULL, cap);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int bad = 0;
+    /* Invariant: cap >= m + (n - i) before character i (an ASCII character writes one byte,
+     * so ASCII runs need no check; an image makes room for itself first). */
+#define LATIN_LOOP(T)                                                                          \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        Py_ssize_t i = 0;                                                                      \
+        while (i < n) {                                                                        \
+            if (!idx) {                                                                        \
+                for (; i < n && u[i] < 128; i++) {                                             \
+                    uint8_t b = tab[u[i]];                                                     \
+                    bad |= b == 0x80;                                                          \
+                    o[m++] = b;                                                                \
+                }                                                                              \
+            }                                                                                  \
+            else {                                                                             \
+                for (; i < n && u[i] < 128; i++) {                                             \
+                    uint8_t b = tab[u[i]];                                                     \
+                    bad |= b == 0x80;                                                          \
+                    idx[m] = i;                                                                \
+                    o[m++] = b;                                                                \
+                }                                                                              \
+            }                                                                                  \
+            if (i >= n) {                                                                      \
+                break;                                                                         \
+            }                                                                                  \
+            int r = latin_image(image, cache, (Py_UCS4)u[i], i, n, tab, &out, &idx, &cap, &m, &bad); \
+            if (r < 0) {                                                                       \
+                goto done;                                                                     \
+            }                                                                                  \
+            if (r == 0) {                                                                      \
+                Py_INCREF(Py_None);                                                            \
+                result = Py_None; /* not Latin */                                              \
+                goto done;                                                                     \
+            }                                                                                  \
+            o = (uint8_t *)PyBytes_AS_STRING(out);                                             \
+            i++;                                                                               \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        LATIN_LOOP(uint8_t);
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        LATIN_LOOP(uint16_t);
+    }
+    else {
+        LATIN_LOOP(uint32_t);
+    }
+#undef LATIN_LOOP
+    if (bad) {
+        Py_INCREF(Py_None);
+        result = Py_None; /* control characters: the vectorised path */
+        goto done;
+    }
+    if (m != cap && _PyBytes_Resize(&out, m) < 0) {
+        goto done;
+    }
+    if (idx) {
+        ib = PyBytes_FromStringAndSize((const char *)idx, m * (Py_ssize_t)sizeof(Py_ssize_t));
+        if (!ib) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(2, out, ib ? ib : Py_None);
+done:
+    Py_XDECREF(out);
+    Py_XDECREF(ib);
+    PyMem_Free(idx);
+    PyBuffer_Release(&tv);
+    return result;
+}
+
+/* ============================== end of the ingest section ================================ */
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -2254,6 +2754,10 @@ static PyMethodDef methods[] = {
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
     {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
     {"plain_size", py_plain_size, METH_VARARGS, "Size of plain JSON arguments, or -1 (the shape fast path)."},
+    {"latin_fp", py_latin_fp, METH_VARARGS, "Fingerprints, numbers and carry of a spaced Latin fold (ingest)."},
+    {"ascii_tr", py_ascii_tr, METH_VARARGS, "text.encode('ascii', 'replace').translate(table, delete) in one pass."},
+    {"strict_ascii", py_strict_ascii, METH_VARARGS, "The strict form of ASCII or inert UTF-8 bytes, undecoded."},
+    {"latin_spaced", py_latin_spaced, METH_VARARGS, "The spaced Latin fold of a str and its index map, or None."},
     {NULL, NULL, 0, NULL},
 };
 

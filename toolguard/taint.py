@@ -301,6 +301,7 @@ _POW = _powers(_B, _TABLE)
 _INV = _powers(_B_INV, _TABLE)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
+_EMPTY_U8 = np.zeros(0, dtype=np.uint8)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
@@ -597,7 +598,7 @@ class _Index:
     _DUPS = 16  # at most about this many values reported per key and run
     _PENDING = 16384  # entries of small additions buffered before they are sorted into a run
 
-    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs")
+    __slots__ = ("big_ratio", "c", "pending", "pending_bytes", "pending_n", "runs", "runs_bytes")
 
     def __init__(self, c: types.ModuleType | None = None) -> None:
         self.c = c  # the C core, or None (numpy)
@@ -607,6 +608,7 @@ class _Index:
         # often, a few percent of ingest); smaller runs, in the cache, keep the usual ratio.
         self.big_ratio = 0 if c is None else self._RATIO_BIG
         self.runs: list[_Run] = []
+        self.runs_bytes = 0  # sum of the runs' nbytes, kept up to date as runs change
         # Small additions (a short tool output, a user message) are buffered, unsorted, and
         # sorted into a run in one go when the buffer fills or before anything reads the
         # index (lookup, eviction, rebase all flush first): a run merge per addition would
@@ -676,6 +678,7 @@ class _Index:
                 order = np.argsort(k, kind="stable")
                 keys, vals = self._cap(k[order], np.concatenate((r1.vals, vals))[order])
         runs.append(_Run(keys, vals, self.c))
+        self.runs_bytes = sum(run.nbytes for run in runs)
 
     def _cap(self, keys: U64, vals: U32) -> tuple[U64, U32]:
         """Keep the newest ``_DUPS`` entries of a key found in more sources than that.
@@ -729,6 +732,7 @@ class _Index:
             elif keep.any():
                 runs.append(_Run(run.keys[keep], run.vals[keep], self.c))
         self.runs = runs
+        self.runs_bytes = sum(run.nbytes for run in runs)
 
     def shift(self, delta: int) -> None:
         """Subtract ``delta`` from every value (rebasing stream positions)."""
@@ -742,7 +746,7 @@ class _Index:
 
     @property
     def nbytes(self) -> int:
-        return sum(run.nbytes for run in self.runs) + self.pending_bytes + 56
+        return self.runs_bytes + self.pending_bytes + 56
 
 
 # =============================================================================================
@@ -920,9 +924,9 @@ def _names(sp: bytes | None, text: str) -> list[tuple[str, str, int]]:
         for m in _NAME_RUN.finditer(text):
             _name_parts(m.group(), m.start(), out)
         return out
+    if b"-" not in sp and b"_" not in sp:
+        return out  # (found without translating: most texts)
     marks = sp.translate(_UNDERSCORE_TR)
-    if b"-" not in marks:
-        return out
     # the /-joined run of name characters around each mark
     for a, end in _runs_around(marks, b"-", sp.translate(_NAME_TR)):
         _name_parts(sp[a:end].decode("ascii"), a, out)
@@ -1179,23 +1183,25 @@ _POSTAL_TR = bytes(
     48 if 48 <= c <= 57 else 65 if 65 <= c <= 90 else 97 if 97 <= c <= 122 else 32 if c in (9, 32) else 46 for c in range(256)
 )
 _POSTAL_HEAD = re.compile(rb"0[aA]? +A")
+_SAME = bytes(range(256))
 
 
-def _postal_keys(text: str) -> list[tuple[str, int]]:
+def _postal_keys(text: str, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
     """``(key, offset)`` of the street line of every postal address of a labelled text:
-    those of ``_POSTAL.finditer`` (a test compares them)."""
+    those of ``_POSTAL.finditer`` (a test compares them; ``c``: the C core, which reads the
+    text in one pass)."""
     if _HAS_DIGIT(text) is None:
         return []
-    if text.isascii():
-        raw = text.encode("ascii")
-    elif any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+    if not text.isascii() and any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
         # a digit of another script may start a street line: the regular expression alone
         return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
-    else:
-        # one byte per character, any other character as "?" (neither digit, letter nor
-        # blank, which is all the head below looks at)
-        raw = text.encode("ascii", "replace")
-    tr = raw.translate(_POSTAL_TR)
+    # one byte per character, any other character as "?" (neither digit, letter nor blank,
+    # which is all the head below looks at)
+    tr: bytes = (
+        c.ascii_tr(text, _POSTAL_TR, b"")
+        if c is not None
+        else (text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")).translate(_POSTAL_TR)
+    )
     out: list[tuple[str, int]] = []
     done = 0
     for h in _POSTAL_HEAD.finditer(tr):
@@ -1319,8 +1325,11 @@ def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[s
         return []
     keys: list[str] = []
     if "%" in v and _PCT.search(v):
-        # a percent-encoded value meets the plain token (collect%2Eattacker.example)
-        keys.extend(_value_keys(unquote_plus(value, errors="replace"), strict_mode=strict_mode, whole=whole))
+        # a percent-encoded value meets the plain token (collect%2Eattacker.example); only
+        # the fold may show an escape ("%³Ã" folds to "%3a"): the value itself then has none
+        plain = unquote_plus(value, errors="replace")
+        if plain != value:
+            keys.extend(_value_keys(plain, strict_mode=strict_mode, whole=whole))
     if " " not in v:
         # only the value's own canonical key: a URL's host is a *form* the caller passes
         keys.extend(key for key, _ in _unit_keys(v, strict_mode=strict_mode, token_min=1 << 30, parents=False)[:1])
@@ -1739,7 +1748,7 @@ class TaintLedger:
         pos = 0
         n = len(text)
         if labelled:
-            postal = _postal_keys(text)
+            postal = _postal_keys(text, self._c)
             token_keys += [_NS_SECRET + key for key, _ in postal]
             token_pos += [at for _, at in postal]
             self._secret_tokens += len(postal)
@@ -1752,16 +1761,31 @@ class TaintLedger:
                 cut = text.find(" ", end, end + 4096)
                 end = cut if cut >= 0 else end
             part = text[pos:end]
-            lat = N.latin_spaced_map(part)
-            if lat is not None:
+            lat = N.latin_spaced_map(part, self._c)
+            fast = None  # the C core's one pass over a Latin slice (see below)
+            if lat is not None and self._c is not None:
+                if carry_codes is None:
+                    fast = b""
+                elif carry_codes.shape[0] == 0 or int(carry_codes.max()) < 0x100:
+                    fast = carry_codes.astype(np.uint8).tobytes()
+            if lat is not None and fast is not None:
+                # mostly-Latin text with the C core: tokens below, then one call for the
+                # fingerprints, the numbers and the carry, straight from the spaced fold
+                sp, sp_to_orig = lat
+                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
+                sp_str = ""
+                codes: npt.NDArray[np.integer] = _EMPTY_U8
+                idx = _EMPTY_IDX
+                folded: bytes | None = None
+            elif lat is not None:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
-                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
+                sp_codes = np.frombuffer(sp, dtype=np.uint8)
                 # (the C core reads the units from the codes: the text is for numpy's path)
                 sp_str = sp.decode("ascii") if self._c is None else ""
                 folded_latin = sp.translate(None, b" ")
-                folded: bytes | None = folded_latin
-                codes: npt.NDArray[np.integer] = np.frombuffer(folded_latin, dtype=np.uint8)
+                folded = folded_latin
+                codes = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
                     idx = idx0[idx]
@@ -1797,6 +1821,27 @@ class TaintLedger:
                 where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
                 token_keys += new_keys
                 token_pos += [p0 + pos for p0 in where]
+            if fast is not None:
+                assert self._c is not None and lat is not None
+                hb, pb, nums, tail_c, tail_p = self._c.latin_fp(lat[0], fast, k, w)
+                prefix = len(fast)
+                at_fp = np.frombuffer(pb, dtype=np.int64)
+                keys.append(np.frombuffer(hb, dtype=np.uint64))
+                vals.append(self._slice_positions(at_fp, sp_to_orig, pos, carry_idx, prefix))
+                carry_codes = np.frombuffer(tail_c, dtype=np.uint8).astype(np.uint32)
+                carry_idx = self._slice_positions(np.frombuffer(tail_p, dtype=np.int64), sp_to_orig, pos, carry_idx, prefix)
+                if nums:
+                    at_n = np.array([at for _, at in nums], dtype=np.int64)
+                    where = self._slice_positions(at_n, sp_to_orig, pos, None, 0).tolist()
+                    if untrusted:
+                        token_keys += [_NS_DEST + key for key, _ in nums]
+                        token_pos += where
+                    if labelled:
+                        token_keys += [_NS_SECRET + key for key, _ in nums]
+                        token_pos += where
+                        self._secret_tokens += len(nums)
+                pos = end
+                continue
             nums = _numbers("", folded, self._c) if folded is not None else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
@@ -1853,6 +1898,22 @@ class TaintLedger:
         self._index.add(hashes, (positions + (start - self._base)).astype(np.uint32))
         return int(hashes.shape[0])
 
+    @staticmethod
+    def _slice_positions(
+        at: npt.NDArray[np.int64], sp_to_orig: IntP | None, pos: int, carry_idx: IntP | None, prefix: int
+    ) -> npt.NDArray[np.int64]:
+        """Text positions of positions in a slice's spaced fold (``latin_fp``'s convention:
+        ``-prefix .. -1`` are the carried codes, whose text positions are ``carry_idx``)."""
+        if prefix and at.shape[0] and int(at.min()) < 0:
+            assert carry_idx is not None
+            neg = at < 0
+            out = np.empty(at.shape[0], dtype=np.int64)
+            out[neg] = carry_idx[at[neg] + prefix]
+            rest = at[~neg]
+            out[~neg] = (sp_to_orig[rest] if sp_to_orig is not None else rest) + pos
+            return out
+        return (sp_to_orig[at] if sp_to_orig is not None else at) + pos
+
     def _ingest_small(
         self,
         text: str,
@@ -1866,11 +1927,10 @@ class TaintLedger:
         """The general path's work on a short mostly-Latin text, with as few numpy calls as
         possible (their fixed cost dominates there): the same fingerprints, keys and
         positions. False (nothing done) when the text needs the general path."""
-        lat = N.latin_spaced_map(text)
+        lat = N.latin_spaced_map(text, self._c)
         if lat is None:
             return False
         sp, sp_to_orig = lat
-        folded = sp.translate(None, b" ")
         token_min = self.token_min
         sp_str = sp.decode("ascii")
         found = _text_keys(
@@ -1901,6 +1961,24 @@ class TaintLedger:
                         token_pos.append(p0)
                         self._secret_tokens += 1
                         self._contact_tokens += 1
+        if self._c is not None:
+            # the fingerprints (mixed) and the numbers, at their offsets in sp, in one call
+            hb, pb, nums_sp, _, _ = self._c.latin_fp(sp, b"", self.min_match, self.window)
+            for key, at in nums_sp:
+                p0 = at if sp_to_orig is None else int(sp_to_orig[at])
+                if untrusted:
+                    token_keys.append(_NS_DEST + key)
+                    token_pos.append(p0)
+                if labelled:
+                    token_keys.append(_NS_SECRET + key)
+                    token_pos.append(p0)
+                    self._secret_tokens += 1
+            if hb:
+                at_fp = np.frombuffer(pb, dtype=np.int64)
+                keys.append(np.frombuffer(hb, dtype=np.uint64))
+                vals.append(sp_to_orig[at_fp] if sp_to_orig is not None else at_fp)
+            return True
+        folded = sp.translate(None, b" ")
         nums = _numbers("", folded, self._c)
         fps = len(folded) >= self.min_match
         if not nums and not fps:
@@ -1921,20 +1999,17 @@ class TaintLedger:
                     self._secret_tokens += 1
         if fps:
             fcodes = np.frombuffer(folded, dtype=np.uint8)
-            if self._c is not None:
-                h, p = _fingerprints(self._c, fcodes, self.min_match, self.window)
-            else:
-                small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
-                h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
+            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+            h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
             keys.append(_mix(h))
             vals.append(where[p].astype(np.int64))
         return True
 
     def _ingest_trusted(self, text: str, index: int, start: int) -> int:
-        s = N.strict(text)
+        s = N.strict(text, core=self._c)
         if not s:
             return 0
-        raw = s.encode("utf-8")
+        raw = s.encode("utf-8")  # (strict forms have no lone surrogate)
         self._trusted.append((index, raw))
         self._trusted_bytes += sys.getsizeof(raw) + 64
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
@@ -1945,14 +2020,15 @@ class TaintLedger:
             return 0
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if self._c is not None:  # the C tokenizer, whatever the length
-            codes = np.frombuffer(s.encode("ascii"), dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+            codes = np.frombuffer(raw, dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars(s)):
+        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars_utf8(raw)):
             # one byte per character, any other character as "?" (neither a digit nor a
             # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
-            numbers = _numbers("", s.encode("ascii", "replace").translate(None, b" "), self._c)
+            one = self._c.ascii_tr(s, _SAME, b" ") if self._c is not None else s.encode("ascii", "replace").translate(None, b" ")
+            numbers = _numbers("", one, self._c)
         else:
             numbers = _numbers(s.replace(" ", ""), c=self._c)
         if not units and not numbers:
