@@ -1889,6 +1889,423 @@ done:
     return out;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The scan's query path in one call (TaintLedger._scan_core): batch assembly, query keys,
+ * lookup and sources, so that a scan pays one crossing into C instead of a dozen numpy
+ * calls. Each step computes what the separate functions above compute (scan_keys, lookup,
+ * source_of; the tests compare the ledger's answers with and without the core).
+ *
+ *   scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits)
+ *   fold_offsets(spaced, positions)   the index in a spaced fold of the p-th folded byte
+ */
+
+#define SQ_REVERSED 1 /* the part's codes go in reversed */
+#define SQ_SPACED 2   /* the part is a spaced fold (bytes): its spaces are left out */
+#define SQ_SEGMENT 4  /* the part is a segment of its own, after a separator; else the stream */
+#define SQ_SEP8 0xFFu /* the separator of a batch of bytes (taint._SENTINEL8) */
+#define SQ_SEP32 0x110000u /* of a batch of code points (taint._SENTINEL, _normalize.SEPARATOR) */
+
+typedef struct {
+    Codes c;
+    int how;
+    Py_ssize_t len; /* codes it puts in the batch */
+} SqPart;
+
+/* Write part p's codes at out (uint8 or uint32 items, by wide). */
+static void
+sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
+{
+    const Codes *c = &p->c;
+    Py_ssize_t n = p->len;
+    for (Py_ssize_t i = 0, j = 0; i < c->n; i++) {
+        uint32_t v = c->u8 ? c->u8[i] : c->u32[i];
+        if ((p->how & SQ_SPACED) && v == 0x20) {
+            continue;
+        }
+        Py_ssize_t o = at + ((p->how & SQ_REVERSED) ? n - 1 - j : j);
+        if (wide) {
+            ((uint32_t *)out)[o] = v;
+        }
+        else {
+            ((uint8_t *)out)[o] = (uint8_t)v;
+        }
+        j++;
+    }
+}
+
+/* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits)
+ *
+ * parts   [(codes, how), ...]: the batch of TaintLedger._batch. Parts without SQ_SEGMENT are
+ *         joined into the stream (they come first); each SQ_SEGMENT part follows a separator
+ *         (0xFF when every part is 1-byte codes, else 0x110000 in a batch of code points, as
+ *         numpy's concatenation would promote it). SQ_SPACED leaves out the spaces of a
+ *         spaced fold (bytes), SQ_REVERSED reverses the part.
+ * k, w    the k-gram length and window: the fingerprint queries are those of scan_keys with
+ *         every segment (the stream included) as a segment, mixed.
+ * tokens  keys (str) queried after the fingerprints by their hash (taint._key_hashes).
+ * runs    the index's runs (objects with keys, vals, directory, bits), as lookup() reads them.
+ * starts, nsrc, base   as source_of().
+ *
+ * n_fp is the number of fingerprint queries; hits is [(query index, batch position, value,
+ * source), ...] sorted by (query index, value), the position -1 for a token query. */
+static PyObject *
+py_scan_query(PyObject *self, PyObject *args)
+{
+    PyObject *parts_obj, *tokens, *runs_obj, *starts_obj;
+    int k, w, dups;
+    Py_ssize_t nsrc;
+    long long base;
+    if (!PyArg_ParseTuple(args, "O!iiO!O!iOnL", &PyList_Type, &parts_obj, &k, &w, &PyList_Type, &tokens, &PyList_Type,
+                          &runs_obj, &dups, &starts_obj, &nsrc, &base) ||
+        check_kw(k, w) < 0) {
+        return NULL;
+    }
+    if (dups < 1 || dups > 1024) {
+        PyErr_SetString(PyExc_ValueError, "dups must be between 1 and 1024");
+        return NULL;
+    }
+    Py_ssize_t nparts = PyList_GET_SIZE(parts_obj);
+    Py_ssize_t nruns = PyList_GET_SIZE(runs_obj);
+    Py_ssize_t ntok = PyList_GET_SIZE(tokens);
+    PyObject *result = NULL, *hits_list = NULL;
+    SqPart *parts = PyMem_Calloc((size_t)(nparts ? nparts : 1), sizeof(SqPart));
+    Run *runs = PyMem_Calloc((size_t)(nruns ? nruns : 1), sizeof(Run));
+    Py_ssize_t got_parts = 0, got_runs = 0;
+    void *batch = NULL;
+    Py_ssize_t *segs = NULL; /* (start, end) of every segment */
+    Scratch s = {NULL, NULL, NULL, NULL};
+    uint64_t *qk = NULL, *hits = NULL;
+    int64_t *qp = NULL;
+    Py_ssize_t *bounds = NULL;
+    Py_buffer sv = {0};
+    int have_starts = 0;
+    if (!parts || !runs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* 1. the parts, and the batch's width and layout */
+    int wide = 0;
+    Py_ssize_t total = 0, nseg = 1;
+    for (; got_parts < nparts; got_parts++) {
+        PyObject *t = PyList_GET_ITEM(parts_obj, got_parts), *obj;
+        SqPart *p = &parts[got_parts];
+        if (!PyArg_ParseTuple(t, "Oi", &obj, &p->how) || codes_get(obj, &p->c) < 0) {
+            goto done;
+        }
+        if (p->how & ~(SQ_REVERSED | SQ_SPACED | SQ_SEGMENT) || ((p->how & SQ_SPACED) && !p->c.u8) ||
+            (!(p->how & SQ_SEGMENT) && got_parts > 0 && (parts[got_parts - 1].how & SQ_SEGMENT))) {
+            got_parts++; /* release this one too */
+            PyErr_SetString(PyExc_ValueError, "malformed scan part");
+            goto done;
+        }
+        p->len = p->c.n;
+        if (p->how & SQ_SPACED) {
+            for (Py_ssize_t i = 0; i < p->c.n; i++) {
+                p->len -= p->c.u8[i] == 0x20;
+            }
+        }
+        wide |= p->c.u32 != NULL;
+        if (p->how & SQ_SEGMENT) {
+            total += 1;
+            nseg++;
+        }
+        total += p->len;
+    }
+    if (total >= ((Py_ssize_t)1 << 30) || ntok >= ((Py_ssize_t)1 << 29) || nseg >= ((Py_ssize_t)1 << 20)) {
+        PyErr_SetString(PyExc_ValueError, "scan batch too big");
+        goto done;
+    }
+    batch = PyMem_Malloc((size_t)(total ? total : 1) * (wide ? 4 : 1));
+    segs = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)nseg);
+    if (!batch || !segs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t pos = 0, si = 0;
+    segs[0] = 0;
+    segs[1] = 0;
+    for (Py_ssize_t i = 0; i < nparts; i++) {
+        SqPart *p = &parts[i];
+        if (p->how & SQ_SEGMENT) {
+            if (wide) {
+                ((uint32_t *)batch)[pos] = SQ_SEP32;
+            }
+            else {
+                ((uint8_t *)batch)[pos] = SQ_SEP8;
+            }
+            pos++;
+            si++;
+            segs[2 * si] = pos;
+            segs[2 * si + 1] = pos + p->len;
+        }
+        else {
+            segs[1] = pos + p->len; /* the stream grows */
+        }
+        sq_fill(p, batch, pos, wide);
+        pos += p->len;
+    }
+    /* 2. the fingerprint queries (py_scan_keys) */
+    Py_ssize_t m = total - k + 1, nq = 0;
+    if (m > 0) {
+        if (scratch_alloc(&s, m) < 0) {
+            goto done;
+        }
+        Codes bc;
+        bc.u8 = wide ? NULL : (const uint8_t *)batch;
+        bc.u32 = wide ? (const uint32_t *)batch : NULL;
+        bc.n = total;
+        kgram_hashes(&bc, 0, m, k, s.h);
+    }
+    Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
+    Py_ssize_t cap = (m > 0 ? m + 1 + nseg * limit : 0) + ntok;
+    if (cap >= ((Py_ssize_t)1 << 31)) { /* query indexes share a uint64 with a value */
+        PyErr_SetString(PyExc_ValueError, "too many queries");
+        goto done;
+    }
+    qk = PyMem_Malloc(sizeof(uint64_t) * (size_t)(cap ? cap : 1));
+    qp = PyMem_Malloc(sizeof(int64_t) * (size_t)(cap ? cap : 1));
+    if (!qk || !qp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (m > 0 && m <= limit) {
+        for (Py_ssize_t i = 0; i < m; i++) {
+            qk[nq] = s.h[i];
+            qp[nq++] = i;
+        }
+    }
+    else if (m > 0) {
+        window_minima(s.h, m, w, s.mins, s.tmp);
+        Py_ssize_t nw = m - w + 1;
+        for (Py_ssize_t j = 0; j < nw; j++) {
+            if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
+                Py_ssize_t p = j;
+                while (s.h[p] != s.mins[j]) {
+                    p++;
+                }
+                qk[nq] = s.mins[j];
+                qp[nq++] = p;
+            }
+        }
+        for (Py_ssize_t i = 0; i < nseg; i++) {
+            Py_ssize_t a = segs[2 * i], b = segs[2 * i + 1];
+            if (b - a < k || b - a >= limit) {
+                continue;
+            }
+            for (Py_ssize_t r = a; r <= b - k; r++) {
+                qk[nq] = s.h[r];
+                qp[nq++] = r;
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < nq; i++) {
+        qk[i] *= HASH_MIX;
+    }
+    Py_ssize_t n_fp = nq;
+    /* 3. the token queries */
+    for (Py_ssize_t i = 0; i < ntok; i++) {
+        Py_hash_t hv = PyObject_Hash(PyList_GET_ITEM(tokens, i));
+        if (hv == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        qk[nq] = (uint64_t)hv;
+        qp[nq++] = -1;
+    }
+    /* 4. the lookup (py_lookup) */
+    for (; got_runs < nruns; got_runs++) {
+        PyObject *ro = PyList_GET_ITEM(runs_obj, got_runs);
+        PyObject *ko = PyObject_GetAttrString(ro, "keys");
+        PyObject *vo = ko ? PyObject_GetAttrString(ro, "vals") : NULL;
+        PyObject *dobj = vo ? PyObject_GetAttrString(ro, "directory") : NULL;
+        PyObject *bo = dobj ? PyObject_GetAttrString(ro, "bits") : NULL;
+        Run *r = &runs[got_runs];
+        int ok = bo != NULL;
+        int bits = ok ? PyLong_AsLong(bo) : 0;
+        ok = ok && !(bits == -1 && PyErr_Occurred());
+        ok = ok && items_get(ko, &r->keys, 8, "keys") == 0;
+        if (ok && items_get(vo, &r->vals, 4, "values") < 0) {
+            PyBuffer_Release(&r->keys);
+            ok = 0;
+        }
+        r->has_dir = ok && dobj != Py_None;
+        if (ok && r->has_dir && items_get(dobj, &r->dir, 4, "directory") < 0) {
+            PyBuffer_Release(&r->keys);
+            PyBuffer_Release(&r->vals);
+            r->has_dir = 0;
+            ok = 0;
+        }
+        Py_XDECREF(ko);
+        Py_XDECREF(vo);
+        Py_XDECREF(dobj);
+        Py_XDECREF(bo);
+        if (!ok) {
+            goto done;
+        }
+        r->n = r->keys.len / 8;
+        r->bits = bits;
+        if (r->vals.len / 4 != r->n ||
+            (r->has_dir && (bits < 1 || bits > 32 || r->dir.len / 4 != ((Py_ssize_t)1 << bits) + 1))) {
+            got_runs++;
+            PyErr_SetString(PyExc_ValueError, "malformed run");
+            goto done;
+        }
+    }
+    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    if (!bounds) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t nhits = 0, hcap = 0;
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *vals = (const uint32_t *)r->vals.buf;
+        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        if (dir) {
+            for (Py_ssize_t i = 0; i < nq; i++) {
+                PREFETCH(&dir[qk[i] >> (64 - r->bits)]);
+            }
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t lo = 0, hi = r->n;
+            if (dir) {
+                uint64_t t = qk[i] >> (64 - r->bits);
+                lo = dir[t];
+                hi = dir[t + 1];
+                if (lo > hi || hi > r->n) {
+                    PyErr_SetString(PyExc_ValueError, "malformed directory");
+                    goto done;
+                }
+                if (lo < hi) {
+                    PREFETCH(&keys[lo]);
+                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                    PREFETCH(&keys[hi - 1]);
+                }
+            }
+            bounds[2 * i] = lo;
+            bounds[2 * i + 1] = hi;
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], qk[i]);
+            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == qk[i]; d++) {
+                if (nhits == hcap) {
+                    hcap = hcap ? 2 * hcap : 64;
+                    uint64_t *nh = PyMem_Realloc(hits, sizeof(uint64_t) * (size_t)hcap);
+                    if (!nh) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    hits = nh;
+                }
+                hits[nhits++] = ((uint64_t)i << 32) | vals[p + d];
+            }
+        }
+    }
+    if (nhits > 1) {
+        qsort(hits, (size_t)nhits, sizeof(uint64_t), cmp_u64);
+    }
+    /* 5. the source of each hit (py_source_of), and the answer */
+    if (items_get(starts_obj, &sv, 8, "starts") < 0) {
+        goto done;
+    }
+    have_starts = 1;
+    if (nsrc < 0 || nsrc > sv.len / 8) {
+        PyErr_SetString(PyExc_ValueError, "more sources than starts");
+        goto done;
+    }
+    const int64_t *starts = sv.buf;
+    hits_list = PyList_New(nhits);
+    if (!hits_list) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nhits; i++) {
+        Py_ssize_t q = (Py_ssize_t)(hits[i] >> 32);
+        uint32_t val = (uint32_t)hits[i];
+        int64_t at = (int64_t)val + base;
+        Py_ssize_t lo = 0, hi = nsrc;
+        while (lo < hi) {
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (starts[mid] <= at) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        PyObject *item = Py_BuildValue("(nLkn)", q, (long long)qp[q], (unsigned long)val, lo - 1);
+        if (!item) {
+            goto done;
+        }
+        PyList_SET_ITEM(hits_list, i, item);
+    }
+    result = Py_BuildValue("(nO)", n_fp, hits_list);
+done:
+    Py_XDECREF(hits_list);
+    for (Py_ssize_t i = 0; i < got_parts; i++) {
+        PyBuffer_Release(&parts[i].c.view);
+    }
+    for (Py_ssize_t ri = 0; ri < got_runs; ri++) {
+        PyBuffer_Release(&runs[ri].keys);
+        PyBuffer_Release(&runs[ri].vals);
+        if (runs[ri].has_dir) {
+            PyBuffer_Release(&runs[ri].dir);
+        }
+    }
+    if (have_starts) {
+        PyBuffer_Release(&sv);
+    }
+    PyMem_Free(parts);
+    PyMem_Free(runs);
+    PyMem_Free(batch);
+    PyMem_Free(segs);
+    scratch_free(&s);
+    PyMem_Free(qk);
+    PyMem_Free(qp);
+    PyMem_Free(hits);
+    PyMem_Free(bounds);
+    return result;
+}
+
+/* fold_offsets(spaced, positions) -> [index, ...]: for each p of positions, the index in
+ * spaced (a spaced fold, bytes) of its p-th byte that is not a space: where folded byte p
+ * comes from (what the fold index of _normalize.fold_index reads from a spaced fold). */
+static PyObject *
+py_fold_offsets(PyObject *self, PyObject *args)
+{
+    PyObject *sp, *ps;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyBytes_Type, &sp, &PyList_Type, &ps)) {
+        return NULL;
+    }
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
+    Py_ssize_t n = PyBytes_GET_SIZE(sp), np_ = PyList_GET_SIZE(ps);
+    PyObject *out = PyList_New(np_);
+    for (Py_ssize_t i = 0; out && i < np_; i++) {
+        Py_ssize_t p = PyLong_AsSsize_t(PyList_GET_ITEM(ps, i));
+        if (p == -1 && PyErr_Occurred()) {
+            Py_CLEAR(out);
+            break;
+        }
+        Py_ssize_t j = 0, seen = 0;
+        for (; j < n; j++) {
+            if (s[j] != 0x20 && seen++ == p) {
+                break;
+            }
+        }
+        if (p < 0 || j >= n) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_IndexError, "fold position out of range");
+            break;
+        }
+        PyObject *v = PyLong_FromSsize_t(j);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
 /* decode_candidates(raw) -> [(start, end), ...]: the runs of 16 or more base64/hex/escape
  * characters of an argument (taint._long_runs; raw is the argument encoded to ASCII with "?"
  * for any other character, one byte per character) that might decode: every run the
@@ -2254,6 +2671,8 @@ static PyMethodDef methods[] = {
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},
     {"decode_candidates", py_decode_candidates, METH_VARARGS, "Encoded runs of an argument that might decode."},
     {"plain_size", py_plain_size, METH_VARARGS, "Size of plain JSON arguments, or -1 (the shape fast path)."},
+    {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
+    {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
     {NULL, NULL, 0, NULL},
 };
 

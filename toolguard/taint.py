@@ -1528,6 +1528,8 @@ _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
 # 0xFF, the separator of byte batches: no folded text contains U+00FF either (it decomposes
 # under NFKD, which every fold image goes through; a test checks the fold table)
 _SENTINEL8 = np.full(1, 0xFF, dtype=np.uint8)
+# how a part goes into the C core's scan batch (scan_query)
+_SQ_REVERSED, _SQ_SPACED, _SQ_SEGMENT = 1, 2, 4
 _PIECE_OVERHEAD = 200  # the _Piece object, its array header and the deque slot
 
 
@@ -2233,6 +2235,8 @@ class TaintLedger:
         if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
+        if self._c is not None:
+            return self._scan_core(items, labelset, wanted, call_id)
         spaced: dict[int, tuple[bytes, IntP | None]] = {}  # (C core) each argument's spaced fold
         batch, segs, layers = self._batch(items, spaced)
         k, w = self.min_match, self.window
@@ -2270,9 +2274,34 @@ class TaintLedger:
                         r = np.arange(seg.start, seg.end - k + 1)
                         qpos_parts.append(r)
                         qkey_parts.append(h[r])
-        # secret-like tokens (labelled sources only: the token index has no other kind)
+        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        if qkey_parts:
+            fp_keys = _mix(np.concatenate(qkey_parts))
+        n_fp = int(fp_keys.shape[0])
+        qkey_parts = [fp_keys] if n_fp else []
+        if tok_keys:
+            qkey_parts.append(_key_hashes(tok_keys))
+        if not qkey_parts:
+            return ()
+        qkeys = np.concatenate(qkey_parts) if len(qkey_parts) > 1 else qkey_parts[0]
+        qi, vals = self._index.lookup(qkeys)
+        if qi.shape[0] == 0:
+            return ()
+        srcs = self._source_of(vals)
+        qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
+        hits = list(zip(qi.tolist(), self._hit_positions(h, qpos, qi, n_fp), vals.tolist(), srcs.tolist(), strict=True))
+        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, spaced)
+
+    def _token_queries(
+        self,
+        layers: list[tuple[int, str, str, int, int]],
+        spaced: dict[int, tuple[bytes, IntP | None]],
+        labelset: frozenset[str] | None,
+    ) -> tuple[list[str], list[tuple[int, str, str, int, int]]]:
+        """The secret-like token keys of a call's texts (labelled sources only: the token
+        index has no other kind), with ``(text index, transform, token, a, b)`` for each."""
         tok_keys: list[str] = []
-        tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
+        tok_info: list[tuple[int, str, str, int, int]] = []
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
@@ -2290,21 +2319,87 @@ class TaintLedger:
                         # a reversed id (numbers are left alone: reversed digits are noise)
                         tok_keys.append(_NS_SECRET + key[::-1])
                         tok_info.append((ti, "reversed", key, a, b))
-        if qkey_parts:
-            fp_keys = _mix(np.concatenate(qkey_parts))
-        n_fp = int(fp_keys.shape[0])
-        qkey_parts = [fp_keys] if n_fp else []
-        if tok_keys:
-            qkey_parts.append(_key_hashes(tok_keys))
-        if not qkey_parts:
+        return tok_keys, tok_info
+
+    def _scan_core(
+        self, items: list[tuple[str, str]], labelset: frozenset[str] | None, wanted: Callable[[Source], bool], call_id: str | None
+    ) -> tuple[TaintMatch, ...]:
+        """:meth:`scan` with the C core: the batch of :meth:`_batch` described as parts (the
+        spaced fold of a mostly-Latin argument as is, its reversal a flag), then its queries,
+        the token keys, the lookup and the sources in one call (``scan_query``)."""
+        c = self._c
+        assert c is not None
+        k = self.min_match
+        parts: list[tuple[object, int]] = []
+        segs: list[_Segment] = []
+        stream = _Segment(0, 0, "stream")
+        pos = 0
+        if self._egress:
+            # the stream: recent egress (tail) then this call's arguments (see _batch)
+            hist: list[tuple[int, _Piece]] = []
+            need = self.guaranteed_match + k
+            got = 0
+            for pid in range(len(self._egress) - 1, -1, -1):
+                if got >= need:
+                    break
+                piece = self._egress[pid]
+                hist.append((pid, piece))
+                got += piece.codes.shape[0]
+            hist.reverse()
+            for pid, piece in hist:
+                n = piece.codes.shape[0]
+                parts.append((piece.codes, 0))
+                stream.pieces.append((pos, pos + n, -1 - pid))
+                pos += n
+        spaced: dict[int, tuple[bytes, IntP | None]] = {}
+        folds: list[tuple[object, int, int]] = []  # (codes, how, folded length) per argument
+        for ti, (ptr, text) in enumerate(items):
+            lat = N.latin_spaced_map(text)
+            fc: npt.NDArray[np.integer] | bytes
+            if lat is not None:
+                spaced[ti] = lat
+                sp = lat[0]
+                fold: tuple[object, int, int] = (sp, _SQ_SPACED, len(sp) - sp.count(b" "))
+                fc = sp
+            else:
+                fc = N.fold_codes(text)
+                fold = (fc, 0, fc.shape[0])
+            folds.append(fold)
+            if self._egress_seen:
+                plain = _as_codes(fc.translate(None, b" ")) if isinstance(fc, bytes) else fc
+                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:
+                    continue  # repeats a recorded piece: left out of the stream (see record_egress)
+            parts.append((fold[0], fold[1]))
+            stream.pieces.append((pos, pos + fold[2], ti))
+            pos += fold[2]
+        stream.end = pos
+        segs.append(stream)
+        layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
+        for ti, (codes, how, n) in enumerate(folds):
+            if n >= k:
+                pos += 1
+                parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
+                segs.append(_Segment(pos, pos + n, "reversed", ti, "reversed"))
+                pos += n
+        for ti, (_, text) in enumerate(items):
+            for dec, transform, a, b in decode_layers(text, c=c):
+                layers.append((ti, dec, transform, a, b))
+                raw = N.folded_bytes(dec)
+                dc: npt.NDArray[np.integer] | bytes = raw if raw is not None else N.fold_codes(dec)
+                if len(dc) >= k:
+                    pos += 1
+                    parts.append((dc, _SQ_SEGMENT))
+                    segs.append(_Segment(pos, pos + len(dc), "decoded", ti, transform, (a, b)))
+                    pos += len(dc)
+        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        index = self._index
+        index.flush()
+        n_fp, hits = c.scan_query(
+            parts, k, self.window, tok_keys, index.runs, index._DUPS, self._starts, len(self._sources), self._base
+        )
+        if not hits:
             return ()
-        qkeys = np.concatenate(qkey_parts) if len(qkey_parts) > 1 else qkey_parts[0]
-        qi, vals = self._index.lookup(qkeys)
-        if qi.shape[0] == 0:
-            return ()
-        srcs = self._source_of(vals)
-        qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
-        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id, spaced)
+        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, spaced)
 
     # ------------------------------------------------------------------------------------
     # Scan internals
@@ -2399,26 +2494,11 @@ class TaintLedger:
         batch = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return batch, segs, layers
 
-    def _explain(
-        self,
-        items: list[tuple[str, str]],
-        segs: list[_Segment],
-        layers: list[tuple[int, str, str, int, int]],
-        h: U64,
-        qpos: IntP,
-        qi: IntP,
-        vals: U32,
-        srcs: IntP,
-        n_fp: int,
-        tok_info: list[tuple[int, str, str, int, int]],
-        wanted: Callable[[Source], bool],
-        call_id: str | None,
-        spaced: dict[int, tuple[bytes, IntP | None]],
-    ) -> tuple[TaintMatch, ...]:
-        k, w = self.min_match, self.window
-        seg_starts = [s.start for s in segs]
-        # exact batch positions of the fingerprint hits: a window minimum (encoded < 0) is found
-        # in its window, for all hits at once
+    def _hit_positions(self, h: U64, qpos: IntP, qi: IntP, n_fp: int) -> list[int]:
+        """The exact batch position of each hit of a fingerprint query (0 for a token query):
+        a window minimum (encoded < 0 by the numpy path) is found in its window, for all
+        hits at once."""
+        w = self.window
         qi_list = qi.tolist()
         if len(qi_list) <= 16:
             # a few hits (the usual case): one small argmin each beats the vectorised set-up
@@ -2429,22 +2509,40 @@ class TaintLedger:
                     bp = -1 - bp
                     bp += int(h[bp : bp + w].argmin())
                 bpos_list.append(bp)
-        else:
-            fp = qi < n_fp
-            bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
-            if fp.any():
-                bp_arr = qpos[qi[fp]]
-                neg = bp_arr < 0
-                if neg.any():
-                    js = -1 - bp_arr[neg]
-                    bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
-                bpos_all[fp] = bp_arr
-            bpos_list = bpos_all.tolist()
+            return bpos_list
+        fp = qi < n_fp
+        bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
+        if fp.any():
+            bp_arr = qpos[qi[fp]]
+            neg = bp_arr < 0
+            if neg.any():
+                js = -1 - bp_arr[neg]
+                bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
+            bpos_all[fp] = bp_arr
+        out: list[int] = bpos_all.tolist()
+        return out
+
+    def _explain(
+        self,
+        items: list[tuple[str, str]],
+        segs: list[_Segment],
+        hits: list[tuple[int, int, int, int]],
+        n_fp: int,
+        tok_info: list[tuple[int, str, str, int, int]],
+        wanted: Callable[[Source], bool],
+        call_id: str | None,
+        spaced: dict[int, tuple[bytes, IntP | None]],
+    ) -> tuple[TaintMatch, ...]:
+        """The matches of a scan's ``hits``: ``(query index, batch position, value, source)``
+        sorted by query then value (the first ``n_fp`` queries are fingerprints, at exact
+        batch positions; the others tokens of ``tok_info``)."""
+        k, w = self.min_match, self.window
+        seg_starts = [s.start for s in segs]
         # group fingerprint hits by (segment, source)
         groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
         tokens: list[tuple[int, int, int]] = []
         wanted_cache: dict[int, bool] = {}
-        for q, val, sidx, bpos in zip(qi_list, vals.tolist(), srcs.tolist(), bpos_list, strict=True):
+        for q, bpos, val, sidx in hits:
             ok = wanted_cache.get(sidx)
             if ok is None:
                 ok = wanted_cache[sidx] = wanted(self._sources[sidx])
@@ -2456,25 +2554,14 @@ class TaintLedger:
             else:
                 tokens.append((q - n_fp, val, sidx))
         out: dict[tuple[object, ...], TaintMatch] = {}
-        maps: dict[int, npt.NDArray[np.intp]] = {}
-
-        def fmap(ti: int) -> npt.NDArray[np.intp]:
-            if ti not in maps:
-                lat = spaced.get(ti)
-                if lat is None:
-                    maps[ti] = N.fold_index(items[ti][1])
-                else:  # what fold_index computes from the same spaced fold
-                    idx: IntP = (np.frombuffer(lat[0], dtype=np.uint8) != 0x20).nonzero()[0]
-                    maps[ti] = idx if lat[1] is None else lat[1][idx]
-            return maps[ti]
-
-        for (si, sidx), hits in sorted(groups.items()):
+        at = _FoldPositions(items, spaced, self._c)
+        for (si, sidx), ghits in sorted(groups.items()):
             seg = segs[si]
             src = self._sources[sidx]
             start0 = int(self._starts[sidx]) - self._base
-            hits.sort()
-            clusters: list[list[tuple[int, int]]] = [[hits[0]]]
-            for hit in hits[1:]:
+            ghits.sort()
+            clusters: list[list[tuple[int, int]]] = [[ghits[0]]]
+            for hit in ghits[1:]:
                 if hit[0] - clusters[-1][-1][0] <= w + k:
                     clusters[-1].append(hit)
                 else:
@@ -2485,18 +2572,18 @@ class TaintLedger:
                 p_lo = min(v for _, v in cl) - start0
                 p_hi = max(v for _, v in cl) - start0 + k
                 if seg.kind == "stream":
-                    m = self._explain_stream(items, seg, src, a, b, p_first, fmap, call_id)
+                    m = self._explain_stream(items, seg, src, a, b, p_first, at, call_id)
                     if m is not None:
                         out.setdefault((m.pointer, m.transform, sidx, m.span, m.pointers), m)
                     continue
                 ti = seg.text_index
                 ptr, text = items[ti]
                 if seg.kind == "reversed":
-                    n = fmap(ti).shape[0]
+                    n = at.length(ti)
                     ra, rb = a - seg.start, b - seg.start
                     fa, fb = n - rb, n - ra
-                    mp = fmap(ti)
-                    oa, ob = int(mp[fa]), int(mp[min(fb, n) - 1]) + 1
+                    oa, ob = at(ti, fa, min(fb, n) - 1)
+                    ob += 1
                     frag = text[oa:ob]
                     m = _match(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
                 else:
@@ -2528,7 +2615,7 @@ class TaintLedger:
         a: int,
         b: int,
         p_first: int,
-        fmap: Callable[[int], npt.NDArray[np.intp]],
+        at: _FoldPositions,
         call_id: str | None,
     ) -> TaintMatch | None:
         involved = [(s, e, pid) for s, e, pid in seg.pieces if s < b and e > a and e > s]
@@ -2538,8 +2625,8 @@ class TaintLedger:
         if len(involved) == 1:
             s, e, ti = involved[0]
             ptr, text = items[ti]
-            mp = fmap(ti)
-            oa, ob = int(mp[a - s]), int(mp[b - s - 1]) + 1
+            oa, ob = at(ti, a - s, b - s - 1)
+            ob += 1
             frag = text[oa:ob]
             transform = "plain" if _plain_ws(frag) else "case/unicode"
             return _match(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
@@ -2549,9 +2636,9 @@ class TaintLedger:
         for s, e, pid in involved:
             if pid >= 0:
                 ptr, text = items[pid]
-                mp = fmap(pid)
                 fa, fb = max(a, s) - s, min(b, e) - s
-                frags.append(text[int(mp[fa]) : int(mp[fb - 1]) + 1])
+                oa, ob = at(pid, fa, fb - 1)
+                frags.append(text[oa : ob + 1])
                 if ptr not in pointers:
                     pointers.append(ptr)
                 if call_id is not None and call_id not in calls:
@@ -2578,6 +2665,44 @@ class TaintLedger:
 
 # =============================================================================================
 # Small helpers
+
+
+class _FoldPositions:
+    """Where folded characters of a scan's arguments come from: ``at(ti, p, q)`` is the index
+    in argument ``ti`` of its folded characters ``p`` and ``q``; ``length(ti)`` its folded
+    length. A mostly-Latin argument with its spaced fold at hand (the C core) is read from
+    that fold (``fold_offsets``); any other computes :func:`~toolguard._normalize.fold_index`
+    once."""
+
+    __slots__ = ("c", "items", "maps", "spaced")
+
+    def __init__(self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]], c: types.ModuleType | None) -> None:
+        self.items = items
+        self.spaced = spaced
+        self.c = c
+        self.maps: dict[int, IntP] = {}
+
+    def _map(self, ti: int) -> IntP:
+        mp = self.maps.get(ti)
+        if mp is None:
+            mp = self.maps[ti] = N.fold_index(self.items[ti][1])
+        return mp
+
+    def length(self, ti: int) -> int:
+        lat = self.spaced.get(ti)
+        if lat is not None:
+            return len(lat[0]) - lat[0].count(b" ")
+        return int(self._map(ti).shape[0])
+
+    def __call__(self, ti: int, p: int, q: int) -> tuple[int, int]:
+        lat = self.spaced.get(ti)
+        if lat is None or self.c is None:
+            mp = self._map(ti)
+            return int(mp[p]), int(mp[q])
+        i, j = self.c.fold_offsets(lat[0], [p, q])
+        if lat[1] is not None:
+            return int(lat[1][i]), int(lat[1][j])
+        return i, j
 
 
 def _as_codes(c: npt.NDArray[np.integer] | bytes) -> npt.NDArray[np.integer]:
