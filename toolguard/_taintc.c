@@ -1908,29 +1908,103 @@ done:
 typedef struct {
     Codes c;
     int how;
-    Py_ssize_t len; /* codes it puts in the batch */
 } SqPart;
 
-/* Write part p's codes at out (uint8 or uint32 items, by wide). */
-static void
+/* Write part p's codes at out + at (uint8 or uint32 items, by wide): the spaces of a spaced
+ * fold left out, reversed when asked. Returns how many were written. */
+static Py_ssize_t
 sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
 {
     const Codes *c = &p->c;
-    Py_ssize_t n = p->len;
-    for (Py_ssize_t i = 0, j = 0; i < c->n; i++) {
-        uint32_t v = c->u8 ? c->u8[i] : c->u32[i];
-        if ((p->how & SQ_SPACED) && v == 0x20) {
-            continue;
-        }
-        Py_ssize_t o = at + ((p->how & SQ_REVERSED) ? n - 1 - j : j);
-        if (wide) {
-            ((uint32_t *)out)[o] = v;
+    Py_ssize_t n = 0;
+    if (!wide) {
+        uint8_t *o = (uint8_t *)out + at;
+        if (p->how & SQ_SPACED) {
+            for (Py_ssize_t i = 0; i < c->n; i++) { /* branch-free: spaces are frequent */
+                o[n] = c->u8[i];
+                n += c->u8[i] != 0x20;
+            }
         }
         else {
-            ((uint8_t *)out)[o] = (uint8_t)v;
+            memcpy(o, c->u8, (size_t)c->n);
+            n = c->n;
         }
-        j++;
+        if (p->how & SQ_REVERSED) {
+            for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+                uint8_t t = o[i];
+                o[i] = o[j];
+                o[j] = t;
+            }
+        }
+        return n;
     }
+    uint32_t *o = (uint32_t *)out + at;
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        uint32_t v = c->u8 ? c->u8[i] : c->u32[i];
+        o[n] = v;
+        n += !((p->how & SQ_SPACED) && v == 0x20);
+    }
+    if (p->how & SQ_REVERSED) {
+        for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+            uint32_t t = o[i];
+            o[i] = o[j];
+            o[j] = t;
+        }
+    }
+    return n;
+}
+
+/* The window-minimum queries of scan_keys (the minimum of each run of windows with the same
+ * minimum, at its first position in the run's last window) of h[0:m] (m > w), by keeping the
+ * current window's minimum and its leftmost position, and searching a window again only when
+ * that position leaves it: two or three comparisons per k-gram on hashes in random order, where
+ * window_minima makes three passes. Crafted text can make every window a new search: past a
+ * budget of 8 m comparisons this gives up (-1) and the caller takes window_minima. Returns the
+ * number of queries written to qk/qp. */
+static Py_ssize_t
+sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t *qp)
+{
+    Py_ssize_t nw = m - w + 1, n = 0, budget = 8 * m;
+    uint64_t v = h[0];
+    Py_ssize_t pm = 0;
+    for (Py_ssize_t p = 1; p < w; p++) {
+        if (h[p] < v) {
+            v = h[p];
+            pm = p;
+        }
+    }
+    uint64_t pv = v;
+    Py_ssize_t ppm = pm;
+    for (Py_ssize_t j = 1; j < nw; j++) {
+        Py_ssize_t e = j + w - 1;
+        if (pm < j) { /* the minimum left: search the window (leftmost minimum) */
+            budget -= w;
+            if (budget < 0) {
+                return -1;
+            }
+            v = h[j];
+            pm = j;
+            for (Py_ssize_t p = j + 1; p <= e; p++) {
+                if (h[p] < v) {
+                    v = h[p];
+                    pm = p;
+                }
+            }
+        }
+        else if (h[e] < v) { /* (an equal one entering is not the leftmost) */
+            v = h[e];
+            pm = e;
+        }
+        if (v != pv) { /* window j - 1 ends a run */
+            qk[n] = pv;
+            qp[n++] = ppm;
+        }
+        pv = v;
+        ppm = pm;
+    }
+    qk[n] = pv;
+    qp[n++] = ppm;
+    return n;
 }
 
 /* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits)
@@ -1983,9 +2057,9 @@ py_scan_query(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    /* 1. the parts, and the batch's width and layout */
+    /* 1. the parts, then the batch (at most the parts' codes and a separator each) */
     int wide = 0;
-    Py_ssize_t total = 0, nseg = 1;
+    Py_ssize_t cap_codes = 0, nseg = 1;
     for (; got_parts < nparts; got_parts++) {
         PyObject *t = PyList_GET_ITEM(parts_obj, got_parts), *obj;
         SqPart *p = &parts[got_parts];
@@ -1998,51 +2072,41 @@ py_scan_query(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "malformed scan part");
             goto done;
         }
-        p->len = p->c.n;
-        if (p->how & SQ_SPACED) {
-            for (Py_ssize_t i = 0; i < p->c.n; i++) {
-                p->len -= p->c.u8[i] == 0x20;
-            }
-        }
         wide |= p->c.u32 != NULL;
         if (p->how & SQ_SEGMENT) {
-            total += 1;
+            cap_codes += 1;
             nseg++;
         }
-        total += p->len;
+        cap_codes += p->c.n;
     }
-    if (total >= ((Py_ssize_t)1 << 30) || ntok >= ((Py_ssize_t)1 << 29) || nseg >= ((Py_ssize_t)1 << 20)) {
+    if (cap_codes >= ((Py_ssize_t)1 << 30) || ntok >= ((Py_ssize_t)1 << 29) || nseg >= ((Py_ssize_t)1 << 20)) {
         PyErr_SetString(PyExc_ValueError, "scan batch too big");
         goto done;
     }
-    batch = PyMem_Malloc((size_t)(total ? total : 1) * (wide ? 4 : 1));
+    batch = PyMem_Malloc((size_t)(cap_codes ? cap_codes : 1) * (wide ? 4 : 1));
     segs = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)nseg);
     if (!batch || !segs) {
         PyErr_NoMemory();
         goto done;
     }
-    Py_ssize_t pos = 0, si = 0;
+    Py_ssize_t total = 0, si = 0;
     segs[0] = 0;
     segs[1] = 0;
     for (Py_ssize_t i = 0; i < nparts; i++) {
         SqPart *p = &parts[i];
         if (p->how & SQ_SEGMENT) {
             if (wide) {
-                ((uint32_t *)batch)[pos] = SQ_SEP32;
+                ((uint32_t *)batch)[total] = SQ_SEP32;
             }
             else {
-                ((uint8_t *)batch)[pos] = SQ_SEP8;
+                ((uint8_t *)batch)[total] = SQ_SEP8;
             }
-            pos++;
+            total++;
             si++;
-            segs[2 * si] = pos;
-            segs[2 * si + 1] = pos + p->len;
+            segs[2 * si] = total;
         }
-        else {
-            segs[1] = pos + p->len; /* the stream grows */
-        }
-        sq_fill(p, batch, pos, wide);
-        pos += p->len;
+        total += sq_fill(p, batch, total, wide);
+        segs[2 * si + 1] = total; /* the segment (the stream) ends here so far */
     }
     /* 2. the fingerprint queries (py_scan_keys) */
     Py_ssize_t m = total - k + 1, nq = 0;
@@ -2075,16 +2139,20 @@ py_scan_query(PyObject *self, PyObject *args)
         }
     }
     else if (m > 0) {
-        window_minima(s.h, m, w, s.mins, s.tmp);
-        Py_ssize_t nw = m - w + 1;
-        for (Py_ssize_t j = 0; j < nw; j++) {
-            if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
-                Py_ssize_t p = j;
-                while (s.h[p] != s.mins[j]) {
-                    p++;
+        nq = sq_window_queries(s.h, m, w, qk, qp);
+        if (nq < 0) { /* crafted text: the branch-free passes of scan_keys */
+            nq = 0;
+            window_minima(s.h, m, w, s.mins, s.tmp);
+            Py_ssize_t nw = m - w + 1;
+            for (Py_ssize_t j = 0; j < nw; j++) {
+                if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
+                    Py_ssize_t p = j;
+                    while (s.h[p] != s.mins[j]) {
+                        p++;
+                    }
+                    qk[nq] = s.mins[j];
+                    qp[nq++] = p;
                 }
-                qk[nq] = s.mins[j];
-                qp[nq++] = p;
             }
         }
         for (Py_ssize_t i = 0; i < nseg; i++) {
