@@ -1895,7 +1895,7 @@ done:
  * calls. Each step computes what the separate functions above compute (scan_keys, lookup,
  * source_of; the tests compare the ledger's answers with and without the core).
  *
- *   scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits)
+ *   scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
  *   fold_offsets(spaced, positions)   the index in a spaced fold of the p-th folded byte
  */
 
@@ -1908,6 +1908,7 @@ done:
 typedef struct {
     Codes c;
     int how;
+    Py_ssize_t len; /* codes put in the batch, -1 for a segment left out */
 } SqPart;
 
 /* Write part p's codes at out + at (uint8 or uint32 items, by wide): the spaces of a spaced
@@ -2007,7 +2008,7 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
     return n;
 }
 
-/* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits)
+/* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
  *
  * parts   [(codes, how), ...]: the batch of TaintLedger._batch. Parts without SQ_SEGMENT are
  *         joined into the stream (they come first); each SQ_SEGMENT part follows a separator
@@ -2020,8 +2021,12 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
  * runs    the index's runs (objects with keys, vals, directory, bits), as lookup() reads them.
  * starts, nsrc, base   as source_of().
  *
+ * A segment part whose codes are fewer than k is left out (separator and all), as _batch
+ * leaves it out.
+ *
  * n_fp is the number of fingerprint queries; hits is [(query index, batch position, value,
- * source), ...] sorted by (query index, value), the position -1 for a token query. */
+ * source), ...] sorted by (query index, value), the position -1 for a token query; lens (None
+ * when there is no hit) the codes each part put in the batch, -1 for a part left out. */
 static PyObject *
 py_scan_query(PyObject *self, PyObject *args)
 {
@@ -2094,20 +2099,29 @@ py_scan_query(PyObject *self, PyObject *args)
     segs[1] = 0;
     for (Py_ssize_t i = 0; i < nparts; i++) {
         SqPart *p = &parts[i];
-        if (p->how & SQ_SEGMENT) {
-            if (wide) {
-                ((uint32_t *)batch)[total] = SQ_SEP32;
-            }
-            else {
-                ((uint8_t *)batch)[total] = SQ_SEP8;
-            }
-            total++;
-            si++;
-            segs[2 * si] = total;
+        if (!(p->how & SQ_SEGMENT)) {
+            p->len = sq_fill(p, batch, total, wide);
+            total += p->len;
+            segs[1] = total; /* the stream */
+            continue;
         }
-        total += sq_fill(p, batch, total, wide);
-        segs[2 * si + 1] = total; /* the segment (the stream) ends here so far */
+        p->len = sq_fill(p, batch, total + 1, wide);
+        if (p->len < k) {
+            p->len = -1; /* too short for a k-gram of its own: left out, separator and all */
+            continue;
+        }
+        if (wide) {
+            ((uint32_t *)batch)[total] = SQ_SEP32;
+        }
+        else {
+            ((uint8_t *)batch)[total] = SQ_SEP8;
+        }
+        si++;
+        segs[2 * si] = total + 1;
+        segs[2 * si + 1] = total + 1 + p->len;
+        total += 1 + p->len;
     }
+    nseg = si + 1;
     /* 2. the fingerprint queries (py_scan_keys) */
     Py_ssize_t m = total - k + 1, nq = 0;
     if (m > 0) {
@@ -2306,7 +2320,25 @@ py_scan_query(PyObject *self, PyObject *args)
         }
         PyList_SET_ITEM(hits_list, i, item);
     }
-    result = Py_BuildValue("(nO)", n_fp, hits_list);
+    PyObject *lens = Py_None; /* the layout, for the explanation of hits */
+    Py_INCREF(lens);
+    if (nhits) {
+        Py_DECREF(lens);
+        lens = PyList_New(nparts);
+        for (Py_ssize_t i = 0; lens && i < nparts; i++) {
+            PyObject *v = PyLong_FromSsize_t(parts[i].len);
+            if (!v) {
+                Py_CLEAR(lens);
+                break;
+            }
+            PyList_SET_ITEM(lens, i, v);
+        }
+        if (!lens) {
+            goto done;
+        }
+    }
+    result = Py_BuildValue("(nNN)", n_fp, hits_list, lens);
+    hits_list = NULL; /* (stolen) */
 done:
     Py_XDECREF(hits_list);
     for (Py_ssize_t i = 0; i < got_parts; i++) {

@@ -1235,7 +1235,8 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
     also as it is (a cut address)."""
     raw: bytes | None
     if sp is not None:
-        if b"@" not in sp and b"://" not in sp:
+        # (find, not "in": bytes.__contains__ tries the needle as an int first, and raises)
+        if sp.find(b"@") < 0 and sp.find(b"://") < 0:
             return []
         raw = sp
     else:
@@ -1437,7 +1438,12 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
-        runs = _long_runs(text) if c is None else [(a, text[a:b]) for a, b in c.decode_candidates(text.encode("ascii", "replace"))]
+        if c is None:
+            runs = _long_runs(text)
+        else:
+            # (ASCII text encodes by a copy; "replace" would check it character by character)
+            raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
+            runs = [(a, text[a:b]) for a, b in c.decode_candidates(raw)]
         for base, run in runs:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
@@ -2326,14 +2332,14 @@ class TaintLedger:
     ) -> tuple[TaintMatch, ...]:
         """:meth:`scan` with the C core: the batch of :meth:`_batch` described as parts (the
         spaced fold of a mostly-Latin argument as is, its reversal a flag), then its queries,
-        the token keys, the lookup and the sources in one call (``scan_query``)."""
+        the token keys, the lookup and the sources in one call (``scan_query``). The layout
+        of the batch (its segments) is built only when there is a hit to explain."""
         c = self._c
         assert c is not None
         k = self.min_match
         parts: list[tuple[object, int]] = []
-        segs: list[_Segment] = []
-        stream = _Segment(0, 0, "stream")
-        pos = 0
+        # per part: (kind, argument index or -1 - egress piece id, transform, encoded span)
+        meta: list[tuple[str, int, str, tuple[int, int]]] = []
         if self._egress:
             # the stream: recent egress (tail) then this call's arguments (see _batch)
             hist: list[tuple[int, _Piece]] = []
@@ -2345,60 +2351,57 @@ class TaintLedger:
                 piece = self._egress[pid]
                 hist.append((pid, piece))
                 got += piece.codes.shape[0]
-            hist.reverse()
-            for pid, piece in hist:
-                n = piece.codes.shape[0]
+            for pid, piece in reversed(hist):
                 parts.append((piece.codes, 0))
-                stream.pieces.append((pos, pos + n, -1 - pid))
-                pos += n
+                meta.append(("stream", -1 - pid, "", (0, 0)))
         spaced: dict[int, tuple[bytes, IntP | None]] = {}
-        folds: list[tuple[object, int, int]] = []  # (codes, how, folded length) per argument
+        folds: list[tuple[object, int]] = []
         for ti, (ptr, text) in enumerate(items):
             lat = N.latin_spaced_map(text)
-            fc: npt.NDArray[np.integer] | bytes
+            part: tuple[object, int]
             if lat is not None:
                 spaced[ti] = lat
-                sp = lat[0]
-                fold: tuple[object, int, int] = (sp, _SQ_SPACED, len(sp) - sp.count(b" "))
-                fc = sp
+                part = (lat[0], _SQ_SPACED)
             else:
-                fc = N.fold_codes(text)
-                fold = (fc, 0, fc.shape[0])
-            folds.append(fold)
+                part = (N.fold_codes(text), 0)
+            folds.append(part)
             if self._egress_seen:
+                fc = part[0]
                 plain = _as_codes(fc.translate(None, b" ")) if isinstance(fc, bytes) else fc
-                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:
+                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:  # type: ignore[arg-type]
                     continue  # repeats a recorded piece: left out of the stream (see record_egress)
-            parts.append((fold[0], fold[1]))
-            stream.pieces.append((pos, pos + fold[2], ti))
-            pos += fold[2]
-        stream.end = pos
-        segs.append(stream)
+            parts.append(part)
+            meta.append(("stream", ti, "", (0, 0)))
+        # each argument reversed, then the decoded layers (a part shorter than k is left out)
+        for ti, (codes, how) in enumerate(folds):
+            parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
+            meta.append(("reversed", ti, "reversed", (0, 0)))
         layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
-        for ti, (codes, how, n) in enumerate(folds):
-            if n >= k:
-                pos += 1
-                parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
-                segs.append(_Segment(pos, pos + n, "reversed", ti, "reversed"))
-                pos += n
         for ti, (_, text) in enumerate(items):
             for dec, transform, a, b in decode_layers(text, c=c):
                 layers.append((ti, dec, transform, a, b))
                 raw = N.folded_bytes(dec)
-                dc: npt.NDArray[np.integer] | bytes = raw if raw is not None else N.fold_codes(dec)
-                if len(dc) >= k:
-                    pos += 1
-                    parts.append((dc, _SQ_SEGMENT))
-                    segs.append(_Segment(pos, pos + len(dc), "decoded", ti, transform, (a, b)))
-                    pos += len(dc)
+                parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
+                meta.append(("decoded", ti, transform, (a, b)))
         tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
         index = self._index
         index.flush()
-        n_fp, hits = c.scan_query(
+        n_fp, hits, lens = c.scan_query(
             parts, k, self.window, tok_keys, index.runs, index._DUPS, self._starts, len(self._sources), self._base
         )
         if not hits:
             return ()
+        stream = _Segment(0, 0, "stream")
+        segs = [stream]
+        pos = 0
+        for (kind, ref, transform, span), n in zip(meta, lens, strict=True):
+            if kind == "stream":
+                stream.pieces.append((pos, pos + n, ref))
+                pos += n
+                stream.end = pos
+            elif n >= 0:
+                segs.append(_Segment(pos + 1, pos + 1 + n, kind, ref, transform, span))
+                pos += 1 + n
         return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, spaced)
 
     # ------------------------------------------------------------------------------------
