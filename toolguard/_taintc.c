@@ -1897,6 +1897,7 @@ done:
  *
  *   scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
  *   fold_offsets(spaced, positions)   the index in a spaced fold of the p-th folded byte
+ *   scan_tokens(spaced, token_min)    its secret keys, and the units around "@" and "://"
  */
 
 #define SQ_REVERSED 1 /* the part's codes go in reversed */
@@ -2379,16 +2380,23 @@ py_fold_offsets(PyObject *self, PyObject *args)
     const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
     Py_ssize_t n = PyBytes_GET_SIZE(sp), np_ = PyList_GET_SIZE(ps);
     PyObject *out = PyList_New(np_);
+    Py_ssize_t j = 0, seen = 0; /* seen: the bytes not a space in s[0:j] */
     for (Py_ssize_t i = 0; out && i < np_; i++) {
         Py_ssize_t p = PyLong_AsSsize_t(PyList_GET_ITEM(ps, i));
         if (p == -1 && PyErr_Occurred()) {
             Py_CLEAR(out);
             break;
         }
-        Py_ssize_t j = 0, seen = 0;
+        if (p < seen) { /* (positions in increasing order go on from the last one) */
+            j = 0;
+            seen = 0;
+        }
         for (; j < n; j++) {
-            if (s[j] != 0x20 && seen++ == p) {
-                break;
+            if (s[j] != 0x20) {
+                if (seen == p) {
+                    break;
+                }
+                seen++;
             }
         }
         if (p < 0 || j >= n) {
@@ -2404,6 +2412,76 @@ py_fold_offsets(PyObject *self, PyObject *args)
         PyList_SET_ITEM(out, i, v);
     }
     return out;
+}
+
+/* A byte that ends a contact unit (taint._UNIT_TR maps it to a space): whitespace, controls,
+ * DEL and the punctuation around addresses in prose and markup. */
+static inline int
+sq_unit_sep(uint8_t ch)
+{
+    return ch <= 0x20 || ch == 0x7F || (ch < 0x80 && strchr("\"'<>()[]{},;!|\\^*`", ch) != NULL);
+}
+
+/* scan_tokens(spaced, token_min) -> (keys, units): the secret-like keys of an argument's
+ * spaced fold (secret_keys(spaced, token_min)) and the units around each "@", then each
+ * "://", as taint._secret_units finds them (the runs between unit separators; a unit ends
+ * the search for the next mark of its kind). spaced is ASCII: the caller reads the units'
+ * contact keys. */
+static PyObject *
+py_scan_tokens(PyObject *self, PyObject *args)
+{
+    PyObject *sp;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &sp, &token_min)) {
+        return NULL;
+    }
+    PyObject *keys = py_secret_keys(self, args);
+    if (!keys) {
+        return NULL;
+    }
+    PyObject *units = PyList_New(0);
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
+    Py_ssize_t n = PyBytes_GET_SIZE(sp);
+    static const char *marks[2] = {"@", "://"};
+    for (int mi = 0; units && mi < 2; mi++) {
+        const char *mark = marks[mi];
+        Py_ssize_t ml = (Py_ssize_t)strlen(mark), p = 0;
+        while (p + ml <= n) {
+            const uint8_t *hit = memchr(s + p, mark[0], (size_t)(n - ml + 1 - p));
+            if (!hit) {
+                break;
+            }
+            p = hit - s;
+            if (memcmp(s + p, mark, (size_t)ml) != 0) {
+                p++;
+                continue;
+            }
+            Py_ssize_t a = p, e = p;
+            while (a > 0 && !sq_unit_sep(s[a - 1])) {
+                a--;
+            }
+            while (e < n && !sq_unit_sep(s[e])) {
+                e++;
+            }
+            for (Py_ssize_t i = a; i < e; i++) {
+                if (s[i] >= 0x80) {
+                    Py_CLEAR(units);
+                    PyErr_SetString(PyExc_ValueError, "a spaced fold is ASCII");
+                    break;
+                }
+            }
+            if (!units || append_new(units, PyUnicode_DecodeASCII((const char *)s + a, e - a, NULL)) < 0) {
+                Py_CLEAR(units);
+                break;
+            }
+            p = e;
+        }
+    }
+    if (!units) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", keys, units);
 }
 
 /* decode_candidates(raw) -> [(start, end), ...]: the runs of 16 or more base64/hex/escape
@@ -2773,6 +2851,7 @@ static PyMethodDef methods[] = {
     {"plain_size", py_plain_size, METH_VARARGS, "Size of plain JSON arguments, or -1 (the shape fast path)."},
     {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
     {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
+    {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1260,6 +1260,12 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
                 p = raw.find(mark, e)
     else:
         units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
+    return _contact_keys(units)
+
+
+def _contact_keys(units: list[str]) -> list[str]:
+    """The contact keys of the units :func:`_secret_units` found (by the C core's
+    ``scan_tokens`` for a spaced fold at hand)."""
     out: list[str] = []
     cache = _UNIT_CACHE
     for u in units:
@@ -2311,11 +2317,17 @@ class TaintLedger:
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
-                keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
+                units: list[str]
+                if sp is not None and self._c is not None:
+                    # (the C core: one pass for the keys and the contact units)
+                    keys, found = self._c.scan_tokens(sp[0], self.token_min)
+                    units = _contact_keys(found) if self._contact_tokens and found else []
+                else:
+                    keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
+                    units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
                 if keys:
                     tok_keys += [_NS_SECRET + key for key in keys]
                     tok_info += [(ti, transform, key, a, b) for key in keys]
-                units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
                 if self._postal_tokens:
                     units += _street_keys(text)
                 for key in units:
@@ -2585,7 +2597,7 @@ class TaintLedger:
                     n = at.length(ti)
                     ra, rb = a - seg.start, b - seg.start
                     fa, fb = n - rb, n - ra
-                    oa, ob = at(ti, fa, min(fb, n) - 1)
+                    oa, ob = at.pair(ti, fa, min(fb, n) - 1)
                     ob += 1
                     frag = text[oa:ob]
                     m = _match(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
@@ -2628,7 +2640,7 @@ class TaintLedger:
         if len(involved) == 1:
             s, e, ti = involved[0]
             ptr, text = items[ti]
-            oa, ob = at(ti, a - s, b - s - 1)
+            oa, ob = at.pair(ti, a - s, b - s - 1)
             ob += 1
             frag = text[oa:ob]
             transform = "plain" if _plain_ws(frag) else "case/unicode"
@@ -2640,7 +2652,7 @@ class TaintLedger:
             if pid >= 0:
                 ptr, text = items[pid]
                 fa, fb = max(a, s) - s, min(b, e) - s
-                oa, ob = at(pid, fa, fb - 1)
+                oa, ob = at.pair(pid, fa, fb - 1)
                 frags.append(text[oa : ob + 1])
                 if ptr not in pointers:
                     pointers.append(ptr)
@@ -2671,7 +2683,7 @@ class TaintLedger:
 
 
 class _FoldPositions:
-    """Where folded characters of a scan's arguments come from: ``at(ti, p, q)`` is the index
+    """Where folded characters of a scan's arguments come from: ``pair(ti, p, q)`` is the index
     in argument ``ti`` of its folded characters ``p`` and ``q``; ``length(ti)`` its folded
     length. A mostly-Latin argument with its spaced fold at hand (the C core) is read from
     that fold (``fold_offsets``); any other computes :func:`~toolguard._normalize.fold_index`
@@ -2697,7 +2709,7 @@ class _FoldPositions:
             return len(lat[0]) - lat[0].count(b" ")
         return int(self._map(ti).shape[0])
 
-    def __call__(self, ti: int, p: int, q: int) -> tuple[int, int]:
+    def pair(self, ti: int, p: int, q: int) -> tuple[int, int]:
         lat = self.spaced.get(ti)
         if lat is None or self.c is None:
             mp = self._map(ti)
