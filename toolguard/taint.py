@@ -166,6 +166,7 @@ import os
 import re
 import sys
 import types
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -2584,8 +2585,11 @@ class TaintLedger:
             for cl in clusters:
                 a, b = cl[0][0], cl[-1][0] + k  # batch coordinates of the proven region
                 p_first = cl[0][1] - start0
-                p_lo = min(v for _, v in cl) - start0
-                p_hi = max(v for _, v in cl) - start0 + k
+                if len(cl) == 1:
+                    p_lo, p_hi = p_first, p_first + k
+                else:
+                    vs = [v for _, v in cl]
+                    p_lo, p_hi = min(vs) - start0, max(vs) - start0 + k
                 if seg.kind == "stream":
                     m = self._explain_stream(items, seg, src, a, b, p_first, at, call_id)
                     if m is not None:
@@ -2762,14 +2766,8 @@ def _plain_ws(frag: str) -> bool:
 
 
 def _seg_of(starts: list[int], pos: int) -> int:
-    lo, hi = 0, len(starts)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if starts[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    """The last of the (increasing) ``starts`` at or before ``pos`` (0 if none)."""
+    return max(0, bisect_right(starts, pos) - 1)
 
 
 def _ptr_order(items: list[tuple[str, str]], ptr: str) -> int:
