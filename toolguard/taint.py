@@ -2250,20 +2250,14 @@ class TaintLedger:
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
         if self._c is not None:
             return self._scan_core(items, labelset, wanted, call_id)
-        spaced: dict[int, tuple[bytes, IntP | None]] = {}  # (C core) each argument's spaced fold
-        batch, segs, layers = self._batch(items, spaced)
+        # the numpy fallback
+        batch, segs, layers = self._batch(items)
         k, w = self.min_match, self.window
         qpos_parts: list[IntP] = []
         qkey_parts: list[U64] = []
         h = _EMPTY_U64
         fp_keys = _EMPTY_U64  # the fingerprint queries, mixed
-        if batch.shape[0] >= k and self._c is not None:
-            # the same queries as below, in one pass, at exact positions (so _explain needs
-            # no hashes: the core does not hand them back)
-            _, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs], False)
-            fp_keys = np.frombuffer(kb, dtype=np.uint64)
-            qpos_parts.append(np.frombuffer(pb, dtype=np.intp))
-        elif batch.shape[0] >= k:
+        if batch.shape[0] >= k:
             h = kgram_hashes(batch, k)
             m = h.shape[0]
             if m <= 2 * (k + w):
@@ -2287,7 +2281,7 @@ class TaintLedger:
                         r = np.arange(seg.start, seg.end - k + 1)
                         qpos_parts.append(r)
                         qkey_parts.append(h[r])
-        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        tok_keys, tok_info = self._token_queries(layers, {}, labelset)
         if qkey_parts:
             fp_keys = _mix(np.concatenate(qkey_parts))
         n_fp = int(fp_keys.shape[0])
@@ -2303,7 +2297,7 @@ class TaintLedger:
         srcs = self._source_of(vals)
         qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
         hits = list(zip(qi.tolist(), self._hit_positions(h, qpos, qi, n_fp), vals.tolist(), srcs.tolist(), strict=True))
-        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, spaced)
+        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, {})
 
     def _token_queries(
         self,
@@ -2368,10 +2362,10 @@ class TaintLedger:
                 parts.append((piece.codes, 0))
                 meta.append(("stream", -1 - pid, "", (0, 0)))
         spaced: dict[int, tuple[bytes, IntP | None]] = {}
-        folds: list[tuple[object, int]] = []
+        folds: list[tuple[npt.NDArray[np.integer] | bytes, int]] = []
         for ti, (ptr, text) in enumerate(items):
             lat = N.latin_spaced_map(text)
-            part: tuple[object, int]
+            part: tuple[npt.NDArray[np.integer] | bytes, int]
             if lat is not None:
                 spaced[ti] = lat
                 part = (lat[0], _SQ_SPACED)
@@ -2381,7 +2375,7 @@ class TaintLedger:
             if self._egress_seen:
                 fc = part[0]
                 plain = _as_codes(fc.translate(None, b" ")) if isinstance(fc, bytes) else fc
-                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:  # type: ignore[arg-type]
+                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:
                     continue  # repeats a recorded piece: left out of the stream (see record_egress)
             parts.append(part)
             meta.append(("stream", ti, "", (0, 0)))
@@ -2421,13 +2415,10 @@ class TaintLedger:
     # Scan internals
 
     def _batch(
-        self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]]
+        self, items: list[tuple[str, str]]
     ) -> tuple[npt.NDArray[np.integer], list[_Segment], list[tuple[int, str, str, int, int]]]:
-        """All segments of a call, joined by separators, and their descriptions.
-
-        With the C core, the spaced fold of each mostly-Latin argument is kept in ``spaced``
-        (:func:`~toolguard._normalize.latin_spaced_map`): its fold, its secret keys and its
-        fold index all derive from it, one fold instead of three."""
+        """All segments of a call, joined by separators, and their descriptions (the numpy
+        fallback; :meth:`_scan_core` hands the C core the same batch as parts)."""
         k = self.min_match
         parts: list[npt.NDArray[np.integer]] = []
         segs: list[_Segment] = []
@@ -2454,13 +2445,7 @@ class TaintLedger:
         folded: list[npt.NDArray[np.integer] | bytes] = []
         byte_parts: list[bytes] | None = None if hist else []
         for ti, (_, text) in enumerate(items):
-            lat = N.latin_spaced_map(text) if self._c is not None else None
-            c: npt.NDArray[np.integer] | bytes
-            if lat is not None:
-                spaced[ti] = lat
-                c = lat[0].translate(None, b" ")  # = fold_codes(text), as bytes
-            else:
-                c = N.fold_codes(text)
+            c: npt.NDArray[np.integer] | bytes = N.fold_codes(text)
             folded.append(c)
             if self._egress_seen and (items[ti][0], self._piece_codes(_as_codes(c)).tobytes()) in self._egress_seen:
                 continue  # repeats a recorded piece: left out of the stream (see record_egress)
