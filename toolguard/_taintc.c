@@ -1910,6 +1910,8 @@ typedef struct {
     Codes c;
     int how;
     Py_ssize_t len; /* codes put in the batch, -1 for a segment left out */
+    Py_ssize_t at;  /* where they start in the batch */
+    PyObject *obj;  /* the codes' object (borrowed from the parts list) */
 } SqPart;
 
 /* Write part p's codes at out + at (uint8 or uint32 items, by wide): the spaces of a spaced
@@ -2072,6 +2074,7 @@ py_scan_query(PyObject *self, PyObject *args)
         if (!PyArg_ParseTuple(t, "Oi", &obj, &p->how) || codes_get(obj, &p->c) < 0) {
             goto done;
         }
+        p->obj = obj;
         if (p->how & ~(SQ_REVERSED | SQ_SPACED | SQ_SEGMENT) || ((p->how & SQ_SPACED) && !p->c.u8) ||
             (!(p->how & SQ_SEGMENT) && got_parts > 0 && (parts[got_parts - 1].how & SQ_SEGMENT))) {
             got_parts++; /* release this one too */
@@ -2101,12 +2104,36 @@ py_scan_query(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < nparts; i++) {
         SqPart *p = &parts[i];
         if (!(p->how & SQ_SEGMENT)) {
+            p->at = total;
             p->len = sq_fill(p, batch, total, wide);
             total += p->len;
             segs[1] = total; /* the stream */
             continue;
         }
-        p->len = sq_fill(p, batch, total + 1, wide);
+        p->at = total + 1;
+        /* an argument reversed: from its copy in the stream when it has one (the same object,
+         * the same flags but the reversal) */
+        const SqPart *fwd = NULL;
+        for (Py_ssize_t j = 0; (p->how & SQ_REVERSED) && j < i && !(parts[j].how & SQ_SEGMENT); j++) {
+            if (parts[j].obj == p->obj && parts[j].how == (p->how & SQ_SPACED)) {
+                fwd = &parts[j];
+                break;
+            }
+        }
+        if (fwd) {
+            p->len = fwd->len;
+            for (Py_ssize_t j = 0; j < p->len; j++) {
+                if (wide) {
+                    ((uint32_t *)batch)[p->at + j] = ((uint32_t *)batch)[fwd->at + fwd->len - 1 - j];
+                }
+                else {
+                    ((uint8_t *)batch)[p->at + j] = ((uint8_t *)batch)[fwd->at + fwd->len - 1 - j];
+                }
+            }
+        }
+        else {
+            p->len = sq_fill(p, batch, total + 1, wide);
+        }
         if (p->len < k) {
             p->len = -1; /* too short for a k-gram of its own: left out, separator and all */
             continue;
