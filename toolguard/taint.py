@@ -2112,6 +2112,88 @@ class TaintLedger:
             for key in _value_keys(v, strict_mode=False, whole=whole):
                 keys.append(_NS_DEST + key)
                 owner.append(i)
+        found: dict[tuple[int, int], TaintMatch] = {}
+        by_src: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        n_of: dict[int, int] = {}
+        core = self._c is not None and self._origin_core(cands, keys, owner, exact, found, by_src, n_of)
+        if not core and not self._origin_lookup(cands, keys, owner, exact, found, by_src, n_of):
+            return ()
+        for (i, sidx), hits in sorted(by_src.items()):
+            if (i, sidx) in found:
+                continue
+            n = n_of[i]
+            qs = sorted(q for q, _ in hits)
+            # the whole value: a hit in the first window and one in the last window
+            # (guaranteed for a value wholly inside the source)
+            if qs[0] > w - 1 or qs[-1] < n - k - (w - 1):
+                continue
+            v = cands[i]
+            first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
+            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
+        return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
+
+    def _origin_core(
+        self,
+        cands: list[str],
+        keys: list[str],
+        owner: list[int],
+        exact: bool,
+        found: dict[tuple[int, int], TaintMatch],
+        by_src: dict[tuple[int, int], list[tuple[int, int]]],
+        n_of: dict[int, int],
+    ) -> bool:
+        """:meth:`origin`'s lookup with the C core, by ``scan_query``: the token keys in one
+        call, then every k-gram of each candidate in one call each (what ``scan_keys`` queries
+        for a short batch, at their positions). False, with nothing done, when a candidate is
+        too long for that (its winnowed fingerprints are looked up: :meth:`_origin_lookup`)."""
+        c = self._c
+        assert c is not None
+        k, w = self.min_match, self.window
+        folds: list[tuple[int, int, npt.NDArray[np.integer] | bytes]] = []
+        for i, v in enumerate(() if exact else cands):
+            raw = N.folded_bytes(v[:4096])
+            codes: npt.NDArray[np.integer] | bytes = raw if raw is not None else N.fold_codes(v[:4096])
+            n = len(codes)
+            if n < k:
+                continue
+            if n - k + 1 > 2 * (k + w):
+                return False
+            folds.append((i, n, codes))
+        index = self._index
+        index.flush()
+        runs, starts, nsrc, base, dups = index.runs, self._starts, len(self._sources), self._base, index._DUPS
+        if keys:
+            _, hits, _ = c.scan_query([], k, w, keys, runs, dups, starts, nsrc, base)
+            for q, _, val, sidx in hits:
+                src = self._sources[sidx]
+                if src.trusted:
+                    continue
+                i = owner[q]
+                if (i, sidx) not in found:
+                    v = cands[i]
+                    p = val + base - int(starts[sidx])
+                    found[(i, sidx)] = _match(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
+        for i, n, codes in folds:
+            n_of[i] = n
+            _, hits, _ = c.scan_query([(codes, 0)], k, w, [], runs, dups, starts, nsrc, base)
+            for _, pos, val, sidx in hits:
+                if not self._sources[sidx].trusted:
+                    by_src.setdefault((i, sidx), []).append((pos, val))
+        return True
+
+    def _origin_lookup(
+        self,
+        cands: list[str],
+        keys: list[str],
+        owner: list[int],
+        exact: bool,
+        found: dict[tuple[int, int], TaintMatch],
+        by_src: dict[tuple[int, int], list[tuple[int, int]]],
+        n_of: dict[int, int],
+    ) -> bool:
+        """:meth:`origin`'s lookup: the token keys of each candidate, then the k-grams of those
+        long enough to be found as a substring, in one lookup. False when there is no hit."""
+        k, w = self.min_match, self.window
         qparts: list[U64] = [_key_hashes(keys)] if keys else []
         grams: list[tuple[int, int, int, IntP]] = []  # (candidate, first query index, folded length, positions)
         nq = len(keys)
@@ -2136,12 +2218,10 @@ class TaintLedger:
             qparts.append(hsel)
             nq += sel.shape[0]
         if not qparts:
-            return ()
+            return False
         qi, vals = self._index.lookup(np.concatenate(qparts) if len(qparts) > 1 else qparts[0])
         if not qi.shape[0]:
-            return ()
-        found: dict[tuple[int, int], TaintMatch] = {}
-        by_src: dict[tuple[int, int], list[tuple[int, int]]] = {}
+            return False
         starts = [g[1] for g in grams]
         for q, sidx, val in zip(qi.tolist(), self._source_of(vals).tolist(), vals.tolist(), strict=True):
             src = self._sources[sidx]
@@ -2156,20 +2236,8 @@ class TaintLedger:
             else:
                 g = grams[_seg_of(starts, q)]
                 by_src.setdefault((g[0], sidx), []).append((int(g[3][q - g[1]]), val))
-        n_of = {g[0]: g[2] for g in grams}
-        for (i, sidx), hits in sorted(by_src.items()):
-            if (i, sidx) in found:
-                continue
-            n = n_of[i]
-            qs = sorted(q for q, _ in hits)
-            # the whole value: a hit in the first window and one in the last window
-            # (guaranteed for a value wholly inside the source)
-            if qs[0] > w - 1 or qs[-1] < n - k - (w - 1):
-                continue
-            v = cands[i]
-            first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
-            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
-        return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
+        n_of.update((g[0], g[2]) for g in grams)
+        return True
 
     def sanctioned(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> Source | None:
         """The earliest trusted source (user/system words, trusted tool output) in which
