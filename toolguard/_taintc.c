@@ -1977,8 +1977,8 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
             pm = p;
         }
     }
-    uint64_t pv = v;
-    Py_ssize_t ppm = pm;
+    /* v, pm: window j - 1's minimum and its leftmost position, until window j changes them;
+     * a change of value ends a run of windows, whose last is j - 1 */
     for (Py_ssize_t j = 1; j < nw; j++) {
         Py_ssize_t e = j + w - 1;
         if (pm < j) { /* the minimum left: search the window (leftmost minimum) */
@@ -1986,28 +1986,30 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
             if (budget < 0) {
                 return -1;
             }
-            v = h[j];
-            pm = j;
+            uint64_t nv = h[j];
+            Py_ssize_t npm = j;
             for (Py_ssize_t p = j + 1; p <= e; p++) {
-                if (h[p] < v) {
-                    v = h[p];
-                    pm = p;
+                if (h[p] < nv) {
+                    nv = h[p];
+                    npm = p;
                 }
             }
+            if (nv != v) {
+                qk[n] = v;
+                qp[n++] = pm;
+            }
+            v = nv;
+            pm = npm;
         }
         else if (h[e] < v) { /* (an equal one entering is not the leftmost) */
+            qk[n] = v;
+            qp[n++] = pm;
             v = h[e];
             pm = e;
         }
-        if (v != pv) { /* window j - 1 ends a run */
-            qk[n] = pv;
-            qp[n++] = ppm;
-        }
-        pv = v;
-        ppm = pm;
     }
-    qk[n] = pv;
-    qp[n++] = ppm;
+    qk[n] = v;
+    qp[n++] = pm;
     return n;
 }
 
