@@ -382,7 +382,7 @@ def latin_spaced_map(text: str, core: types.ModuleType | None = None) -> tuple[b
             _TLS.rec = None
     # one pass: the spaced fold, with the control characters as 0x80 (raw is ASCII)
     sp = raw.translate(_ASCII_SPACED_MARKED)
-    if b"\x80" in sp:
+    if sp.find(b"\x80") >= 0:  # (not "in", which tries the needle as an int first)
         return None
     if not rec:
         return sp, None

@@ -1889,6 +1889,630 @@ done:
     return out;
 }
 
+/* ---------------------------------------------------------------------------------------
+ * The scan's query path in one call (TaintLedger._scan_core): batch assembly, query keys,
+ * lookup and sources, so that a scan pays one crossing into C instead of a dozen numpy
+ * calls. Each step computes what the separate functions above compute (scan_keys, lookup,
+ * source_of; the tests compare the ledger's answers with and without the core).
+ *
+ *   scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
+ *   fold_offsets(spaced, positions)   the index in a spaced fold of the p-th folded byte
+ *   scan_tokens(spaced, token_min)    its secret keys, and the units around "@" and "://"
+ */
+
+#define SQ_REVERSED 1 /* the part's codes go in reversed */
+#define SQ_SPACED 2   /* the part is a spaced fold (bytes): its spaces are left out */
+#define SQ_SEGMENT 4  /* the part is a segment of its own, after a separator; else the stream */
+#define SQ_SEP8 0xFFu /* the separator of a batch of bytes (taint._SENTINEL8) */
+#define SQ_SEP32 0x110000u /* of a batch of code points (taint._SENTINEL, _normalize.SEPARATOR) */
+
+typedef struct {
+    Codes c;
+    int how;
+    Py_ssize_t len; /* codes put in the batch, -1 for a segment left out */
+    Py_ssize_t at;  /* where they start in the batch */
+    PyObject *obj;  /* the codes' object (borrowed from the parts list) */
+} SqPart;
+
+/* Write part p's codes at out + at (uint8 or uint32 items, by wide): the spaces of a spaced
+ * fold left out, reversed when asked. Returns how many were written. */
+static Py_ssize_t
+sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
+{
+    const Codes *c = &p->c;
+    Py_ssize_t n = 0;
+    if (!wide) {
+        uint8_t *o = (uint8_t *)out + at;
+        if (p->how & SQ_SPACED) {
+            for (Py_ssize_t i = 0; i < c->n; i++) { /* branch-free: spaces are frequent */
+                o[n] = c->u8[i];
+                n += c->u8[i] != 0x20;
+            }
+        }
+        else {
+            memcpy(o, c->u8, (size_t)c->n);
+            n = c->n;
+        }
+        if (p->how & SQ_REVERSED) {
+            for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+                uint8_t t = o[i];
+                o[i] = o[j];
+                o[j] = t;
+            }
+        }
+        return n;
+    }
+    uint32_t *o = (uint32_t *)out + at;
+    for (Py_ssize_t i = 0; i < c->n; i++) {
+        uint32_t v = c->u8 ? c->u8[i] : c->u32[i];
+        o[n] = v;
+        n += !((p->how & SQ_SPACED) && v == 0x20);
+    }
+    if (p->how & SQ_REVERSED) {
+        for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
+            uint32_t t = o[i];
+            o[i] = o[j];
+            o[j] = t;
+        }
+    }
+    return n;
+}
+
+/* The window-minimum queries of scan_keys (the minimum of each run of windows with the same
+ * minimum, at its first position in the run's last window) of h[0:m] (m > w), by keeping the
+ * current window's minimum and its leftmost position, and searching a window again only when
+ * that position leaves it: two or three comparisons per k-gram on hashes in random order, where
+ * window_minima makes three passes. Crafted text can make every window a new search: past a
+ * budget of 8 m comparisons this gives up (-1) and the caller takes window_minima. Returns the
+ * number of queries written to qk/qp. */
+static Py_ssize_t
+sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t *qp)
+{
+    Py_ssize_t nw = m - w + 1, n = 0, budget = 8 * m;
+    uint64_t v = h[0];
+    Py_ssize_t pm = 0;
+    for (Py_ssize_t p = 1; p < w; p++) {
+        if (h[p] < v) {
+            v = h[p];
+            pm = p;
+        }
+    }
+    /* v, pm: window j - 1's minimum and its leftmost position, until window j changes them;
+     * a change of value ends a run of windows, whose last is j - 1 */
+    for (Py_ssize_t j = 1; j < nw; j++) {
+        Py_ssize_t e = j + w - 1;
+        if (pm < j) { /* the minimum left: search the window (leftmost minimum) */
+            budget -= w;
+            if (budget < 0) {
+                return -1;
+            }
+            uint64_t nv = h[j];
+            Py_ssize_t npm = j;
+            for (Py_ssize_t p = j + 1; p <= e; p++) {
+                if (h[p] < nv) {
+                    nv = h[p];
+                    npm = p;
+                }
+            }
+            if (nv != v) {
+                qk[n] = v;
+                qp[n++] = pm;
+            }
+            v = nv;
+            pm = npm;
+        }
+        else if (h[e] < v) { /* (an equal one entering is not the leftmost) */
+            qk[n] = v;
+            qp[n++] = pm;
+            v = h[e];
+            pm = e;
+        }
+    }
+    qk[n] = v;
+    qp[n++] = pm;
+    return n;
+}
+
+/* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
+ *
+ * parts   [(codes, how), ...]: the batch of TaintLedger._batch. Parts without SQ_SEGMENT are
+ *         joined into the stream (they come first); each SQ_SEGMENT part follows a separator
+ *         (0xFF when every part is 1-byte codes, else 0x110000 in a batch of code points, as
+ *         numpy's concatenation would promote it). SQ_SPACED leaves out the spaces of a
+ *         spaced fold (bytes), SQ_REVERSED reverses the part.
+ * k, w    the k-gram length and window: the fingerprint queries are those of scan_keys with
+ *         every segment (the stream included) as a segment, mixed.
+ * tokens  keys (str) queried after the fingerprints by their hash (taint._key_hashes).
+ * runs    the index's runs (objects with keys, vals, directory, bits), as lookup() reads them.
+ * starts, nsrc, base   as source_of().
+ *
+ * A segment part whose codes are fewer than k is left out (separator and all), as _batch
+ * leaves it out.
+ *
+ * n_fp is the number of fingerprint queries; hits is [(query index, batch position, value,
+ * source), ...] sorted by (query index, value), the position -1 for a token query; lens (None
+ * when there is no hit) the codes each part put in the batch, -1 for a part left out. */
+static PyObject *
+py_scan_query(PyObject *self, PyObject *args)
+{
+    PyObject *parts_obj, *tokens, *runs_obj, *starts_obj;
+    int k, w, dups;
+    Py_ssize_t nsrc;
+    long long base;
+    if (!PyArg_ParseTuple(args, "O!iiO!O!iOnL", &PyList_Type, &parts_obj, &k, &w, &PyList_Type, &tokens, &PyList_Type,
+                          &runs_obj, &dups, &starts_obj, &nsrc, &base) ||
+        check_kw(k, w) < 0) {
+        return NULL;
+    }
+    if (dups < 1 || dups > 1024) {
+        PyErr_SetString(PyExc_ValueError, "dups must be between 1 and 1024");
+        return NULL;
+    }
+    Py_ssize_t nparts = PyList_GET_SIZE(parts_obj);
+    Py_ssize_t nruns = PyList_GET_SIZE(runs_obj);
+    Py_ssize_t ntok = PyList_GET_SIZE(tokens);
+    PyObject *result = NULL, *hits_list = NULL;
+    SqPart *parts = PyMem_Calloc((size_t)(nparts ? nparts : 1), sizeof(SqPart));
+    Run *runs = PyMem_Calloc((size_t)(nruns ? nruns : 1), sizeof(Run));
+    Py_ssize_t got_parts = 0, got_runs = 0;
+    void *batch = NULL;
+    Py_ssize_t *segs = NULL; /* (start, end) of every segment */
+    Scratch s = {NULL, NULL, NULL, NULL};
+    uint64_t *qk = NULL, *hits = NULL;
+    int64_t *qp = NULL;
+    Py_ssize_t *bounds = NULL;
+    Py_buffer sv = {0};
+    int have_starts = 0;
+    if (!parts || !runs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* 1. the parts, then the batch (at most the parts' codes and a separator each) */
+    int wide = 0;
+    Py_ssize_t cap_codes = 0, nseg = 1;
+    for (; got_parts < nparts; got_parts++) {
+        PyObject *t = PyList_GET_ITEM(parts_obj, got_parts), *obj;
+        SqPart *p = &parts[got_parts];
+        if (!PyArg_ParseTuple(t, "Oi", &obj, &p->how) || codes_get(obj, &p->c) < 0) {
+            goto done;
+        }
+        p->obj = obj;
+        if (p->how & ~(SQ_REVERSED | SQ_SPACED | SQ_SEGMENT) || ((p->how & SQ_SPACED) && !p->c.u8) ||
+            (!(p->how & SQ_SEGMENT) && got_parts > 0 && (parts[got_parts - 1].how & SQ_SEGMENT))) {
+            got_parts++; /* release this one too */
+            PyErr_SetString(PyExc_ValueError, "malformed scan part");
+            goto done;
+        }
+        wide |= p->c.u32 != NULL;
+        if (p->how & SQ_SEGMENT) {
+            cap_codes += 1;
+            nseg++;
+        }
+        cap_codes += p->c.n;
+    }
+    if (cap_codes >= ((Py_ssize_t)1 << 30) || ntok >= ((Py_ssize_t)1 << 29) || nseg >= ((Py_ssize_t)1 << 20)) {
+        PyErr_SetString(PyExc_ValueError, "scan batch too big");
+        goto done;
+    }
+    batch = PyMem_Malloc((size_t)(cap_codes ? cap_codes : 1) * (wide ? 4 : 1));
+    segs = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)nseg);
+    if (!batch || !segs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t total = 0, si = 0;
+    segs[0] = 0;
+    segs[1] = 0;
+    for (Py_ssize_t i = 0; i < nparts; i++) {
+        SqPart *p = &parts[i];
+        if (!(p->how & SQ_SEGMENT)) {
+            p->at = total;
+            p->len = sq_fill(p, batch, total, wide);
+            total += p->len;
+            segs[1] = total; /* the stream */
+            continue;
+        }
+        p->at = total + 1;
+        /* an argument reversed: from its copy in the stream when it has one (the same object,
+         * the same flags but the reversal) */
+        const SqPart *fwd = NULL;
+        for (Py_ssize_t j = 0; (p->how & SQ_REVERSED) && j < i && !(parts[j].how & SQ_SEGMENT); j++) {
+            if (parts[j].obj == p->obj && parts[j].how == (p->how & SQ_SPACED)) {
+                fwd = &parts[j];
+                break;
+            }
+        }
+        if (fwd) {
+            p->len = fwd->len;
+            for (Py_ssize_t j = 0; j < p->len; j++) {
+                if (wide) {
+                    ((uint32_t *)batch)[p->at + j] = ((uint32_t *)batch)[fwd->at + fwd->len - 1 - j];
+                }
+                else {
+                    ((uint8_t *)batch)[p->at + j] = ((uint8_t *)batch)[fwd->at + fwd->len - 1 - j];
+                }
+            }
+        }
+        else {
+            p->len = sq_fill(p, batch, total + 1, wide);
+        }
+        if (p->len < k) {
+            p->len = -1; /* too short for a k-gram of its own: left out, separator and all */
+            continue;
+        }
+        if (wide) {
+            ((uint32_t *)batch)[total] = SQ_SEP32;
+        }
+        else {
+            ((uint8_t *)batch)[total] = SQ_SEP8;
+        }
+        si++;
+        segs[2 * si] = total + 1;
+        segs[2 * si + 1] = total + 1 + p->len;
+        total += 1 + p->len;
+    }
+    nseg = si + 1;
+    /* 2. the fingerprint queries (py_scan_keys) */
+    Py_ssize_t m = total - k + 1, nq = 0;
+    if (m > 0) {
+        if (scratch_alloc(&s, m) < 0) {
+            goto done;
+        }
+        Codes bc;
+        bc.u8 = wide ? NULL : (const uint8_t *)batch;
+        bc.u32 = wide ? (const uint32_t *)batch : NULL;
+        bc.n = total;
+        kgram_hashes(&bc, 0, m, k, s.h);
+    }
+    Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
+    Py_ssize_t cap = (m > 0 ? m + 1 + nseg * limit : 0) + ntok;
+    if (cap >= ((Py_ssize_t)1 << 31)) { /* query indexes share a uint64 with a value */
+        PyErr_SetString(PyExc_ValueError, "too many queries");
+        goto done;
+    }
+    qk = PyMem_Malloc(sizeof(uint64_t) * (size_t)(cap ? cap : 1));
+    qp = PyMem_Malloc(sizeof(int64_t) * (size_t)(cap ? cap : 1));
+    if (!qk || !qp) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (m > 0 && m <= limit) {
+        for (Py_ssize_t i = 0; i < m; i++) {
+            qk[nq] = s.h[i];
+            qp[nq++] = i;
+        }
+    }
+    else if (m > 0) {
+        nq = sq_window_queries(s.h, m, w, qk, qp);
+        if (nq < 0) { /* crafted text: the branch-free passes of scan_keys */
+            nq = 0;
+            window_minima(s.h, m, w, s.mins, s.tmp);
+            Py_ssize_t nw = m - w + 1;
+            for (Py_ssize_t j = 0; j < nw; j++) {
+                if (j + 1 == nw || s.mins[j + 1] != s.mins[j]) {
+                    Py_ssize_t p = j;
+                    while (s.h[p] != s.mins[j]) {
+                        p++;
+                    }
+                    qk[nq] = s.mins[j];
+                    qp[nq++] = p;
+                }
+            }
+        }
+        for (Py_ssize_t i = 0; i < nseg; i++) {
+            Py_ssize_t a = segs[2 * i], b = segs[2 * i + 1];
+            if (b - a < k || b - a >= limit) {
+                continue;
+            }
+            for (Py_ssize_t r = a; r <= b - k; r++) {
+                qk[nq] = s.h[r];
+                qp[nq++] = r;
+            }
+        }
+    }
+    for (Py_ssize_t i = 0; i < nq; i++) {
+        qk[i] *= HASH_MIX;
+    }
+    Py_ssize_t n_fp = nq;
+    /* 3. the token queries */
+    for (Py_ssize_t i = 0; i < ntok; i++) {
+        Py_hash_t hv = PyObject_Hash(PyList_GET_ITEM(tokens, i));
+        if (hv == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        qk[nq] = (uint64_t)hv;
+        qp[nq++] = -1;
+    }
+    /* 4. the lookup (py_lookup) */
+    for (; got_runs < nruns; got_runs++) {
+        PyObject *ro = PyList_GET_ITEM(runs_obj, got_runs);
+        PyObject *ko = PyObject_GetAttrString(ro, "keys");
+        PyObject *vo = ko ? PyObject_GetAttrString(ro, "vals") : NULL;
+        PyObject *dobj = vo ? PyObject_GetAttrString(ro, "directory") : NULL;
+        PyObject *bo = dobj ? PyObject_GetAttrString(ro, "bits") : NULL;
+        Run *r = &runs[got_runs];
+        int ok = bo != NULL;
+        int bits = ok ? PyLong_AsLong(bo) : 0;
+        ok = ok && !(bits == -1 && PyErr_Occurred());
+        ok = ok && items_get(ko, &r->keys, 8, "keys") == 0;
+        if (ok && items_get(vo, &r->vals, 4, "values") < 0) {
+            PyBuffer_Release(&r->keys);
+            ok = 0;
+        }
+        r->has_dir = ok && dobj != Py_None;
+        if (ok && r->has_dir && items_get(dobj, &r->dir, 4, "directory") < 0) {
+            PyBuffer_Release(&r->keys);
+            PyBuffer_Release(&r->vals);
+            r->has_dir = 0;
+            ok = 0;
+        }
+        Py_XDECREF(ko);
+        Py_XDECREF(vo);
+        Py_XDECREF(dobj);
+        Py_XDECREF(bo);
+        if (!ok) {
+            goto done;
+        }
+        r->n = r->keys.len / 8;
+        r->bits = bits;
+        if (r->vals.len / 4 != r->n ||
+            (r->has_dir && (bits < 1 || bits > 32 || r->dir.len / 4 != ((Py_ssize_t)1 << bits) + 1))) {
+            got_runs++;
+            PyErr_SetString(PyExc_ValueError, "malformed run");
+            goto done;
+        }
+    }
+    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    if (!bounds) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t nhits = 0, hcap = 0;
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *vals = (const uint32_t *)r->vals.buf;
+        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        if (dir) {
+            for (Py_ssize_t i = 0; i < nq; i++) {
+                PREFETCH(&dir[qk[i] >> (64 - r->bits)]);
+            }
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t lo = 0, hi = r->n;
+            if (dir) {
+                uint64_t t = qk[i] >> (64 - r->bits);
+                lo = dir[t];
+                hi = dir[t + 1];
+                if (lo > hi || hi > r->n) {
+                    PyErr_SetString(PyExc_ValueError, "malformed directory");
+                    goto done;
+                }
+                if (lo < hi) {
+                    PREFETCH(&keys[lo]);
+                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                    PREFETCH(&keys[hi - 1]);
+                }
+            }
+            bounds[2 * i] = lo;
+            bounds[2 * i + 1] = hi;
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], qk[i]);
+            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == qk[i]; d++) {
+                if (nhits == hcap) {
+                    hcap = hcap ? 2 * hcap : 64;
+                    uint64_t *nh = PyMem_Realloc(hits, sizeof(uint64_t) * (size_t)hcap);
+                    if (!nh) {
+                        PyErr_NoMemory();
+                        goto done;
+                    }
+                    hits = nh;
+                }
+                hits[nhits++] = ((uint64_t)i << 32) | vals[p + d];
+            }
+        }
+    }
+    if (nhits > 1) {
+        qsort(hits, (size_t)nhits, sizeof(uint64_t), cmp_u64);
+    }
+    /* 5. the source of each hit (py_source_of), and the answer */
+    if (items_get(starts_obj, &sv, 8, "starts") < 0) {
+        goto done;
+    }
+    have_starts = 1;
+    if (nsrc < 0 || nsrc > sv.len / 8) {
+        PyErr_SetString(PyExc_ValueError, "more sources than starts");
+        goto done;
+    }
+    const int64_t *starts = sv.buf;
+    hits_list = PyList_New(nhits);
+    if (!hits_list) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < nhits; i++) {
+        Py_ssize_t q = (Py_ssize_t)(hits[i] >> 32);
+        uint32_t val = (uint32_t)hits[i];
+        int64_t at = (int64_t)val + base;
+        Py_ssize_t lo = 0, hi = nsrc;
+        while (lo < hi) {
+            Py_ssize_t mid = lo + (hi - lo) / 2;
+            if (starts[mid] <= at) {
+                lo = mid + 1;
+            }
+            else {
+                hi = mid;
+            }
+        }
+        PyObject *item = Py_BuildValue("(nLkn)", q, (long long)qp[q], (unsigned long)val, lo - 1);
+        if (!item) {
+            goto done;
+        }
+        PyList_SET_ITEM(hits_list, i, item);
+    }
+    PyObject *lens = Py_None; /* the layout, for the explanation of hits */
+    Py_INCREF(lens);
+    if (nhits) {
+        Py_DECREF(lens);
+        lens = PyList_New(nparts);
+        for (Py_ssize_t i = 0; lens && i < nparts; i++) {
+            PyObject *v = PyLong_FromSsize_t(parts[i].len);
+            if (!v) {
+                Py_CLEAR(lens);
+                break;
+            }
+            PyList_SET_ITEM(lens, i, v);
+        }
+        if (!lens) {
+            goto done;
+        }
+    }
+    result = Py_BuildValue("(nNN)", n_fp, hits_list, lens);
+    hits_list = NULL; /* (stolen) */
+done:
+    Py_XDECREF(hits_list);
+    for (Py_ssize_t i = 0; i < got_parts; i++) {
+        PyBuffer_Release(&parts[i].c.view);
+    }
+    for (Py_ssize_t ri = 0; ri < got_runs; ri++) {
+        PyBuffer_Release(&runs[ri].keys);
+        PyBuffer_Release(&runs[ri].vals);
+        if (runs[ri].has_dir) {
+            PyBuffer_Release(&runs[ri].dir);
+        }
+    }
+    if (have_starts) {
+        PyBuffer_Release(&sv);
+    }
+    PyMem_Free(parts);
+    PyMem_Free(runs);
+    PyMem_Free(batch);
+    PyMem_Free(segs);
+    scratch_free(&s);
+    PyMem_Free(qk);
+    PyMem_Free(qp);
+    PyMem_Free(hits);
+    PyMem_Free(bounds);
+    return result;
+}
+
+/* fold_offsets(spaced, positions) -> [index, ...]: for each p of positions, the index in
+ * spaced (a spaced fold, bytes) of its p-th byte that is not a space: where folded byte p
+ * comes from (what the fold index of _normalize.fold_index reads from a spaced fold). */
+static PyObject *
+py_fold_offsets(PyObject *self, PyObject *args)
+{
+    PyObject *sp, *ps;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyBytes_Type, &sp, &PyList_Type, &ps)) {
+        return NULL;
+    }
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
+    Py_ssize_t n = PyBytes_GET_SIZE(sp), np_ = PyList_GET_SIZE(ps);
+    PyObject *out = PyList_New(np_);
+    Py_ssize_t j = 0, seen = 0; /* seen: the bytes not a space in s[0:j] */
+    for (Py_ssize_t i = 0; out && i < np_; i++) {
+        Py_ssize_t p = PyLong_AsSsize_t(PyList_GET_ITEM(ps, i));
+        if (p == -1 && PyErr_Occurred()) {
+            Py_CLEAR(out);
+            break;
+        }
+        if (p < seen) { /* (positions in increasing order go on from the last one) */
+            j = 0;
+            seen = 0;
+        }
+        for (; j < n; j++) {
+            if (s[j] != 0x20) {
+                if (seen == p) {
+                    break;
+                }
+                seen++;
+            }
+        }
+        if (p < 0 || j >= n) {
+            Py_CLEAR(out);
+            PyErr_SetString(PyExc_IndexError, "fold position out of range");
+            break;
+        }
+        PyObject *v = PyLong_FromSsize_t(j);
+        if (!v) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SET_ITEM(out, i, v);
+    }
+    return out;
+}
+
+/* A byte that ends a contact unit (taint._UNIT_TR maps it to a space): whitespace, controls,
+ * DEL and the punctuation around addresses in prose and markup. */
+static inline int
+sq_unit_sep(uint8_t ch)
+{
+    return ch <= 0x20 || ch == 0x7F || (ch < 0x80 && strchr("\"'<>()[]{},;!|\\^*`", ch) != NULL);
+}
+
+/* scan_tokens(spaced, token_min) -> (keys, units): the secret-like keys of an argument's
+ * spaced fold (secret_keys(spaced, token_min)) and the units around each "@", then each
+ * "://", as taint._secret_units finds them (the runs between unit separators; a unit ends
+ * the search for the next mark of its kind). spaced is ASCII: the caller reads the units'
+ * contact keys. */
+static PyObject *
+py_scan_tokens(PyObject *self, PyObject *args)
+{
+    PyObject *sp;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &sp, &token_min)) {
+        return NULL;
+    }
+    PyObject *keys = py_secret_keys(self, args);
+    if (!keys) {
+        return NULL;
+    }
+    PyObject *units = PyList_New(0);
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
+    Py_ssize_t n = PyBytes_GET_SIZE(sp);
+    static const char *marks[2] = {"@", "://"};
+    for (int mi = 0; units && mi < 2; mi++) {
+        const char *mark = marks[mi];
+        Py_ssize_t ml = (Py_ssize_t)strlen(mark), p = 0;
+        while (p + ml <= n) {
+            const uint8_t *hit = memchr(s + p, mark[0], (size_t)(n - ml + 1 - p));
+            if (!hit) {
+                break;
+            }
+            p = hit - s;
+            if (memcmp(s + p, mark, (size_t)ml) != 0) {
+                p++;
+                continue;
+            }
+            Py_ssize_t a = p, e = p;
+            while (a > 0 && !sq_unit_sep(s[a - 1])) {
+                a--;
+            }
+            while (e < n && !sq_unit_sep(s[e])) {
+                e++;
+            }
+            for (Py_ssize_t i = a; i < e; i++) {
+                if (s[i] >= 0x80) {
+                    Py_CLEAR(units);
+                    PyErr_SetString(PyExc_ValueError, "a spaced fold is ASCII");
+                    break;
+                }
+            }
+            if (!units || append_new(units, PyUnicode_DecodeASCII((const char *)s + a, e - a, NULL)) < 0) {
+                Py_CLEAR(units);
+                break;
+            }
+            p = e;
+        }
+    }
+    if (!units) {
+        Py_DECREF(keys);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", keys, units);
+}
+
 /* decode_candidates(raw) -> [(start, end), ...]: the runs of 16 or more base64/hex/escape
  * characters of an argument (taint._long_runs; raw is the argument encoded to ASCII with "?"
  * for any other character, one byte per character) that might decode: every run the
@@ -2758,6 +3382,9 @@ static PyMethodDef methods[] = {
     {"ascii_tr", py_ascii_tr, METH_VARARGS, "text.encode('ascii', 'replace').translate(table, delete) in one pass."},
     {"strict_ascii", py_strict_ascii, METH_VARARGS, "The strict form of ASCII or inert UTF-8 bytes, undecoded."},
     {"latin_spaced", py_latin_spaced, METH_VARARGS, "The spaced Latin fold of a str and its index map, or None."},
+    {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
+    {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
+    {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -148,9 +148,10 @@ def new_decision_id() -> str:
     with _ID_LOCK:
         if _id_pos >= len(_id_hex):
             _id_hex, _id_pos = os.urandom(4096).hex(), 0
-        at = _id_pos
+        pool, at = _id_hex, _id_pos
         _id_pos = at + 32
-    return _id_hex[at : at + 32]
+    # (the pool read under the lock: another thread may start a new one before the slice)
+    return pool[at : at + 32]
 
 
 def _forget_ids() -> None:

@@ -166,6 +166,7 @@ import os
 import re
 import sys
 import types
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1241,7 +1242,8 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
     also as it is (a cut address)."""
     raw: bytes | None
     if sp is not None:
-        if b"@" not in sp and b"://" not in sp:
+        # (find, not "in": bytes.__contains__ tries the needle as an int first, and raises)
+        if sp.find(b"@") < 0 and sp.find(b"://") < 0:
             return []
         raw = sp
     else:
@@ -1265,6 +1267,12 @@ def _secret_units(text: str, sp: bytes | None = None) -> list[str]:
                 p = raw.find(mark, e)
     else:
         units = [m.group() for m in _UNIT.finditer(v) if "@" in m.group() or "://" in m.group()]
+    return _contact_keys(units)
+
+
+def _contact_keys(units: list[str]) -> list[str]:
+    """The contact keys of the units :func:`_secret_units` found (by the C core's
+    ``scan_tokens`` for a spaced fold at hand)."""
     out: list[str] = []
     cache = _UNIT_CACHE
     for u in units:
@@ -1446,7 +1454,12 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
-        runs = _long_runs(text) if c is None else [(a, text[a:b]) for a, b in c.decode_candidates(text.encode("ascii", "replace"))]
+        if c is None:
+            runs = _long_runs(text)
+        else:
+            # (ASCII text encodes by a copy; "replace" would check it character by character)
+            raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
+            runs = [(a, text[a:b]) for a, b in c.decode_candidates(raw)]
         for base, run in runs:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
@@ -1537,6 +1550,8 @@ _SENTINEL = np.full(1, N.SEPARATOR, dtype=np.uint32)
 # 0xFF, the separator of byte batches: no folded text contains U+00FF either (it decomposes
 # under NFKD, which every fold image goes through; a test checks the fold table)
 _SENTINEL8 = np.full(1, 0xFF, dtype=np.uint8)
+# how a part goes into the C core's scan batch (scan_query)
+_SQ_REVERSED, _SQ_SPACED, _SQ_SEGMENT = 1, 2, 4
 _PIECE_OVERHEAD = 200  # the _Piece object, its array header and the deque slot
 
 
@@ -2173,6 +2188,88 @@ class TaintLedger:
             for key in _value_keys(v, strict_mode=False, whole=whole):
                 keys.append(_NS_DEST + key)
                 owner.append(i)
+        found: dict[tuple[int, int], TaintMatch] = {}
+        by_src: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        n_of: dict[int, int] = {}
+        core = self._c is not None and self._origin_core(cands, keys, owner, exact, found, by_src, n_of)
+        if not core and not self._origin_lookup(cands, keys, owner, exact, found, by_src, n_of):
+            return ()
+        for (i, sidx), hits in sorted(by_src.items()):
+            if (i, sidx) in found:
+                continue
+            n = n_of[i]
+            qs = sorted(q for q, _ in hits)
+            # the whole value: a hit in the first window and one in the last window
+            # (guaranteed for a value wholly inside the source)
+            if qs[0] > w - 1 or qs[-1] < n - k - (w - 1):
+                continue
+            v = cands[i]
+            first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
+            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
+        return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
+
+    def _origin_core(
+        self,
+        cands: list[str],
+        keys: list[str],
+        owner: list[int],
+        exact: bool,
+        found: dict[tuple[int, int], TaintMatch],
+        by_src: dict[tuple[int, int], list[tuple[int, int]]],
+        n_of: dict[int, int],
+    ) -> bool:
+        """:meth:`origin`'s lookup with the C core, by ``scan_query``: the token keys in one
+        call, then every k-gram of each candidate in one call each (what ``scan_keys`` queries
+        for a short batch, at their positions). False, with nothing done, when a candidate is
+        too long for that (its winnowed fingerprints are looked up: :meth:`_origin_lookup`)."""
+        c = self._c
+        assert c is not None
+        k, w = self.min_match, self.window
+        folds: list[tuple[int, int, npt.NDArray[np.integer] | bytes]] = []
+        for i, v in enumerate(() if exact else cands):
+            raw = N.folded_bytes(v[:4096])
+            codes: npt.NDArray[np.integer] | bytes = raw if raw is not None else N.fold_codes(v[:4096])
+            n = len(codes)
+            if n < k:
+                continue
+            if n - k + 1 > 2 * (k + w):
+                return False
+            folds.append((i, n, codes))
+        index = self._index
+        index.flush()
+        runs, starts, nsrc, base, dups = index.runs, self._starts, len(self._sources), self._base, index._DUPS
+        if keys:
+            _, hits, _ = c.scan_query([], k, w, keys, runs, dups, starts, nsrc, base)
+            for q, _, val, sidx in hits:
+                src = self._sources[sidx]
+                if src.trusted:
+                    continue
+                i = owner[q]
+                if (i, sidx) not in found:
+                    v = cands[i]
+                    p = val + base - int(starts[sidx])
+                    found[(i, sidx)] = _match(src, (p, p + len(v)), v[:80], _value_transform(v), covered=len(v))
+        for i, n, codes in folds:
+            n_of[i] = n
+            _, hits, _ = c.scan_query([(codes, 0)], k, w, [], runs, dups, starts, nsrc, base)
+            for _, pos, val, sidx in hits:
+                if not self._sources[sidx].trusted:
+                    by_src.setdefault((i, sidx), []).append((pos, val))
+        return True
+
+    def _origin_lookup(
+        self,
+        cands: list[str],
+        keys: list[str],
+        owner: list[int],
+        exact: bool,
+        found: dict[tuple[int, int], TaintMatch],
+        by_src: dict[tuple[int, int], list[tuple[int, int]]],
+        n_of: dict[int, int],
+    ) -> bool:
+        """:meth:`origin`'s lookup: the token keys of each candidate, then the k-grams of those
+        long enough to be found as a substring, in one lookup. False when there is no hit."""
+        k, w = self.min_match, self.window
         qparts: list[U64] = [_key_hashes(keys)] if keys else []
         grams: list[tuple[int, int, int, IntP]] = []  # (candidate, first query index, folded length, positions)
         nq = len(keys)
@@ -2197,12 +2294,10 @@ class TaintLedger:
             qparts.append(hsel)
             nq += sel.shape[0]
         if not qparts:
-            return ()
+            return False
         qi, vals = self._index.lookup(np.concatenate(qparts) if len(qparts) > 1 else qparts[0])
         if not qi.shape[0]:
-            return ()
-        found: dict[tuple[int, int], TaintMatch] = {}
-        by_src: dict[tuple[int, int], list[tuple[int, int]]] = {}
+            return False
         starts = [g[1] for g in grams]
         for q, sidx, val in zip(qi.tolist(), self._source_of(vals).tolist(), vals.tolist(), strict=True):
             src = self._sources[sidx]
@@ -2217,20 +2312,8 @@ class TaintLedger:
             else:
                 g = grams[_seg_of(starts, q)]
                 by_src.setdefault((g[0], sidx), []).append((int(g[3][q - g[1]]), val))
-        n_of = {g[0]: g[2] for g in grams}
-        for (i, sidx), hits in sorted(by_src.items()):
-            if (i, sidx) in found:
-                continue
-            n = n_of[i]
-            qs = sorted(q for q, _ in hits)
-            # the whole value: a hit in the first window and one in the last window
-            # (guaranteed for a value wholly inside the source)
-            if qs[0] > w - 1 or qs[-1] < n - k - (w - 1):
-                continue
-            v = cands[i]
-            first = min(val for _, val in hits) + self._base - int(self._starts[sidx])
-            found[(i, sidx)] = _match(self._sources[sidx], (first, first + len(v)), v[:80], _value_transform(v), covered=len(v))
-        return tuple(found[key] for key in sorted(found, key=lambda key: (key[1], key[0])))
+        n_of.update((g[0], g[2]) for g in grams)
+        return True
 
     def sanctioned(self, value: str, *, forms: Sequence[str] = (), whole: bool = False) -> Source | None:
         """The earliest trusted source (user/system words, trusted tool output) in which
@@ -2309,20 +2392,16 @@ class TaintLedger:
         if not self._index or not ((untrusted and self._untrusted_seen) or labelset is None or labelset):
             return ()
         items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
-        spaced: dict[int, tuple[bytes, IntP | None]] = {}  # (C core) each argument's spaced fold
-        batch, segs, layers = self._batch(items, spaced)
+        if self._c is not None:
+            return self._scan_core(items, labelset, wanted, call_id)
+        # the numpy fallback
+        batch, segs, layers = self._batch(items)
         k, w = self.min_match, self.window
         qpos_parts: list[IntP] = []
         qkey_parts: list[U64] = []
         h = _EMPTY_U64
         fp_keys = _EMPTY_U64  # the fingerprint queries, mixed
-        if batch.shape[0] >= k and self._c is not None:
-            # the same queries as below, in one pass, at exact positions (so _explain needs
-            # no hashes: the core does not hand them back)
-            _, kb, pb = self._c.scan_keys(_codes_for_c(batch), k, w, [(seg.start, seg.end) for seg in segs], False)
-            fp_keys = np.frombuffer(kb, dtype=np.uint64)
-            qpos_parts.append(np.frombuffer(pb, dtype=np.intp))
-        elif batch.shape[0] >= k:
+        if batch.shape[0] >= k:
             h = kgram_hashes(batch, k)
             m = h.shape[0]
             if m <= 2 * (k + w):
@@ -2346,26 +2425,7 @@ class TaintLedger:
                         r = np.arange(seg.start, seg.end - k + 1)
                         qpos_parts.append(r)
                         qkey_parts.append(h[r])
-        # secret-like tokens (labelled sources only: the token index has no other kind)
-        tok_keys: list[str] = []
-        tok_info: list[tuple[int, str, str, int, int]] = []  # (text index, transform, token, a, b)
-        if self._secret_tokens and (labelset is None or labelset):
-            for ti, text, transform, a, b in layers:
-                sp = spaced.get(ti) if transform == "plain" else None
-                keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
-                if keys:
-                    tok_keys += [_NS_SECRET + key for key in keys]
-                    tok_info += [(ti, transform, key, a, b) for key in keys]
-                units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
-                if self._postal_tokens:
-                    units += _street_keys(text)
-                for key in units:
-                    tok_keys.append(_NS_SECRET + key)
-                    tok_info.append((ti, transform, key, a, b))
-                    if transform == "plain" and not key.isdigit():
-                        # a reversed id (numbers are left alone: reversed digits are noise)
-                        tok_keys.append(_NS_SECRET + key[::-1])
-                        tok_info.append((ti, "reversed", key, a, b))
+        tok_keys, tok_info = self._token_queries(layers, {}, labelset)
         if qkey_parts:
             fp_keys = _mix(np.concatenate(qkey_parts))
         n_fp = int(fp_keys.shape[0])
@@ -2380,19 +2440,129 @@ class TaintLedger:
             return ()
         srcs = self._source_of(vals)
         qpos = (qpos_parts[0] if len(qpos_parts) == 1 else np.concatenate(qpos_parts)) if qpos_parts else _EMPTY_IDX
-        return self._explain(items, segs, layers, h, qpos, qi, vals, srcs, n_fp, tok_info, wanted, call_id, spaced)
+        hits = list(zip(qi.tolist(), self._hit_positions(h, qpos, qi, n_fp), vals.tolist(), srcs.tolist(), strict=True))
+        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, {})
+
+    def _token_queries(
+        self,
+        layers: list[tuple[int, str, str, int, int]],
+        spaced: dict[int, tuple[bytes, IntP | None]],
+        labelset: frozenset[str] | None,
+    ) -> tuple[list[str], list[tuple[int, str, str, int, int]]]:
+        """The secret-like token keys of a call's texts (labelled sources only: the token
+        index has no other kind), with ``(text index, transform, token, a, b)`` for each."""
+        tok_keys: list[str] = []
+        tok_info: list[tuple[int, str, str, int, int]] = []
+        if self._secret_tokens and (labelset is None or labelset):
+            for ti, text, transform, a, b in layers:
+                sp = spaced.get(ti) if transform == "plain" else None
+                units: list[str]
+                if sp is not None and self._c is not None:
+                    # (the C core: one pass for the keys and the contact units)
+                    keys, found = self._c.scan_tokens(sp[0], self.token_min)
+                    units = _contact_keys(found) if self._contact_tokens and found else []
+                else:
+                    keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
+                    units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
+                if keys:
+                    tok_keys += [_NS_SECRET + key for key in keys]
+                    tok_info += [(ti, transform, key, a, b) for key in keys]
+                if self._postal_tokens:
+                    units += _street_keys(text)
+                for key in units:
+                    tok_keys.append(_NS_SECRET + key)
+                    tok_info.append((ti, transform, key, a, b))
+                    if transform == "plain" and not key.isdigit():
+                        # a reversed id (numbers are left alone: reversed digits are noise)
+                        tok_keys.append(_NS_SECRET + key[::-1])
+                        tok_info.append((ti, "reversed", key, a, b))
+        return tok_keys, tok_info
+
+    def _scan_core(
+        self, items: list[tuple[str, str]], labelset: frozenset[str] | None, wanted: Callable[[Source], bool], call_id: str | None
+    ) -> tuple[TaintMatch, ...]:
+        """:meth:`scan` with the C core: the batch of :meth:`_batch` described as parts (the
+        spaced fold of a mostly-Latin argument as is, its reversal a flag), then its queries,
+        the token keys, the lookup and the sources in one call (``scan_query``). The layout
+        of the batch (its segments) is built only when there is a hit to explain."""
+        c = self._c
+        assert c is not None
+        k = self.min_match
+        parts: list[tuple[object, int]] = []
+        # per part: (kind, argument index or -1 - egress piece id, transform, encoded span)
+        meta: list[tuple[str, int, str, tuple[int, int]]] = []
+        if self._egress:
+            # the stream: recent egress (tail) then this call's arguments (see _batch)
+            hist: list[tuple[int, _Piece]] = []
+            need = self.guaranteed_match + k
+            got = 0
+            for pid in range(len(self._egress) - 1, -1, -1):
+                if got >= need:
+                    break
+                piece = self._egress[pid]
+                hist.append((pid, piece))
+                got += piece.codes.shape[0]
+            for pid, piece in reversed(hist):
+                parts.append((piece.codes, 0))
+                meta.append(("stream", -1 - pid, "", (0, 0)))
+        spaced: dict[int, tuple[bytes, IntP | None]] = {}
+        folds: list[tuple[npt.NDArray[np.integer] | bytes, int]] = []
+        for ti, (ptr, text) in enumerate(items):
+            lat = N.latin_spaced_map(text)
+            part: tuple[npt.NDArray[np.integer] | bytes, int]
+            if lat is not None:
+                spaced[ti] = lat
+                part = (lat[0], _SQ_SPACED)
+            else:
+                part = (N.fold_codes(text), 0)
+            folds.append(part)
+            if self._egress_seen:
+                fc = part[0]
+                plain = _as_codes(fc.translate(None, b" ")) if isinstance(fc, bytes) else fc
+                if (ptr, self._piece_codes(plain).tobytes()) in self._egress_seen:
+                    continue  # repeats a recorded piece: left out of the stream (see record_egress)
+            parts.append(part)
+            meta.append(("stream", ti, "", (0, 0)))
+        # each argument reversed, then the decoded layers (a part shorter than k is left out)
+        for ti, (codes, how) in enumerate(folds):
+            parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
+            meta.append(("reversed", ti, "reversed", (0, 0)))
+        layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
+        for ti, (_, text) in enumerate(items):
+            for dec, transform, a, b in decode_layers(text, c=c):
+                layers.append((ti, dec, transform, a, b))
+                raw = N.folded_bytes(dec)
+                parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
+                meta.append(("decoded", ti, transform, (a, b)))
+        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        index = self._index
+        index.flush()
+        n_fp, hits, lens = c.scan_query(
+            parts, k, self.window, tok_keys, index.runs, index._DUPS, self._starts, len(self._sources), self._base
+        )
+        if not hits:
+            return ()
+        stream = _Segment(0, 0, "stream")
+        segs = [stream]
+        pos = 0
+        for (kind, ref, transform, span), n in zip(meta, lens, strict=True):
+            if kind == "stream":
+                stream.pieces.append((pos, pos + n, ref))
+                pos += n
+                stream.end = pos
+            elif n >= 0:
+                segs.append(_Segment(pos + 1, pos + 1 + n, kind, ref, transform, span))
+                pos += 1 + n
+        return self._explain(items, segs, hits, n_fp, tok_info, wanted, call_id, spaced)
 
     # ------------------------------------------------------------------------------------
     # Scan internals
 
     def _batch(
-        self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]]
+        self, items: list[tuple[str, str]]
     ) -> tuple[npt.NDArray[np.integer], list[_Segment], list[tuple[int, str, str, int, int]]]:
-        """All segments of a call, joined by separators, and their descriptions.
-
-        With the C core, the spaced fold of each mostly-Latin argument is kept in ``spaced``
-        (:func:`~toolguard._normalize.latin_spaced_map`): its fold, its secret keys and its
-        fold index all derive from it, one fold instead of three."""
+        """All segments of a call, joined by separators, and their descriptions (the numpy
+        fallback; :meth:`_scan_core` hands the C core the same batch as parts)."""
         k = self.min_match
         parts: list[npt.NDArray[np.integer]] = []
         segs: list[_Segment] = []
@@ -2419,13 +2589,7 @@ class TaintLedger:
         folded: list[npt.NDArray[np.integer] | bytes] = []
         byte_parts: list[bytes] | None = None if hist else []
         for ti, (_, text) in enumerate(items):
-            lat = N.latin_spaced_map(text) if self._c is not None else None
-            c: npt.NDArray[np.integer] | bytes
-            if lat is not None:
-                spaced[ti] = lat
-                c = lat[0].translate(None, b" ")  # = fold_codes(text), as bytes
-            else:
-                c = N.fold_codes(text)
+            c: npt.NDArray[np.integer] | bytes = N.fold_codes(text)
             folded.append(c)
             if self._egress_seen and (items[ti][0], self._piece_codes(_as_codes(c)).tobytes()) in self._egress_seen:
                 continue  # repeats a recorded piece: left out of the stream (see record_egress)
@@ -2475,26 +2639,11 @@ class TaintLedger:
         batch = np.concatenate(parts) if len(parts) > 1 else parts[0]
         return batch, segs, layers
 
-    def _explain(
-        self,
-        items: list[tuple[str, str]],
-        segs: list[_Segment],
-        layers: list[tuple[int, str, str, int, int]],
-        h: U64,
-        qpos: IntP,
-        qi: IntP,
-        vals: U32,
-        srcs: IntP,
-        n_fp: int,
-        tok_info: list[tuple[int, str, str, int, int]],
-        wanted: Callable[[Source], bool],
-        call_id: str | None,
-        spaced: dict[int, tuple[bytes, IntP | None]],
-    ) -> tuple[TaintMatch, ...]:
-        k, w = self.min_match, self.window
-        seg_starts = [s.start for s in segs]
-        # exact batch positions of the fingerprint hits: a window minimum (encoded < 0) is found
-        # in its window, for all hits at once
+    def _hit_positions(self, h: U64, qpos: IntP, qi: IntP, n_fp: int) -> list[int]:
+        """The exact batch position of each hit of a fingerprint query (0 for a token query):
+        a window minimum (encoded < 0 by the numpy path) is found in its window, for all
+        hits at once."""
+        w = self.window
         qi_list = qi.tolist()
         if len(qi_list) <= 16:
             # a few hits (the usual case): one small argmin each beats the vectorised set-up
@@ -2505,22 +2654,40 @@ class TaintLedger:
                     bp = -1 - bp
                     bp += int(h[bp : bp + w].argmin())
                 bpos_list.append(bp)
-        else:
-            fp = qi < n_fp
-            bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
-            if fp.any():
-                bp_arr = qpos[qi[fp]]
-                neg = bp_arr < 0
-                if neg.any():
-                    js = -1 - bp_arr[neg]
-                    bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
-                bpos_all[fp] = bp_arr
-            bpos_list = bpos_all.tolist()
+            return bpos_list
+        fp = qi < n_fp
+        bpos_all = np.zeros(qi.shape[0], dtype=np.intp)
+        if fp.any():
+            bp_arr = qpos[qi[fp]]
+            neg = bp_arr < 0
+            if neg.any():
+                js = -1 - bp_arr[neg]
+                bp_arr[neg] = js + h[js[:, None] + _ARANGE[:w]].argmin(axis=1)
+            bpos_all[fp] = bp_arr
+        out: list[int] = bpos_all.tolist()
+        return out
+
+    def _explain(
+        self,
+        items: list[tuple[str, str]],
+        segs: list[_Segment],
+        hits: list[tuple[int, int, int, int]],
+        n_fp: int,
+        tok_info: list[tuple[int, str, str, int, int]],
+        wanted: Callable[[Source], bool],
+        call_id: str | None,
+        spaced: dict[int, tuple[bytes, IntP | None]],
+    ) -> tuple[TaintMatch, ...]:
+        """The matches of a scan's ``hits``: ``(query index, batch position, value, source)``
+        sorted by query then value (the first ``n_fp`` queries are fingerprints, at exact
+        batch positions; the others tokens of ``tok_info``)."""
+        k, w = self.min_match, self.window
+        seg_starts = [s.start for s in segs]
         # group fingerprint hits by (segment, source)
         groups: dict[tuple[int, int], list[tuple[int, int]]] = {}
         tokens: list[tuple[int, int, int]] = []
         wanted_cache: dict[int, bool] = {}
-        for q, val, sidx, bpos in zip(qi_list, vals.tolist(), srcs.tolist(), bpos_list, strict=True):
+        for q, bpos, val, sidx in hits:
             ok = wanted_cache.get(sidx)
             if ok is None:
                 ok = wanted_cache[sidx] = wanted(self._sources[sidx])
@@ -2532,25 +2699,14 @@ class TaintLedger:
             else:
                 tokens.append((q - n_fp, val, sidx))
         out: dict[tuple[object, ...], TaintMatch] = {}
-        maps: dict[int, npt.NDArray[np.intp]] = {}
-
-        def fmap(ti: int) -> npt.NDArray[np.intp]:
-            if ti not in maps:
-                lat = spaced.get(ti)
-                if lat is None:
-                    maps[ti] = N.fold_index(items[ti][1])
-                else:  # what fold_index computes from the same spaced fold
-                    idx: IntP = (np.frombuffer(lat[0], dtype=np.uint8) != 0x20).nonzero()[0]
-                    maps[ti] = idx if lat[1] is None else lat[1][idx]
-            return maps[ti]
-
-        for (si, sidx), hits in sorted(groups.items()):
+        at = _FoldPositions(items, spaced, self._c)
+        for (si, sidx), ghits in sorted(groups.items()):
             seg = segs[si]
             src = self._sources[sidx]
             start0 = int(self._starts[sidx]) - self._base
-            hits.sort()
-            clusters: list[list[tuple[int, int]]] = [[hits[0]]]
-            for hit in hits[1:]:
+            ghits.sort()
+            clusters: list[list[tuple[int, int]]] = [[ghits[0]]]
+            for hit in ghits[1:]:
                 if hit[0] - clusters[-1][-1][0] <= w + k:
                     clusters[-1].append(hit)
                 else:
@@ -2558,21 +2714,24 @@ class TaintLedger:
             for cl in clusters:
                 a, b = cl[0][0], cl[-1][0] + k  # batch coordinates of the proven region
                 p_first = cl[0][1] - start0
-                p_lo = min(v for _, v in cl) - start0
-                p_hi = max(v for _, v in cl) - start0 + k
+                if len(cl) == 1:
+                    p_lo, p_hi = p_first, p_first + k
+                else:
+                    vs = [v for _, v in cl]
+                    p_lo, p_hi = min(vs) - start0, max(vs) - start0 + k
                 if seg.kind == "stream":
-                    m = self._explain_stream(items, seg, src, a, b, p_first, fmap, call_id)
+                    m = self._explain_stream(items, seg, src, a, b, p_first, at, call_id)
                     if m is not None:
                         out.setdefault((m.pointer, m.transform, sidx, m.span, m.pointers), m)
                     continue
                 ti = seg.text_index
                 ptr, text = items[ti]
                 if seg.kind == "reversed":
-                    n = fmap(ti).shape[0]
+                    n = at.length(ti)
                     ra, rb = a - seg.start, b - seg.start
                     fa, fb = n - rb, n - ra
-                    mp = fmap(ti)
-                    oa, ob = int(mp[fa]), int(mp[min(fb, n) - 1]) + 1
+                    oa, ob = at.pair(ti, fa, min(fb, n) - 1)
+                    ob += 1
                     frag = text[oa:ob]
                     m = _match(src, (p_lo, p_hi), frag[:80], "reversed", ptr, covered=ob - oa)
                 else:
@@ -2604,7 +2763,7 @@ class TaintLedger:
         a: int,
         b: int,
         p_first: int,
-        fmap: Callable[[int], npt.NDArray[np.intp]],
+        at: _FoldPositions,
         call_id: str | None,
     ) -> TaintMatch | None:
         involved = [(s, e, pid) for s, e, pid in seg.pieces if s < b and e > a and e > s]
@@ -2614,8 +2773,8 @@ class TaintLedger:
         if len(involved) == 1:
             s, e, ti = involved[0]
             ptr, text = items[ti]
-            mp = fmap(ti)
-            oa, ob = int(mp[a - s]), int(mp[b - s - 1]) + 1
+            oa, ob = at.pair(ti, a - s, b - s - 1)
+            ob += 1
             frag = text[oa:ob]
             transform = "plain" if _plain_ws(frag) else "case/unicode"
             return _match(src, (p_first, p_first + (ob - oa)), frag[:80], transform, ptr, covered=ob - oa)
@@ -2625,9 +2784,9 @@ class TaintLedger:
         for s, e, pid in involved:
             if pid >= 0:
                 ptr, text = items[pid]
-                mp = fmap(pid)
                 fa, fb = max(a, s) - s, min(b, e) - s
-                frags.append(text[int(mp[fa]) : int(mp[fb - 1]) + 1])
+                oa, ob = at.pair(pid, fa, fb - 1)
+                frags.append(text[oa : ob + 1])
                 if ptr not in pointers:
                     pointers.append(ptr)
                 if call_id is not None and call_id not in calls:
@@ -2654,6 +2813,44 @@ class TaintLedger:
 
 # =============================================================================================
 # Small helpers
+
+
+class _FoldPositions:
+    """Where folded characters of a scan's arguments come from: ``pair(ti, p, q)`` is the index
+    in argument ``ti`` of its folded characters ``p`` and ``q``; ``length(ti)`` its folded
+    length. A mostly-Latin argument with its spaced fold at hand (the C core) is read from
+    that fold (``fold_offsets``); any other computes :func:`~toolguard._normalize.fold_index`
+    once."""
+
+    __slots__ = ("c", "items", "maps", "spaced")
+
+    def __init__(self, items: list[tuple[str, str]], spaced: dict[int, tuple[bytes, IntP | None]], c: types.ModuleType | None) -> None:
+        self.items = items
+        self.spaced = spaced
+        self.c = c
+        self.maps: dict[int, IntP] = {}
+
+    def _map(self, ti: int) -> IntP:
+        mp = self.maps.get(ti)
+        if mp is None:
+            mp = self.maps[ti] = N.fold_index(self.items[ti][1])
+        return mp
+
+    def length(self, ti: int) -> int:
+        lat = self.spaced.get(ti)
+        if lat is not None:
+            return len(lat[0]) - lat[0].count(b" ")
+        return int(self._map(ti).shape[0])
+
+    def pair(self, ti: int, p: int, q: int) -> tuple[int, int]:
+        lat = self.spaced.get(ti)
+        if lat is None or self.c is None:
+            mp = self._map(ti)
+            return int(mp[p]), int(mp[q])
+        i, j = self.c.fold_offsets(lat[0], [p, q])
+        if lat[1] is not None:
+            return int(lat[1][i]), int(lat[1][j])
+        return i, j
 
 
 def _as_codes(c: npt.NDArray[np.integer] | bytes) -> npt.NDArray[np.integer]:
@@ -2698,14 +2895,8 @@ def _plain_ws(frag: str) -> bool:
 
 
 def _seg_of(starts: list[int], pos: int) -> int:
-    lo, hi = 0, len(starts)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if starts[mid] <= pos:
-            lo = mid
-        else:
-            hi = mid
-    return lo
+    """The last of the (increasing) ``starts`` at or before ``pos`` (0 if none)."""
+    return max(0, bisect_right(starts, pos) - 1)
 
 
 def _ptr_order(items: list[tuple[str, str]], ptr: str) -> int:
