@@ -304,6 +304,13 @@ def _walk(value: Any, node: _Keep | None, floats: list[float], depth: int) -> An
                 out[k] = v if sub is not None and sub.keep else f"<{len(v)} chars>"
             elif tv in _SCALARS:
                 out[k] = v
+            elif tv is list and depth < 64 and (sub is None or not sub.keys):
+                # the list branch below, written out: a list of destinations (``/to/*``) or
+                # of payload, one frame fewer
+                each = sub.other if sub is not None else None
+                keep = each is not None and each.keep
+                out[k] = [(x if keep else f"<{len(x)} chars>") if type(x) is str else _walk(x, each, floats, depth + 2)
+                          for x in v]
             else:
                 out[k] = _walk(v, sub, floats, depth + 1)
         return out
@@ -412,13 +419,12 @@ def _slow_args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[by
 
 
 class _Raw:
-    """A value's canonical JSON, given as is to orjson (a ``Fragment``) and to the string builder."""
+    """A value's canonical JSON, written into the record as it is."""
 
-    __slots__ = ("fragment", "text")
+    __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.fragment = orjson.Fragment(text)
 
 
 def _input_text(value: Any, mode: str) -> str | None:
@@ -494,7 +500,10 @@ def _timing_json(timing: Mapping[str, float]) -> str:
     if len(timing) == 2 and "account_us" in timing and "decide_us" in timing:  # what the guard records
         a, d = timing["account_us"], timing["decide_us"]
         if type(a) is float and type(d) is float and 0.0 <= a < 1e12 and 0.0 <= d < 1e12:
-            return f'{{"account_us":{_milli(a)},"decide_us":{_milli(d)}}}'
+            # :func:`_milli` of each, written out
+            at = f"{a:.3f}".rstrip("0")
+            dt = f"{d:.3f}".rstrip("0")
+            return f'{{"account_us":{at}{"0" if at[-1] == "." else ""},"decide_us":{dt}{"0" if dt[-1] == "." else ""}}}'
     return "{" + ",".join([f"{_str_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)]) + "}"
 
 
@@ -1222,7 +1231,8 @@ class AuditLog:
         """Hand a record to the writer; wait for room while ``max_pending`` records wait."""
         q = self._pending
         with self._qlock:
-            self._check_open()
+            if self._failed is not None or self._fd is None or self._closing:
+                self._check_open()  # raises
             if len(q) >= self.max_pending and not force:
                 self._blocked += 1
                 try:
