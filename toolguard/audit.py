@@ -304,6 +304,13 @@ def _walk(value: Any, node: _Keep | None, floats: list[float], depth: int) -> An
                 out[k] = v if sub is not None and sub.keep else f"<{len(v)} chars>"
             elif tv in _SCALARS:
                 out[k] = v
+            elif tv is list and depth < 64 and (sub is None or not sub.keys):
+                # the list branch below, written out: a list of destinations (``/to/*``) or
+                # of payload, one frame fewer
+                each = sub.other if sub is not None else None
+                keep = each is not None and each.keep
+                out[k] = [(x if keep else f"<{len(x)} chars>") if type(x) is str else _walk(x, each, floats, depth + 2)
+                          for x in v]
             else:
                 out[k] = _walk(v, sub, floats, depth + 1)
         return out
@@ -412,20 +419,30 @@ def _slow_args_json(args: Any, manifest: Manifest | None, mode: str) -> tuple[by
 
 
 class _Raw:
-    """A value's canonical JSON, given as is to orjson (a ``Fragment``) and to the string builder."""
+    """A value's canonical JSON, written into the record as it is."""
 
-    __slots__ = ("fragment", "text")
+    __slots__ = ("text",)
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.fragment = orjson.Fragment(text)
 
 
 def _input_text(value: Any, mode: str) -> str | None:
-    """The canonical JSON of an input as :func:`_args_json` gives it (None: the record has none)."""
+    """The canonical JSON of an input as :func:`_args_json` gives it (None: the record has none).
+
+    A masked copy holds no float (:func:`_args_json` gives those as :class:`_Raw`): orjson's
+    sorted text is then the canonical text whenever it is ASCII without DEL (see
+    :func:`_fast_json`); anything else goes through :func:`canonical`.
+    """
     if mode == "hash":
         return None
-    return value.text if type(value) is _Raw else canonical(value)
+    if type(value) is _Raw:
+        return value.text
+    try:
+        out = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an int beyond 64 bits...
+        return canonical(value)
+    return out.decode("ascii") if out.isascii() and _DEL not in out else canonical(value)
 
 
 _STAMP: tuple[int, str] = (-(2**62), "")
@@ -483,90 +500,85 @@ def _timing_json(timing: Mapping[str, float]) -> str:
     if len(timing) == 2 and "account_us" in timing and "decide_us" in timing:  # what the guard records
         a, d = timing["account_us"], timing["decide_us"]
         if type(a) is float and type(d) is float and 0.0 <= a < 1e12 and 0.0 <= d < 1e12:
-            return f'{{"account_us":{_milli(a)},"decide_us":{_milli(d)}}}'
+            # :func:`_milli` of each, written out
+            at = f"{a:.3f}".rstrip("0")
+            dt = f"{d:.3f}".rstrip("0")
+            return f'{{"account_us":{at}{"0" if at[-1] == "." else ""},"decide_us":{dt}{"0" if dt[-1] == "." else ""}}}'
     return "{" + ",".join([f"{_str_json(k)}:{_number(round(timing[k], 3))}" for k in sorted(timing)]) + "}"
+
+
+_SHAPES: dict[tuple[str | None, ...], tuple[str, str, str, str]] = {}
+
+
+def _shape(
+    verdict: Any, reason: Any, principal: Any, session: Any, tool: Any, input_mode: str,
+    manifest_digest: str | None, policy_revision: str | None,
+) -> tuple[str, str, str, str]:
+    """The text of a decision record between its per-call fields: ``(a, b, c, d)`` of :func:`_decision_parts`.
+
+    These depend only on values most calls of one principal, session and tool share
+    (verdict and headline reason, the names, the mode, the manifest and policy digests), so
+    they are cached when every one is a plain ``str`` (or None for the digests): equal keys
+    then always give equal text. Other values are serialised per call.
+    """
+    key = (verdict, reason, principal, session, tool, input_mode, manifest_digest, policy_revision)
+    hit = _SHAPES.get(key)
+    if hit is not None:
+        return hit
+    v = _str_json(verdict)
+    shape = (
+        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":"',
+        f'","principal":{_str_json(principal)},"result":{{"reason":{_str_json(reason)},"verdict":{v}}},"seq":',
+        f',"session":{_str_json(session)},"timestamp":"',
+        f',"tool":{_str_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{v}}}',
+    )
+    if (type(verdict) is str and type(reason) is str and type(principal) is str and type(session) is str
+            and type(tool) is str and type(input_mode) is str
+            and (manifest_digest is None or type(manifest_digest) is str)
+            and (policy_revision is None or type(policy_revision) is str)):
+        if len(_SHAPES) >= 4096:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape
 
 
 def _decision_parts(
     decision: Decision, tool: str, call_id: str, principal: str, session: str, args_sha256: str, input_mode: str,
-    input_value: Any, manifest_digest: str | None, policy_revision: str | None, timing_json: str,
+    input_json: str | None, manifest_digest: str | None, policy_revision: str | None, timing_json: str,
 ) -> tuple[str, str, str, str]:
     """A decision record's canonical JSON (without ``hash``) around its chain fields and time.
 
-    The record is ``a + prev + b + str(seq) + c + timestamp + d``: everything but ``prev``,
-    ``seq`` and ``timestamp`` is serialised before the log's lock is taken (or on the
-    calling thread, with the background writer). Equal, character for character, to
-    :func:`canonical` of the record's dict: the keys are written in sorted order here, and
-    every nested value goes through :func:`canonical` (tests/audit compare the two on many
-    records).
+    The record is ``a + prev + b + str(seq) + c + timestamp + d`` (:func:`_decision_text`):
+    everything but ``prev``, ``seq`` and ``timestamp`` is written before the log's lock is
+    taken. The text is written in sorted key order: the fields of the call (ids, the
+    arguments' digest and input, findings, timing) between the cached parts of
+    :func:`_shape`. Every string goes through the standard library's ASCII escaper and
+    every nested value through :func:`canonical` (``input_json`` is the input's canonical
+    text, :func:`_input_text`), so the text is :func:`canonical` of the record's dict,
+    character for character (tests/audit compare the two on generated records).
     """
-    codes = decision.codes
     findings = decision.findings
-    verdict = _str_json(decision.verdict)
-    input_json = _input_text(input_value, input_mode)
-    input_field = "" if input_json is None else ',"input":' + input_json
-    a = (
-        f'{{"args_sha256":"{args_sha256}","call_id":{_str_json(call_id)},'
-        f'"codes":{canonical(list(codes)) if codes else "[]"},"decision_id":{_str_json(decision.decision_id)},'
-        f'"findings":{canonical([_jsonable(f.to_dict()) for f in findings]) if findings else "[]"}'
-        f"{input_field}"
-        f'{_fixed_fields(input_mode, manifest_digest, policy_revision)},"prev":"'
+    a, b, c, d = _shape(decision.verdict, decision.reason, principal, session, tool, input_mode, manifest_digest,
+                        policy_revision)
+    if findings:
+        codes = canonical(list(decision.codes))
+        found = canonical([_jsonable(f.to_dict()) for f in findings])
+    else:
+        codes = found = "[]"
+    cid = _esc(call_id) if type(call_id) is str else canonical(call_id)
+    did = decision.decision_id
+    did = _esc(did) if type(did) is str else canonical(did)
+    inp = "" if input_json is None else ',"input":' + input_json
+    tim = ',"timing":' + timing_json if timing_json else ""
+    return (
+        f'{{"args_sha256":"{args_sha256}","call_id":{cid},"codes":{codes},"decision_id":{did},"findings":{found}{inp}{a}',
+        b, c, f'"{tim}{d}',
     )
-    b = f'","principal":{_str_json(principal)},"result":{{"reason":{_str_json(decision.reason)},"verdict":{verdict}}},"seq":'
-    c = f',"session":{_str_json(session)},"timestamp":"'
-    timing_field = ',"timing":' + timing_json if timing_json else ""
-    d = f'"{timing_field},"tool":{_str_json(tool)},"type":"decision","v":{int.__repr__(FORMAT_VERSION)},"verdict":{verdict}}}'
-    return a, b, c, d
 
 
-def _decision_record(
-    decision: Decision, tool: str, call_id: str, principal: str, session: str, args_sha256: str, input_mode: str,
-    input_value: Any, manifest_digest: str | None, policy_revision: str | None, timing_json: str,
-) -> dict[str, Any] | None:
-    """A decision record as a dict orjson writes canonically (the chain fields and time to be
-    set), or None when a field is not a plain string (:func:`_decision_parts` then writes it).
-
-    Nested values whose text must come from the stdlib (findings, timing, inputs with
-    floats) are ``orjson.Fragment`` objects holding their canonical JSON.
-    """
-    if not (type(principal) is str and type(session) is str and type(decision.decision_id) is str
-            and (policy_revision is None or type(policy_revision) is str)):
-        return None
-    findings = decision.findings
-    rec: dict[str, Any] = {
-        "args_sha256": args_sha256, "call_id": call_id, "codes": decision.codes,
-        "decision_id": decision.decision_id,
-        "findings": orjson.Fragment(canonical([_jsonable(f.to_dict()) for f in findings])) if findings else (),
-        "input_mode": input_mode, "manifest_digest": manifest_digest, "policy_revision": policy_revision,
-        "principal": principal, "result": {"reason": decision.reason, "verdict": decision.verdict},
-        "session": session, "tool": tool, "type": "decision", "v": FORMAT_VERSION, "verdict": decision.verdict,
-    }
-    if input_mode != "hash":
-        rec["input"] = input_value.fragment if type(input_value) is _Raw else input_value
-    if timing_json:
-        rec["timing"] = orjson.Fragment(timing_json)
-    return rec
-
-
-def _record_bytes(rec: dict[str, Any]) -> bytes | None:
-    """orjson's text of a record from :func:`_decision_record` when it is canonical, else None."""
-    try:
-        out = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        return None
-    return out if out.isascii() and _DEL not in out else None
-
-
-def _decision_bytes(rec: dict[str, Any] | None, fields: tuple[Any, ...], seq: int, prev: str, timestamp: str) -> bytes:
-    """A decision record's canonical JSON with its chain fields and time: orjson's text of
-    ``rec`` (from :func:`_decision_record`) when it is canonical, else the string builder's
-    (:func:`_decision_parts` of ``fields``)."""
-    if rec is not None:
-        rec["prev"], rec["seq"], rec["timestamp"] = prev, seq, timestamp
-        data = _record_bytes(rec)
-        if data is not None:
-            return data
-    a, b, c, d = _decision_parts(*fields)
+def _decision_text(parts: tuple[str, str, str, str], seq: int, prev: str, timestamp: str) -> bytes:
+    """The record of :func:`_decision_parts` with its chain fields and time, as ASCII bytes."""
+    a, b, c, d = parts
     return f"{a}{prev}{b}{int.__repr__(seq)}{c}{timestamp}{d}".encode("ascii")
 
 
@@ -1219,7 +1231,8 @@ class AuditLog:
         """Hand a record to the writer; wait for room while ``max_pending`` records wait."""
         q = self._pending
         with self._qlock:
-            self._check_open()
+            if self._failed is not None or self._fd is None or self._closing:
+                self._check_open()  # raises
             if len(q) >= self.max_pending and not force:
                 self._blocked += 1
                 try:
@@ -1386,9 +1399,10 @@ class AuditLog:
         decision, tool, call_id, args_raw, input_value, principal, session, manifest, revision, timing, stamp, copy = payload
         if copy is not _NO_COPY:  # a snapshot: args_raw is orjson's text of ``copy``
             args_raw, input_value = _args_json(copy, manifest, self.args, args_raw)
-        fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
-                  input_value, manifest_digest(manifest), revision, _timing_json(timing) if timing else "")
-        return _decision_bytes(_decision_record(*fields), fields, seq, prev, _timestamp(stamp))
+        parts = _decision_parts(decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(),
+                                self.args, _input_text(input_value, self.args), manifest_digest(manifest), revision,
+                                _timing_json(timing) if timing else "")
+        return _decision_text(parts, seq, prev, _timestamp(stamp))
 
     def decision(
         self,
@@ -1439,15 +1453,13 @@ class AuditLog:
                 return ""
             # The inline writer serialises the arguments before the call goes on.
             args_raw, input_value = _args_json(call.args, manifest, self.args)
-            timing_json = _timing_json(timing) if timing else ""
-            fields = (decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(), self.args,
-                      input_value, manifest_digest(manifest), policy_revision, timing_json)
-            rec = _decision_record(*fields)
+            parts = _decision_parts(decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(),
+                                    self.args, _input_text(input_value, self.args), manifest_digest(manifest),
+                                    policy_revision, _timing_json(timing) if timing else "")
             # Only the chain's own fields and the time are filled in under the lock.
             with self._lock:
                 self._check_open()
-                data = _decision_bytes(rec, fields, self._seq + 1, self._prev, _timestamp(self._clock()))
-                return self._emit_inline(data)
+                return self._emit_inline(_decision_text(parts, self._seq + 1, self._prev, _timestamp(self._clock())))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"an audit record must be JSON: {exc}") from None
 

@@ -634,20 +634,22 @@ class LeasedCounterStore:
                 self._high = now
             leases = self._leases
             n_buckets = self.buckets
-            found: list[tuple[str, _Lease, int]] = []
+            floor = math.floor
+            # First every series is checked, then every one is spent: nothing changes unless all fit.
             for key, per, cost in items:
                 lease = leases.get(key)
                 if cost is None:
                     cost = fill
                 elif type(cost) is not int or cost < 0:
                     raise ValueError(f"charge {key!r}: cost must be a non-negative int, not {cost!r}")
-                if lease is None or lease.left < cost or lease.bucket < math.floor(now / (per / n_buckets)):
+                if lease is None or lease.left < cost or lease.bucket < floor(now / (per / n_buckets)):
                     return None
-                found.append((key, lease, cost))
             usage = self._usage
             out: dict[str, int] = {}
-            for key, lease, cost in found:
-                lease.left -= cost
+            for key, _, cost in items:
+                if cost is None:
+                    cost = fill
+                leases[key].left -= cost
                 out[key] = usage[key] = usage.get(key, 0) + cost
             return out
 

@@ -8,6 +8,7 @@ import datetime
 import enum
 import hashlib
 import json
+import types
 import uuid
 from typing import Any
 
@@ -20,6 +21,8 @@ from toolguard.audit import (
     _NO_COPY,
     AuditLog,
     _args_json,
+    _decision_parts,
+    _decision_text,
     _input_text,
     _jsonable,
     _keep_tree,
@@ -29,11 +32,12 @@ from toolguard.audit import (
     _walk,
     args_digest,
     canonical,
+    manifest_digest,
     masked_input,
     read_records,
     verify,
 )
-from toolguard.findings import combine
+from toolguard.findings import Evidence, Finding, combine
 from toolguard.manifest import manifest_from_dict
 
 # Destination pointers of every shape the tree must merge: keys, indexes, wildcards at any
@@ -235,3 +239,52 @@ def test_records_with_any_names_are_canonical_and_verify(tmp_path_factory, princ
         assert rec["principal"] == principal and rec["session"] == session
         assert rec["args_sha256"] == args_digest(args)
         assert json.loads(canonical(rec["input"])) == json.loads(canonical(masked_input(args, MANIFEST)))
+
+
+FINDINGS = st.lists(
+    st.builds(
+        Finding, code=st.sampled_from(["destination.not_allowed", "guard.error", "budget.exceeded"]), message=NAMES,
+        action=st.sampled_from(["allow", "hold", "deny"]), pointer=st.sampled_from(["", "/to/0", "/a~1b"]),
+        evidence=st.lists(st.builds(Evidence, st.sampled_from(["error", "limit"]), st.dictionaries(KEYS, PLAIN, max_size=3)),
+                          max_size=2).map(tuple),
+    ),
+    max_size=3,
+)
+TIMINGS = st.one_of(
+    st.none(),
+    st.fixed_dictionaries({"decide_us": st.floats(min_value=0.0, max_value=1e6), "account_us": st.floats(min_value=0.0, max_value=1e6)}),
+    st.dictionaries(st.sampled_from(["decide_us", "account_us", "z", "é"]), st.floats(min_value=-1e6, max_value=1e6), max_size=3),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(principal=NAMES, session=NAMES, tool=NAMES, call_id=NAMES, decision_id=NAMES, findings=FINDINGS, args=ARGS,
+       mode=st.sampled_from(["masked", "full", "hash"]), revision=st.one_of(st.none(), NAMES), timing=TIMINGS,
+       seq=st.integers(min_value=1, max_value=2**40), prev=st.sampled_from(["0" * 64, "ab" * 32]))
+def test_the_record_text_is_the_canonical_json_of_the_general_paths_dict(
+    principal, session, tool, call_id, decision_id, findings, args, mode, revision, timing, seq, prev,
+):
+    """The text builder (cached shapes, per-call fields) against canonical() of the record's dict."""
+    d = combine(findings, tool=tool, call_id=call_id).with_id(decision_id)
+    call = Call(tool, args, call_id)
+    raw, value = _args_json(args, MANIFEST, mode)
+    stamp = "2026-01-02T03:04:05.000006Z"
+    body = AuditLog._decision_body(types.SimpleNamespace(args=mode), d, call, principal, session, MANIFEST, revision,  # type: ignore[arg-type]
+                                   timing, None)
+    expected = canonical({"v": 1, **body, "seq": seq, "prev": prev, "timestamp": stamp}).encode("ascii")
+    for _ in range(2):  # built, then from the cached shape
+        parts = _decision_parts(d, d.tool or tool, call_id, principal, session, hashlib.sha256(raw).hexdigest(), mode,
+                                _input_text(value, mode), manifest_digest(MANIFEST), revision,
+                                _timing_json(timing) if timing else "")
+        assert _decision_text(parts, seq, prev, stamp) == expected
+
+
+def test_names_that_are_equal_but_not_strings_do_not_share_a_cached_shape():
+    d = combine([], tool="t", call_id="c").with_id("0" * 32)
+    texts = set()
+    for principal in ("1", 1, True, 1.0):
+        parts = _decision_parts(d, "t", "c", principal, "s", "0" * 64, "hash", None, None, None, "")  # type: ignore[arg-type]
+        text = _decision_text(parts, 1, "0" * 64, "2026-01-02T03:04:05.000006Z")
+        assert json.loads(text)["principal"] == principal and type(json.loads(text)["principal"]) is type(principal)
+        texts.add(text)
+    assert len(texts) == 4
