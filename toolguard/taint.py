@@ -280,6 +280,15 @@ class TaintMatch:
 #: ``TaintMatch(...)`` without the frozen ``__init__`` (the same value, made per match).
 _match = slot_constructor(TaintMatch)
 
+# A credential stated as a key and its value: ``password: x``, ``DB_PASSWORD=x``,
+# ``"clientSecret": "x"``. A key word is found by a plain search of the UTF-8 text in lower
+# case; the rest of the key, the separator and the value are read from there. The value
+# runs to whitespace, a quote or a separator.
+_KEYED_WORDS = (b"pass", b"pwd", b"secret", b"key", b"token")
+_KEYED_TAIL = re.compile(rb"[a-z_-]{0,12}[\"']?[ \t]*[:=][ \t]*[\"']?([^\s\"'`,;<>]{8,128})", re.IGNORECASE)
+_KEYED_MIN = 8  # shorter values (a PIN) are left alone: they occur by chance
+_KEYED_MAX = 1024  # credentials a ledger keeps, the oldest dropped
+
 
 # =============================================================================================
 # Hashing
@@ -1630,6 +1639,9 @@ class TaintLedger:
         self._secret_tokens = 0  # secret-like tokens indexed (scan skips token work without any)
         self._contact_tokens = 0  # of which emails, their cuts and URLs
         self._postal_tokens = 0  # of which street lines
+        # credentials stated as key and value in labelled text: value -> (source, start);
+        # at most _KEYED_MAX, the oldest dropped (see _keyed_secrets)
+        self._keyed: dict[str, tuple[int, int]] = {}
         self._meta_bytes = 0
         self._labels: dict[frozenset[str], frozenset[str]] = {}
         self._tools: dict[str, str] = {}
@@ -1715,6 +1727,8 @@ class TaintLedger:
         entries = 0
         if text and (not trusted or labelset):
             entries += self._ingest_taint(text, start, untrusted=not trusted, labelled=bool(labelset))
+        if text and labelset:
+            self._keyed_secrets(text, src.index)
         if text and trusted:
             entries += self._ingest_trusted(text, src.index, start)
         self._entries.append(entries)
@@ -2061,6 +2075,58 @@ class TaintLedger:
     # ------------------------------------------------------------------------------------
     # Eviction
 
+    def _keyed_secrets(self, text: str, index: int) -> None:
+        """Record the credentials labelled text states as a key and its value
+        (``password: t7#Qm2-vRk!9pLx4``, ``API_KEY=...``, ``"client_secret": "..."``).
+
+        Their value is kept whole, whatever its characters: a password whose symbols cut it
+        into short tokens has no token or fingerprint of its own (docs/threat-model.md). A scan
+        finds such a value in an argument as is or URL/HTML-decoded (:meth:`_keyed_matches`).
+        """
+        raw = text.encode("utf-8", "surrogatepass")
+        low = raw.lower()  # ASCII letters only: byte positions kept
+        for word in _KEYED_WORDS:
+            at = low.find(word)
+            while at >= 0:
+                m = _KEYED_TAIL.match(raw, at + len(word))
+                at = low.find(word, at + 1)
+                if m is None:
+                    continue
+                # (cut at ASCII delimiters, or at 128 bytes: a character cut there is left out)
+                value = m.group(1).decode("utf-8", "ignore").rstrip(".)]}")
+                if len(value) < _KEYED_MIN or value in self._keyed:
+                    continue
+                start = m.start(1)
+                self._keyed[value] = (index, start if raw.isascii() else len(raw[:start].decode("utf-8", "surrogatepass")))
+                self._meta_bytes += sys.getsizeof(value) + 120
+                if len(self._keyed) > _KEYED_MAX:
+                    old = next(iter(self._keyed))
+                    del self._keyed[old]
+                    self._meta_bytes -= sys.getsizeof(old) + 120
+
+    def _keyed_matches(self, items: list[tuple[str, str]], wanted: Callable[[Source], bool]) -> list[TaintMatch]:
+        """Keyed credentials (:meth:`_keyed_secrets`) of wanted, not evicted sources found in
+        the arguments, as is (``plain``) or decoded (``url``, ``html``)."""
+        out: list[TaintMatch] = []
+        live = [(v, i, p) for v, (i, p) in self._keyed.items() if i >= self._live_from and wanted(self._sources[i])]
+        if not live:
+            return out
+        for ptr, text in items:
+            forms = [(text, "plain")]
+            if "%" in text or "+" in text:
+                forms.append((unquote_plus(text), "url"))
+                if "%" in forms[-1][0]:
+                    forms.append((unquote_plus(forms[-1][0]), "url"))
+            if "&" in text:
+                forms.append((html.unescape(text), "html"))
+            for value, index, pos in live:
+                for form, transform in forms:
+                    if value in form:
+                        frag = value if transform == "plain" else text[:80]
+                        out.append(_match(self._sources[index], (pos, pos + len(value)), frag[:80], transform, ptr, covered=len(value)))
+                        break
+        return out
+
     def _maybe_evict(self) -> None:
         if self.memory_bytes() <= self.max_bytes:
             return
@@ -2369,6 +2435,31 @@ class TaintLedger:
         return None
 
     def scan(
+        self,
+        texts: Sequence[tuple[str, str]],
+        *,
+        labels: Iterable[str] | None = None,
+        untrusted: bool = True,
+        call_id: str | None = None,
+    ) -> tuple[TaintMatch, ...]:
+        """Fragments of a call's payload that came from confidentiality or untrusted sources.
+
+        See :meth:`_scan_fragments`; also the credentials labelled text states as a key and
+        its value (``password: ...``), found whole in an argument (:meth:`_keyed_secrets`).
+        """
+        found = self._scan_fragments(texts, labels=labels, untrusted=untrusted, call_id=call_id)
+        if not self._keyed or (labels is not None and not labels):
+            return found
+        labelset = None if labels is None else frozenset(labels)
+        items = [(str(p), t if isinstance(t, str) else str(t)) for p, t in texts]
+        extra = self._keyed_matches(items, self._wanted(labelset, False))
+        if not extra:
+            return found
+        have = {(m.pointer, m.source.index) for m in found}
+        extra = [m for m in extra if (m.pointer, m.source.index) not in have]
+        return (found + tuple(extra))[:64] if extra else found
+
+    def _scan_fragments(
         self,
         texts: Sequence[tuple[str, str]],
         *,
