@@ -513,6 +513,68 @@ typedef struct {
     Py_ssize_t n;
 } Run;
 
+/* Search every run for every query key: append (query index << 32 | value) to *hits for
+ * each entry with that key (at most dups per run), then sort them, so the answer is in
+ * (query index, value) order whatever the runs. bounds holds 2 * nq slots. A run with a
+ * directory narrows each search to the bucket of the key's top bits: the buckets of all
+ * queries are fetched first, then searched, so the cache misses of a big run (directory,
+ * then keys) overlap instead of following one another. -1 with an exception set on error. */
+static int
+search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq, int dups,
+            Py_ssize_t *bounds, uint64_t **hits, Py_ssize_t *nhits, Py_ssize_t *hcap)
+{
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *vals = (const uint32_t *)r->vals.buf;
+        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        if (dir) {
+            for (Py_ssize_t i = 0; i < nq; i++) {
+                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
+            }
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t lo = 0, hi = r->n;
+            if (dir) {
+                uint64_t t = q[i] >> (64 - r->bits);
+                lo = dir[t];
+                hi = dir[t + 1];
+                if (lo > hi || hi > r->n) {
+                    PyErr_SetString(PyExc_ValueError, "malformed directory");
+                    return -1;
+                }
+                if (lo < hi) { /* a bucket of about 16 keys: two or three cache lines */
+                    PREFETCH(&keys[lo]);
+                    PREFETCH(&keys[lo + (hi - lo) / 2]);
+                    PREFETCH(&keys[hi - 1]);
+                }
+            }
+            bounds[2 * i] = lo;
+            bounds[2 * i + 1] = hi;
+        }
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
+            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
+                if (*nhits == *hcap) {
+                    Py_ssize_t cap = *hcap ? 2 * *hcap : 64;
+                    uint64_t *nh = PyMem_Realloc(*hits, sizeof(uint64_t) * (size_t)cap);
+                    if (!nh) {
+                        PyErr_NoMemory();
+                        return -1;
+                    }
+                    *hits = nh;
+                    *hcap = cap;
+                }
+                (*hits)[(*nhits)++] = ((uint64_t)i << 32) | vals[p + d];
+            }
+        }
+    }
+    if (*nhits > 1) {
+        qsort(*hits, (size_t)*nhits, sizeof(uint64_t), cmp_u64);
+    }
+    return 0;
+}
+
 /* lookup(runs, q, dups) -> (query indexes: bytes of int64, values: bytes of uint32)
  *
  * For every query key and every run, the values of the entries with that key (at most dups
@@ -587,55 +649,8 @@ py_lookup(PyObject *self, PyObject *args)
         PyErr_NoMemory();
         goto done;
     }
-    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
-        const Run *r = &runs[ri];
-        const uint64_t *keys = (const uint64_t *)r->keys.buf;
-        const uint32_t *vals = (const uint32_t *)r->vals.buf;
-        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
-        /* The bucket of every query first, then the searches: the cache misses of a big run
-         * (directory, then keys) overlap instead of following one another. */
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            if (dir) {
-                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
-            }
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t lo = 0, hi = r->n;
-            if (dir) {
-                uint64_t t = q[i] >> (64 - r->bits);
-                lo = dir[t];
-                hi = dir[t + 1];
-                if (lo > hi || hi > r->n) {
-                    PyErr_SetString(PyExc_ValueError, "malformed directory");
-                    goto done;
-                }
-                if (lo < hi) { /* a bucket of about 16 keys: two or three cache lines */
-                    PREFETCH(&keys[lo]);
-                    PREFETCH(&keys[lo + (hi - lo) / 2]);
-                    PREFETCH(&keys[hi - 1]);
-                }
-            }
-            bounds[2 * i] = lo;
-            bounds[2 * i + 1] = hi;
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
-            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
-                if (nhits == hcap) {
-                    hcap = hcap ? 2 * hcap : 64;
-                    uint64_t *nh = PyMem_Realloc(hits, sizeof(uint64_t) * (size_t)hcap);
-                    if (!nh) {
-                        PyErr_NoMemory();
-                        goto done;
-                    }
-                    hits = nh;
-                }
-                hits[nhits++] = ((uint64_t)i << 32) | vals[p + d];
-            }
-        }
-    }
-    if (nhits > 1) {
-        qsort(hits, (size_t)nhits, sizeof(uint64_t), cmp_u64);
+    if (search_runs(runs, nruns, q, nq, dups, bounds, &hits, &nhits, &hcap) < 0) {
+        goto done;
     }
     PyObject *qb = PyBytes_FromStringAndSize(NULL, nhits * 8);
     PyObject *vb = PyBytes_FromStringAndSize(NULL, nhits * 4);
@@ -2268,53 +2283,8 @@ py_scan_query(PyObject *self, PyObject *args)
         goto done;
     }
     Py_ssize_t nhits = 0, hcap = 0;
-    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
-        const Run *r = &runs[ri];
-        const uint64_t *keys = (const uint64_t *)r->keys.buf;
-        const uint32_t *vals = (const uint32_t *)r->vals.buf;
-        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
-        if (dir) {
-            for (Py_ssize_t i = 0; i < nq; i++) {
-                PREFETCH(&dir[qk[i] >> (64 - r->bits)]);
-            }
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t lo = 0, hi = r->n;
-            if (dir) {
-                uint64_t t = qk[i] >> (64 - r->bits);
-                lo = dir[t];
-                hi = dir[t + 1];
-                if (lo > hi || hi > r->n) {
-                    PyErr_SetString(PyExc_ValueError, "malformed directory");
-                    goto done;
-                }
-                if (lo < hi) {
-                    PREFETCH(&keys[lo]);
-                    PREFETCH(&keys[lo + (hi - lo) / 2]);
-                    PREFETCH(&keys[hi - 1]);
-                }
-            }
-            bounds[2 * i] = lo;
-            bounds[2 * i + 1] = hi;
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], qk[i]);
-            for (int d = 0; d < dups && p + d < r->n && keys[p + d] == qk[i]; d++) {
-                if (nhits == hcap) {
-                    hcap = hcap ? 2 * hcap : 64;
-                    uint64_t *nh = PyMem_Realloc(hits, sizeof(uint64_t) * (size_t)hcap);
-                    if (!nh) {
-                        PyErr_NoMemory();
-                        goto done;
-                    }
-                    hits = nh;
-                }
-                hits[nhits++] = ((uint64_t)i << 32) | vals[p + d];
-            }
-        }
-    }
-    if (nhits > 1) {
-        qsort(hits, (size_t)nhits, sizeof(uint64_t), cmp_u64);
+    if (search_runs(runs, nruns, qk, nq, dups, bounds, &hits, &nhits, &hcap) < 0) {
+        goto done;
     }
     /* 5. the source of each hit (py_source_of), and the answer */
     if (items_get(starts_obj, &sv, 8, "starts") < 0) {

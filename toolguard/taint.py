@@ -1990,48 +1990,41 @@ class TaintLedger:
                         token_pos.append(p0)
                         self._secret_tokens += 1
                         self._contact_tokens += 1
+        numbered: list[tuple[str, int]] = []  # (number key, its text offset)
         if self._c is not None:
             # the fingerprints (mixed) and the numbers, at their offsets in sp, in one call
             hb, pb, nums_sp, _, _ = self._c.latin_fp(sp, b"", self.min_match, self.window)
-            for key, at in nums_sp:
-                p0 = at if sp_to_orig is None else int(sp_to_orig[at])
-                if untrusted:
-                    token_keys.append(_NS_DEST + key)
-                    token_pos.append(p0)
-                if labelled:
-                    token_keys.append(_NS_SECRET + key)
-                    token_pos.append(p0)
-                    self._secret_tokens += 1
+            numbered = [(key, at if sp_to_orig is None else int(sp_to_orig[at])) for key, at in nums_sp]
             if hb:
                 at_fp = np.frombuffer(pb, dtype=np.int64)
                 keys.append(np.frombuffer(hb, dtype=np.uint64))
                 vals.append(sp_to_orig[at_fp] if sp_to_orig is not None else at_fp)
-            return True
-        folded = sp.translate(None, b" ")
-        nums = _numbers("", folded, self._c)
-        fps = len(folded) >= self.min_match
-        if not nums and not fps:
-            return True
-        # the text offset of each folded byte
-        where = np.flatnonzero(np.frombuffer(sp, dtype=np.uint8) != 0x20)
-        if sp_to_orig is not None:
-            where = sp_to_orig[where]
-        if nums:
-            at = where[[a for _, a in nums]].tolist()
-            for (key, _), p0 in zip(nums, at, strict=True):
-                if untrusted:
-                    token_keys.append(_NS_DEST + key)
-                    token_pos.append(p0)
-                if labelled:
-                    token_keys.append(_NS_SECRET + key)
-                    token_pos.append(p0)
-                    self._secret_tokens += 1
-        if fps:
-            fcodes = np.frombuffer(folded, dtype=np.uint8)
-            small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
-            h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
-            keys.append(_mix(h))
-            vals.append(where[p].astype(np.int64))
+        else:
+            folded = sp.translate(None, b" ")
+            nums = _numbers("", folded, self._c)
+            fps = len(folded) >= self.min_match
+            if not nums and not fps:
+                return True
+            # the text offset of each folded byte
+            where = np.flatnonzero(np.frombuffer(sp, dtype=np.uint8) != 0x20)
+            if sp_to_orig is not None:
+                where = sp_to_orig[where]
+            if nums:
+                numbered = list(zip((key for key, _ in nums), where[[a for _, a in nums]].tolist(), strict=True))
+            if fps:
+                fcodes = np.frombuffer(folded, dtype=np.uint8)
+                small = len(folded) - self.min_match - self.window + 2 <= _SMALL_WINDOWS
+                h, p = (_fingerprints_small if small else fingerprints)(fcodes, self.min_match, self.window)
+                keys.append(_mix(h))
+                vals.append(where[p].astype(np.int64))
+        for key, p0 in numbered:
+            if untrusted:
+                token_keys.append(_NS_DEST + key)
+                token_pos.append(p0)
+            if labelled:
+                token_keys.append(_NS_SECRET + key)
+                token_pos.append(p0)
+                self._secret_tokens += 1
         return True
 
     def _ingest_trusted(self, text: str, index: int, start: int) -> int:
