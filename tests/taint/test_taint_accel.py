@@ -19,6 +19,9 @@ from urllib.parse import quote
 
 import numpy as np
 import pytest
+from core_support import contents as _contents
+from core_support import core
+from core_support import ledger as _ledger
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -51,27 +54,8 @@ CODES = st.one_of(
 
 @pytest.fixture(autouse=True)
 def _core() -> Iterator[None]:
-    saved = T._C
-    T._C = C
-    yield
-    T._C = saved
-
-
-def _ledger(accelerated: bool) -> T.TaintLedger:
-    saved = T._C
-    T._C = C if accelerated else None
-    try:
-        return T.TaintLedger()
-    finally:
-        T._C = saved
-
-
-def _contents(led: T.TaintLedger) -> list[tuple[int, int]]:
-    led._index.flush()
-    pairs: list[tuple[int, int]] = []
-    for run in led._index.runs:
-        pairs += zip(run.keys.tolist(), run.vals.tolist(), strict=True)
-    return sorted(pairs)
+    with core(True):
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -301,13 +285,8 @@ def test_eviction_and_rebase_agree() -> None:
     texts = [f"record {i}: " + " ".join(f"w{(i * 7 + j) % 101}x{j}" for j in range(400)) for i in range(30)]
     leds = []
     for accelerated in (True, False):
-        saved = T._C
-        T._C = C if accelerated else None
-        try:
-            led = T.TaintLedger(max_bytes=96 * 1024)
-            led._POS_LIMIT = 1 << 17  # type: ignore[misc]  # rebase often
-        finally:
-            T._C = saved
+        led = _ledger(accelerated, max_bytes=96 * 1024)
+        led._POS_LIMIT = 1 << 17  # type: ignore[misc]  # rebase often
         for i, t in enumerate(texts):
             led.add_output(t, call_id=f"c{i}", tool="web", trusted=False, labels=["private"] if i % 2 else [])
         leds.append(led)

@@ -12,6 +12,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from core_support import contents as _contents
+from core_support import core
+from core_support import ledger as _ledger
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -31,27 +34,8 @@ SPACED = st.text(st.sampled_from(list("ab  01234567.-()+/x")), max_size=400).map
 
 @pytest.fixture(autouse=True)
 def _core() -> Iterator[None]:
-    saved = T._C
-    T._C = C
-    yield
-    T._C = saved
-
-
-def _ledger(accelerated: bool) -> T.TaintLedger:
-    saved = T._C
-    T._C = C if accelerated else None
-    try:
-        return T.TaintLedger()
-    finally:
-        T._C = saved
-
-
-def _contents(led: T.TaintLedger) -> list[tuple[int, int]]:
-    led._index.flush()
-    pairs: list[tuple[int, int]] = []
-    for run in led._index.runs:
-        pairs += zip(run.keys.tolist(), run.vals.tolist(), strict=True)
-    return sorted(pairs)
+    with core(True):
+        yield
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])

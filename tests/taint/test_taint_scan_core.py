@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from core_support import core
+from core_support import ledger as _ledger
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -33,10 +35,8 @@ _PART = st.one_of(_SPACED, _BYTES, _WIDE, _TIES)
 
 @pytest.fixture(autouse=True)
 def _core() -> Iterator[None]:
-    saved = T._C
-    T._C = C
-    yield
-    T._C = saved
+    with core(True):
+        yield
 
 
 def _codes(part: tuple[object, int]) -> np.ndarray:
@@ -205,15 +205,6 @@ def test_scan_tokens_and_fold_offsets_equal_python(text: str, token_min: int) ->
         ps = [*sorted({0, len(index) - 1, len(index) // 2}), 0]
         got = C.fold_offsets(sp, ps)
         assert [int(idx0[i]) if idx0 is not None else i for i in got] == [index[p] for p in ps]
-
-
-def _ledger(accelerated: bool) -> T.TaintLedger:
-    saved = T._C
-    T._C = C if accelerated else None
-    try:
-        return T.TaintLedger()
-    finally:
-        T._C = saved
 
 
 _ARGS = st.lists(
