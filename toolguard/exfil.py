@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
@@ -576,13 +576,14 @@ def check_private_data(ctx: Context) -> list[Finding]:
     recipient = _own_record_to(ctx)
     about = ctx.view.about
     by_ptr: dict[str, list[Any]] = {}
+    dictated = _dictated(ledger, texts) if any(m.source.labels for m in matches) else frozenset()
     for m in matches:
         if m.source.labels:
             if to and m.transform in ("plain", "case/unicode") and all(ledger.addressed_to(m.source, a) for a in to):
                 continue
             if recipient is not None and m.transform in ("plain", "case/unicode") and m.source.trusted and about.get(m.source.index) == recipient:
                 continue
-            if _user_said(ledger, m):
+            if _user_said(ledger, m) or (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated):
                 continue
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
@@ -614,6 +615,26 @@ def _user_said(ledger: Any, m: Any) -> bool:
         return False  # encoded, split, or a fragment cut short in the evidence
     src = ledger.sanctioned(m.fragment, whole=True)
     return src is not None and src.tool == "user"
+
+
+def _dictated(ledger: Any, texts: Sequence[tuple[str, str]]) -> frozenset[str]:
+    """The pointers of the texts that the user dictated: the whole text (trimmed) is, as a
+    whole token, in the user's own words, and they are the earliest trusted text holding it
+    (an ad or a reply the user wrote out and asked to send). Labelled data in clear inside such
+    a text is the user's even where it also is in a private document: it can carry nothing
+    the user did not write. A text with anything added to it is judged fragment by fragment,
+    as :func:`_user_said` does (a greeting around a quote can carry a short private tail)."""
+    out = set()
+    for ptr, text in texts:
+        t = text.strip()
+        if t and len(t) <= _DICTATED_MAX:
+            src = ledger.sanctioned(t, whole=True)
+            if src is not None and src.tool == "user":
+                out.add(ptr)
+    return frozenset(out)
+
+
+_DICTATED_MAX = 16384  # longer texts are not looked for in the user's words
 
 
 def _dest_name(d: Dest, *, carries: bool = False) -> str:

