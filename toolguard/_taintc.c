@@ -499,6 +499,44 @@ lower_bound(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t q)
     return (base - keys) + (*base < q);
 }
 
+/* Where in a directory bucket keys[lo:hi) (the keys whose top bits are the bucket's) a key q
+ * should be: keys are hashes, spread evenly, so q's place among the bucket's keys follows
+ * from q's place in the bucket's range of keys (its bits below the top ones). A guess: it
+ * only decides where the search starts and which cache line is fetched first. */
+static inline Py_ssize_t
+bucket_guess(uint64_t q, int bits, Py_ssize_t lo, Py_ssize_t hi)
+{
+    /* the 32 bits below the top ones, as a fraction of the bucket (bits <= 32) */
+    uint64_t frac = (q << bits) >> 32;
+    return lo + (Py_ssize_t)((frac * (uint64_t)(hi - lo)) >> 32);
+}
+
+/* The first index in keys[lo:hi) whose key is >= q (hi if none), searched from the guess g
+ * (lo <= g < hi): a few steps up or down from it (the guess of an even bucket is off by one
+ * or two keys), then, if the answer is still not found, a binary search of what is left, so
+ * that a bucket piled up by crafted keys costs a logarithmic search, not a walk. */
+#define GUESS_STEPS 4
+static inline Py_ssize_t
+lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t g, uint64_t q)
+{
+    if (keys[g] < q) { /* the answer is above g */
+        Py_ssize_t p = g + 1;
+        for (int s = 0; s < GUESS_STEPS; s++, p++) {
+            if (p == hi || keys[p] >= q) {
+                return p;
+            }
+        }
+        return lower_bound(keys, p, hi, q);
+    }
+    Py_ssize_t p = g; /* keys[p] >= q: the answer is p or below */
+    for (int s = 0; s < GUESS_STEPS; s++, p--) {
+        if (p == lo || keys[p - 1] < q) {
+            return p;
+        }
+    }
+    return lower_bound(keys, lo, p, q); /* keys[p] >= q: the answer is in [lo, p] */
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -515,45 +553,72 @@ typedef struct {
 
 /* Search every run for every query key: append (query index << 32 | value) to *hits for
  * each entry with that key (at most dups per run), then sort them, so the answer is in
- * (query index, value) order whatever the runs. bounds holds 2 * nq slots. A run with a
- * directory narrows each search to the bucket of the key's top bits: the buckets of all
- * queries are fetched first, then searched, so the cache misses of a big run (directory,
- * then keys) overlap instead of following one another. -1 with an exception set on error. */
+ * (query index, value) order whatever the runs. bounds holds 3 * nq * nruns slots.
+ *
+ * A run with a directory narrows each search to the bucket of the key's top bits, and the
+ * search starts where the key should be in its bucket (bucket_guess). The memory of big runs
+ * is fetched ahead, for all the queries of all the runs at once, so that the cache misses
+ * overlap instead of following one another: first the directory entries, then, for each
+ * query, the cache line of its guess (and the neighbouring keys, on the next or previous line
+ * when the guess is near a line's end), then every run is searched. -1 with an exception set
+ * on error (a malformed directory). */
 static int
 search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq, int dups,
             Py_ssize_t *bounds, uint64_t **hits, Py_ssize_t *nhits, Py_ssize_t *hcap)
 {
     for (Py_ssize_t ri = 0; ri < nruns; ri++) {
         const Run *r = &runs[ri];
+        if (r->has_dir) {
+            const uint32_t *dir = (const uint32_t *)r->dir.buf;
+            int shift = 64 - r->bits;
+            for (Py_ssize_t i = 0; i < nq; i++) {
+                PREFETCH(&dir[q[i] >> shift]);
+            }
+        }
+    }
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        Py_ssize_t *b = bounds + 3 * nq * ri;
+        if (!r->has_dir) {
+            continue;
+        }
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *dir = (const uint32_t *)r->dir.buf;
+        int shift = 64 - r->bits;
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            uint64_t t = q[i] >> shift;
+            Py_ssize_t lo = dir[t], hi = dir[t + 1], g = lo;
+            if (lo > hi || hi > r->n) {
+                PyErr_SetString(PyExc_ValueError, "malformed directory");
+                return -1;
+            }
+            if (lo < hi) {
+                g = bucket_guess(q[i], r->bits, lo, hi);
+                PREFETCH(&keys[g]);
+                PREFETCH(&keys[g > lo ? g - 1 : g]);
+                PREFETCH(&keys[g + 1 < hi ? g + 1 : g]);
+            }
+            b[3 * i] = lo;
+            b[3 * i + 1] = hi;
+            b[3 * i + 2] = g;
+        }
+    }
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const Py_ssize_t *b = bounds + 3 * nq * ri;
         const uint64_t *keys = (const uint64_t *)r->keys.buf;
         const uint32_t *vals = (const uint32_t *)r->vals.buf;
-        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
-        if (dir) {
-            for (Py_ssize_t i = 0; i < nq; i++) {
-                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
-            }
-        }
         for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t lo = 0, hi = r->n;
-            if (dir) {
-                uint64_t t = q[i] >> (64 - r->bits);
-                lo = dir[t];
-                hi = dir[t + 1];
-                if (lo > hi || hi > r->n) {
-                    PyErr_SetString(PyExc_ValueError, "malformed directory");
-                    return -1;
-                }
-                if (lo < hi) { /* a bucket of about 16 keys: two or three cache lines */
-                    PREFETCH(&keys[lo]);
-                    PREFETCH(&keys[lo + (hi - lo) / 2]);
-                    PREFETCH(&keys[hi - 1]);
-                }
+            Py_ssize_t p;
+            if (!r->has_dir) {
+                p = lower_bound(keys, 0, r->n, q[i]);
             }
-            bounds[2 * i] = lo;
-            bounds[2 * i + 1] = hi;
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
+            else if (b[3 * i] == b[3 * i + 1]) {
+                continue; /* an empty bucket */
+            }
+            else {
+                p = lower_bound_from(keys, b[3 * i], b[3 * i + 1], b[3 * i + 2], q[i]);
+            }
             for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
                 if (*nhits == *hcap) {
                     Py_ssize_t cap = *hcap ? 2 * *hcap : 64;
@@ -573,6 +638,23 @@ search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq,
         qsort(*hits, (size_t)*nhits, sizeof(uint64_t), cmp_u64);
     }
     return 0;
+}
+
+/* The slots search_runs needs for its bounds (3 per query and run), or NULL with an
+ * exception set. */
+static Py_ssize_t *
+bounds_alloc(Py_ssize_t nq, Py_ssize_t nruns)
+{
+    size_t n = (size_t)(nq ? nq : 1) * (size_t)(nruns ? nruns : 1);
+    if (n > ((size_t)1 << 40)) {
+        PyErr_SetString(PyExc_ValueError, "too many queries");
+        return NULL;
+    }
+    Py_ssize_t *b = PyMem_Malloc(sizeof(Py_ssize_t) * 3 * n);
+    if (!b) {
+        PyErr_NoMemory();
+    }
+    return b;
 }
 
 /* lookup(runs, q, dups) -> (query indexes: bytes of int64, values: bytes of uint32)
@@ -644,9 +726,8 @@ py_lookup(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    bounds = bounds_alloc(nq, nruns);
     if (!bounds) {
-        PyErr_NoMemory();
         goto done;
     }
     if (search_runs(runs, nruns, q, nq, dups, bounds, &hits, &nhits, &hcap) < 0) {
@@ -2028,6 +2109,25 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
     return n;
 }
 
+/* The attribute names scan_query reads from a run ("keys", "vals", "directory", "bits"),
+ * interned once and kept for the life of the process (constants, not state): reading them by
+ * C string would build and hash four new str objects per run and scan. NULL with an
+ * exception set when they cannot be made. */
+static PyObject *const *
+run_attr_names(void)
+{
+    static PyObject *names[4];
+    static const char *const spelled[4] = {"keys", "vals", "directory", "bits"};
+    if (!names[3]) {
+        for (int i = 0; i < 4; i++) {
+            if (!names[i] && !(names[i] = PyUnicode_InternFromString(spelled[i]))) {
+                return NULL;
+            }
+        }
+    }
+    return names;
+}
+
 /* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
  *
  * parts   [(codes, how), ...]: the batch of TaintLedger._batch. Parts without SQ_SEGMENT are
@@ -2241,10 +2341,14 @@ py_scan_query(PyObject *self, PyObject *args)
     /* 4. the lookup (py_lookup) */
     for (; got_runs < nruns; got_runs++) {
         PyObject *ro = PyList_GET_ITEM(runs_obj, got_runs);
-        PyObject *ko = PyObject_GetAttrString(ro, "keys");
-        PyObject *vo = ko ? PyObject_GetAttrString(ro, "vals") : NULL;
-        PyObject *dobj = vo ? PyObject_GetAttrString(ro, "directory") : NULL;
-        PyObject *bo = dobj ? PyObject_GetAttrString(ro, "bits") : NULL;
+        PyObject *const *names = run_attr_names();
+        if (!names) {
+            goto done;
+        }
+        PyObject *ko = PyObject_GetAttr(ro, names[0]);
+        PyObject *vo = ko ? PyObject_GetAttr(ro, names[1]) : NULL;
+        PyObject *dobj = vo ? PyObject_GetAttr(ro, names[2]) : NULL;
+        PyObject *bo = dobj ? PyObject_GetAttr(ro, names[3]) : NULL;
         Run *r = &runs[got_runs];
         int ok = bo != NULL;
         int bits = ok ? PyLong_AsLong(bo) : 0;
@@ -2277,9 +2381,8 @@ py_scan_query(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    bounds = bounds_alloc(nq, nruns);
     if (!bounds) {
-        PyErr_NoMemory();
         goto done;
     }
     Py_ssize_t nhits = 0, hcap = 0;
@@ -2681,19 +2784,14 @@ run_may_decode(const uint8_t *r, Py_ssize_t n)
     return 0;
 }
 
-static PyObject *
-py_decode_candidates(PyObject *self, PyObject *args)
+/* Appends (start, end) to out for every run of s[0:n] that might decode (decode_candidates).
+ * -1 with an exception set on error. */
+static int
+decode_runs_into(const uint8_t *s, Py_ssize_t n, PyObject *out)
 {
-    Py_buffer rv;
-    if (!PyArg_ParseTuple(args, "y*", &rv)) {
-        return NULL;
-    }
-    const uint8_t *s = rv.buf;
-    Py_ssize_t n = rv.len;
     const uint8_t *run_char = B64_RUN_CHAR;
-    PyObject *out = PyList_New(0);
     Py_ssize_t i = 0;
-    while (out && i < n) {
+    while (i < n) {
         if (!run_char[s[i]]) {
             i++;
             continue;
@@ -2704,10 +2802,23 @@ py_decode_candidates(PyObject *self, PyObject *args)
         }
         if (i - a >= 16 && run_may_decode(s + a, i - a)) {
             if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
-                Py_CLEAR(out);
-                break;
+                return -1;
             }
         }
+    }
+    return 0;
+}
+
+static PyObject *
+py_decode_candidates(PyObject *self, PyObject *args)
+{
+    Py_buffer rv;
+    if (!PyArg_ParseTuple(args, "y*", &rv)) {
+        return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out && decode_runs_into(rv.buf, rv.len, out) < 0) {
+        Py_CLEAR(out);
     }
     PyBuffer_Release(&rv);
     return out;
@@ -3333,6 +3444,81 @@ done:
 
 /* ============================== end of the ingest section ================================ */
 
+/* ---- scan ---- */
+
+/* scan_arg(text, token_min, table, cache, image) -> None or (spaced, index, keys, units, runs)
+ *
+ * What TaintLedger._scan_core reads from one argument before its batch, in one call:
+ * spaced, index  latin_spaced(text, table, cache, image) (None when the text is not mostly
+ *                Latin: the whole answer is then None, and the caller takes its general path);
+ * keys, units    scan_tokens(spaced, token_min);
+ * runs           decode_candidates of the text encoded to ASCII with "?" for any other
+ *                character (read from the str itself, not encoded).
+ */
+static PyObject *
+py_scan_arg(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table, *cache, *image;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "UnOO!O", &text, &token_min, &table, &PyDict_Type, &cache, &image)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *tok = NULL, *runs = NULL, *sub = NULL;
+    uint8_t *ascii = NULL;
+    sub = Py_BuildValue("(OOOO)", text, table, cache, image);
+    PyObject *lat = sub ? py_latin_spaced(self, sub) : NULL;
+    Py_CLEAR(sub);
+    if (!lat || lat == Py_None) {
+        return lat;
+    }
+    if (!PyTuple_Check(lat) || PyTuple_GET_SIZE(lat) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(lat, 0))) {
+        PyErr_SetString(PyExc_ValueError, "latin_spaced gave an unexpected value");
+        goto done;
+    }
+    sub = Py_BuildValue("(On)", PyTuple_GET_ITEM(lat, 0), token_min);
+    tok = sub ? py_scan_tokens(self, sub) : NULL;
+    if (!tok) {
+        goto done;
+    }
+    runs = PyList_New(0);
+    if (!runs) {
+        goto done;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (PyUnicode_IS_ASCII(text)) {
+        if (decode_runs_into(PyUnicode_1BYTE_DATA(text), n, runs) < 0) {
+            goto done;
+        }
+    }
+    else {
+        /* text.encode("ascii", "replace"): one byte per character */
+        ascii = PyMem_Malloc((size_t)(n ? n : 1));
+        if (!ascii) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+            ascii[i] = ch < 128 ? (uint8_t)ch : (uint8_t)'?';
+        }
+        if (decode_runs_into(ascii, n, runs) < 0) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(5, PyTuple_GET_ITEM(lat, 0), PyTuple_GET_ITEM(lat, 1), PyTuple_GET_ITEM(tok, 0),
+                          PyTuple_GET_ITEM(tok, 1), runs);
+done:
+    Py_XDECREF(sub);
+    Py_XDECREF(lat);
+    Py_XDECREF(tok);
+    Py_XDECREF(runs);
+    PyMem_Free(ascii);
+    return result;
+}
+
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -3355,6 +3541,7 @@ static PyMethodDef methods[] = {
     {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
     {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
     {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
+    {"scan_arg", py_scan_arg, METH_VARARGS, "An argument's spaced fold, secret keys, contact units and encoded runs."},
     {NULL, NULL, 0, NULL},
 };
 

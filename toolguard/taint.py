@@ -1442,11 +1442,14 @@ def _long_runs(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+def _decode_once(
+    text: str, c: types.ModuleType | None = None, runs: list[tuple[int, int]] | None = None
+) -> list[tuple[str, str, int, int]]:
     """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span.
 
     With the C core ``c``, only the runs it cannot rule out reach the decoders (the same
-    layers: it leaves out a run only when none of them could decode it)."""
+    layers: it leaves out a run only when none of them could decode it); ``runs``: those
+    runs when the caller has them already (``scan_arg``)."""
     out: list[tuple[str, str, int, int]] = []
     if "%" in text and _PCT.search(text):
         cur = text
@@ -1463,13 +1466,16 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
+        found: list[tuple[int, str]]
         if c is None:
-            runs = _long_runs(text)
+            found = _long_runs(text)
         else:
-            # (ASCII text encodes by a copy; "replace" would check it character by character)
-            raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
-            runs = [(a, text[a:b]) for a, b in c.decode_candidates(raw)]
-        for base, run in runs:
+            if runs is None:
+                # (ASCII text encodes by a copy; "replace" would check it character by character)
+                raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
+                runs = c.decode_candidates(raw)
+            found = [(a, text[a:b]) for a, b in runs]
+        for base, run in found:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
                     dec = _hex(m.group().replace("\\x", ""))
@@ -1500,19 +1506,22 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
     return out
 
 
-def decode_layers(text: str, *, depth: int = 2, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+def decode_layers(
+    text: str, *, depth: int = 2, c: types.ModuleType | None = None, runs: list[tuple[int, int]] | None = None
+) -> list[tuple[str, str, int, int]]:
     """Decoded layers of an argument, nested up to ``depth`` (bounded in number and size).
 
     Each layer is ``(decoded text, transform, start, end)``: ``start:end`` is the span of the
-    *original* argument it decodes.
+    *original* argument it decodes. ``runs``: the C core's decode candidates of ``text``
+    when the caller has them (see :func:`_decode_once`).
     """
     budget = 4 * len(text) + 4096
     out: list[tuple[str, str, int, int]] = []
     frontier = [(text, "", 0, len(text))]
-    for _ in range(depth):
+    for level in range(depth):
         nxt: list[tuple[str, str, int, int]] = []
         for t, tr, a, b in frontier:
-            for dec, how, s, e in _decode_once(t, c):
+            for dec, how, s, e in _decode_once(t, c, runs if level == 0 else None):
                 if len(out) >= _MAX_LAYERS or budget < len(dec):
                     return out
                 budget -= len(dec)
@@ -2532,9 +2541,12 @@ class TaintLedger:
         layers: list[tuple[int, str, str, int, int]],
         spaced: dict[int, tuple[bytes, IntP | None]],
         labelset: frozenset[str] | None,
+        read: dict[int, tuple[list[str], list[str]]] | None = None,
     ) -> tuple[list[str], list[tuple[int, str, str, int, int]]]:
         """The secret-like token keys of a call's texts (labelled sources only: the token
-        index has no other kind), with ``(text index, transform, token, a, b)`` for each."""
+        index has no other kind), with ``(text index, transform, token, a, b)`` for each.
+        ``read``: per text index, what the C core's ``scan_tokens`` gave for the text's spaced
+        fold, when the caller has it (``scan_arg``)."""
         tok_keys: list[str] = []
         tok_info: list[tuple[int, str, str, int, int]] = []
         if self._secret_tokens and (labelset is None or labelset):
@@ -2543,7 +2555,8 @@ class TaintLedger:
                 units: list[str]
                 if sp is not None and self._c is not None:
                     # (the C core: one pass for the keys and the contact units)
-                    keys, found = self._c.scan_tokens(sp[0], self.token_min)
+                    got = read.get(ti) if read is not None else None
+                    keys, found = got if got is not None else self._c.scan_tokens(sp[0], self.token_min)
                     units = _contact_keys(found) if self._contact_tokens and found else []
                 else:
                     keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
@@ -2591,12 +2604,19 @@ class TaintLedger:
                 meta.append(("stream", -1 - pid, "", (0, 0)))
         spaced: dict[int, tuple[bytes, IntP | None]] = {}
         folds: list[tuple[npt.NDArray[np.integer] | bytes, int]] = []
+        # per argument, what the core read in one pass (scan_arg): its spaced fold, its
+        # secret keys and contact units, and its encoded runs
+        read: dict[int, tuple[list[str], list[str]]] = {}
+        runs_of: dict[int, list[tuple[int, int]]] = {}
+        table, cache, image = N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image
         for ti, (ptr, text) in enumerate(items):
-            lat = N.latin_spaced_map(text)
+            got = c.scan_arg(text, self.token_min, table, cache, image)
             part: tuple[npt.NDArray[np.integer] | bytes, int]
-            if lat is not None:
-                spaced[ti] = lat
-                part = (lat[0], _SQ_SPACED)
+            if got is not None:
+                sp, idx, keys, units, runs_of[ti] = got
+                spaced[ti] = (sp, None if idx is None else np.frombuffer(idx, dtype=np.intp))
+                read[ti] = (keys, units)
+                part = (sp, _SQ_SPACED)
             else:
                 part = (N.fold_codes(text), 0)
             folds.append(part)
@@ -2613,12 +2633,12 @@ class TaintLedger:
             meta.append(("reversed", ti, "reversed", (0, 0)))
         layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
         for ti, (_, text) in enumerate(items):
-            for dec, transform, a, b in decode_layers(text, c=c):
+            for dec, transform, a, b in decode_layers(text, c=c, runs=runs_of.get(ti)):
                 layers.append((ti, dec, transform, a, b))
                 raw = N.folded_bytes(dec)
                 parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
                 meta.append(("decoded", ti, transform, (a, b)))
-        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        tok_keys, tok_info = self._token_queries(layers, spaced, labelset, read)
         index = self._index
         index.flush()
         n_fp, hits, lens = c.scan_query(
