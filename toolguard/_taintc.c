@@ -2054,6 +2054,75 @@ sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
     return n;
 }
 
+/* kgram_hashes(c, 0, m, k, out) for a scan's batch, the same values: the four lanes are
+ * written out as four chains in registers (kgram_hashes keeps them in arrays, which the
+ * compiler leaves on the stack: a load and a store more per k-gram). */
+#define SQ_DIRECT(x, h)                                                                        \
+    do {                                                                                       \
+        uint64_t p_ = 1;                                                                       \
+        h = 0;                                                                                 \
+        for (int j_ = 0; j_ < k; j_++) {                                                       \
+            h += (uint64_t)(x)[j_] * p_;                                                       \
+            p_ *= HASH_BASE;                                                                   \
+        }                                                                                      \
+    } while (0)
+#define SQ_STEP(x, o, h, i) (h = (h - (uint64_t)(x)[(i) - 1]) * inv + (uint64_t)(x)[(i) + k - 1] * top, (o)[i] = h)
+#define SQ_ROLL(T, codes)                                                                      \
+    do {                                                                                       \
+        const T *x = (const T *)(codes);                                                       \
+        Py_ssize_t len = m / 4, q = 1;                                                         \
+        uint64_t h3;                                                                           \
+        if (len >= 2) {                                                                        \
+            const T *x0 = x, *x1 = x + len, *x2 = x + 2 * len, *x3 = x + 3 * len;              \
+            uint64_t *o0 = out, *o1 = out + len, *o2 = out + 2 * len, *o3 = out + 3 * len;     \
+            uint64_t h0, h1, h2;                                                               \
+            SQ_DIRECT(x0, h0);                                                                 \
+            SQ_DIRECT(x1, h1);                                                                 \
+            SQ_DIRECT(x2, h2);                                                                 \
+            SQ_DIRECT(x3, h3);                                                                 \
+            o0[0] = h0;                                                                        \
+            o1[0] = h1;                                                                        \
+            o2[0] = h2;                                                                        \
+            o3[0] = h3;                                                                        \
+            for (Py_ssize_t i = 1; i < len; i++) {                                             \
+                SQ_STEP(x0, o0, h0, i);                                                        \
+                SQ_STEP(x1, o1, h1, i);                                                        \
+                SQ_STEP(x2, o2, h2, i);                                                        \
+                SQ_STEP(x3, o3, h3, i);                                                        \
+            }                                                                                  \
+            q = 4 * len; /* the last lane goes on to the end */                                \
+        }                                                                                      \
+        else {                                                                                 \
+            SQ_DIRECT(x, h3);                                                                  \
+            out[0] = h3;                                                                       \
+        }                                                                                      \
+        for (; q < m; q++) {                                                                   \
+            SQ_STEP(x, out, h3, q);                                                            \
+        }                                                                                      \
+    } while (0)
+
+static void
+sq_hashes(const Codes *c, Py_ssize_t m, int k, uint64_t *out)
+{
+    const uint64_t inv = inverse64(HASH_BASE);
+    uint64_t top = 1; /* B^(k-1) */
+    for (int j = 0; j < k - 1; j++) {
+        top *= HASH_BASE;
+    }
+    if (m <= 0 || m + k - 1 > c->n) {
+        return;
+    }
+    if (c->u8) {
+        SQ_ROLL(uint8_t, c->u8);
+    }
+    else {
+        SQ_ROLL(uint32_t, c->u32);
+    }
+}
+#undef SQ_ROLL
+#undef SQ_STEP
+#undef SQ_DIRECT
+
 /* The window-minimum queries of scan_keys (the minimum of each run of windows with the same
  * minimum, at its first position in the run's last window) of h[0:m] (m > w), by keeping the
  * current window's minimum and its leftmost position, and searching a window again only when
@@ -2238,13 +2307,19 @@ py_scan_query(PyObject *self, PyObject *args)
             }
         }
         if (fwd) {
-            p->len = fwd->len;
-            for (Py_ssize_t j = 0; j < p->len; j++) {
-                if (wide) {
-                    ((uint32_t *)batch)[p->at + j] = ((uint32_t *)batch)[fwd->at + fwd->len - 1 - j];
+            Py_ssize_t n = p->len = fwd->len;
+            if (wide) {
+                uint32_t *o = (uint32_t *)batch + p->at;
+                const uint32_t *f = (const uint32_t *)batch + fwd->at + n - 1;
+                for (Py_ssize_t j = 0; j < n; j++) {
+                    o[j] = f[-j];
                 }
-                else {
-                    ((uint8_t *)batch)[p->at + j] = ((uint8_t *)batch)[fwd->at + fwd->len - 1 - j];
+            }
+            else {
+                uint8_t *o = (uint8_t *)batch + p->at;
+                const uint8_t *f = (const uint8_t *)batch + fwd->at + n - 1;
+                for (Py_ssize_t j = 0; j < n; j++) {
+                    o[j] = f[-j];
                 }
             }
         }
@@ -2277,7 +2352,7 @@ py_scan_query(PyObject *self, PyObject *args)
         bc.u8 = wide ? NULL : (const uint8_t *)batch;
         bc.u32 = wide ? (const uint32_t *)batch : NULL;
         bc.n = total;
-        kgram_hashes(&bc, 0, m, k, s.h);
+        sq_hashes(&bc, m, k, s.h);
     }
     Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
     Py_ssize_t cap = (m > 0 ? m + 1 + nseg * limit : 0) + ntok;
@@ -3453,7 +3528,9 @@ done:
  *                Latin: the whole answer is then None, and the caller takes its general path);
  * keys, units    scan_tokens(spaced, token_min);
  * runs           decode_candidates of the text encoded to ASCII with "?" for any other
- *                character (read from the str itself, not encoded).
+ *                character (read from the str itself, not encoded); None instead of an
+ *                empty list when the text holds none of "%", "&" and "+" either: then no
+ *                decoder of taint._decode_once can take anything from it.
  */
 static PyObject *
 py_scan_arg(PyObject *self, PyObject *args)
@@ -3485,8 +3562,11 @@ py_scan_arg(PyObject *self, PyObject *args)
         goto done;
     }
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int marks = 0; /* a "%", "&" or "+": the URL and HTML decoders may apply */
     if (PyUnicode_IS_ASCII(text)) {
-        if (decode_runs_into(PyUnicode_1BYTE_DATA(text), n, runs) < 0) {
+        const uint8_t *a = PyUnicode_1BYTE_DATA(text);
+        marks = memchr(a, '%', (size_t)n) || memchr(a, '&', (size_t)n) || memchr(a, '+', (size_t)n);
+        if (decode_runs_into(a, n, runs) < 0) {
             goto done;
         }
     }
@@ -3502,13 +3582,14 @@ py_scan_arg(PyObject *self, PyObject *args)
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_UCS4 ch = PyUnicode_READ(kind, data, i);
             ascii[i] = ch < 128 ? (uint8_t)ch : (uint8_t)'?';
+            marks |= ch == '%' || ch == '&' || ch == '+';
         }
         if (decode_runs_into(ascii, n, runs) < 0) {
             goto done;
         }
     }
     result = PyTuple_Pack(5, PyTuple_GET_ITEM(lat, 0), PyTuple_GET_ITEM(lat, 1), PyTuple_GET_ITEM(tok, 0),
-                          PyTuple_GET_ITEM(tok, 1), runs);
+                          PyTuple_GET_ITEM(tok, 1), marks || PyList_GET_SIZE(runs) ? runs : Py_None);
 done:
     Py_XDECREF(sub);
     Py_XDECREF(lat);

@@ -2607,7 +2607,7 @@ class TaintLedger:
         # per argument, what the core read in one pass (scan_arg): its spaced fold, its
         # secret keys and contact units, and its encoded runs
         read: dict[int, tuple[list[str], list[str]]] = {}
-        runs_of: dict[int, list[tuple[int, int]]] = {}
+        runs_of: dict[int, list[tuple[int, int]] | None] = {}  # None: nothing to decode
         table, cache, image = N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image
         for ti, (ptr, text) in enumerate(items):
             got = c.scan_arg(text, self.token_min, table, cache, image)
@@ -2633,7 +2633,12 @@ class TaintLedger:
             meta.append(("reversed", ti, "reversed", (0, 0)))
         layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
         for ti, (_, text) in enumerate(items):
-            for dec, transform, a, b in decode_layers(text, c=c, runs=runs_of.get(ti)):
+            runs = None  # (not read by scan_arg: decode_layers finds them)
+            if ti in runs_of:
+                runs = runs_of[ti]
+                if runs is None:
+                    continue  # no encoded run, no "%", "&" or "+": no layer
+            for dec, transform, a, b in decode_layers(text, c=c, runs=runs):
                 layers.append((ti, dec, transform, a, b))
                 raw = N.folded_bytes(dec)
                 parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
