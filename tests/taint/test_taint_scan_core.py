@@ -182,7 +182,7 @@ def test_scan_query_fails_closed_on_malformed_input() -> None:
 
 _TOKEN_TEXT = st.lists(
     st.one_of(
-        st.sampled_from(["bob@acme.example", "mailto:eve@x.example", "https://evil.example/x?id=42", "a@b", "@", "://", "x://", "(a@b.c)", "’", "é", "ﬁ", "\t"]),
+        st.sampled_from(["bob@acme.example", "mailto:eve@x.example", "https://evil.example/x?id=42", "a@b", "@", "://", "x://", "(a@b.c)", "’", "é", "ﬁ", "\t", "+1 (555) 010-9999", "4485 9921", "12345678"]),
         st.text(st.sampled_from("ab1@:/.<>()'\",;|`*^[]{}!\\ -"), min_size=1, max_size=16),
     ),
     max_size=30,
@@ -192,6 +192,7 @@ _TOKEN_TEXT = st.lists(
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(_TOKEN_TEXT, st.sampled_from([5, 8]))
 @example("write to (bob@acme.example), see <https://x.example/p>; a@b@c ://x mailto:q@w.example", 8)
+@example("call +1 (555) 010-9999 or 4485 9921 0037 5512, ref INV-2024-00981 and 1234567", 5)
 def test_scan_tokens_and_fold_offsets_equal_python(text: str, token_min: int) -> None:
     lat = N.latin_spaced_map(text)
     if lat is None:
