@@ -511,30 +511,28 @@ bucket_guess(uint64_t q, int bits, Py_ssize_t lo, Py_ssize_t hi)
     return lo + (Py_ssize_t)((frac * (uint64_t)(hi - lo)) >> 32);
 }
 
-/* The first index in keys[lo:hi) whose key is >= q (hi if none), searched from the guess g
- * (lo <= g < hi): a few steps up or down from it (the guess of an even bucket is off by one
- * or two keys), then, if the answer is still not found, a binary search of what is left, so
- * that a bucket piled up by crafted keys costs a logarithmic search, not a walk. */
-#define GUESS_STEPS 4
+/* The first index in keys[lo:hi) whose key is >= q (hi if none), found near the guess g
+ * (lo <= g < hi): the guess of an even bucket of about 16 keys is rarely more than a few keys
+ * off, so the answer is looked for among the GUESS_SPAN keys on either side of it, counted
+ * branch-free (it is there when the key just below that window is below q and the key just
+ * above is not: two reads, the window's ends, which search_runs fetches ahead). Otherwise (a
+ * bucket piled up by crafted keys, or a guess far off) a binary search of the whole bucket. */
+#define GUESS_SPAN 4
 static inline Py_ssize_t
 lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t g, uint64_t q)
 {
-    if (keys[g] < q) { /* the answer is above g */
-        Py_ssize_t p = g + 1;
-        for (int s = 0; s < GUESS_STEPS; s++, p++) {
-            if (p == hi || keys[p] >= q) {
-                return p;
-            }
+    Py_ssize_t a = g - GUESS_SPAN > lo ? g - GUESS_SPAN : lo;
+    Py_ssize_t b = g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi;
+    /* (at a bucket's end the read falls inside the window, whose own keys decide) */
+    int ok = ((a == lo) | (keys[a - (a > lo)] < q)) & ((b == hi) | (keys[b - (b == hi)] >= q));
+    if (ok) {
+        Py_ssize_t n = 0;
+        for (Py_ssize_t j = a; j < b; j++) {
+            n += keys[j] < q;
         }
-        return lower_bound(keys, p, hi, q);
+        return a + n;
     }
-    Py_ssize_t p = g; /* keys[p] >= q: the answer is p or below */
-    for (int s = 0; s < GUESS_STEPS; s++, p--) {
-        if (p == lo || keys[p - 1] < q) {
-            return p;
-        }
-    }
-    return lower_bound(keys, lo, p, q); /* keys[p] >= q: the answer is in [lo, p] */
+    return lower_bound(keys, lo, hi, q);
 }
 
 static int
@@ -559,8 +557,8 @@ typedef struct {
  * search starts where the key should be in its bucket (bucket_guess). The memory of big runs
  * is fetched ahead, for all the queries of all the runs at once, so that the cache misses
  * overlap instead of following one another: first the directory entries, then, for each
- * query, the cache line of its guess (and the neighbouring keys, on the next or previous line
- * when the guess is near a line's end), then every run is searched. -1 with an exception set
+ * query, the few keys around its guess (one or two cache lines, where a whole bucket spans
+ * two or three), then every run is searched. -1 with an exception set
  * on error (a malformed directory). */
 static int
 search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq, int dups,
@@ -592,11 +590,10 @@ search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq,
                 PyErr_SetString(PyExc_ValueError, "malformed directory");
                 return -1;
             }
-            if (lo < hi) {
+            if (lo < hi) { /* the ends of the window lower_bound_from reads first */
                 g = bucket_guess(q[i], r->bits, lo, hi);
-                PREFETCH(&keys[g]);
-                PREFETCH(&keys[g > lo ? g - 1 : g]);
-                PREFETCH(&keys[g + 1 < hi ? g + 1 : g]);
+                PREFETCH(&keys[g - GUESS_SPAN - 1 > lo ? g - GUESS_SPAN - 1 : lo]);
+                PREFETCH(&keys[g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi - 1]);
             }
             b[3 * i] = lo;
             b[3 * i + 1] = hi;
