@@ -2150,11 +2150,11 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
             }
             uint64_t nv = h[j];
             Py_ssize_t npm = j;
-            for (Py_ssize_t p = j + 1; p <= e; p++) {
-                if (h[p] < nv) {
-                    nv = h[p];
-                    npm = p;
-                }
+            for (Py_ssize_t p = j + 1; p <= e; p++) { /* branch-free: a new minimum is random */
+                uint64_t x = h[p];
+                int lt = x < nv;
+                nv = lt ? x : nv;
+                npm = lt ? p : npm;
             }
             if (nv != v) {
                 qk[n] = v;
