@@ -2881,21 +2881,23 @@ static int
 decode_runs_into(const uint8_t *s, Py_ssize_t n, PyObject *out)
 {
     const uint8_t *run_char = B64_RUN_CHAR;
-    Py_ssize_t i = 0;
-    while (i < n) {
-        if (!run_char[s[i]]) {
-            i++;
+    /* the length of the current run, counted branch-free (prose is short runs, words, one
+     * after the other); a run is looked at when it reaches 16 characters */
+    Py_ssize_t len = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        len = (len + 1) * run_char[s[i]];
+        if (len < 16) {
             continue;
         }
-        Py_ssize_t a = i;
-        while (i < n && run_char[s[i]]) {
-            i++;
+        Py_ssize_t a = i - 15, e = i + 1;
+        while (e < n && run_char[s[e]]) {
+            e++;
         }
-        if (i - a >= 16 && run_may_decode(s + a, i - a)) {
-            if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
-                return -1;
-            }
+        if (run_may_decode(s + a, e - a) && append_new(out, Py_BuildValue("(nn)", a, e)) < 0) {
+            return -1;
         }
+        i = e; /* (s[e] ends the run) */
+        len = 0;
     }
     return 0;
 }
