@@ -2541,39 +2541,56 @@ class TaintLedger:
         layers: list[tuple[int, str, str, int, int]],
         spaced: dict[int, tuple[bytes, IntP | None]],
         labelset: frozenset[str] | None,
-        read: dict[int, tuple[list[str], list[str]]] | None = None,
     ) -> tuple[list[str], list[tuple[int, str, str, int, int]]]:
         """The secret-like token keys of a call's texts (labelled sources only: the token
-        index has no other kind), with ``(text index, transform, token, a, b)`` for each.
-        ``read``: per text index, what the C core's ``scan_tokens`` gave for the text's spaced
-        fold, when the caller has it (``scan_arg``)."""
+        index has no other kind), with ``(text index, transform, token, a, b)`` for each."""
         tok_keys: list[str] = []
         tok_info: list[tuple[int, str, str, int, int]] = []
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
-                units: list[str]
                 if sp is not None and self._c is not None:
                     # (the C core: one pass for the keys and the contact units)
-                    got = read.get(ti) if read is not None else None
-                    keys, found = got if got is not None else self._c.scan_tokens(sp[0], self.token_min)
-                    units = _contact_keys(found) if self._contact_tokens and found else []
+                    keys, found = self._c.scan_tokens(sp[0], self.token_min)
+                    self._layer_tokens(ti, text, transform, a, b, keys, found, tok_keys, tok_info)
                 else:
                     keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
                     units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
-                if keys:
-                    tok_keys += [_NS_SECRET + key for key in keys]
-                    tok_info += [(ti, transform, key, a, b) for key in keys]
-                if self._postal_tokens:
-                    units += _street_keys(text)
-                for key in units:
-                    tok_keys.append(_NS_SECRET + key)
-                    tok_info.append((ti, transform, key, a, b))
-                    if transform == "plain" and not key.isdigit():
-                        # a reversed id (numbers are left alone: reversed digits are noise)
-                        tok_keys.append(_NS_SECRET + key[::-1])
-                        tok_info.append((ti, "reversed", key, a, b))
+                    self._layer_tokens(ti, text, transform, a, b, keys, None, tok_keys, tok_info, units)
         return tok_keys, tok_info
+
+    def _layer_tokens(
+        self,
+        ti: int,
+        text: str,
+        transform: str,
+        a: int,
+        b: int,
+        keys: list[str],
+        found: list[str] | None,
+        tok_keys: list[str],
+        tok_info: list[tuple[int, str, str, int, int]],
+        units: list[str] | None = None,
+    ) -> None:
+        """Append the token queries of one layer of :meth:`_token_queries`: its secret
+        ``keys``, then its contact keys (of the units ``found`` by the core, else ``units``),
+        street keys and their reversals."""
+        if found is not None:
+            units = _contact_keys(found) if self._contact_tokens and found else []
+        elif units is None:
+            units = []
+        if keys:
+            tok_keys += [_NS_SECRET + key for key in keys]
+            tok_info += [(ti, transform, key, a, b) for key in keys]
+        if self._postal_tokens:
+            units += _street_keys(text)
+        for key in units:
+            tok_keys.append(_NS_SECRET + key)
+            tok_info.append((ti, transform, key, a, b))
+            if transform == "plain" and not key.isdigit():
+                # a reversed id (numbers are left alone: reversed digits are noise)
+                tok_keys.append(_NS_SECRET + key[::-1])
+                tok_info.append((ti, "reversed", key, a, b))
 
     def _scan_core(
         self, items: list[tuple[str, str]], labelset: frozenset[str] | None, wanted: Callable[[Source], bool], call_id: str | None
@@ -2604,21 +2621,34 @@ class TaintLedger:
                 meta.append(("stream", -1 - pid, "", (0, 0)))
         spaced: dict[int, tuple[bytes, IntP | None]] = {}
         folds: list[tuple[npt.NDArray[np.integer] | bytes, int]] = []
-        # per argument, what the core read in one pass (scan_arg): its spaced fold, its
-        # secret keys and contact units, and its encoded runs
-        read: dict[int, tuple[list[str], list[str]]] = {}
-        runs_of: dict[int, list[tuple[int, int]] | None] = {}  # None: nothing to decode
+        # the token queries: those of each argument's text (its "plain" layer) as it is read,
+        # then those of its decoded layers (the order of _token_queries)
+        tokens = bool(self._secret_tokens and (labelset is None or labelset))
+        tok_keys: list[str] = []
+        tok_info: list[tuple[int, str, str, int, int]] = []
+        # the arguments to decode, with their encoded runs (None: not read by scan_arg)
+        to_decode: list[tuple[int, str, list[tuple[int, int]] | None]] = []
         table, cache, image = N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image
         for ti, (ptr, text) in enumerate(items):
+            # what the core reads in one pass (scan_arg): the spaced fold, the secret keys and
+            # contact units, and the encoded runs (None: nothing any decoder could take)
             got = c.scan_arg(text, self.token_min, table, cache, image)
             part: tuple[npt.NDArray[np.integer] | bytes, int]
             if got is not None:
-                sp, idx, keys, units, runs_of[ti] = got
+                sp, idx, keys, units, runs = got
                 spaced[ti] = (sp, None if idx is None else np.frombuffer(idx, dtype=np.intp))
-                read[ti] = (keys, units)
                 part = (sp, _SQ_SPACED)
+                if tokens:
+                    self._layer_tokens(ti, text, "plain", 0, len(text), keys, units, tok_keys, tok_info)
+                if runs is not None:
+                    to_decode.append((ti, text, runs))
             else:
                 part = (N.fold_codes(text), 0)
+                if tokens:
+                    more, info = self._token_queries([(ti, text, "plain", 0, len(text))], spaced, labelset)
+                    tok_keys += more
+                    tok_info += info
+                to_decode.append((ti, text, None))
             folds.append(part)
             if self._egress_seen:
                 fc = part[0]
@@ -2631,19 +2661,17 @@ class TaintLedger:
         for ti, (codes, how) in enumerate(folds):
             parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
             meta.append(("reversed", ti, "reversed", (0, 0)))
-        layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
-        for ti, (_, text) in enumerate(items):
-            runs = None  # (not read by scan_arg: decode_layers finds them)
-            if ti in runs_of:
-                runs = runs_of[ti]
-                if runs is None:
-                    continue  # no encoded run, no "%", "&" or "+": no layer
+        layers: list[tuple[int, str, str, int, int]] = []
+        for ti, text, runs in to_decode:
             for dec, transform, a, b in decode_layers(text, c=c, runs=runs):
                 layers.append((ti, dec, transform, a, b))
                 raw = N.folded_bytes(dec)
                 parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
                 meta.append(("decoded", ti, transform, (a, b)))
-        tok_keys, tok_info = self._token_queries(layers, spaced, labelset, read)
+        if layers and tokens:
+            more, info = self._token_queries(layers, spaced, labelset)
+            tok_keys += more
+            tok_info += info
         index = self._index
         index.flush()
         n_fp, hits, lens = c.scan_query(
