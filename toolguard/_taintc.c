@@ -513,10 +513,11 @@ bucket_guess(uint64_t q, int bits, Py_ssize_t lo, Py_ssize_t hi)
 
 /* The first index in keys[lo:hi) whose key is >= q (hi if none), found near the guess g
  * (lo <= g < hi): the guess of an even bucket of about 16 keys is rarely more than a few keys
- * off, so the answer is looked for among the GUESS_SPAN keys on either side of it, counted
- * branch-free (it is there when the key just below that window is below q and the key just
- * above is not: two reads, the window's ends, which search_runs fetches ahead). Otherwise (a
- * bucket piled up by crafted keys, or a guess far off) a binary search of the whole bucket. */
+ * off, so the answer is looked for among the GUESS_SPAN keys on either side of it, by a
+ * branch-free binary search (it is there when the key just below that window is below q and
+ * the key just above is not: two reads, the window's ends, which search_runs fetches ahead).
+ * Otherwise (a bucket piled up by crafted keys, or a guess far off) the whole bucket is
+ * searched so. */
 #define GUESS_SPAN 4
 static inline Py_ssize_t
 lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t g, uint64_t q)
@@ -525,14 +526,7 @@ lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t 
     Py_ssize_t b = g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi;
     /* (at a bucket's end the read falls inside the window, whose own keys decide) */
     int ok = ((a == lo) | (keys[a - (a > lo)] < q)) & ((b == hi) | (keys[b - (b == hi)] >= q));
-    if (ok) {
-        Py_ssize_t n = 0;
-        for (Py_ssize_t j = a; j < b; j++) {
-            n += keys[j] < q;
-        }
-        return a + n;
-    }
-    return lower_bound(keys, lo, hi, q);
+    return ok ? lower_bound(keys, a, b, q) : lower_bound(keys, lo, hi, q);
 }
 
 static int
@@ -2013,18 +2007,20 @@ static Py_ssize_t
 sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
 {
     const Codes *c = &p->c;
-    Py_ssize_t n = 0;
+    Py_ssize_t n = 0, cn = c->n; /* (locals: a byte store could alias c's fields) */
     if (!wide) {
         uint8_t *o = (uint8_t *)out + at;
+        const uint8_t *u = c->u8;
         if (p->how & SQ_SPACED) {
-            for (Py_ssize_t i = 0; i < c->n; i++) { /* branch-free: spaces are frequent */
-                o[n] = c->u8[i];
-                n += c->u8[i] != 0x20;
+            for (Py_ssize_t i = 0; i < cn; i++) { /* branch-free: spaces are frequent */
+                uint8_t ch = u[i];
+                o[n] = ch;
+                n += ch != 0x20;
             }
         }
         else {
-            memcpy(o, c->u8, (size_t)c->n);
-            n = c->n;
+            memcpy(o, u, (size_t)cn);
+            n = cn;
         }
         if (p->how & SQ_REVERSED) {
             for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
@@ -2624,9 +2620,10 @@ py_scan_tokens(PyObject *self, PyObject *args)
     }
     Py_ssize_t m = 0, nd = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        t[m] = s[i];
-        m += s[i] != ' ';
-        nd += (uint8_t)(s[i] - '0') < 10;
+        uint8_t ch = s[i];
+        t[m] = ch;
+        m += ch != ' ';
+        nd += (uint8_t)(ch - '0') < 10;
     }
     int rc = nd >= 7 ? numbers_into(t, m, keys, 1) : 0; /* (a number has 7 digits or more) */
     PyMem_Free(t);
