@@ -3555,11 +3555,36 @@ py_scan_arg(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "UnOO!O", &text, &token_min, &table, &PyDict_Type, &cache, &image)) {
         return NULL;
     }
-    PyObject *result = NULL, *tok = NULL, *runs = NULL, *sub = NULL;
+    PyObject *result = NULL, *tok = NULL, *runs = NULL, *sub = NULL, *lat = NULL;
     uint8_t *ascii = NULL;
-    sub = Py_BuildValue("(OOOO)", text, table, cache, image);
-    PyObject *lat = sub ? py_latin_spaced(self, sub) : NULL;
-    Py_CLEAR(sub);
+    if (PyUnicode_IS_ASCII(text) && PyBytes_Check(table) && PyBytes_GET_SIZE(table) == 256) {
+        /* what latin_spaced gives for ASCII text (every byte through the table; None when a
+         * control character maps to 0x80), in one pass with its bytes read through locals */
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        const uint8_t *u = PyUnicode_1BYTE_DATA(text), *tab = (const uint8_t *)PyBytes_AS_STRING(table);
+        PyObject *sp = PyBytes_FromStringAndSize(NULL, n);
+        if (!sp) {
+            return NULL;
+        }
+        uint8_t *o = (uint8_t *)PyBytes_AS_STRING(sp);
+        int bad = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint8_t b = tab[u[i]];
+            bad |= b == 0x80;
+            o[i] = b;
+        }
+        if (bad) {
+            Py_DECREF(sp);
+            Py_RETURN_NONE;
+        }
+        lat = PyTuple_Pack(2, sp, Py_None);
+        Py_DECREF(sp);
+    }
+    else {
+        sub = Py_BuildValue("(OOOO)", text, table, cache, image);
+        lat = sub ? py_latin_spaced(self, sub) : NULL;
+        Py_CLEAR(sub);
+    }
     if (!lat || lat == Py_None) {
         return lat;
     }
