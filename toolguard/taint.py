@@ -71,9 +71,13 @@ The index is an LSM of sorted runs (``uint64`` keys, ``uint32`` positions): each
 sorted run, the newest runs are merged when they grow comparable in size, so there are a few
 runs at any time (two or three at 10 MB). A lookup takes *all* the query keys of a call at once.
 With the C core (below) every run of 4096 entries or more has a directory of buckets by the
-keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries); the core fetches the buckets
-of all the queries first, then searches each (branch-free), so a query costs a cache miss or
-two per big run, and runs of ``2**15`` entries or more merge at a ratio of 16 instead of 4,
+keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries). Keys are even hashes, so
+where a key should be in its bucket follows from its next bits: the core fetches the directory
+entries of all the queries of all the runs first, then the few keys around each query's guess
+(the window's two ends: two cache lines, where a whole bucket spans three or four), then
+searches each window branch-free (the whole bucket when the answer is not in it: a piled-up
+bucket or a guess far off), so a query costs a cache miss or two per big run, and runs of
+``2**15`` entries or more merge at a ratio of 16 instead of 4,
 which keeps one or two of them. Without it (numpy): one ``np.searchsorted`` per small run, and
 a run over 256 K entries has a directory of 8-key buckets compared in one gather. Either way
 lookup cost grows with the argument, not the ledger (the benchmark measures 10 MB against
