@@ -2878,23 +2878,28 @@ static int
 decode_runs_into(const uint8_t *s, Py_ssize_t n, PyObject *out)
 {
     const uint8_t *run_char = B64_RUN_CHAR;
-    /* the length of the current run, counted branch-free (prose is short runs, words, one
-     * after the other); a run is looked at when it reaches 16 characters */
-    Py_ssize_t len = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        len = (len + 1) * run_char[s[i]];
-        if (len < 16) {
+    /* A run of 16 or more characters holds a position i with i % 16 == 15: only those are
+     * looked at, and a run through one is extended both ways (prose is short runs, words:
+     * about one byte in 16 read, and the few around it). After a run ending at e (s[e] is
+     * not a run character) the next run starts after e: the search goes on from the first
+     * such position past e. */
+    Py_ssize_t i = 15;
+    while (i < n) {
+        if (!run_char[s[i]]) {
+            i += 16;
             continue;
         }
-        Py_ssize_t a = i - 15, e = i + 1;
+        Py_ssize_t a = i, e = i + 1;
+        while (a > 0 && run_char[s[a - 1]]) {
+            a--;
+        }
         while (e < n && run_char[s[e]]) {
             e++;
         }
-        if (run_may_decode(s + a, e - a) && append_new(out, Py_BuildValue("(nn)", a, e)) < 0) {
+        if (e - a >= 16 && run_may_decode(s + a, e - a) && append_new(out, Py_BuildValue("(nn)", a, e)) < 0) {
             return -1;
         }
-        i = e; /* (s[e] ends the run) */
-        len = 0;
+        i = (e + 1) | 15;
     }
     return 0;
 }
