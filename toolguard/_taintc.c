@@ -514,8 +514,8 @@ bucket_guess(uint64_t q, int bits, Py_ssize_t lo, Py_ssize_t hi)
 /* The first index in keys[lo:hi) whose key is >= q (hi if none), found near the guess g
  * (lo <= g < hi): the guess of an even bucket of about 16 keys is rarely more than a few keys
  * off, so the answer is looked for among the GUESS_SPAN keys on either side of it, by a
- * branch-free binary search (it is there when the key just below that window is below q and
- * the key just above is not: two reads, the window's ends, which search_runs fetches ahead).
+ * branch-free binary search; it is the bucket's answer when it falls inside the window, or at
+ * an end of the window whose neighbour outside (which search_runs fetches ahead) confirms it.
  * Otherwise (a bucket piled up by crafted keys, or a guess far off) the whole bucket is
  * searched so. */
 #define GUESS_SPAN 4
@@ -524,9 +524,13 @@ lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t 
 {
     Py_ssize_t a = g - GUESS_SPAN > lo ? g - GUESS_SPAN : lo;
     Py_ssize_t b = g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi;
-    /* (at a bucket's end the read falls inside the window, whose own keys decide) */
-    int ok = ((a == lo) | (keys[a - (a > lo)] < q)) & ((b == hi) | (keys[b - (b == hi)] >= q));
-    return ok ? lower_bound(keys, a, b, q) : lower_bound(keys, lo, hi, q);
+    Py_ssize_t p = lower_bound(keys, a, b, q);
+    /* the answer of the window is the bucket's unless it is at an end of the window that is
+     * not the bucket's (usually it is inside: then keys[p - 1] < q <= keys[p] settle it) */
+    if ((p > a || a == lo || keys[a - 1] < q) && (p < b || b == hi || keys[b] >= q)) {
+        return p;
+    }
+    return lower_bound(keys, lo, hi, q);
 }
 
 static int
