@@ -547,24 +547,28 @@ typedef struct {
     Py_ssize_t n;
 } Run;
 
+/* Runs of this many entries (256 KB of keys) or more have their memory fetched ahead; a
+ * smaller run stays in the cache between scans, and its buckets are searched at once. */
+#define FETCH_AHEAD_MIN ((Py_ssize_t)1 << 15)
+
 /* Search every run for every query key: append (query index << 32 | value) to *hits for
  * each entry with that key (at most dups per run), then sort them, so the answer is in
  * (query index, value) order whatever the runs. bounds holds 3 * nq * nruns slots.
  *
  * A run with a directory narrows each search to the bucket of the key's top bits, and the
  * search starts where the key should be in its bucket (bucket_guess). The memory of big runs
- * is fetched ahead, for all the queries of all the runs at once, so that the cache misses
- * overlap instead of following one another: first the directory entries, then, for each
- * query, the few keys around its guess (one or two cache lines, where a whole bucket spans
- * two or three), then every run is searched. -1 with an exception set
- * on error (a malformed directory). */
+ * (FETCH_AHEAD_MIN) is fetched ahead, for all the queries of all the runs at once, so that
+ * the cache misses overlap instead of following one another: first the directory entries,
+ * then, for each query, the few keys around its guess (two cache lines, where a whole bucket
+ * spans three or four), then every run is searched. -1 with an exception set on error
+ * (a malformed directory). */
 static int
 search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq, int dups,
             Py_ssize_t *bounds, uint64_t **hits, Py_ssize_t *nhits, Py_ssize_t *hcap)
 {
     for (Py_ssize_t ri = 0; ri < nruns; ri++) {
         const Run *r = &runs[ri];
-        if (r->has_dir) {
+        if (r->has_dir && r->n >= FETCH_AHEAD_MIN) {
             const uint32_t *dir = (const uint32_t *)r->dir.buf;
             int shift = 64 - r->bits;
             for (Py_ssize_t i = 0; i < nq; i++) {
@@ -575,7 +579,7 @@ search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq,
     for (Py_ssize_t ri = 0; ri < nruns; ri++) {
         const Run *r = &runs[ri];
         Py_ssize_t *b = bounds + 3 * nq * ri;
-        if (!r->has_dir) {
+        if (!r->has_dir || r->n < FETCH_AHEAD_MIN) {
             continue;
         }
         const uint64_t *keys = (const uint64_t *)r->keys.buf;
@@ -603,16 +607,30 @@ search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq,
         const Py_ssize_t *b = bounds + 3 * nq * ri;
         const uint64_t *keys = (const uint64_t *)r->keys.buf;
         const uint32_t *vals = (const uint32_t *)r->vals.buf;
+        const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
+        int ahead = dir && r->n >= FETCH_AHEAD_MIN, shift = 64 - r->bits;
         for (Py_ssize_t i = 0; i < nq; i++) {
             Py_ssize_t p;
-            if (!r->has_dir) {
+            if (!dir) {
                 p = lower_bound(keys, 0, r->n, q[i]);
             }
-            else if (b[3 * i] == b[3 * i + 1]) {
-                continue; /* an empty bucket */
-            }
-            else {
+            else if (ahead) {
+                if (b[3 * i] == b[3 * i + 1]) {
+                    continue; /* an empty bucket */
+                }
                 p = lower_bound_from(keys, b[3 * i], b[3 * i + 1], b[3 * i + 2], q[i]);
+            }
+            else { /* a run in the cache: its bucket at once */
+                uint64_t t = q[i] >> shift;
+                Py_ssize_t lo = dir[t], hi = dir[t + 1];
+                if (lo > hi || hi > r->n) {
+                    PyErr_SetString(PyExc_ValueError, "malformed directory");
+                    return -1;
+                }
+                if (lo == hi) {
+                    continue;
+                }
+                p = lower_bound_from(keys, lo, hi, bucket_guess(q[i], r->bits, lo, hi), q[i]);
             }
             for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
                 if (*nhits == *hcap) {

@@ -363,3 +363,23 @@ def test_scan_arg_equals_the_calls_it_stands_for(text: str, token_min: int) -> N
     else:
         assert runs == want
         assert T.decode_layers(text, c=C, runs=runs) == T.decode_layers(text)
+
+
+def test_lookup_in_runs_fetched_ahead_equals_searchsorted() -> None:
+    # runs big enough for their memory to be fetched ahead (FETCH_AHEAD_MIN entries), one of
+    # them with a bucket piled up by keys sharing their top bits, searched together
+    r = np.random.default_rng(11)
+    even = np.sort(r.integers(0, 2**64 - 1, size=70_000, dtype=np.uint64))
+    piled = np.sort(np.concatenate((r.integers(0, 2**64 - 1, size=40_000, dtype=np.uint64), np.uint64(7 << 58) + r.integers(0, 2**20, size=3000, dtype=np.uint64))))
+    runs = [T._Run(k, r.integers(0, 2**31, size=k.shape[0]).astype(np.uint32), C) for k in (even, piled)]
+    assert all(run.directory is not None and run.keys.shape[0] >= 2**15 for run in runs)
+    q = np.concatenate((r.choice(even, 500), r.choice(piled, 500), r.integers(0, 2**64 - 1, size=500, dtype=np.uint64)))
+    want = []
+    for run in runs:
+        lo = np.searchsorted(run.keys, q, side="left")
+        hi = np.searchsorted(run.keys, q, side="right")
+        for i in range(q.shape[0]):
+            want += [(i, int(v)) for v in run.vals[lo[i] : min(hi[i], lo[i] + 16)]]
+    qb, vb = C.lookup([(run.keys, run.vals, run.directory, run.bits) for run in runs], q, 16)
+    got = list(zip(np.frombuffer(qb, dtype=np.intp).tolist(), np.frombuffer(vb, dtype=np.uint32).tolist(), strict=True))
+    assert got == sorted(want)
