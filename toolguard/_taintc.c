@@ -499,6 +499,40 @@ lower_bound(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, uint64_t q)
     return (base - keys) + (*base < q);
 }
 
+/* Where in a directory bucket keys[lo:hi) (the keys whose top bits are the bucket's) a key q
+ * should be: keys are hashes, spread evenly, so q's place among the bucket's keys follows
+ * from q's place in the bucket's range of keys (its bits below the top ones). A guess: it
+ * only decides where the search starts and which cache line is fetched first. */
+static inline Py_ssize_t
+bucket_guess(uint64_t q, int bits, Py_ssize_t lo, Py_ssize_t hi)
+{
+    /* the 32 bits below the top ones, as a fraction of the bucket (bits <= 32) */
+    uint64_t frac = (q << bits) >> 32;
+    return lo + (Py_ssize_t)((frac * (uint64_t)(hi - lo)) >> 32);
+}
+
+/* The first index in keys[lo:hi) whose key is >= q (hi if none), found near the guess g
+ * (lo <= g < hi): the guess of an even bucket of about 16 keys is rarely more than a few keys
+ * off, so the answer is looked for among the GUESS_SPAN keys on either side of it, by a
+ * branch-free binary search; it is the bucket's answer when it falls inside the window, or at
+ * an end of the window whose neighbour outside (which search_runs fetches ahead) confirms it.
+ * Otherwise (a bucket piled up by crafted keys, or a guess far off) the whole bucket is
+ * searched so. */
+#define GUESS_SPAN 4
+static inline Py_ssize_t
+lower_bound_from(const uint64_t *keys, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t g, uint64_t q)
+{
+    Py_ssize_t a = g - GUESS_SPAN > lo ? g - GUESS_SPAN : lo;
+    Py_ssize_t b = g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi;
+    Py_ssize_t p = lower_bound(keys, a, b, q);
+    /* the answer of the window is the bucket's unless it is at an end of the window that is
+     * not the bucket's (usually it is inside: then keys[p - 1] < q <= keys[p] settle it) */
+    if ((p > a || a == lo || keys[a - 1] < q) && (p < b || b == hi || keys[b] >= q)) {
+        return p;
+    }
+    return lower_bound(keys, lo, hi, q);
+}
+
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -513,47 +547,91 @@ typedef struct {
     Py_ssize_t n;
 } Run;
 
+/* Runs of this many entries (256 KB of keys) or more have their memory fetched ahead; a
+ * smaller run stays in the cache between scans, and its buckets are searched at once. */
+#define FETCH_AHEAD_MIN ((Py_ssize_t)1 << 15)
+
 /* Search every run for every query key: append (query index << 32 | value) to *hits for
  * each entry with that key (at most dups per run), then sort them, so the answer is in
- * (query index, value) order whatever the runs. bounds holds 2 * nq slots. A run with a
- * directory narrows each search to the bucket of the key's top bits: the buckets of all
- * queries are fetched first, then searched, so the cache misses of a big run (directory,
- * then keys) overlap instead of following one another. -1 with an exception set on error. */
+ * (query index, value) order whatever the runs. bounds holds 3 * nq * nruns slots.
+ *
+ * A run with a directory narrows each search to the bucket of the key's top bits, and the
+ * search starts where the key should be in its bucket (bucket_guess). The memory of big runs
+ * (FETCH_AHEAD_MIN) is fetched ahead, for all the queries of all the runs at once, so that
+ * the cache misses overlap instead of following one another: first the directory entries,
+ * then, for each query, the few keys around its guess (two cache lines, where a whole bucket
+ * spans three or four), then every run is searched. -1 with an exception set on error
+ * (a malformed directory). */
 static int
 search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq, int dups,
             Py_ssize_t *bounds, uint64_t **hits, Py_ssize_t *nhits, Py_ssize_t *hcap)
 {
     for (Py_ssize_t ri = 0; ri < nruns; ri++) {
         const Run *r = &runs[ri];
+        if (r->has_dir && r->n >= FETCH_AHEAD_MIN) {
+            const uint32_t *dir = (const uint32_t *)r->dir.buf;
+            int shift = 64 - r->bits;
+            for (Py_ssize_t i = 0; i < nq; i++) {
+                PREFETCH(&dir[q[i] >> shift]);
+            }
+        }
+    }
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        Py_ssize_t *b = bounds + 3 * nq * ri;
+        if (!r->has_dir || r->n < FETCH_AHEAD_MIN) {
+            continue;
+        }
+        const uint64_t *keys = (const uint64_t *)r->keys.buf;
+        const uint32_t *dir = (const uint32_t *)r->dir.buf;
+        int shift = 64 - r->bits;
+        for (Py_ssize_t i = 0; i < nq; i++) {
+            uint64_t t = q[i] >> shift;
+            Py_ssize_t lo = dir[t], hi = dir[t + 1], g = lo;
+            if (lo > hi || hi > r->n) {
+                PyErr_SetString(PyExc_ValueError, "malformed directory");
+                return -1;
+            }
+            if (lo < hi) { /* the ends of the window lower_bound_from reads first */
+                g = bucket_guess(q[i], r->bits, lo, hi);
+                PREFETCH(&keys[g - GUESS_SPAN - 1 > lo ? g - GUESS_SPAN - 1 : lo]);
+                PREFETCH(&keys[g + GUESS_SPAN < hi ? g + GUESS_SPAN : hi - 1]);
+            }
+            b[3 * i] = lo;
+            b[3 * i + 1] = hi;
+            b[3 * i + 2] = g;
+        }
+    }
+    for (Py_ssize_t ri = 0; ri < nruns; ri++) {
+        const Run *r = &runs[ri];
+        const Py_ssize_t *b = bounds + 3 * nq * ri;
         const uint64_t *keys = (const uint64_t *)r->keys.buf;
         const uint32_t *vals = (const uint32_t *)r->vals.buf;
         const uint32_t *dir = r->has_dir ? (const uint32_t *)r->dir.buf : NULL;
-        if (dir) {
-            for (Py_ssize_t i = 0; i < nq; i++) {
-                PREFETCH(&dir[q[i] >> (64 - r->bits)]);
-            }
-        }
+        int ahead = dir && r->n >= FETCH_AHEAD_MIN, shift = 64 - r->bits;
         for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t lo = 0, hi = r->n;
-            if (dir) {
-                uint64_t t = q[i] >> (64 - r->bits);
-                lo = dir[t];
-                hi = dir[t + 1];
+            Py_ssize_t p;
+            if (!dir) {
+                p = lower_bound(keys, 0, r->n, q[i]);
+            }
+            else if (ahead) {
+                if (b[3 * i] == b[3 * i + 1]) {
+                    continue; /* an empty bucket */
+                }
+                p = lower_bound_from(keys, b[3 * i], b[3 * i + 1], b[3 * i + 2], q[i]);
+            }
+            else { /* a run in the cache: its bucket at once */
+                uint64_t t = q[i] >> shift;
+                Py_ssize_t lo = dir[t], hi = dir[t + 1];
                 if (lo > hi || hi > r->n) {
                     PyErr_SetString(PyExc_ValueError, "malformed directory");
                     return -1;
                 }
-                if (lo < hi) { /* a bucket of about 16 keys: two or three cache lines */
-                    PREFETCH(&keys[lo]);
-                    PREFETCH(&keys[lo + (hi - lo) / 2]);
-                    PREFETCH(&keys[hi - 1]);
+                if (lo == hi) {
+                    continue;
                 }
+                p = lower_bound_from(keys, lo, hi, bucket_guess(q[i], r->bits, lo, hi), q[i]);
             }
-            bounds[2 * i] = lo;
-            bounds[2 * i + 1] = hi;
-        }
-        for (Py_ssize_t i = 0; i < nq; i++) {
-            Py_ssize_t p = lower_bound(keys, bounds[2 * i], bounds[2 * i + 1], q[i]);
             for (int d = 0; d < dups && p + d < r->n && keys[p + d] == q[i]; d++) {
                 if (*nhits == *hcap) {
                     Py_ssize_t cap = *hcap ? 2 * *hcap : 64;
@@ -573,6 +651,23 @@ search_runs(const Run *runs, Py_ssize_t nruns, const uint64_t *q, Py_ssize_t nq,
         qsort(*hits, (size_t)*nhits, sizeof(uint64_t), cmp_u64);
     }
     return 0;
+}
+
+/* The slots search_runs needs for its bounds (3 per query and run), or NULL with an
+ * exception set. */
+static Py_ssize_t *
+bounds_alloc(Py_ssize_t nq, Py_ssize_t nruns)
+{
+    size_t n = (size_t)(nq ? nq : 1) * (size_t)(nruns ? nruns : 1);
+    if (n > ((size_t)1 << 40)) {
+        PyErr_SetString(PyExc_ValueError, "too many queries");
+        return NULL;
+    }
+    Py_ssize_t *b = PyMem_Malloc(sizeof(Py_ssize_t) * 3 * n);
+    if (!b) {
+        PyErr_NoMemory();
+    }
+    return b;
 }
 
 /* lookup(runs, q, dups) -> (query indexes: bytes of int64, values: bytes of uint32)
@@ -644,9 +739,8 @@ py_lookup(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    bounds = bounds_alloc(nq, nruns);
     if (!bounds) {
-        PyErr_NoMemory();
         goto done;
     }
     if (search_runs(runs, nruns, q, nq, dups, bounds, &hits, &nhits, &hcap) < 0) {
@@ -1935,18 +2029,20 @@ static Py_ssize_t
 sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
 {
     const Codes *c = &p->c;
-    Py_ssize_t n = 0;
+    Py_ssize_t n = 0, cn = c->n; /* (locals: a byte store could alias c's fields) */
     if (!wide) {
         uint8_t *o = (uint8_t *)out + at;
+        const uint8_t *u = c->u8;
         if (p->how & SQ_SPACED) {
-            for (Py_ssize_t i = 0; i < c->n; i++) { /* branch-free: spaces are frequent */
-                o[n] = c->u8[i];
-                n += c->u8[i] != 0x20;
+            for (Py_ssize_t i = 0; i < cn; i++) { /* branch-free: spaces are frequent */
+                uint8_t ch = u[i];
+                o[n] = ch;
+                n += ch != 0x20;
             }
         }
         else {
-            memcpy(o, c->u8, (size_t)c->n);
-            n = c->n;
+            memcpy(o, u, (size_t)cn);
+            n = cn;
         }
         if (p->how & SQ_REVERSED) {
             for (Py_ssize_t i = 0, j = n - 1; i < j; i++, j--) {
@@ -1972,6 +2068,75 @@ sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
     }
     return n;
 }
+
+/* kgram_hashes(c, 0, m, k, out) for a scan's batch, the same values: the four lanes are
+ * written out as four chains in registers (kgram_hashes keeps them in arrays, which the
+ * compiler leaves on the stack: a load and a store more per k-gram). */
+#define SQ_DIRECT(x, h)                                                                        \
+    do {                                                                                       \
+        uint64_t p_ = 1;                                                                       \
+        h = 0;                                                                                 \
+        for (int j_ = 0; j_ < k; j_++) {                                                       \
+            h += (uint64_t)(x)[j_] * p_;                                                       \
+            p_ *= HASH_BASE;                                                                   \
+        }                                                                                      \
+    } while (0)
+#define SQ_STEP(x, o, h, i) (h = (h - (uint64_t)(x)[(i) - 1]) * inv + (uint64_t)(x)[(i) + k - 1] * top, (o)[i] = h)
+#define SQ_ROLL(T, codes)                                                                      \
+    do {                                                                                       \
+        const T *x = (const T *)(codes);                                                       \
+        Py_ssize_t len = m / 4, q = 1;                                                         \
+        uint64_t h3;                                                                           \
+        if (len >= 2) {                                                                        \
+            const T *x0 = x, *x1 = x + len, *x2 = x + 2 * len, *x3 = x + 3 * len;              \
+            uint64_t *o0 = out, *o1 = out + len, *o2 = out + 2 * len, *o3 = out + 3 * len;     \
+            uint64_t h0, h1, h2;                                                               \
+            SQ_DIRECT(x0, h0);                                                                 \
+            SQ_DIRECT(x1, h1);                                                                 \
+            SQ_DIRECT(x2, h2);                                                                 \
+            SQ_DIRECT(x3, h3);                                                                 \
+            o0[0] = h0;                                                                        \
+            o1[0] = h1;                                                                        \
+            o2[0] = h2;                                                                        \
+            o3[0] = h3;                                                                        \
+            for (Py_ssize_t i = 1; i < len; i++) {                                             \
+                SQ_STEP(x0, o0, h0, i);                                                        \
+                SQ_STEP(x1, o1, h1, i);                                                        \
+                SQ_STEP(x2, o2, h2, i);                                                        \
+                SQ_STEP(x3, o3, h3, i);                                                        \
+            }                                                                                  \
+            q = 4 * len; /* the last lane goes on to the end */                                \
+        }                                                                                      \
+        else {                                                                                 \
+            SQ_DIRECT(x, h3);                                                                  \
+            out[0] = h3;                                                                       \
+        }                                                                                      \
+        for (; q < m; q++) {                                                                   \
+            SQ_STEP(x, out, h3, q);                                                            \
+        }                                                                                      \
+    } while (0)
+
+static void
+sq_hashes(const Codes *c, Py_ssize_t m, int k, uint64_t *out)
+{
+    const uint64_t inv = inverse64(HASH_BASE);
+    uint64_t top = 1; /* B^(k-1) */
+    for (int j = 0; j < k - 1; j++) {
+        top *= HASH_BASE;
+    }
+    if (m <= 0 || m + k - 1 > c->n) {
+        return;
+    }
+    if (c->u8) {
+        SQ_ROLL(uint8_t, c->u8);
+    }
+    else {
+        SQ_ROLL(uint32_t, c->u32);
+    }
+}
+#undef SQ_ROLL
+#undef SQ_STEP
+#undef SQ_DIRECT
 
 /* The window-minimum queries of scan_keys (the minimum of each run of windows with the same
  * minimum, at its first position in the run's last window) of h[0:m] (m > w), by keeping the
@@ -2003,11 +2168,11 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
             }
             uint64_t nv = h[j];
             Py_ssize_t npm = j;
-            for (Py_ssize_t p = j + 1; p <= e; p++) {
-                if (h[p] < nv) {
-                    nv = h[p];
-                    npm = p;
-                }
+            for (Py_ssize_t p = j + 1; p <= e; p++) { /* branch-free: a new minimum is random */
+                uint64_t x = h[p];
+                int lt = x < nv;
+                nv = lt ? x : nv;
+                npm = lt ? p : npm;
             }
             if (nv != v) {
                 qk[n] = v;
@@ -2026,6 +2191,25 @@ sq_window_queries(const uint64_t *h, Py_ssize_t m, int w, uint64_t *qk, int64_t 
     qk[n] = v;
     qp[n++] = pm;
     return n;
+}
+
+/* The attribute names scan_query reads from a run ("keys", "vals", "directory", "bits"),
+ * interned once and kept for the life of the process (constants, not state): reading them by
+ * C string would build and hash four new str objects per run and scan. NULL with an
+ * exception set when they cannot be made. */
+static PyObject *const *
+run_attr_names(void)
+{
+    static PyObject *names[4];
+    static const char *const spelled[4] = {"keys", "vals", "directory", "bits"};
+    if (!names[3]) {
+        for (int i = 0; i < 4; i++) {
+            if (!names[i] && !(names[i] = PyUnicode_InternFromString(spelled[i]))) {
+                return NULL;
+            }
+        }
+    }
+    return names;
 }
 
 /* scan_query(parts, k, w, tokens, runs, dups, starts, nsrc, base) -> (n_fp, hits, lens)
@@ -2138,13 +2322,19 @@ py_scan_query(PyObject *self, PyObject *args)
             }
         }
         if (fwd) {
-            p->len = fwd->len;
-            for (Py_ssize_t j = 0; j < p->len; j++) {
-                if (wide) {
-                    ((uint32_t *)batch)[p->at + j] = ((uint32_t *)batch)[fwd->at + fwd->len - 1 - j];
+            Py_ssize_t n = p->len = fwd->len;
+            if (wide) {
+                uint32_t *o = (uint32_t *)batch + p->at;
+                const uint32_t *f = (const uint32_t *)batch + fwd->at + n - 1;
+                for (Py_ssize_t j = 0; j < n; j++) {
+                    o[j] = f[-j];
                 }
-                else {
-                    ((uint8_t *)batch)[p->at + j] = ((uint8_t *)batch)[fwd->at + fwd->len - 1 - j];
+            }
+            else {
+                uint8_t *o = (uint8_t *)batch + p->at;
+                const uint8_t *f = (const uint8_t *)batch + fwd->at + n - 1;
+                for (Py_ssize_t j = 0; j < n; j++) {
+                    o[j] = f[-j];
                 }
             }
         }
@@ -2177,7 +2367,7 @@ py_scan_query(PyObject *self, PyObject *args)
         bc.u8 = wide ? NULL : (const uint8_t *)batch;
         bc.u32 = wide ? (const uint32_t *)batch : NULL;
         bc.n = total;
-        kgram_hashes(&bc, 0, m, k, s.h);
+        sq_hashes(&bc, m, k, s.h);
     }
     Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
     Py_ssize_t cap = (m > 0 ? m + 1 + nseg * limit : 0) + ntok;
@@ -2241,10 +2431,14 @@ py_scan_query(PyObject *self, PyObject *args)
     /* 4. the lookup (py_lookup) */
     for (; got_runs < nruns; got_runs++) {
         PyObject *ro = PyList_GET_ITEM(runs_obj, got_runs);
-        PyObject *ko = PyObject_GetAttrString(ro, "keys");
-        PyObject *vo = ko ? PyObject_GetAttrString(ro, "vals") : NULL;
-        PyObject *dobj = vo ? PyObject_GetAttrString(ro, "directory") : NULL;
-        PyObject *bo = dobj ? PyObject_GetAttrString(ro, "bits") : NULL;
+        PyObject *const *names = run_attr_names();
+        if (!names) {
+            goto done;
+        }
+        PyObject *ko = PyObject_GetAttr(ro, names[0]);
+        PyObject *vo = ko ? PyObject_GetAttr(ro, names[1]) : NULL;
+        PyObject *dobj = vo ? PyObject_GetAttr(ro, names[2]) : NULL;
+        PyObject *bo = dobj ? PyObject_GetAttr(ro, names[3]) : NULL;
         Run *r = &runs[got_runs];
         int ok = bo != NULL;
         int bits = ok ? PyLong_AsLong(bo) : 0;
@@ -2277,9 +2471,8 @@ py_scan_query(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    bounds = PyMem_Malloc(sizeof(Py_ssize_t) * 2 * (size_t)(nq ? nq : 1));
+    bounds = bounds_alloc(nq, nruns);
     if (!bounds) {
-        PyErr_NoMemory();
         goto done;
     }
     Py_ssize_t nhits = 0, hcap = 0;
@@ -2434,13 +2627,33 @@ py_scan_tokens(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!n", &PyBytes_Type, &sp, &token_min)) {
         return NULL;
     }
-    PyObject *keys = py_secret_keys(self, args);
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
+    Py_ssize_t n = PyBytes_GET_SIZE(sp);
+    /* the keys of secret_keys(sp, token_min): its ids, then the numbers of the text without
+     * its spaces, made here in one branch-free pass that also counts the digits */
+    PyObject *keys = py_ids(self, args);
     if (!keys) {
         return NULL;
     }
+    uint8_t *t = PyMem_Malloc((size_t)n + 1);
+    if (!t) {
+        Py_DECREF(keys);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t m = 0, nd = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t ch = s[i];
+        t[m] = ch;
+        m += ch != ' ';
+        nd += (uint8_t)(ch - '0') < 10;
+    }
+    int rc = nd >= 7 ? numbers_into(t, m, keys, 1) : 0; /* (a number has 7 digits or more) */
+    PyMem_Free(t);
+    if (rc < 0) {
+        Py_DECREF(keys);
+        return NULL;
+    }
     PyObject *units = PyList_New(0);
-    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
-    Py_ssize_t n = PyBytes_GET_SIZE(sp);
     static const char *marks[2] = {"@", "://"};
     for (int mi = 0; units && mi < 2; mi++) {
         const char *mark = marks[mi];
@@ -2681,6 +2894,38 @@ run_may_decode(const uint8_t *r, Py_ssize_t n)
     return 0;
 }
 
+/* Appends (start, end) to out for every run of s[0:n] that might decode (decode_candidates).
+ * -1 with an exception set on error. */
+static int
+decode_runs_into(const uint8_t *s, Py_ssize_t n, PyObject *out)
+{
+    const uint8_t *run_char = B64_RUN_CHAR;
+    /* A run of 16 or more characters holds a position i with i % 16 == 15: only those are
+     * looked at, and a run through one is extended both ways (prose is short runs, words:
+     * about one byte in 16 read, and the few around it). After a run ending at e (s[e] is
+     * not a run character) the next run starts after e: the search goes on from the first
+     * such position past e. */
+    Py_ssize_t i = 15;
+    while (i < n) {
+        if (!run_char[s[i]]) {
+            i += 16;
+            continue;
+        }
+        Py_ssize_t a = i, e = i + 1;
+        while (a > 0 && run_char[s[a - 1]]) {
+            a--;
+        }
+        while (e < n && run_char[s[e]]) {
+            e++;
+        }
+        if (e - a >= 16 && run_may_decode(s + a, e - a) && append_new(out, Py_BuildValue("(nn)", a, e)) < 0) {
+            return -1;
+        }
+        i = (e + 1) | 15;
+    }
+    return 0;
+}
+
 static PyObject *
 py_decode_candidates(PyObject *self, PyObject *args)
 {
@@ -2688,26 +2933,9 @@ py_decode_candidates(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*", &rv)) {
         return NULL;
     }
-    const uint8_t *s = rv.buf;
-    Py_ssize_t n = rv.len;
-    const uint8_t *run_char = B64_RUN_CHAR;
     PyObject *out = PyList_New(0);
-    Py_ssize_t i = 0;
-    while (out && i < n) {
-        if (!run_char[s[i]]) {
-            i++;
-            continue;
-        }
-        Py_ssize_t a = i;
-        while (i < n && run_char[s[i]]) {
-            i++;
-        }
-        if (i - a >= 16 && run_may_decode(s + a, i - a)) {
-            if (append_new(out, Py_BuildValue("(nn)", a, i)) < 0) {
-                Py_CLEAR(out);
-                break;
-            }
-        }
+    if (out && decode_runs_into(rv.buf, rv.len, out) < 0) {
+        Py_CLEAR(out);
     }
     PyBuffer_Release(&rv);
     return out;
@@ -3333,6 +3561,112 @@ done:
 
 /* ============================== end of the ingest section ================================ */
 
+/* ---- scan ---- */
+
+/* scan_arg(text, token_min, table, cache, image) -> None or (spaced, index, keys, units, runs)
+ *
+ * What TaintLedger._scan_core reads from one argument before its batch, in one call:
+ * spaced, index  latin_spaced(text, table, cache, image) (None when the text is not mostly
+ *                Latin: the whole answer is then None, and the caller takes its general path);
+ * keys, units    scan_tokens(spaced, token_min);
+ * runs           decode_candidates of the text encoded to ASCII with "?" for any other
+ *                character (read from the str itself, not encoded); None instead of an
+ *                empty list when the text holds none of "%", "&" and "+" either: then no
+ *                decoder of taint._decode_once can take anything from it.
+ */
+static PyObject *
+py_scan_arg(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table, *cache, *image;
+    Py_ssize_t token_min;
+    if (!PyArg_ParseTuple(args, "UnOO!O", &text, &token_min, &table, &PyDict_Type, &cache, &image)) {
+        return NULL;
+    }
+    PyObject *result = NULL, *tok = NULL, *runs = NULL, *sub = NULL, *lat = NULL;
+    uint8_t *ascii = NULL;
+    if (PyUnicode_IS_ASCII(text) && PyBytes_Check(table) && PyBytes_GET_SIZE(table) == 256) {
+        /* what latin_spaced gives for ASCII text (every byte through the table; None when a
+         * control character maps to 0x80), in one pass with its bytes read through locals */
+        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+        const uint8_t *u = PyUnicode_1BYTE_DATA(text), *tab = (const uint8_t *)PyBytes_AS_STRING(table);
+        PyObject *sp = PyBytes_FromStringAndSize(NULL, n);
+        if (!sp) {
+            return NULL;
+        }
+        uint8_t *o = (uint8_t *)PyBytes_AS_STRING(sp);
+        int bad = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint8_t b = tab[u[i]];
+            bad |= b == 0x80;
+            o[i] = b;
+        }
+        if (bad) {
+            Py_DECREF(sp);
+            Py_RETURN_NONE;
+        }
+        lat = PyTuple_Pack(2, sp, Py_None);
+        Py_DECREF(sp);
+    }
+    else {
+        sub = Py_BuildValue("(OOOO)", text, table, cache, image);
+        lat = sub ? py_latin_spaced(self, sub) : NULL;
+        Py_CLEAR(sub);
+    }
+    if (!lat || lat == Py_None) {
+        return lat;
+    }
+    if (!PyTuple_Check(lat) || PyTuple_GET_SIZE(lat) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(lat, 0))) {
+        PyErr_SetString(PyExc_ValueError, "latin_spaced gave an unexpected value");
+        goto done;
+    }
+    sub = Py_BuildValue("(On)", PyTuple_GET_ITEM(lat, 0), token_min);
+    tok = sub ? py_scan_tokens(self, sub) : NULL;
+    if (!tok) {
+        goto done;
+    }
+    runs = PyList_New(0);
+    if (!runs) {
+        goto done;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int marks = 0; /* a "%", "&" or "+": the URL and HTML decoders may apply */
+    if (PyUnicode_IS_ASCII(text)) {
+        const uint8_t *a = PyUnicode_1BYTE_DATA(text);
+        marks = memchr(a, '%', (size_t)n) || memchr(a, '&', (size_t)n) || memchr(a, '+', (size_t)n);
+        if (decode_runs_into(a, n, runs) < 0) {
+            goto done;
+        }
+    }
+    else {
+        /* text.encode("ascii", "replace"): one byte per character */
+        ascii = PyMem_Malloc((size_t)(n ? n : 1));
+        if (!ascii) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+            ascii[i] = ch < 128 ? (uint8_t)ch : (uint8_t)'?';
+            marks |= ch == '%' || ch == '&' || ch == '+';
+        }
+        if (decode_runs_into(ascii, n, runs) < 0) {
+            goto done;
+        }
+    }
+    result = PyTuple_Pack(5, PyTuple_GET_ITEM(lat, 0), PyTuple_GET_ITEM(lat, 1), PyTuple_GET_ITEM(tok, 0),
+                          PyTuple_GET_ITEM(tok, 1), marks || PyList_GET_SIZE(runs) ? runs : Py_None);
+done:
+    Py_XDECREF(sub);
+    Py_XDECREF(lat);
+    Py_XDECREF(tok);
+    Py_XDECREF(runs);
+    PyMem_Free(ascii);
+    return result;
+}
+
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -3355,6 +3689,7 @@ static PyMethodDef methods[] = {
     {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
     {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
     {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
+    {"scan_arg", py_scan_arg, METH_VARARGS, "An argument's spaced fold, secret keys, contact units and encoded runs."},
     {NULL, NULL, 0, NULL},
 };
 

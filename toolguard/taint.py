@@ -71,9 +71,13 @@ The index is an LSM of sorted runs (``uint64`` keys, ``uint32`` positions): each
 sorted run, the newest runs are merged when they grow comparable in size, so there are a few
 runs at any time (two or three at 10 MB). A lookup takes *all* the query keys of a call at once.
 With the C core (below) every run of 4096 entries or more has a directory of buckets by the
-keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries); the core fetches the buckets
-of all the queries first, then searches each (branch-free), so a query costs a cache miss or
-two per big run, and runs of ``2**15`` entries or more merge at a ratio of 16 instead of 4,
+keys' top bits (about 16 keys a bucket, 4 bytes per 16 entries). Keys are even hashes, so
+where a key should be in its bucket follows from its next bits: the core fetches the directory
+entries of all the queries of all the runs first, then the few keys around each query's guess
+(the window's two ends: two cache lines, where a whole bucket spans three or four), then
+searches each window branch-free (the whole bucket when the answer is not in it: a piled-up
+bucket or a guess far off), so a query costs a cache miss or two per big run, and runs of
+``2**15`` entries or more merge at a ratio of 16 instead of 4,
 which keeps one or two of them. Without it (numpy): one ``np.searchsorted`` per small run, and
 a run over 256 K entries has a directory of 8-key buckets compared in one gather. Either way
 lookup cost grows with the argument, not the ledger (the benchmark measures 10 MB against
@@ -1442,11 +1446,14 @@ def _long_runs(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+def _decode_once(
+    text: str, c: types.ModuleType | None = None, runs: list[tuple[int, int]] | None = None
+) -> list[tuple[str, str, int, int]]:
     """One decoding step: ``(decoded text, transform, start, end)`` with the encoded span.
 
     With the C core ``c``, only the runs it cannot rule out reach the decoders (the same
-    layers: it leaves out a run only when none of them could decode it)."""
+    layers: it leaves out a run only when none of them could decode it); ``runs``: those
+    runs when the caller has them already (``scan_arg``)."""
     out: list[tuple[str, str, int, int]] = []
     if "%" in text and _PCT.search(text):
         cur = text
@@ -1463,13 +1470,16 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
         if un != text:
             out.append((un, "html", 0, len(text)))
     if len(text) >= 16:
+        found: list[tuple[int, str]]
         if c is None:
-            runs = _long_runs(text)
+            found = _long_runs(text)
         else:
-            # (ASCII text encodes by a copy; "replace" would check it character by character)
-            raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
-            runs = [(a, text[a:b]) for a, b in c.decode_candidates(raw)]
-        for base, run in runs:
+            if runs is None:
+                # (ASCII text encodes by a copy; "replace" would check it character by character)
+                raw = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")
+                runs = c.decode_candidates(raw)
+            found = [(a, text[a:b]) for a, b in runs]
+        for base, run in found:
             if "\\x" in run:
                 for m in _HEX_ESC.finditer(run):
                     dec = _hex(m.group().replace("\\x", ""))
@@ -1500,19 +1510,22 @@ def _decode_once(text: str, c: types.ModuleType | None = None) -> list[tuple[str
     return out
 
 
-def decode_layers(text: str, *, depth: int = 2, c: types.ModuleType | None = None) -> list[tuple[str, str, int, int]]:
+def decode_layers(
+    text: str, *, depth: int = 2, c: types.ModuleType | None = None, runs: list[tuple[int, int]] | None = None
+) -> list[tuple[str, str, int, int]]:
     """Decoded layers of an argument, nested up to ``depth`` (bounded in number and size).
 
     Each layer is ``(decoded text, transform, start, end)``: ``start:end`` is the span of the
-    *original* argument it decodes.
+    *original* argument it decodes. ``runs``: the C core's decode candidates of ``text``
+    when the caller has them (see :func:`_decode_once`).
     """
     budget = 4 * len(text) + 4096
     out: list[tuple[str, str, int, int]] = []
     frontier = [(text, "", 0, len(text))]
-    for _ in range(depth):
+    for level in range(depth):
         nxt: list[tuple[str, str, int, int]] = []
         for t, tr, a, b in frontier:
-            for dec, how, s, e in _decode_once(t, c):
+            for dec, how, s, e in _decode_once(t, c, runs if level == 0 else None):
                 if len(out) >= _MAX_LAYERS or budget < len(dec):
                     return out
                 budget -= len(dec)
@@ -2540,27 +2553,48 @@ class TaintLedger:
         if self._secret_tokens and (labelset is None or labelset):
             for ti, text, transform, a, b in layers:
                 sp = spaced.get(ti) if transform == "plain" else None
-                units: list[str]
                 if sp is not None and self._c is not None:
                     # (the C core: one pass for the keys and the contact units)
                     keys, found = self._c.scan_tokens(sp[0], self.token_min)
-                    units = _contact_keys(found) if self._contact_tokens and found else []
+                    self._layer_tokens(ti, text, transform, a, b, keys, found, tok_keys, tok_info)
                 else:
                     keys = _secret_keys(text, self.token_min, self._c, None if sp is None else sp[0])
                     units = _secret_units(text, None if sp is None else sp[0]) if self._contact_tokens else []
-                if keys:
-                    tok_keys += [_NS_SECRET + key for key in keys]
-                    tok_info += [(ti, transform, key, a, b) for key in keys]
-                if self._postal_tokens:
-                    units += _street_keys(text)
-                for key in units:
-                    tok_keys.append(_NS_SECRET + key)
-                    tok_info.append((ti, transform, key, a, b))
-                    if transform == "plain" and not key.isdigit():
-                        # a reversed id (numbers are left alone: reversed digits are noise)
-                        tok_keys.append(_NS_SECRET + key[::-1])
-                        tok_info.append((ti, "reversed", key, a, b))
+                    self._layer_tokens(ti, text, transform, a, b, keys, None, tok_keys, tok_info, units)
         return tok_keys, tok_info
+
+    def _layer_tokens(
+        self,
+        ti: int,
+        text: str,
+        transform: str,
+        a: int,
+        b: int,
+        keys: list[str],
+        found: list[str] | None,
+        tok_keys: list[str],
+        tok_info: list[tuple[int, str, str, int, int]],
+        units: list[str] | None = None,
+    ) -> None:
+        """Append the token queries of one layer of :meth:`_token_queries`: its secret
+        ``keys``, then its contact keys (of the units ``found`` by the core, else ``units``),
+        street keys and their reversals."""
+        if found is not None:
+            units = _contact_keys(found) if self._contact_tokens and found else []
+        elif units is None:
+            units = []
+        if keys:
+            tok_keys += [_NS_SECRET + key for key in keys]
+            tok_info += [(ti, transform, key, a, b) for key in keys]
+        if self._postal_tokens:
+            units += _street_keys(text)
+        for key in units:
+            tok_keys.append(_NS_SECRET + key)
+            tok_info.append((ti, transform, key, a, b))
+            if transform == "plain" and not key.isdigit():
+                # a reversed id (numbers are left alone: reversed digits are noise)
+                tok_keys.append(_NS_SECRET + key[::-1])
+                tok_info.append((ti, "reversed", key, a, b))
 
     def _scan_core(
         self, items: list[tuple[str, str]], labelset: frozenset[str] | None, wanted: Callable[[Source], bool], call_id: str | None
@@ -2591,14 +2625,34 @@ class TaintLedger:
                 meta.append(("stream", -1 - pid, "", (0, 0)))
         spaced: dict[int, tuple[bytes, IntP | None]] = {}
         folds: list[tuple[npt.NDArray[np.integer] | bytes, int]] = []
+        # the token queries: those of each argument's text (its "plain" layer) as it is read,
+        # then those of its decoded layers (the order of _token_queries)
+        tokens = bool(self._secret_tokens and (labelset is None or labelset))
+        tok_keys: list[str] = []
+        tok_info: list[tuple[int, str, str, int, int]] = []
+        # the arguments to decode, with their encoded runs (None: not read by scan_arg)
+        to_decode: list[tuple[int, str, list[tuple[int, int]] | None]] = []
+        table, cache, image = N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image
         for ti, (ptr, text) in enumerate(items):
-            lat = N.latin_spaced_map(text)
+            # what the core reads in one pass (scan_arg): the spaced fold, the secret keys and
+            # contact units, and the encoded runs (None: nothing any decoder could take)
+            got = c.scan_arg(text, self.token_min, table, cache, image)
             part: tuple[npt.NDArray[np.integer] | bytes, int]
-            if lat is not None:
-                spaced[ti] = lat
-                part = (lat[0], _SQ_SPACED)
+            if got is not None:
+                sp, idx, keys, units, runs = got
+                spaced[ti] = (sp, None if idx is None else np.frombuffer(idx, dtype=np.intp))
+                part = (sp, _SQ_SPACED)
+                if tokens:
+                    self._layer_tokens(ti, text, "plain", 0, len(text), keys, units, tok_keys, tok_info)
+                if runs is not None:
+                    to_decode.append((ti, text, runs))
             else:
                 part = (N.fold_codes(text), 0)
+                if tokens:
+                    more, info = self._token_queries([(ti, text, "plain", 0, len(text))], spaced, labelset)
+                    tok_keys += more
+                    tok_info += info
+                to_decode.append((ti, text, None))
             folds.append(part)
             if self._egress_seen:
                 fc = part[0]
@@ -2611,14 +2665,17 @@ class TaintLedger:
         for ti, (codes, how) in enumerate(folds):
             parts.append((codes, how | _SQ_REVERSED | _SQ_SEGMENT))
             meta.append(("reversed", ti, "reversed", (0, 0)))
-        layers = [(ti, text, "plain", 0, len(text)) for ti, (_, text) in enumerate(items)]
-        for ti, (_, text) in enumerate(items):
-            for dec, transform, a, b in decode_layers(text, c=c):
+        layers: list[tuple[int, str, str, int, int]] = []
+        for ti, text, runs in to_decode:
+            for dec, transform, a, b in decode_layers(text, c=c, runs=runs):
                 layers.append((ti, dec, transform, a, b))
                 raw = N.folded_bytes(dec)
                 parts.append((raw if raw is not None else N.fold_codes(dec), _SQ_SEGMENT))
                 meta.append(("decoded", ti, transform, (a, b)))
-        tok_keys, tok_info = self._token_queries(layers, spaced, labelset)
+        if layers and tokens:
+            more, info = self._token_queries(layers, spaced, labelset)
+            tok_keys += more
+            tok_info += info
         index = self._index
         index.flush()
         n_fp, hits, lens = c.scan_query(

@@ -182,7 +182,7 @@ def test_scan_query_fails_closed_on_malformed_input() -> None:
 
 _TOKEN_TEXT = st.lists(
     st.one_of(
-        st.sampled_from(["bob@acme.example", "mailto:eve@x.example", "https://evil.example/x?id=42", "a@b", "@", "://", "x://", "(a@b.c)", "’", "é", "ﬁ", "\t"]),
+        st.sampled_from(["bob@acme.example", "mailto:eve@x.example", "https://evil.example/x?id=42", "a@b", "@", "://", "x://", "(a@b.c)", "’", "é", "ﬁ", "\t", "+1 (555) 010-9999", "4485 9921", "12345678"]),
         st.text(st.sampled_from("ab1@:/.<>()'\",;|`*^[]{}!\\ -"), min_size=1, max_size=16),
     ),
     max_size=30,
@@ -192,6 +192,7 @@ _TOKEN_TEXT = st.lists(
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(_TOKEN_TEXT, st.sampled_from([5, 8]))
 @example("write to (bob@acme.example), see <https://x.example/p>; a@b@c ://x mailto:q@w.example", 8)
+@example("call +1 (555) 010-9999 or 4485 9921 0037 5512, ref INV-2024-00981 and 1234567", 5)
 def test_scan_tokens_and_fold_offsets_equal_python(text: str, token_min: int) -> None:
     lat = N.latin_spaced_map(text)
     if lat is None:
@@ -252,3 +253,133 @@ def test_scans_with_and_without_the_core_agree(args: list[str], cut: int) -> Non
     assert fast.scan(tail, call_id="c2") == slow.scan(tail, call_id="c2")
     for v in (*args, "bob@acme.example", "https://evil.example/collect?id=42"):
         assert fast.origin(v) == slow.origin(v)
+
+
+def _lookup_reference(runs: list[tuple[np.ndarray, np.ndarray]], q: np.ndarray, dups: int) -> list[tuple[int, int]]:
+    """What lookup answers, by a plain walk: for each query and run, the values of the first
+    ``dups`` entries with the query's key, sorted by (query index, value)."""
+    out: list[tuple[int, int]] = []
+    for keys, vals in runs:
+        kl, vl = keys.tolist(), vals.tolist()
+        for i, key in enumerate(q.tolist()):
+            at = [j for j, x in enumerate(kl) if x == key][:dups]
+            out += [(i, vl[j]) for j in at]
+    return sorted(out)
+
+
+# keys spread evenly (hashes), or piled up in a few buckets (crafted: the same top bits, or a
+# narrow range of them), with repeats
+_KEYS = st.one_of(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300),
+    st.lists(st.integers(0, 2**20).map(lambda x: (0xABCD << 48) | x), min_size=1, max_size=300),
+    st.lists(st.sampled_from([0, 1, 2**63, 2**64 - 1, 5 << 56, (5 << 56) + 1]), min_size=1, max_size=60),
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_KEYS, min_size=1, max_size=3), st.integers(1, 12), st.integers(1, 18), st.integers(0, 2**32 - 1))
+def test_lookup_searching_buckets_from_a_guess_equals_a_plain_walk(
+    key_lists: list[list[int]], bits: int, dups: int, seed: int
+) -> None:
+    # every run gets a directory (whatever its size, so that small generated runs use one):
+    # the search starts at the guess of the key's place in its bucket and must still find
+    # every entry, in buckets piled up or empty, at both ends of the key space
+    r = np.random.default_rng(seed)
+    runs = []
+    for keys in key_lists:
+        k = np.sort(np.array(keys, dtype=np.uint64))
+        runs.append((k, r.integers(0, 2**32 - 1, size=k.shape[0], dtype=np.uint64).astype(np.uint32)))
+    pool = np.concatenate([k for k, _ in runs])
+    q = np.concatenate((r.choice(pool, size=min(40, pool.shape[0])), r.integers(0, 2**64 - 1, size=20, dtype=np.uint64), pool[:3] + np.uint64(1)))
+    with_dir = [(k, v, C.directory(k, bits), bits) for k, v in runs]
+    without = [(k, v, None, 0) for k, v in runs]
+    want = _lookup_reference(runs, q, dups)
+    for rs in (with_dir, without, with_dir[:1] + without[1:]):
+        qb, vb = C.lookup(rs, q, dups)
+        got = list(zip(np.frombuffer(qb, dtype=np.intp).tolist(), np.frombuffer(vb, dtype=np.uint32).tolist(), strict=True))
+        assert got == want
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_scan_query_hashes_equal_scan_keys_at_every_lane_boundary(wide: bool) -> None:
+    # every k-gram of the batch is in the index, so every fingerprint query hits: the hashes
+    # scan_query rolls (four chains) must be scan_keys' (kgram_hashes) at every length
+    r = np.random.default_rng(7)
+    for k, w in ((20, 24), (3, 2), (1, 8)):
+        for n in [*range(k, k + 70), 300, 1001]:
+            codes = r.integers(0, 0x10FFFF if wide else 250, size=n).astype(np.uint32 if wide else np.uint8)
+            _, kb, pb = C.scan_keys(codes, k, w, [(0, n)], False)
+            keys = np.frombuffer(kb, dtype=np.uint64)
+            order = np.argsort(keys, kind="stable")
+            run = T._Run(keys[order], np.arange(keys.shape[0], dtype=np.uint32)[order], C)
+            n_fp, hits, _ = C.scan_query([(codes, 0)], k, w, [], [run], 16, np.zeros(1, dtype=np.int64), 1, 0)
+            assert n_fp == keys.shape[0]
+            positions = np.frombuffer(pb, dtype=np.intp).tolist()
+            assert sorted({h[0] for h in hits}) == list(range(n_fp))
+            assert all(h[1] == positions[h[0]] for h in hits)
+
+
+_ARG_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["bob@acme.example", "https://evil.example/x?id=42", "4485 9921 0037 5512", "INV-2024-00981", "’", "é", "ﬁ", "Д", "\x00", "\t", "%41", "&amp;", "a+b", "+"]
+        ),
+        st.text(st.sampled_from("ab1@:/.%&+=-_ "), min_size=1, max_size=12),
+        st.text(st.sampled_from("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="), min_size=16, max_size=40),
+        st.text(st.sampled_from("0123456789abcdef"), min_size=16, max_size=40),
+    ),
+    max_size=20,
+).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ARG_TEXT, st.sampled_from([5, 8]))
+@example("Report to bob@acme.example cmVwb3J0IGFsbCBpc3N1ZXMgZGlyZWN0bHk= 4485 9921 0037 5512 ﬁnal", 8)
+@example("a+b%41", 8)
+@example("", 8)
+def test_scan_arg_equals_the_calls_it_stands_for(text: str, token_min: int) -> None:
+    got = C.scan_arg(text, token_min, N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image)
+    lat = N.latin_spaced_map(text)
+    if lat is None:
+        assert got is None
+        return
+    assert got is not None
+    sp, idx, keys, units, runs = got
+    assert sp == lat[0]
+    assert (idx is None) == (lat[1] is None)
+    if idx is not None:
+        assert np.frombuffer(idx, dtype=np.intp).tolist() == lat[1].tolist()
+    assert (keys, units) == C.scan_tokens(sp, token_min)
+    want = C.decode_candidates(text.encode("ascii", "replace"))
+    # (the runs of 16 or more characters of the alphabet the Python path finds, each kept
+    # when the filter keeps it alone)
+    raw = text.encode("ascii", "replace")
+    runs_py = [(a, a + len(run)) for a, run in T._long_runs(text)]
+    assert want == [(a, b) for a, b in runs_py if C.decode_candidates(raw[a:b])]
+    if runs is None:
+        # nothing to decode: no run, no "%", "&" or "+", and so no layer at all
+        assert want == [] and not any(ch in text for ch in "%&+")
+        assert T.decode_layers(text, c=C) == T.decode_layers(text) == []
+    else:
+        assert runs == want
+        assert T.decode_layers(text, c=C, runs=runs) == T.decode_layers(text)
+
+
+def test_lookup_in_runs_fetched_ahead_equals_searchsorted() -> None:
+    # runs big enough for their memory to be fetched ahead (FETCH_AHEAD_MIN entries), one of
+    # them with a bucket piled up by keys sharing their top bits, searched together
+    r = np.random.default_rng(11)
+    even = np.sort(r.integers(0, 2**64 - 1, size=70_000, dtype=np.uint64))
+    piled = np.sort(np.concatenate((r.integers(0, 2**64 - 1, size=40_000, dtype=np.uint64), np.uint64(7 << 58) + r.integers(0, 2**20, size=3000, dtype=np.uint64))))
+    runs = [T._Run(k, r.integers(0, 2**31, size=k.shape[0]).astype(np.uint32), C) for k in (even, piled)]
+    assert all(run.directory is not None and run.keys.shape[0] >= 2**15 for run in runs)
+    q = np.concatenate((r.choice(even, 500), r.choice(piled, 500), r.integers(0, 2**64 - 1, size=500, dtype=np.uint64)))
+    want = []
+    for run in runs:
+        lo = np.searchsorted(run.keys, q, side="left")
+        hi = np.searchsorted(run.keys, q, side="right")
+        for i in range(q.shape[0]):
+            want += [(i, int(v)) for v in run.vals[lo[i] : min(hi[i], lo[i] + 16)]]
+    qb, vb = C.lookup([(run.keys, run.vals, run.directory, run.bits) for run in runs], q, 16)
+    got = list(zip(np.frombuffer(qb, dtype=np.intp).tolist(), np.frombuffer(vb, dtype=np.uint32).tolist(), strict=True))
+    assert got == sorted(want)
