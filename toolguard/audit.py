@@ -1476,11 +1476,27 @@ class AuditLog:
         background writer, the snapshot and the hand-over written out (:func:`_snapshot`
         and :meth:`_enqueue` for a queue with room). The accounting's fast path calls it.
         """
-        if self._thread is None or type(decide_us) is not float or type(account_us) is not float:
+        if type(decide_us) is not float or type(account_us) is not float:
             return self.decision(decision, call, principal=principal, session=session, manifest=manifest,
                                  policy_revision=policy_revision,
                                  timing={"decide_us": decide_us, "account_us": account_us})
         args = call.args
+        if self._thread is None:
+            # :meth:`decision`'s inline branch: serialised here, written before the call goes on
+            try:
+                args_raw, input_value = _args_json(args, manifest, self.args)
+                tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
+                parts = _decision_parts(
+                    decision, tool, call.id if isinstance(call.id, str) else repr(call.id), principal, session,
+                    hashlib.sha256(args_raw).hexdigest(), self.args, _input_text(input_value, self.args),
+                    manifest_digest(manifest), policy_revision,
+                    _timing_json({"account_us": account_us, "decide_us": decide_us}),
+                )
+                with self._lock:
+                    self._check_open()
+                    return self._emit_inline(_decision_text(parts, self._seq + 1, self._prev, _timestamp(self._clock())))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"an audit record must be JSON: {exc}") from None
         # :func:`_snapshot`, written out (see there): orjson's text and a copy read back
         # from it, kept when the copy equals the arguments
         copy: Any = _NO_COPY
