@@ -1500,27 +1500,28 @@ class AuditLog:
         # :func:`_snapshot`, written out (see there): orjson's text and a copy read back
         # from it, kept when the copy equals the arguments
         copy: Any = _NO_COPY
+        text: bytes | None
         try:
-            args_raw: Any = orjson.dumps(args, option=_SNAPSHOT)
-            if len(args_raw) <= _SNAPSHOT_MAX:
-                copy = orjson.loads(args_raw)
+            text = orjson.dumps(args, option=_SNAPSHOT)
+            if len(text) <= _SNAPSHOT_MAX:
+                copy = orjson.loads(text)
                 if type(copy) is not type(args) or copy != args:
-                    args_raw = None
+                    text = None
         except Exception:  # JSONEncodeError, JSONDecodeError, a comparison that raises
-            args_raw = None
+            text = None
         try:
-            if args_raw is None:
+            if text is None:
                 copy = _NO_COPY
-                args_raw, input_value = _args_json(args, manifest, self.args)
+                text, input_value = _args_json(args, manifest, self.args)
             elif copy is _NO_COPY:  # large: walked here, orjson's text reused
-                args_raw, input_value = _args_json(args, manifest, self.args, args_raw)
+                text, input_value = _args_json(args, manifest, self.args, text)
             else:
                 input_value = None
         except (TypeError, ValueError) as exc:
             raise ValueError(f"an audit record must be JSON: {exc}") from None
         tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
         call_id = call.id if isinstance(call.id, str) else repr(call.id)
-        item = (_DECISION, (decision, tool, call_id, args_raw, input_value, principal, session, manifest,
+        item = (_DECISION, (decision, tool, call_id, text, input_value, principal, session, manifest,
                             policy_revision, (account_us, decide_us), self._clock(), copy), None)
         q = self._pending
         with self._qlock:
