@@ -186,7 +186,11 @@ def measure_egress(call: Call, manifest: Manifest) -> tuple[int, list[tuple[str,
 
 def egress_bytes(call: Call, manifest: Manifest) -> int:
     """The first item of :func:`measure_egress` alone, without listing the destinations."""
-    plan = _plan_of(manifest)
+    return _plan_bytes(_plan_of(manifest), call, manifest)
+
+
+def _plan_bytes(plan: _EgressPlan, call: Call, manifest: Manifest) -> int:
+    """:func:`egress_bytes` with the manifest's plan at hand (the fast path keeps it)."""
     payload = plan.payload
     if payload is None:
         return measure_egress(call, manifest)[0]
@@ -307,6 +311,7 @@ class _FastPlan:
     series: tuple[tuple[str, float, int | None], ...] | None
     egress: bool  # a call-edge budget counts egress bytes
     output_free: bool
+    measure: _EgressPlan | None = None  # the manifest's egress plan, when ``egress``
 
 
 def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
@@ -500,7 +505,8 @@ class Accounting:
             if len({c.key for c in template}) == len(template):
                 series = tuple((c.key, c.per, None if c.metric == "egress_bytes" else c.cost) for c in template)
         _, out_slots = self.budgets.slots(cls, manifest.tool, manifest)
-        plan = _FastPlan(manifest, cls, not charge_plan.slots, series, charge_plan.egress_metric, not out_slots)
+        plan = _FastPlan(manifest, cls, not charge_plan.slots, series, charge_plan.egress_metric, not out_slots,
+                         _plan_of(manifest) if charge_plan.egress_metric else None)
         if len(self._fast) > 100_000:
             self._fast.clear()
         self._fast[key] = plan
@@ -510,24 +516,32 @@ class Accounting:
         """:meth:`after_decide` for the common case, or None when the general path must run.
 
         Nothing is counted before None is returned: the general path then does all the work.
+        The steps are those of :meth:`_quiet`, :meth:`_fast_plan` (a cached plan) and
+        :func:`egress_bytes`, written out.
         """
         principal = session.principal
         tool = call.tool
         egress = 0
         usage: dict[str, int] | None = None
         try:
-            if type(tool) is not str or not self._quiet(track):
+            if type(tool) is not str:
                 return None
-            plan = self._fast_plan(principal, tool)
-            if plan is None:
-                return None
+            tel = self.telemetry
+            if tel is not None and ((track is not None and track.span is not None) or tel._metrics()):
+                return None  # telemetry records this call: the general path
+            plan = self._fast.get((principal, tool)) if self.budgets._classify is None else None
+            if plan is None or plan.manifest is not self.manifests.get(tool):
+                plan = self._fast_plan(principal, tool)
+                if plan is None:
+                    return None
             if not plan.call_free:
                 series = plan.series
                 counters = self.counters
                 if series is None or not isinstance(counters, LeasedCounterStore):  # series is only set for one
                     return None
                 if plan.egress:
-                    egress = egress_bytes(call, plan.manifest)
+                    measure = plan.measure
+                    egress = _plan_bytes(measure, call, plan.manifest) if measure is not None else egress_bytes(call, plan.manifest)
                 # Nothing is counted unless every charge fits its lease: after an exception
                 # up to here, or a None, the general path does all the work (and fails closed).
                 usage = counters.spend(series, self.clock(), egress)
@@ -538,19 +552,20 @@ class Accounting:
             return None
         if usage is not None:
             try:
-                if len(self._usage) > 100_000:
-                    self._usage.clear()
-                self._usage[principal] = {**self._usage.get(principal, {}), **usage}
+                hints = self._usage
+                if len(hints) > 100_000:
+                    hints.clear()
+                before = hints.get(principal)
+                hints[principal] = {**before, **usage} if before is not None else usage
             except Exception as exc:  # as in the general path: counted, then denied
                 log.exception("toolguard: accounting failed for %r", call.tool)
                 decision, egress = error_decision(call, exc, decision), 0
-        if self.audit is not None:
-            account_s = time.perf_counter() - t0
+        audit = self.audit
+        if audit is not None:
             try:
-                self.audit.decision(
-                    decision, call, principal=principal, session=session.session_id, manifest=plan.manifest,
-                    policy_revision=self.policy_revision,
-                    timing={"decide_us": decide_seconds * 1e6, "account_us": account_s * 1e6},
+                audit._decision_timed(
+                    decision, call, principal, session.session_id, plan.manifest, self.policy_revision,
+                    decide_seconds * 1e6, (time.perf_counter() - t0) * 1e6,
                 )
             except Exception as exc:
                 log.exception("toolguard: cannot write the audit record of %r", call.tool)
@@ -662,9 +677,12 @@ class Accounting:
             # The short path: no output budget, nothing recorded, an output left as it is.
             try:
                 plan = self._fast.get((principal, call.tool)) if self.budgets._classify is None else None
+                tel = self.telemetry
+                audit = self.audit
                 if (
                     plan is not None and plan.output_free and plan.manifest is self.manifests.get(call.tool)
-                    and (self.audit is None or self.audit.outputs == "altered") and self._quiet(track)
+                    and (audit is None or audit.outputs == "altered")
+                    and (tel is None or ((track is None or track.span is None) and not tel._metrics()))  # _quiet
                     and untouched(result, plan.manifest.output)
                 ):
                     return result, decision

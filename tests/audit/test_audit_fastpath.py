@@ -288,3 +288,42 @@ def test_names_that_are_equal_but_not_strings_do_not_share_a_cached_shape():
         assert json.loads(text)["principal"] == principal and type(json.loads(text)["principal"]) is type(principal)
         texts.add(text)
     assert len(texts) == 4
+
+
+@settings(max_examples=150, deadline=None)
+@given(args=st.one_of(ARGS, PLAIN, st.sampled_from(ODD)),
+       decide_us=st.one_of(st.floats(min_value=0.0, max_value=2e12), st.sampled_from([0.0, 0.0005, 1.5])),
+       account_us=st.one_of(st.floats(min_value=0.0, max_value=2e12), st.sampled_from([0.0, 2.25, 1e13])))
+@pytest.mark.parametrize("writer", ["inline", "thread"])
+def test_the_timed_decision_record_is_the_decision_records_bytes(tmp_path_factory, writer, args, decide_us, account_us):
+    # AuditLog._decision_timed (the accounting's fast path) against AuditLog.decision with
+    # the timing dict, on two logs of one clock: every line the same, chain included.
+    d = combine([], tool="t", call_id="c").with_id("1" * 32)
+    call = Call("t", args, "c")
+    lines = []
+    for timed in (False, True):
+        p = tmp_path_factory.mktemp("log") / "a.jsonl"
+        log = AuditLog(p, writer=writer, clock=lambda: 1_700_000_000.25)
+        for _ in range(2):
+            if timed:
+                log._decision_timed(d, call, "p", "s", MANIFEST, "r", decide_us, account_us)
+            else:
+                log.decision(d, call, principal="p", session="s", manifest=MANIFEST, policy_revision="r",
+                             timing={"decide_us": decide_us, "account_us": account_us})
+        log.close()
+        assert verify([p]).ok
+        lines.append(p.read_bytes())
+    assert lines[0] == lines[1]
+
+
+def test_the_timed_decision_captures_the_arguments_as_they_were(tmp_path):
+    log = AuditLog(tmp_path / "a.jsonl", writer="thread", args="full")
+    args: dict[str, Any] = {"to": ["a@acme.example"], "body": "x"}
+    d = combine([], tool="t", call_id="c").with_id("1" * 32)
+    log._decision_timed(d, Call("t", args, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    args["to"].append("b@evil.example")
+    args["body"] = "changed"
+    log.close()
+    [(_, _, rec, _)] = list(read_records([tmp_path / "a.jsonl"]))
+    assert rec is not None and rec["input"] == {"body": "x", "to": ["a@acme.example"]}
+    assert rec["args_sha256"] == args_digest({"body": "x", "to": ["a@acme.example"]})

@@ -278,3 +278,18 @@ def test_short_texts_find_triggers_as_the_substring_groups_do(text):
     for trigger in r._triggers + r._lower_triggers:
         if len(trigger) <= outputs._SHORT_TEXT:
             assert r._triggered(trigger)
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=_TRIGGER_ALPHABET, min_size=25, max_size=200) | st.text(min_size=25, max_size=200))
+def test_long_texts_find_every_trigger_whatever_character_gates_its_group(text):
+    """Above _SHORT_TEXT characters _triggered tests a group's triggers only when the
+    group's gate character occurs: it answers as testing every trigger on its own."""
+    from toolguard import outputs
+
+    r = outputs._redactor(())
+    every = any(t in text for t in r._triggers) or any(t in text.lower() for t in r._lower_triggers)
+    assert r._triggered(text) == every
+    assert all(outputs._gate(t) in t for t in r._triggers)
+    for trigger in r._triggers + r._lower_triggers:
+        assert r._triggered(f"{'.' * 30}{trigger}{'.' * 30}")
