@@ -618,20 +618,19 @@ def _user_said(ledger: Any, m: Any) -> bool:
 
 
 def _dictated(ledger: Any, texts: Sequence[tuple[str, str]]) -> frozenset[str]:
-    """The pointers of the texts that the user dictated: the whole text (trimmed) is, as a
+    """The pointers whose every text the user dictated: the whole text (trimmed) is, as a
     whole token, in the user's own words, and they are the earliest trusted text holding it
     (an ad or a reply the user wrote out and asked to send). Labelled data in clear inside such
     a text is the user's even where it also is in a private document: it can carry nothing
     the user did not write. A text with anything added to it is judged fragment by fragment,
     as :func:`_user_said` does (a greeting around a quote can carry a short private tail)."""
-    out = set()
-    for ptr, text in texts:
-        t = text.strip()
-        if t and len(t) <= _DICTATED_MAX:
-            src = ledger.sanctioned(t, whole=True)
-            if src is not None and src.tool == "user":
-                out.add(ptr)
-    return frozenset(out)
+    said: dict[str, bool] = {}
+    for ptr, text in texts:  # one pointer may give several texts (a JSON value's keys and strings)
+        if said.get(ptr, True):
+            t = text.strip()
+            src = ledger.sanctioned(t, whole=True) if t and len(t) <= _DICTATED_MAX else None
+            said[ptr] = src is not None and src.tool == "user"
+    return frozenset(ptr for ptr, ok in said.items() if ok)
 
 
 _DICTATED_MAX = 16384  # longer texts are not looked for in the user's words
