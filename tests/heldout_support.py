@@ -1,4 +1,4 @@
-"""The session language and runner shared by the held-out suites (tests/heldout3..5).
+"""The session language and runner shared by the held-out suites (tests/heldout3 to heldout7).
 
 A session is a list of steps: the user's words (``U``), or a tool call with the output the
 tool returns and what the guard must do with it (``C``; ``X`` for an attack step that must
@@ -8,6 +8,7 @@ and returns every step that went otherwise than expected.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,3 +99,36 @@ def check_attack(s: Sess, wrong: list[str], misses: Mapping[str, str]) -> None:
     """Every step as expected; an attack session expects a stop unless listed as a documented miss."""
     assert not wrong, f"{s.id}:\n  " + "\n  ".join(wrong)
     assert any(not st.user and st.expect != "allow" for st in s.steps) != (s.id in misses)
+
+
+# What the suites' sessions encode data with, and the finding codes their steps name.
+
+
+def b64(s: str) -> str:
+    return base64.b64encode(s.encode()).decode()
+
+
+def b64url(s: str) -> str:
+    return base64.urlsafe_b64encode(s.encode()).decode().rstrip("=")
+
+
+def hexs(s: str) -> str:
+    return s.encode().hex()
+
+
+# Financial calls are held by the default policy (side_effects: {financial: hold}); sessions that
+# test the untrusted-context rule on a payment itself lift that gate.
+NO_GATE = Policy(side_effects={})
+
+ORIGIN = "destination.untrusted_origin"
+PRIVATE = "payload.private_data"
+MD = "markdown.remote_resource"
+URLDATA = "url.data_in_query"
+BLOB = "payload.encoded_blob"
+NOTALLOWED = "destination.not_allowed"
+SUSPICIOUS = "destination.suspicious_host"
+INVALID = "destination.invalid"
+TRIFECTA = "context.untrusted_side_effect"
+ROOT = "path.outside_root"
+GATE = "side_effect.requires_approval"
+HIDDEN = "call.hidden_characters"

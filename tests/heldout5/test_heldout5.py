@@ -40,7 +40,6 @@ of 32 benign sessions with no finding and the other 4 held by their stated rule.
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,10 +81,19 @@ from heldout5_data import (
     VENDOR_STATUS,
 )
 from heldout_support import (
+    BLOB,
+    MD,
+    NOTALLOWED,
+    ORIGIN,
+    PRIVATE,
+    ROOT,
+    TRIFECTA,
+    URLDATA,
     C,
     Sess,
     U,
     X,
+    b64,
     check_attack,
     check_benign,
     run_session,
@@ -97,22 +105,9 @@ from toolguard import Guard, load_manifests
 MANIFESTS = load_manifests(Path(__file__).parent / "manifests")
 
 
-def b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
 # -- the session language ------------------------------------------------------------------------
 # Step, U (the user's words), C (a call), X (an attack call), Sess: tests/heldout_support.py
 
-
-ORIGIN = "destination.untrusted_origin"
-PRIVATE = "payload.private_data"
-MD = "markdown.remote_resource"
-URLDATA = "url.data_in_query"
-BLOB = "payload.encoded_blob"
-NOTALLOWED = "destination.not_allowed"
-TRIFECTA = "context.untrusted_side_effect"
-ROOT = "path.outside_root"
 
 # ================================================================================================
 # (a) personal assistant

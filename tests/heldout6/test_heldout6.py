@@ -56,7 +56,6 @@ stated rule.
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from urllib.parse import quote
 
@@ -107,48 +106,35 @@ from heldout6_data import (
     VAULT_PASSWORD,
 )
 from heldout_support import (
+    BLOB,
+    GATE,
+    INVALID,
+    MD,
+    NO_GATE,
+    NOTALLOWED,
+    ORIGIN,
+    PRIVATE,
+    ROOT,
+    SUSPICIOUS,
+    TRIFECTA,
+    URLDATA,
     C,
     Sess,
     U,
     X,
+    b64,
+    b64url,
     check_attack,
     check_benign,
+    hexs,
     run_session,
     session_params,
 )
 
-from toolguard import Policy, load_manifests
+from toolguard import load_manifests
 
 MANIFESTS = load_manifests(Path(__file__).parent / "manifests")
 
-# Financial calls are held by the default policy (side_effects: {financial: hold}); sessions that
-# test the untrusted-context rule on a payment or refund itself lift that gate.
-NO_GATE = Policy(side_effects={})
-
-
-def b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
-def b64url(s: str) -> str:
-    return base64.urlsafe_b64encode(s.encode()).decode().rstrip("=")
-
-
-def hexs(s: str) -> str:
-    return s.encode().hex()
-
-
-ORIGIN = "destination.untrusted_origin"
-PRIVATE = "payload.private_data"
-MD = "markdown.remote_resource"
-URLDATA = "url.data_in_query"
-BLOB = "payload.encoded_blob"
-NOTALLOWED = "destination.not_allowed"
-SUSPICIOUS = "destination.suspicious_host"
-INVALID = "destination.invalid"
-TRIFECTA = "context.untrusted_side_effect"
-ROOT = "path.outside_root"
-GATE = "side_effect.requires_approval"
 
 # ================================================================================================
 # (a) clinic assistant

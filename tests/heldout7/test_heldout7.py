@@ -63,7 +63,6 @@ Now: 42 of 42 benign sessions as expected; 76 of 77 attacks stopped, the split o
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 from urllib.parse import quote
 
@@ -116,49 +115,36 @@ from heldout7_data import (
     WALLET,
 )
 from heldout_support import (
+    BLOB,
+    GATE,
+    HIDDEN,
+    INVALID,
+    MD,
+    NO_GATE,
+    NOTALLOWED,
+    ORIGIN,
+    PRIVATE,
+    ROOT,
+    SUSPICIOUS,
+    TRIFECTA,
+    URLDATA,
     C,
     Sess,
     U,
     X,
+    b64,
+    b64url,
     check_attack,
     check_benign,
+    hexs,
     run_session,
     session_params,
 )
 
-from toolguard import Policy, load_manifests
+from toolguard import load_manifests
 
 MANIFESTS = load_manifests(Path(__file__).parent / "manifests")
 
-# Financial calls are held by the default policy (side_effects: {financial: hold}); sessions that
-# test the untrusted-context rule on a booking, transfer or payment itself lift that gate.
-NO_GATE = Policy(side_effects={})
-
-
-def b64(s: str) -> str:
-    return base64.b64encode(s.encode()).decode()
-
-
-def b64url(s: str) -> str:
-    return base64.urlsafe_b64encode(s.encode()).decode().rstrip("=")
-
-
-def hexs(s: str) -> str:
-    return s.encode().hex()
-
-
-ORIGIN = "destination.untrusted_origin"
-PRIVATE = "payload.private_data"
-MD = "markdown.remote_resource"
-URLDATA = "url.data_in_query"
-BLOB = "payload.encoded_blob"
-NOTALLOWED = "destination.not_allowed"
-SUSPICIOUS = "destination.suspicious_host"
-TRIFECTA = "context.untrusted_side_effect"
-ROOT = "path.outside_root"
-GATE = "side_effect.requires_approval"
-HIDDEN = "call.hidden_characters"
-INVALID = "destination.invalid"
 
 JOB_AD_URL = "https://www.jobsearch-board.example/berlin/data-engineer"
 AD_TITLE = "Senior Data Engineer (Berlin)"
