@@ -3333,6 +3333,332 @@ done:
 
 /* ============================== end of the ingest section ================================ */
 
+/* ---- ingest ----
+ *
+ *   keyed_values(text)                 the credentials labelled text states as key and value
+ *   non_ascii(text)                    the set of the distinct non-ASCII characters of a str
+ *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
+ */
+
+/* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
+static inline Py_ssize_t
+utf8_len(Py_UCS4 ch)
+{
+    return ch < 0x80 ? 1 : ch < 0x800 ? 2 : ch < 0x10000 ? 3 : 4;
+}
+
+static inline int
+keyed_label(Py_UCS4 ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
+}
+
+/* A character of a stated value: anything but ASCII whitespace (bytes \s) and "'`,;<> */
+static inline int
+keyed_value_char(Py_UCS4 ch)
+{
+    return !(ch == ' ' || (ch >= 0x09 && ch <= 0x0D) || ch == '"' || ch == '\'' || ch == '`' || ch == ',' ||
+             ch == ';' || ch == '<' || ch == '>');
+}
+
+/* The value stated after a key word that ends at q (taint._KEYED_TAIL matched at q, then
+ * decoded and stripped as taint._keyed_values does), appended to out as (value, start); nothing
+ * when there is none. 0, or -1 with an exception set. */
+static int
+keyed_tail(int kind, const void *data, Py_ssize_t n, Py_ssize_t q, PyObject *text, PyObject *out)
+{
+#define KT(i) PyUnicode_READ(kind, data, (i))
+    Py_ssize_t lab = 0;
+    while (q < n && lab < 12 && keyed_label(KT(q))) {
+        q++;
+        lab++;
+    }
+    if (q < n && (KT(q) == '"' || KT(q) == '\'')) {
+        q++;
+    }
+    while (q < n && (KT(q) == ' ' || KT(q) == '\t')) {
+        q++;
+    }
+    if (q >= n || (KT(q) != ':' && KT(q) != '=')) {
+        return 0;
+    }
+    q++;
+    while (q < n && (KT(q) == ' ' || KT(q) == '\t')) {
+        q++;
+    }
+    if (q < n && (KT(q) == '"' || KT(q) == '\'')) {
+        q++;
+    }
+    /* the value: its bytes (at most 128) and the characters wholly within them */
+    Py_ssize_t a = q, bytes = 0, whole = q;
+    while (q < n && bytes < 128) {
+        Py_UCS4 ch = KT(q);
+        if (!keyed_value_char(ch)) {
+            break;
+        }
+        bytes += utf8_len(ch);
+        q++;
+        if (bytes <= 128) {
+            whole = q;
+        }
+    }
+    if (bytes < 8) {
+        return 0;
+    }
+    /* ".)]}" stripped from the end; lone surrogates are not in the decoded value (they
+     * neither count nor stop the strip) */
+    Py_ssize_t e = whole, kept = 0;
+    int has_surrogate = 0;
+    for (Py_ssize_t p = a; p < whole; p++) {
+        Py_UCS4 ch = KT(p);
+        int sur = ch >= 0xD800 && ch <= 0xDFFF;
+        kept += !sur;
+        has_surrogate |= sur;
+    }
+    while (e > a) {
+        Py_UCS4 ch = KT(e - 1);
+        if (ch >= 0xD800 && ch <= 0xDFFF) {
+            e--;
+            continue;
+        }
+        if (ch == '.' || ch == ')' || ch == ']' || ch == '}') {
+            e--;
+            kept--;
+            continue;
+        }
+        break;
+    }
+    if (kept < 8) {
+        return 0;
+    }
+    PyObject *value;
+    if (!has_surrogate) {
+        value = PyUnicode_Substring(text, a, e);
+    }
+    else {
+        Py_UCS4 *buf = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(e - a + 1));
+        if (!buf) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_ssize_t m = 0;
+        for (Py_ssize_t p = a; p < e; p++) {
+            Py_UCS4 ch = KT(p);
+            if (!(ch >= 0xD800 && ch <= 0xDFFF)) {
+                buf[m++] = ch;
+            }
+        }
+        value = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, m);
+        PyMem_Free(buf);
+    }
+#undef KT
+    if (!value) {
+        return -1;
+    }
+    return append_new(out, Py_BuildValue("(Nn)", value, a));
+}
+
+/* keyed_values(text) -> [(value, start), ...]: taint._keyed_values in one pass over the str.
+ *
+ * For each of the words pass, pwd, secret, key, token (in that order), at each place the
+ * text holds it (ASCII case ignored, in order, overlaps included), the match of
+ * taint._KEYED_TAIL right after it: up to 12 of [A-Za-z_-], an optional quote, blanks, ":" or
+ * "=", blanks, an optional quote, then the value: 8 to 128 bytes of UTF-8 (the greedy longest)
+ * of characters that are not whitespace nor "'`,;<>. Each step of that pattern is forced (no
+ * other choice could match where it fails), so one forward walk finds what the regular
+ * expression finds. The value is the characters whose bytes all lie within those 128 bytes,
+ * lone surrogates left out (what decode("utf-8", "ignore") keeps), then ".)]}" stripped from
+ * its end; kept when at least 8 characters remain (taint._KEYED_MIN). start: the character
+ * index of the value in text. One pass finds the words (by their first letter); the values
+ * of each word are collected apart and handed back in the words' order. */
+#define KEYED_WORDS 5
+static PyObject *
+py_keyed_values(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:keyed_values", &text)) {
+        return NULL;
+    }
+    static const char *words[KEYED_WORDS] = {"pass", "pwd", "secret", "key", "token"};
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *found[KEYED_WORDS] = {NULL, NULL, NULL, NULL, NULL}, *out = NULL;
+    for (int wi = 0; wi < KEYED_WORDS; wi++) {
+        if (!(found[wi] = PyList_New(0))) {
+            goto done;
+        }
+    }
+    for (Py_ssize_t i = 0; i + 3 <= n; i++) {
+        Py_UCS4 c0 = PyUnicode_READ(kind, data, i) | 0x20;
+        /* (ch | 0x20 is a small letter only for that letter and its capital) */
+        if (c0 != 'p' && c0 != 's' && c0 != 'k' && c0 != 't') {
+            continue;
+        }
+        for (int wi = 0; wi < KEYED_WORDS; wi++) {
+            const char *word = words[wi];
+            Py_ssize_t wl = (Py_ssize_t)strlen(word), j = 1;
+            if ((Py_UCS4)word[0] != c0 || i + wl > n) {
+                continue;
+            }
+            while (j < wl && (PyUnicode_READ(kind, data, i + j) | 0x20) == (Py_UCS4)word[j]) {
+                j++;
+            }
+            if (j == wl && keyed_tail(kind, data, n, i + wl, text, found[wi]) < 0) {
+                goto done;
+            }
+        }
+    }
+    out = found[0];
+    found[0] = NULL;
+    for (int wi = 1; wi < KEYED_WORDS; wi++) {
+        if (PyList_GET_SIZE(found[wi]) && PyList_SetSlice(out, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, found[wi]) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+    }
+done:
+    for (int wi = 0; wi < KEYED_WORDS; wi++) {
+        Py_XDECREF(found[wi]);
+    }
+    return out;
+}
+#undef KEYED_WORDS
+
+/* non_ascii(text) -> set: the distinct non-ASCII characters of a str (normalize.non_ascii_chars,
+ * lone surrogates included), without encoding it. A small direct-mapped memory of the
+ * characters already added spares the set most repeats. */
+static PyObject *
+py_non_ascii(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:non_ascii", &text)) {
+        return NULL;
+    }
+    PyObject *out = PySet_New(NULL);
+    if (!out || PyUnicode_IS_ASCII(text)) {
+        return out;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 seen[256];
+    memset(seen, 0, sizeof(seen)); /* 0: no character (an ASCII one never lands here) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 128 || seen[ch & 255] == ch) {
+            continue;
+        }
+        seen[ch & 255] = ch;
+        PyObject *s = PyUnicode_FromOrdinal((int)ch);
+        if (!s || PySet_Add(out, s) < 0) {
+            Py_XDECREF(s);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(s);
+    }
+    return out;
+}
+
+/* strict_utf8(text, table, drop) -> bytes or None: strict_ascii(text.encode("utf-8"), table,
+ * drop) from the str, in one pass (ASCII characters through table and drop, runs of spaces
+ * collapsed, spaces stripped at both ends; every other character written as its UTF-8 bytes,
+ * which table and drop leave alone); None when the text holds a lone surrogate (encode would
+ * raise). drop must name ASCII bytes only. */
+static PyObject *
+py_strict_utf8(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer tv, dv;
+    if (!PyArg_ParseTuple(args, "Uy*y*:strict_utf8", &text, &tv, &dv)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    uint8_t del[128] = {0};
+    for (Py_ssize_t i = 0; i < dv.len; i++) {
+        uint8_t b = ((const uint8_t *)dv.buf)[i];
+        if (b >= 128) {
+            PyErr_SetString(PyExc_ValueError, "drop must be ASCII");
+            goto done;
+        }
+        del[b] = 1;
+    }
+    const uint8_t *tab = tv.buf;
+    for (int b = 128; b < 256; b++) {
+        if (tab[b] != b) {
+            PyErr_SetString(PyExc_ValueError, "table must leave non-ASCII bytes alone");
+            goto done;
+        }
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t cap = kind == PyUnicode_1BYTE_KIND ? 2 * n : kind == PyUnicode_2BYTE_KIND ? 3 * n : 4 * n;
+    out = PyBytes_FromStringAndSize(NULL, cap);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int space = 1; /* the last byte written is a space (or nothing is written yet) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
+        if (ch < 128) {
+            if (del[ch]) {
+                continue;
+            }
+            uint8_t b = tab[ch];
+            if (b == ' ') {
+                if (!space) {
+                    o[m++] = ' ';
+                    space = 1;
+                }
+                continue;
+            }
+            o[m++] = b;
+            space = 0;
+            continue;
+        }
+        space = 0;
+        if (ch < 0x800) {
+            o[m++] = (uint8_t)(0xC0 | (ch >> 6));
+            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
+        }
+        else if (ch < 0x10000) {
+            if (ch >= 0xD800 && ch <= 0xDFFF) {
+                Py_CLEAR(out);
+                Py_INCREF(Py_None);
+                out = Py_None;
+                goto done;
+            }
+            o[m++] = (uint8_t)(0xE0 | (ch >> 12));
+            o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));
+            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
+        }
+        else {
+            o[m++] = (uint8_t)(0xF0 | (ch >> 18));
+            o[m++] = (uint8_t)(0x80 | ((ch >> 12) & 0x3F));
+            o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));
+            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
+        }
+    }
+    if (m > 0 && o[m - 1] == ' ') {
+        m--;
+    }
+    if (m != cap && _PyBytes_Resize(&out, m) < 0) {
+        out = NULL;
+    }
+done:
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&dv);
+    return out;
+}
+
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -3355,6 +3681,9 @@ static PyMethodDef methods[] = {
     {"scan_query", py_scan_query, METH_VARARGS, "A scan's batch, queries, lookup and sources in one call."},
     {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
     {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
+    {"keyed_values", py_keyed_values, METH_VARARGS, "Credentials stated as key and value in a str, with their positions."},
+    {"non_ascii", py_non_ascii, METH_VARARGS, "The set of the distinct non-ASCII characters of a str."},
+    {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
     {NULL, NULL, 0, NULL},
 };
 
