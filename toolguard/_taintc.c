@@ -3260,6 +3260,7 @@ py_latin_spaced(PyObject *self, PyObject *args)
     }
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     int bad = 0;
+    unsigned marks = 0; /* the OR of the bytes of the ASCII runs written without an index */
     /* Invariant: cap >= m + (n - i) before character i (an ASCII character writes one byte,
      * so ASCII runs need no check; an image makes room for itself first). */
 #define LATIN_LOOP(T)                                                                          \
@@ -3268,9 +3269,24 @@ py_latin_spaced(PyObject *self, PyObject *args)
         Py_ssize_t i = 0;                                                                      \
         while (i < n) {                                                                        \
             if (!idx) {                                                                        \
+                /* four characters at a time while they are ASCII (the table's bytes are       \
+                 * ASCII or 0x80: their OR tells a control character) */                       \
+                for (; i + 4 <= n; i += 4) {                                                   \
+                    T c0 = u[i], c1 = u[i + 1], c2 = u[i + 2], c3 = u[i + 3];                  \
+                    if ((c0 | c1 | c2 | c3) >= 128) {                                          \
+                        break;                                                                 \
+                    }                                                                          \
+                    uint8_t b0 = tab[c0], b1 = tab[c1], b2 = tab[c2], b3 = tab[c3];            \
+                    marks |= b0 | b1 | b2 | b3;                                                \
+                    o[m] = b0;                                                                 \
+                    o[m + 1] = b1;                                                             \
+                    o[m + 2] = b2;                                                             \
+                    o[m + 3] = b3;                                                             \
+                    m += 4;                                                                    \
+                }                                                                              \
                 for (; i < n && u[i] < 128; i++) {                                             \
                     uint8_t b = tab[u[i]];                                                     \
-                    bad |= b == 0x80;                                                          \
+                    marks |= b;                                                                \
                     o[m++] = b;                                                                \
                 }                                                                              \
             }                                                                                  \
@@ -3308,7 +3324,7 @@ py_latin_spaced(PyObject *self, PyObject *args)
         LATIN_LOOP(uint32_t);
     }
 #undef LATIN_LOOP
-    if (bad) {
+    if (bad || (marks & 0x80)) {
         Py_INCREF(Py_None);
         result = Py_None; /* control characters: the vectorised path */
         goto done;
@@ -3489,26 +3505,41 @@ py_keyed_values(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    for (Py_ssize_t i = 0; i + 3 <= n; i++) {
-        Py_UCS4 c0 = PyUnicode_READ(kind, data, i) | 0x20;
-        /* (ch | 0x20 is a small letter only for that letter and its capital) */
-        if (c0 != 'p' && c0 != 's' && c0 != 'k' && c0 != 't') {
-            continue;
-        }
-        for (int wi = 0; wi < KEYED_WORDS; wi++) {
-            const char *word = words[wi];
-            Py_ssize_t wl = (Py_ssize_t)strlen(word), j = 1;
-            if ((Py_UCS4)word[0] != c0 || i + wl > n) {
-                continue;
-            }
-            while (j < wl && (PyUnicode_READ(kind, data, i + j) | 0x20) == (Py_UCS4)word[j]) {
-                j++;
-            }
-            if (j == wl && keyed_tail(kind, data, n, i + wl, text, found[wi]) < 0) {
-                goto done;
-            }
-        }
+    static const Py_ssize_t lens[KEYED_WORDS] = {4, 3, 6, 3, 5};
+    /* (ch | 0x20 is a small letter only for that letter and its capital) */
+#define KEYED_SCAN(T)                                                                          \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i + 3 <= n; i++) {                                              \
+            Py_UCS4 c0 = (Py_UCS4)u[i] | 0x20;                                                 \
+            if (c0 != 'p' && c0 != 's' && c0 != 'k' && c0 != 't') {                            \
+                continue;                                                                      \
+            }                                                                                  \
+            for (int wi = 0; wi < KEYED_WORDS; wi++) {                                         \
+                const char *word = words[wi];                                                  \
+                Py_ssize_t wl = lens[wi], j = 1;                                               \
+                if ((Py_UCS4)word[0] != c0 || i + wl > n) {                                    \
+                    continue;                                                                  \
+                }                                                                              \
+                while (j < wl && ((Py_UCS4)u[i + j] | 0x20) == (Py_UCS4)word[j]) {             \
+                    j++;                                                                       \
+                }                                                                              \
+                if (j == wl && keyed_tail(kind, data, n, i + wl, text, found[wi]) < 0) {       \
+                    goto done;                                                                 \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        KEYED_SCAN(uint8_t);
     }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        KEYED_SCAN(uint16_t);
+    }
+    else {
+        KEYED_SCAN(uint32_t);
+    }
+#undef KEYED_SCAN
     out = found[0];
     found[0] = NULL;
     for (int wi = 1; wi < KEYED_WORDS; wi++) {
@@ -3544,20 +3575,34 @@ py_non_ascii(PyObject *self, PyObject *args)
     const void *data = PyUnicode_DATA(text);
     Py_UCS4 seen[256];
     memset(seen, 0, sizeof(seen)); /* 0: no character (an ASCII one never lands here) */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch < 128 || seen[ch & 255] == ch) {
-            continue;
-        }
-        seen[ch & 255] = ch;
-        PyObject *s = PyUnicode_FromOrdinal((int)ch);
-        if (!s || PySet_Add(out, s) < 0) {
-            Py_XDECREF(s);
-            Py_DECREF(out);
-            return NULL;
-        }
-        Py_DECREF(s);
+#define NON_ASCII_LOOP(T)                                                                      \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            Py_UCS4 ch = u[i];                                                                 \
+            if (ch < 128 || seen[ch & 255] == ch) {                                            \
+                continue;                                                                      \
+            }                                                                                  \
+            seen[ch & 255] = ch;                                                               \
+            PyObject *s = PyUnicode_FromOrdinal((int)ch);                                      \
+            if (!s || PySet_Add(out, s) < 0) {                                                 \
+                Py_XDECREF(s);                                                                 \
+                Py_DECREF(out);                                                                \
+                return NULL;                                                                   \
+            }                                                                                  \
+            Py_DECREF(s);                                                                      \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        NON_ASCII_LOOP(uint8_t);
     }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        NON_ASCII_LOOP(uint16_t);
+    }
+    else {
+        NON_ASCII_LOOP(uint32_t);
+    }
+#undef NON_ASCII_LOOP
     return out;
 }
 
@@ -3605,47 +3650,61 @@ py_strict_utf8(PyObject *self, PyObject *args)
     }
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     int space = 1; /* the last byte written is a space (or nothing is written yet) */
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_UCS4 ch = PyUnicode_READ(kind, data, i);
-        if (ch < 128) {
-            if (del[ch]) {
-                continue;
-            }
-            uint8_t b = tab[ch];
-            if (b == ' ') {
-                if (!space) {
-                    o[m++] = ' ';
-                    space = 1;
-                }
-                continue;
-            }
-            o[m++] = b;
-            space = 0;
-            continue;
-        }
-        space = 0;
-        if (ch < 0x800) {
-            o[m++] = (uint8_t)(0xC0 | (ch >> 6));
-            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
-        }
-        else if (ch < 0x10000) {
-            if (ch >= 0xD800 && ch <= 0xDFFF) {
-                Py_CLEAR(out);
-                Py_INCREF(Py_None);
-                out = Py_None;
-                goto done;
-            }
-            o[m++] = (uint8_t)(0xE0 | (ch >> 12));
-            o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));
-            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
-        }
-        else {
-            o[m++] = (uint8_t)(0xF0 | (ch >> 18));
-            o[m++] = (uint8_t)(0x80 | ((ch >> 12) & 0x3F));
-            o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));
-            o[m++] = (uint8_t)(0x80 | (ch & 0x3F));
-        }
+#define STRICT_LOOP(T)                                                                         \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            Py_UCS4 ch = u[i];                                                                 \
+            if (ch < 128) {                                                                    \
+                if (del[ch]) {                                                                 \
+                    continue;                                                                  \
+                }                                                                              \
+                uint8_t b = tab[ch];                                                           \
+                if (b == ' ') {                                                                \
+                    if (!space) {                                                              \
+                        o[m++] = ' ';                                                          \
+                        space = 1;                                                             \
+                    }                                                                          \
+                    continue;                                                                  \
+                }                                                                              \
+                o[m++] = b;                                                                    \
+                space = 0;                                                                     \
+                continue;                                                                      \
+            }                                                                                  \
+            space = 0;                                                                         \
+            if (ch < 0x800) {                                                                  \
+                o[m++] = (uint8_t)(0xC0 | (ch >> 6));                                          \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+            else if (ch < 0x10000) {                                                           \
+                if (ch >= 0xD800 && ch <= 0xDFFF) {                                            \
+                    Py_CLEAR(out);                                                             \
+                    Py_INCREF(Py_None);                                                        \
+                    out = Py_None;                                                             \
+                    goto done;                                                                 \
+                }                                                                              \
+                o[m++] = (uint8_t)(0xE0 | (ch >> 12));                                         \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));                                 \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+            else {                                                                             \
+                o[m++] = (uint8_t)(0xF0 | (ch >> 18));                                         \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 12) & 0x3F));                                \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));                                 \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        STRICT_LOOP(uint8_t);
     }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        STRICT_LOOP(uint16_t);
+    }
+    else {
+        STRICT_LOOP(uint32_t);
+    }
+#undef STRICT_LOOP
     if (m > 0 && o[m - 1] == ' ') {
         m--;
     }
