@@ -3354,6 +3354,7 @@ done:
  *   keyed_values(text)                 the credentials labelled text states as key and value
  *   non_ascii(text)                    the set of the distinct non-ASCII characters of a str
  *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
+ *   sort_unique(keys, positions)       the distinct keys, sorted, with their first positions
  */
 
 /* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
@@ -3718,6 +3719,118 @@ done:
 }
 
 
+/* sort_unique(keys, positions) -> (keys, positions): the distinct keys (bytes of uint64)
+ * in increasing order, each with the position (int64) of its first occurrence in the input;
+ * what TaintLedger._ingest_taint computes with numpy (argsort, then the smallest index of each
+ * run of equal keys). An LSD radix sort, one byte of the key per pass (a pass whose byte is
+ * the same for every key is skipped): stable, so the first of each run of equal keys is its
+ * first occurrence, and linear whatever the keys (no input makes it slower). */
+static PyObject *
+py_sort_unique(PyObject *self, PyObject *args)
+{
+    PyObject *ko, *po;
+    if (!PyArg_ParseTuple(args, "OO:sort_unique", &ko, &po)) {
+        return NULL;
+    }
+    Py_buffer kv, pv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    if (items_get(po, &pv, 8, "positions") < 0) {
+        PyBuffer_Release(&kv);
+        return NULL;
+    }
+    PyObject *result = NULL, *kb = NULL, *pb = NULL;
+    uint64_t *k1 = NULL, *k2 = NULL;
+    uint32_t *i1 = NULL, *i2 = NULL;
+    Py_ssize_t n = kv.len / 8;
+    if (pv.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "keys and positions differ in length");
+        goto done;
+    }
+    if ((uint64_t)n > UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many keys");
+        goto done;
+    }
+    const uint64_t *keys = kv.buf;
+    const int64_t *pos = pv.buf;
+    size_t sz = (size_t)(n > 0 ? n : 1);
+    k1 = PyMem_Malloc(8 * sz);
+    k2 = PyMem_Malloc(8 * sz);
+    i1 = PyMem_Malloc(4 * sz);
+    i2 = PyMem_Malloc(4 * sz);
+    if (!k1 || !k2 || !i1 || !i2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* the counts of every byte of every key, in one pass */
+    Py_ssize_t (*cnt)[256] = PyMem_Calloc(8, sizeof(*cnt));
+    if (!cnt) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint64_t x = keys[i];
+        for (int b = 0; b < 8; b++) {
+            cnt[b][(x >> (8 * b)) & 255]++;
+        }
+        k1[i] = x;
+        i1[i] = (uint32_t)i;
+    }
+    for (int b = 0; b < 8; b++) {
+        Py_ssize_t *c = cnt[b];
+        if (n == 0 || c[(k1[0] >> (8 * b)) & 255] == n) {
+            continue; /* every key has this byte: the pass would change nothing */
+        }
+        Py_ssize_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            Py_ssize_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            uint64_t x = k1[i];
+            Py_ssize_t dst = c[(x >> (8 * b)) & 255]++;
+            k2[dst] = x;
+            i2[dst] = i1[i];
+        }
+        uint64_t *tk = k1;
+        k1 = k2;
+        k2 = tk;
+        uint32_t *ti = i1;
+        i1 = i2;
+        i2 = ti;
+    }
+    PyMem_Free(cnt);
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i == 0 || k1[i] != k1[i - 1]) {
+            k2[m] = k1[i];
+            i2[m++] = i1[i];
+        }
+    }
+    kb = PyBytes_FromStringAndSize((const char *)k2, m * 8);
+    pb = PyBytes_FromStringAndSize(NULL, m * 8);
+    if (!kb || !pb) {
+        goto done;
+    }
+    int64_t *po8 = (int64_t *)PyBytes_AS_STRING(pb);
+    for (Py_ssize_t i = 0; i < m; i++) {
+        po8[i] = pos[i2[i]];
+    }
+    result = PyTuple_Pack(2, kb, pb);
+done:
+    Py_XDECREF(kb);
+    Py_XDECREF(pb);
+    PyMem_Free(k1);
+    PyMem_Free(k2);
+    PyMem_Free(i1);
+    PyMem_Free(i2);
+    PyBuffer_Release(&kv);
+    PyBuffer_Release(&pv);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -3743,6 +3856,7 @@ static PyMethodDef methods[] = {
     {"keyed_values", py_keyed_values, METH_VARARGS, "Credentials stated as key and value in a str, with their positions."},
     {"non_ascii", py_non_ascii, METH_VARARGS, "The set of the distinct non-ASCII characters of a str."},
     {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
+    {"sort_unique", py_sort_unique, METH_VARARGS, "Distinct keys, sorted, each with its first position."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -508,6 +508,27 @@ def _key_hashes(keys: Sequence[str]) -> U64:
     return np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)).view(np.uint64)
 
 
+def _sort_unique(hashes: U64, positions: npt.NDArray[np.int64], c: types.ModuleType | None = None) -> tuple[U64, npt.NDArray[np.int64]]:
+    """The distinct ``hashes`` in increasing order, each with the position of its first
+    occurrence (by the C core ``c``'s radix sort when given: the same answer).
+
+    Positions never decrease along ``hashes``, so the first position of a hash is at its
+    smallest index: an unstable sort (several times faster than a stable one) and the smallest
+    index of each run of equal hashes give what ``np.unique(return_index=True)`` gives."""
+    if c is not None:
+        kb, pb = c.sort_unique(np.ascontiguousarray(hashes, dtype=np.uint64), np.ascontiguousarray(positions, dtype=np.int64))
+        return np.frombuffer(kb, dtype=np.uint64), np.frombuffer(pb, dtype=np.int64)
+    order = np.argsort(hashes)
+    hashes = hashes[order]
+    first = np.empty(hashes.shape[0], dtype=bool)
+    first[0] = True
+    np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
+    if not first.all():
+        starts = np.flatnonzero(first)
+        hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
+    return hashes, positions[order]
+
+
 # Key namespaces (prefixes hashed with the key).
 _NS_DEST = "d\x00"  # destination-like tokens of untrusted text (lenient)
 _NS_SECRET = "s\x00"  # secret-like tokens of labelled text (lenient)
@@ -1931,20 +1952,8 @@ class TaintLedger:
         positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
-            # up), at its first position; sorted, which the index needs. Positions never
-            # decrease along ``hashes``, so the first position of a hash is at its smallest
-            # index: an unstable sort (several times faster than a stable one) and the
-            # smallest index of each run of equal hashes give what np.unique(return_index)
-            # gives.
-            order = np.argsort(hashes)
-            hashes = hashes[order]
-            first = np.empty(hashes.shape[0], dtype=bool)
-            first[0] = True
-            np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
-            if not first.all():
-                starts = np.flatnonzero(first)
-                hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
-            positions = positions[order]
+            # up), at its first position; sorted, which the index needs
+            hashes, positions = _sort_unique(hashes, positions, self._c)
         if token_keys:
             # the first position of each key (built backwards: the last value set wins); the
             # order of the keys does not matter, they are sorted by hash below
