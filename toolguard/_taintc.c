@@ -3719,12 +3719,61 @@ done:
 }
 
 
+/* A stable LSD radix sort of (k, ix)[0:n] by k, one byte per pass (a pass whose byte is the
+ * same for every key is skipped); k2 and i2 are scratch of n items. The result ends in k, ix. */
+static int
+radix_sort_pairs(uint64_t *k, uint32_t *ix, uint64_t *k2, uint32_t *i2, Py_ssize_t n)
+{
+    Py_ssize_t (*cnt)[256] = PyMem_Calloc(8, sizeof(*cnt));
+    if (!cnt) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int b = 0; b < 8; b++) {
+            cnt[b][(k[i] >> (8 * b)) & 255]++;
+        }
+    }
+    uint64_t *ka = k, *kb = k2;
+    uint32_t *ia = ix, *ib = i2;
+    for (int b = 0; b < 8; b++) {
+        Py_ssize_t *c = cnt[b];
+        if (n == 0 || c[(ka[0] >> (8 * b)) & 255] == n) {
+            continue;
+        }
+        Py_ssize_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            Py_ssize_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t dst = c[(ka[i] >> (8 * b)) & 255]++;
+            kb[dst] = ka[i];
+            ib[dst] = ia[i];
+        }
+        uint64_t *tk = ka;
+        ka = kb;
+        kb = tk;
+        uint32_t *ti = ia;
+        ia = ib;
+        ib = ti;
+    }
+    if (ka != k) {
+        memcpy(k, ka, sizeof(uint64_t) * (size_t)n);
+        memcpy(ix, ia, sizeof(uint32_t) * (size_t)n);
+    }
+    PyMem_Free(cnt);
+    return 0;
+}
+
 /* sort_unique(keys, positions) -> (keys, positions): the distinct keys (bytes of uint64)
  * in increasing order, each with the position (int64) of its first occurrence in the input;
  * what TaintLedger._ingest_taint computes with numpy (argsort, then the smallest index of each
- * run of equal keys). An LSD radix sort, one byte of the key per pass (a pass whose byte is
- * the same for every key is skipped): stable, so the first of each run of equal keys is its
- * first occurrence, and linear whatever the keys (no input makes it slower). */
+ * run of equal keys). Stable throughout, so the first of each run of equal keys is its first
+ * occurrence: a counting sort by the keys' top bits (about one key per bucket: fingerprints
+ * are mixed, token keys are SipHash), then each bucket by insertion while it is small, by a
+ * radix sort beyond (so no input makes it quadratic). */
 static PyObject *
 py_sort_unique(PyObject *self, PyObject *args)
 {
@@ -3743,65 +3792,71 @@ py_sort_unique(PyObject *self, PyObject *args)
     PyObject *result = NULL, *kb = NULL, *pb = NULL;
     uint64_t *k1 = NULL, *k2 = NULL;
     uint32_t *i1 = NULL, *i2 = NULL;
+    Py_ssize_t *start = NULL;
     Py_ssize_t n = kv.len / 8;
     if (pv.len / 8 != n) {
         PyErr_SetString(PyExc_ValueError, "keys and positions differ in length");
         goto done;
     }
-    if ((uint64_t)n > UINT32_MAX) {
+    if ((uint64_t)n >= UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "too many keys");
         goto done;
     }
     const uint64_t *keys = kv.buf;
     const int64_t *pos = pv.buf;
+    int bits = 8;
+    while (bits < 20 && ((Py_ssize_t)1 << bits) < n) {
+        bits++;
+    }
+    Py_ssize_t nb = (Py_ssize_t)1 << bits;
+    int shift = 64 - bits;
     size_t sz = (size_t)(n > 0 ? n : 1);
     k1 = PyMem_Malloc(8 * sz);
     k2 = PyMem_Malloc(8 * sz);
     i1 = PyMem_Malloc(4 * sz);
     i2 = PyMem_Malloc(4 * sz);
-    if (!k1 || !k2 || !i1 || !i2) {
+    start = PyMem_Calloc((size_t)nb + 1, sizeof(Py_ssize_t));
+    if (!k1 || !k2 || !i1 || !i2 || !start) {
         PyErr_NoMemory();
         goto done;
     }
-    /* the counts of every byte of every key, in one pass */
-    Py_ssize_t (*cnt)[256] = PyMem_Calloc(8, sizeof(*cnt));
-    if (!cnt) {
-        PyErr_NoMemory();
-        goto done;
+    /* counting sort by the top bits, stable */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        start[(keys[i] >> shift) + 1]++;
+    }
+    for (Py_ssize_t d = 0; d < nb; d++) {
+        start[d + 1] += start[d];
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint64_t x = keys[i];
-        for (int b = 0; b < 8; b++) {
-            cnt[b][(x >> (8 * b)) & 255]++;
-        }
-        k1[i] = x;
-        i1[i] = (uint32_t)i;
+        Py_ssize_t dst = start[keys[i] >> shift]++;
+        k1[dst] = keys[i];
+        i1[dst] = (uint32_t)i;
     }
-    for (int b = 0; b < 8; b++) {
-        Py_ssize_t *c = cnt[b];
-        if (n == 0 || c[(k1[0] >> (8 * b)) & 255] == n) {
-            continue; /* every key has this byte: the pass would change nothing */
+    /* start[d] is now the end of bucket d: each bucket sorted in place, stably */
+    Py_ssize_t a = 0;
+    for (Py_ssize_t d = 0; d < nb; d++) {
+        Py_ssize_t e = start[d];
+        if (e - a > 32) {
+            if (radix_sort_pairs(k1 + a, i1 + a, k2, i2, e - a) < 0) {
+                goto done;
+            }
         }
-        Py_ssize_t sum = 0;
-        for (int d = 0; d < 256; d++) {
-            Py_ssize_t t = c[d];
-            c[d] = sum;
-            sum += t;
+        else {
+            for (Py_ssize_t i = a + 1; i < e; i++) {
+                uint64_t x = k1[i];
+                uint32_t xi = i1[i];
+                Py_ssize_t j = i;
+                while (j > a && k1[j - 1] > x) {
+                    k1[j] = k1[j - 1];
+                    i1[j] = i1[j - 1];
+                    j--;
+                }
+                k1[j] = x;
+                i1[j] = xi;
+            }
         }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint64_t x = k1[i];
-            Py_ssize_t dst = c[(x >> (8 * b)) & 255]++;
-            k2[dst] = x;
-            i2[dst] = i1[i];
-        }
-        uint64_t *tk = k1;
-        k1 = k2;
-        k2 = tk;
-        uint32_t *ti = i1;
-        i1 = i2;
-        i2 = ti;
+        a = e;
     }
-    PyMem_Free(cnt);
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         if (i == 0 || k1[i] != k1[i - 1]) {
@@ -3826,6 +3881,7 @@ done:
     PyMem_Free(k2);
     PyMem_Free(i1);
     PyMem_Free(i2);
+    PyMem_Free(start);
     PyBuffer_Release(&kv);
     PyBuffer_Release(&pv);
     return result;
