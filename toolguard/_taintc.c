@@ -3355,6 +3355,7 @@ done:
  *   non_ascii(text)                    the set of the distinct non-ASCII characters of a str
  *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
  *   sort_unique(keys, positions)       the distinct keys, sorted, with their first positions
+ *   sort_run(keys, values)             keys and values in the stable order of the keys
  */
 
 /* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
@@ -3767,60 +3768,29 @@ radix_sort_pairs(uint64_t *k, uint32_t *ix, uint64_t *k2, uint32_t *i2, Py_ssize
     return 0;
 }
 
-/* sort_unique(keys, positions) -> (keys, positions): the distinct keys (bytes of uint64)
- * in increasing order, each with the position (int64) of its first occurrence in the input;
- * what TaintLedger._ingest_taint computes with numpy (argsort, then the smallest index of each
- * run of equal keys). Stable throughout, so the first of each run of equal keys is its first
- * occurrence: a counting sort by the keys' top bits (about one key per bucket: fingerprints
- * are mixed, token keys are SipHash), then each bucket by insertion while it is small, by a
- * radix sort beyond (so no input makes it quadratic). */
-static PyObject *
-py_sort_unique(PyObject *self, PyObject *args)
+/* The stable order of keys[0:n]: k1 gets the keys sorted, i1 the index of each in keys (k2
+ * and i2: scratch of n items). A counting sort by the keys' top bits (about one key per
+ * bucket: fingerprints are mixed, token keys are SipHash), then each bucket by insertion
+ * while it is small, by a radix sort beyond (so no input makes it quadratic). 0, or -1 with
+ * an exception set. */
+static int
+stable_order(const uint64_t *keys, Py_ssize_t n, uint64_t *k1, uint32_t *i1, uint64_t *k2, uint32_t *i2)
 {
-    PyObject *ko, *po;
-    if (!PyArg_ParseTuple(args, "OO:sort_unique", &ko, &po)) {
-        return NULL;
-    }
-    Py_buffer kv, pv;
-    if (items_get(ko, &kv, 8, "keys") < 0) {
-        return NULL;
-    }
-    if (items_get(po, &pv, 8, "positions") < 0) {
-        PyBuffer_Release(&kv);
-        return NULL;
-    }
-    PyObject *result = NULL, *kb = NULL, *pb = NULL;
-    uint64_t *k1 = NULL, *k2 = NULL;
-    uint32_t *i1 = NULL, *i2 = NULL;
-    Py_ssize_t *start = NULL;
-    Py_ssize_t n = kv.len / 8;
-    if (pv.len / 8 != n) {
-        PyErr_SetString(PyExc_ValueError, "keys and positions differ in length");
-        goto done;
-    }
     if ((uint64_t)n >= UINT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "too many keys");
-        goto done;
+        return -1;
     }
-    const uint64_t *keys = kv.buf;
-    const int64_t *pos = pv.buf;
     int bits = 8;
     while (bits < 20 && ((Py_ssize_t)1 << bits) < n) {
         bits++;
     }
     Py_ssize_t nb = (Py_ssize_t)1 << bits;
     int shift = 64 - bits;
-    size_t sz = (size_t)(n > 0 ? n : 1);
-    k1 = PyMem_Malloc(8 * sz);
-    k2 = PyMem_Malloc(8 * sz);
-    i1 = PyMem_Malloc(4 * sz);
-    i2 = PyMem_Malloc(4 * sz);
-    start = PyMem_Calloc((size_t)nb + 1, sizeof(Py_ssize_t));
-    if (!k1 || !k2 || !i1 || !i2 || !start) {
+    Py_ssize_t *start = PyMem_Calloc((size_t)nb + 1, sizeof(Py_ssize_t));
+    if (!start) {
         PyErr_NoMemory();
-        goto done;
+        return -1;
     }
-    /* counting sort by the top bits, stable */
     for (Py_ssize_t i = 0; i < n; i++) {
         start[(keys[i] >> shift) + 1]++;
     }
@@ -3838,7 +3808,8 @@ py_sort_unique(PyObject *self, PyObject *args)
         Py_ssize_t e = start[d];
         if (e - a > 32) {
             if (radix_sort_pairs(k1 + a, i1 + a, k2, i2, e - a) < 0) {
-                goto done;
+                PyMem_Free(start);
+                return -1;
             }
         }
         else {
@@ -3857,21 +3828,86 @@ py_sort_unique(PyObject *self, PyObject *args)
         }
         a = e;
     }
+    PyMem_Free(start);
+    return 0;
+}
+
+/* sort_unique(keys, positions) -> (keys, positions): the distinct keys (bytes of uint64)
+ * in increasing order, each with the position (int64) of its first occurrence in the input;
+ * what TaintLedger._ingest_taint computes with numpy (argsort, then the smallest index of each
+ * run of equal keys). The order is stable (stable_order), so the first of each run of equal
+ * keys is its first occurrence.
+ *
+ * sort_run(keys, values) -> (keys, values): keys (uint64) and values (uint32) in the stable
+ * order of the keys (what _Index._add_run takes from np.argsort(kind="stable")). */
+static PyObject *
+sort_pairs(PyObject *args, int unique)
+{
+    PyObject *ko, *po;
+    if (!PyArg_ParseTuple(args, unique ? "OO:sort_unique" : "OO:sort_run", &ko, &po)) {
+        return NULL;
+    }
+    Py_ssize_t vsize = unique ? 8 : 4;
+    Py_buffer kv, pv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    if (items_get(po, &pv, vsize, "values") < 0) {
+        PyBuffer_Release(&kv);
+        return NULL;
+    }
+    PyObject *result = NULL, *kb = NULL, *pb = NULL;
+    uint64_t *k1 = NULL, *k2 = NULL;
+    uint32_t *i1 = NULL, *i2 = NULL;
+    Py_ssize_t n = kv.len / 8;
+    if (pv.len / vsize != n) {
+        PyErr_SetString(PyExc_ValueError, "keys and values differ in length");
+        goto done;
+    }
+    size_t sz = (size_t)(n > 0 ? n : 1);
+    k1 = PyMem_Malloc(8 * sz);
+    k2 = PyMem_Malloc(8 * sz);
+    i1 = PyMem_Malloc(4 * sz);
+    i2 = PyMem_Malloc(4 * sz);
+    if (!k1 || !k2 || !i1 || !i2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (stable_order(kv.buf, n, k1, i1, k2, i2) < 0) {
+        goto done;
+    }
     Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (i == 0 || k1[i] != k1[i - 1]) {
-            k2[m] = k1[i];
-            i2[m++] = i1[i];
+    if (unique) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i == 0 || k1[i] != k1[i - 1]) {
+                k2[m] = k1[i];
+                i2[m++] = i1[i];
+            }
         }
     }
+    else {
+        memcpy(k2, k1, 8 * (size_t)n);
+        memcpy(i2, i1, 4 * (size_t)n);
+        m = n;
+    }
     kb = PyBytes_FromStringAndSize((const char *)k2, m * 8);
-    pb = PyBytes_FromStringAndSize(NULL, m * 8);
+    pb = PyBytes_FromStringAndSize(NULL, m * vsize);
     if (!kb || !pb) {
         goto done;
     }
-    int64_t *po8 = (int64_t *)PyBytes_AS_STRING(pb);
-    for (Py_ssize_t i = 0; i < m; i++) {
-        po8[i] = pos[i2[i]];
+    if (unique) {
+        const int64_t *pos = pv.buf;
+        int64_t *po8 = (int64_t *)PyBytes_AS_STRING(pb);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            po8[i] = pos[i2[i]];
+        }
+    }
+    else {
+        const uint32_t *val = pv.buf;
+        uint32_t *po4 = (uint32_t *)PyBytes_AS_STRING(pb);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            po4[i] = val[i2[i]];
+        }
     }
     result = PyTuple_Pack(2, kb, pb);
 done:
@@ -3881,10 +3917,21 @@ done:
     PyMem_Free(k2);
     PyMem_Free(i1);
     PyMem_Free(i2);
-    PyMem_Free(start);
     PyBuffer_Release(&kv);
     PyBuffer_Release(&pv);
     return result;
+}
+
+static PyObject *
+py_sort_unique(PyObject *self, PyObject *args)
+{
+    return sort_pairs(args, 1);
+}
+
+static PyObject *
+py_sort_run(PyObject *self, PyObject *args)
+{
+    return sort_pairs(args, 0);
 }
 
 static PyMethodDef methods[] = {
@@ -3913,6 +3960,7 @@ static PyMethodDef methods[] = {
     {"non_ascii", py_non_ascii, METH_VARARGS, "The set of the distinct non-ASCII characters of a str."},
     {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
     {"sort_unique", py_sort_unique, METH_VARARGS, "Distinct keys, sorted, each with its first position."},
+    {"sort_run", py_sort_run, METH_VARARGS, "Keys and values in the stable order of the keys."},
     {NULL, NULL, 0, NULL},
 };
 

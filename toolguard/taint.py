@@ -713,9 +713,16 @@ class _Index:
         self.pending_bytes = 0
 
     def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
-        order = np.argsort(keys, kind="stable")
-        # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
-        keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
+        if self.c is not None:
+            # the same stable order (counting and insertion sorts in C)
+            kb, vb = self.c.sort_run(np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(vals, dtype=np.uint32))
+            keys, vals = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+        else:
+            order = np.argsort(keys, kind="stable")
+            keys, vals = keys[order], vals[order]
+        if cap:
+            # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
+            keys, vals = self._cap(keys, vals)
         # The new run merges into the newest run while that one is not much bigger (or when
         # there are too many runs); only the final run gets a directory.
         runs = self.runs

@@ -1,7 +1,7 @@
 """The C core's one-pass ingest functions (``keyed_values``, ``non_ascii``, ``strict_utf8``,
-``sort_unique``) against the Python and numpy passes they replace, and whole ledgers built
-with and without them from labelled texts that state credentials, hold non-ASCII characters,
-lone surrogates and postal addresses."""
+``sort_unique``, ``sort_run``) against the Python and numpy passes they replace, and whole
+ledgers built with and without them from labelled texts that state credentials, hold
+non-ASCII characters, lone surrogates and postal addresses."""
 
 from __future__ import annotations
 
@@ -97,11 +97,28 @@ def test_sort_unique_equals_the_numpy_passes(keys: list[int], seed: int) -> None
     assert got[1].tolist() == want[1].tolist()
 
 
+@settings(max_examples=800, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from([0, 1, 7, 255, 256, 1 << 40, 1 << 63, (1 << 64) - 1]) | st.integers(0, (1 << 64) - 1), max_size=400),
+    st.integers(0, 2**32),
+)
+@example([9] * 50 + [3] * 2 + [9], 1)  # a bucket beyond the insertion sort's size, ties
+def test_sort_run_equals_a_stable_argsort(keys: list[int], seed: int) -> None:
+    h = np.array(keys, dtype=np.uint64)
+    v = np.random.default_rng(seed).integers(0, 2**32, size=h.shape[0]).astype(np.uint32)
+    order = np.argsort(h, kind="stable")
+    kb, vb = C.sort_run(h, v)
+    assert np.frombuffer(kb, dtype=np.uint64).tolist() == h[order].tolist()
+    assert np.frombuffer(vb, dtype=np.uint32).tolist() == v[order].tolist()
+
+
 def test_the_new_functions_raise_on_malformed_input() -> None:
     with pytest.raises(ValueError):
         C.sort_unique(np.zeros(3, dtype=np.uint64), np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError):
         C.sort_unique(b"1234567", b"12345678")
+    with pytest.raises(ValueError):
+        C.sort_run(np.zeros(2, dtype=np.uint64), np.zeros(3, dtype=np.uint32))
     with pytest.raises(ValueError):
         C.strict_utf8("abc", b"short", b"")
     with pytest.raises(ValueError):
