@@ -1075,6 +1075,20 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
     int rc = 0;
     Py_ssize_t i = 0;
     while (i < n) {
+        /* eight bytes at a time while none is a digit (none of them starts a number): a
+         * byte of x ^ 0x30.. is below 10 exactly where x holds a digit */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            x ^= 0x3030303030303030ULL;
+            if (((x - 0x0A0A0A0A0A0A0A0AULL) & ~x & 0x8080808080808080ULL) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
         if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
             i++;
             continue;
@@ -3053,8 +3067,10 @@ py_ascii_tr(PyObject *self, PyObject *args)
         goto done;
     }
     uint8_t del[256] = {0};
+    int ndel = 0;
     for (Py_ssize_t i = 0; i < dv.len; i++) {
         del[((const uint8_t *)dv.buf)[i]] = 1;
+        ndel = 1;
     }
     const uint8_t *tab = tv.buf;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -3067,12 +3083,30 @@ py_ascii_tr(PyObject *self, PyObject *args)
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     Py_ssize_t m = 0;
 #define ASCII_TR_LOOP(T)                                                                       \
-    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
-        T ch = ((const T *)data)[i];                                                           \
-        uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                     \
-        o[m] = tab[b];                                                                         \
-        m += !del[b];                                                                          \
-    }
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        Py_ssize_t i = 0;                                                                      \
+        if (!ndel) {                                                                           \
+            /* nothing deleted: four ASCII characters at a time */                             \
+            for (; i + 4 <= n; i += 4) {                                                       \
+                T c0 = u[i], c1 = u[i + 1], c2 = u[i + 2], c3 = u[i + 3];                      \
+                if ((c0 | c1 | c2 | c3) >= 128) {                                              \
+                    break;                                                                     \
+                }                                                                              \
+                o[i] = tab[c0];                                                                \
+                o[i + 1] = tab[c1];                                                            \
+                o[i + 2] = tab[c2];                                                            \
+                o[i + 3] = tab[c3];                                                            \
+            }                                                                                  \
+            m = i;                                                                             \
+        }                                                                                      \
+        for (; i < n; i++) {                                                                   \
+            T ch = u[i];                                                                       \
+            uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                 \
+            o[m] = tab[b];                                                                     \
+            m += !del[b];                                                                      \
+        }                                                                                      \
+    } while (0);
     if (kind == PyUnicode_1BYTE_KIND) {
         ASCII_TR_LOOP(uint8_t)
     }
