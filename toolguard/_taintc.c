@@ -3067,10 +3067,8 @@ py_ascii_tr(PyObject *self, PyObject *args)
         goto done;
     }
     uint8_t del[256] = {0};
-    int ndel = 0;
     for (Py_ssize_t i = 0; i < dv.len; i++) {
         del[((const uint8_t *)dv.buf)[i]] = 1;
-        ndel = 1;
     }
     const uint8_t *tab = tv.buf;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
@@ -3086,25 +3084,28 @@ py_ascii_tr(PyObject *self, PyObject *args)
     do {                                                                                       \
         const T *u = (const T *)data;                                                          \
         Py_ssize_t i = 0;                                                                      \
-        if (!ndel) {                                                                           \
-            /* nothing deleted: four ASCII characters at a time */                             \
+        while (i < n) {                                                                        \
+            /* four ASCII characters at a time, then one character */                          \
             for (; i + 4 <= n; i += 4) {                                                       \
                 T c0 = u[i], c1 = u[i + 1], c2 = u[i + 2], c3 = u[i + 3];                      \
                 if ((c0 | c1 | c2 | c3) >= 128) {                                              \
                     break;                                                                     \
                 }                                                                              \
-                o[i] = tab[c0];                                                                \
-                o[i + 1] = tab[c1];                                                            \
-                o[i + 2] = tab[c2];                                                            \
-                o[i + 3] = tab[c3];                                                            \
+                o[m] = tab[c0];                                                                \
+                m += !del[c0];                                                                 \
+                o[m] = tab[c1];                                                                \
+                m += !del[c1];                                                                 \
+                o[m] = tab[c2];                                                                \
+                m += !del[c2];                                                                 \
+                o[m] = tab[c3];                                                                \
+                m += !del[c3];                                                                 \
             }                                                                                  \
-            m = i;                                                                             \
-        }                                                                                      \
-        for (; i < n; i++) {                                                                   \
-            T ch = u[i];                                                                       \
-            uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                 \
-            o[m] = tab[b];                                                                     \
-            m += !del[b];                                                                      \
+            if (i < n) {                                                                       \
+                T ch = u[i++];                                                                 \
+                uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                             \
+                o[m] = tab[b];                                                                 \
+                m += !del[b];                                                                  \
+            }                                                                                  \
         }                                                                                      \
     } while (0);
     if (kind == PyUnicode_1BYTE_KIND) {
@@ -3542,13 +3543,20 @@ py_keyed_values(PyObject *self, PyObject *args)
         }
     }
     static const Py_ssize_t lens[KEYED_WORDS] = {4, 3, 6, 3, 5};
+    uint8_t first[128] = {0};
+    first['p'] = first['s'] = first['k'] = first['t'] = 1;
     /* (ch | 0x20 is a small letter only for that letter and its capital) */
 #define KEYED_SCAN(T)                                                                          \
     do {                                                                                       \
         const T *u = (const T *)data;                                                          \
         for (Py_ssize_t i = 0; i + 3 <= n; i++) {                                              \
             Py_UCS4 c0 = (Py_UCS4)u[i] | 0x20;                                                 \
-            if (c0 != 'p' && c0 != 's' && c0 != 'k' && c0 != 't') {                            \
+            if (c0 >= 128 || !first[c0]) {                                                     \
+                continue;                                                                      \
+            }                                                                                  \
+            /* (the second letter, before the words are tried) */                              \
+            Py_UCS4 c1 = (Py_UCS4)u[i + 1] | 0x20;                                             \
+            if (c1 != 'a' && c1 != 'w' && c1 != 'e' && c1 != 'o') {                            \
                 continue;                                                                      \
             }                                                                                  \
             for (int wi = 0; wi < KEYED_WORDS; wi++) {                                         \
@@ -3615,6 +3623,12 @@ py_non_ascii(PyObject *self, PyObject *args)
     do {                                                                                       \
         const T *u = (const T *)data;                                                          \
         for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            while (i + 4 <= n && (u[i] | u[i + 1] | u[i + 2] | u[i + 3]) < 128) {              \
+                i += 4;                                                                        \
+            }                                                                                  \
+            if (i >= n) {                                                                      \
+                break;                                                                         \
+            }                                                                                  \
             Py_UCS4 ch = u[i];                                                                 \
             if (ch < 128 || seen[ch & 255] == ch) {                                            \
                 continue;                                                                      \
