@@ -614,6 +614,22 @@ def strict(text: str, *, core: types.ModuleType | None = None) -> str:
     return _strict_general(text)
 
 
+def strict_encoded(text: str, *, core: types.ModuleType | None = None, chars: set[str] | None = None) -> tuple[str, bytes]:
+    """:func:`strict` and its UTF-8 encoding. With the taint ledger's C core ``core``, ASCII
+    and inert text goes from the ``str`` to the encoded strict form in one pass (no encoding
+    of the text first, no encoding of the result after); ``chars``: the text's non-ASCII
+    characters (:func:`non_ascii_chars`) when the caller has them."""
+    if core is not None and not text.isascii():
+        if chars is None:
+            chars = core.non_ascii(text)
+        if all(_inert(ch) for ch in chars):  # (a lone surrogate is not inert)
+            raw: bytes | None = core.strict_utf8(text, _STRICT_BYTES, _STRICT_DROP_ASCII)
+            if raw is not None:
+                return raw.decode("utf-8"), raw
+    s = strict(text, core=core)
+    return s, s.encode("utf-8")
+
+
 def _strict_general(text: str) -> str:
     s = replace_surrogates(text)
     step = _strict_pass_long if len(s) > 512 else _strict_pass_short

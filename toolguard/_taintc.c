@@ -1169,6 +1169,20 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
     int rc = 0;
     Py_ssize_t i = 0;
     while (i < n) {
+        /* eight bytes at a time while none is a digit (none of them starts a number): a
+         * byte of x ^ 0x30.. is below 10 exactly where x holds a digit */
+        while (i + 8 <= n) {
+            uint64_t x;
+            memcpy(&x, s + i, 8);
+            x ^= 0x3030303030303030ULL;
+            if (((x - 0x0A0A0A0A0A0A0A0AULL) & ~x & 0x8080808080808080ULL) != 0) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
         if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
             i++;
             continue;
@@ -3295,12 +3309,33 @@ py_ascii_tr(PyObject *self, PyObject *args)
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     Py_ssize_t m = 0;
 #define ASCII_TR_LOOP(T)                                                                       \
-    for (Py_ssize_t i = 0; i < n; i++) {                                                       \
-        T ch = ((const T *)data)[i];                                                           \
-        uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                                     \
-        o[m] = tab[b];                                                                         \
-        m += !del[b];                                                                          \
-    }
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        Py_ssize_t i = 0;                                                                      \
+        while (i < n) {                                                                        \
+            /* four ASCII characters at a time, then one character */                          \
+            for (; i + 4 <= n; i += 4) {                                                       \
+                T c0 = u[i], c1 = u[i + 1], c2 = u[i + 2], c3 = u[i + 3];                      \
+                if ((c0 | c1 | c2 | c3) >= 128) {                                              \
+                    break;                                                                     \
+                }                                                                              \
+                o[m] = tab[c0];                                                                \
+                m += !del[c0];                                                                 \
+                o[m] = tab[c1];                                                                \
+                m += !del[c1];                                                                 \
+                o[m] = tab[c2];                                                                \
+                m += !del[c2];                                                                 \
+                o[m] = tab[c3];                                                                \
+                m += !del[c3];                                                                 \
+            }                                                                                  \
+            if (i < n) {                                                                       \
+                T ch = u[i++];                                                                 \
+                uint8_t b = ch < 128 ? (uint8_t)ch : (uint8_t)'?';                             \
+                o[m] = tab[b];                                                                 \
+                m += !del[b];                                                                  \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0);
     if (kind == PyUnicode_1BYTE_KIND) {
         ASCII_TR_LOOP(uint8_t)
     }
@@ -3488,6 +3523,7 @@ py_latin_spaced(PyObject *self, PyObject *args)
     }
     uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
     int bad = 0;
+    unsigned marks = 0; /* the OR of the bytes of the ASCII runs written without an index */
     /* Invariant: cap >= m + (n - i) before character i (an ASCII character writes one byte,
      * so ASCII runs need no check; an image makes room for itself first). */
 #define LATIN_LOOP(T)                                                                          \
@@ -3496,9 +3532,24 @@ py_latin_spaced(PyObject *self, PyObject *args)
         Py_ssize_t i = 0;                                                                      \
         while (i < n) {                                                                        \
             if (!idx) {                                                                        \
+                /* four characters at a time while they are ASCII (the table's bytes are       \
+                 * ASCII or 0x80: their OR tells a control character) */                       \
+                for (; i + 4 <= n; i += 4) {                                                   \
+                    T c0 = u[i], c1 = u[i + 1], c2 = u[i + 2], c3 = u[i + 3];                  \
+                    if ((c0 | c1 | c2 | c3) >= 128) {                                          \
+                        break;                                                                 \
+                    }                                                                          \
+                    uint8_t b0 = tab[c0], b1 = tab[c1], b2 = tab[c2], b3 = tab[c3];            \
+                    marks |= b0 | b1 | b2 | b3;                                                \
+                    o[m] = b0;                                                                 \
+                    o[m + 1] = b1;                                                             \
+                    o[m + 2] = b2;                                                             \
+                    o[m + 3] = b3;                                                             \
+                    m += 4;                                                                    \
+                }                                                                              \
                 for (; i < n && u[i] < 128; i++) {                                             \
                     uint8_t b = tab[u[i]];                                                     \
-                    bad |= b == 0x80;                                                          \
+                    marks |= b;                                                                \
                     o[m++] = b;                                                                \
                 }                                                                              \
             }                                                                                  \
@@ -3536,7 +3587,7 @@ py_latin_spaced(PyObject *self, PyObject *args)
         LATIN_LOOP(uint32_t);
     }
 #undef LATIN_LOOP
-    if (bad) {
+    if (bad || (marks & 0x80)) {
         Py_INCREF(Py_None);
         result = Py_None; /* control characters: the vectorised path */
         goto done;
@@ -3667,6 +3718,604 @@ done:
 }
 
 
+/* ---- ingest ----
+ *
+ *   keyed_values(text)                 the credentials labelled text states as key and value
+ *   non_ascii(text)                    the set of the distinct non-ASCII characters of a str
+ *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
+ *   sort_unique(keys, positions)       the distinct keys, sorted, with their first positions
+ *   sort_run(keys, values)             keys and values in the stable order of the keys
+ */
+
+/* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
+static inline Py_ssize_t
+utf8_len(Py_UCS4 ch)
+{
+    return ch < 0x80 ? 1 : ch < 0x800 ? 2 : ch < 0x10000 ? 3 : 4;
+}
+
+static inline int
+keyed_label(Py_UCS4 ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_' || ch == '-';
+}
+
+/* A character of a stated value: anything but ASCII whitespace (bytes \s) and "'`,;<> */
+static inline int
+keyed_value_char(Py_UCS4 ch)
+{
+    return !(ch == ' ' || (ch >= 0x09 && ch <= 0x0D) || ch == '"' || ch == '\'' || ch == '`' || ch == ',' ||
+             ch == ';' || ch == '<' || ch == '>');
+}
+
+/* The value stated after a key word that ends at q (taint._KEYED_TAIL matched at q, then
+ * decoded and stripped as taint._keyed_values does), appended to out as (value, start); nothing
+ * when there is none. 0, or -1 with an exception set. */
+static int
+keyed_tail(int kind, const void *data, Py_ssize_t n, Py_ssize_t q, PyObject *text, PyObject *out)
+{
+#define KT(i) PyUnicode_READ(kind, data, (i))
+    Py_ssize_t lab = 0;
+    while (q < n && lab < 12 && keyed_label(KT(q))) {
+        q++;
+        lab++;
+    }
+    if (q < n && (KT(q) == '"' || KT(q) == '\'')) {
+        q++;
+    }
+    while (q < n && (KT(q) == ' ' || KT(q) == '\t')) {
+        q++;
+    }
+    if (q >= n || (KT(q) != ':' && KT(q) != '=')) {
+        return 0;
+    }
+    q++;
+    while (q < n && (KT(q) == ' ' || KT(q) == '\t')) {
+        q++;
+    }
+    if (q < n && (KT(q) == '"' || KT(q) == '\'')) {
+        q++;
+    }
+    /* the value: its bytes (at most 128) and the characters wholly within them */
+    Py_ssize_t a = q, bytes = 0, whole = q;
+    while (q < n && bytes < 128) {
+        Py_UCS4 ch = KT(q);
+        if (!keyed_value_char(ch)) {
+            break;
+        }
+        bytes += utf8_len(ch);
+        q++;
+        if (bytes <= 128) {
+            whole = q;
+        }
+    }
+    if (bytes < 8) {
+        return 0;
+    }
+    /* ".)]}" stripped from the end; lone surrogates are not in the decoded value (they
+     * neither count nor stop the strip) */
+    Py_ssize_t e = whole, kept = 0;
+    int has_surrogate = 0;
+    for (Py_ssize_t p = a; p < whole; p++) {
+        Py_UCS4 ch = KT(p);
+        int sur = ch >= 0xD800 && ch <= 0xDFFF;
+        kept += !sur;
+        has_surrogate |= sur;
+    }
+    while (e > a) {
+        Py_UCS4 ch = KT(e - 1);
+        if (ch >= 0xD800 && ch <= 0xDFFF) {
+            e--;
+            continue;
+        }
+        if (ch == '.' || ch == ')' || ch == ']' || ch == '}') {
+            e--;
+            kept--;
+            continue;
+        }
+        break;
+    }
+    if (kept < 8) {
+        return 0;
+    }
+    PyObject *value;
+    if (!has_surrogate) {
+        value = PyUnicode_Substring(text, a, e);
+    }
+    else {
+        Py_UCS4 *buf = PyMem_Malloc(sizeof(Py_UCS4) * (size_t)(e - a + 1));
+        if (!buf) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_ssize_t m = 0;
+        for (Py_ssize_t p = a; p < e; p++) {
+            Py_UCS4 ch = KT(p);
+            if (!(ch >= 0xD800 && ch <= 0xDFFF)) {
+                buf[m++] = ch;
+            }
+        }
+        value = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, buf, m);
+        PyMem_Free(buf);
+    }
+#undef KT
+    if (!value) {
+        return -1;
+    }
+    return append_new(out, Py_BuildValue("(Nn)", value, a));
+}
+
+/* keyed_values(text) -> [(value, start), ...]: taint._keyed_values in one pass over the str.
+ *
+ * For each of the words pass, pwd, secret, key, token (in that order), at each place the
+ * text holds it (ASCII case ignored, in order, overlaps included), the match of
+ * taint._KEYED_TAIL right after it: up to 12 of [A-Za-z_-], an optional quote, blanks, ":" or
+ * "=", blanks, an optional quote, then the value: 8 to 128 bytes of UTF-8 (the greedy longest)
+ * of characters that are not whitespace nor "'`,;<>. Each step of that pattern is forced (no
+ * other choice could match where it fails), so one forward walk finds what the regular
+ * expression finds. The value is the characters whose bytes all lie within those 128 bytes,
+ * lone surrogates left out (what decode("utf-8", "ignore") keeps), then ".)]}" stripped from
+ * its end; kept when at least 8 characters remain (taint._KEYED_MIN). start: the character
+ * index of the value in text. One pass finds the words (by their first letter); the values
+ * of each word are collected apart and handed back in the words' order. */
+#define KEYED_WORDS 5
+static PyObject *
+py_keyed_values(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:keyed_values", &text)) {
+        return NULL;
+    }
+    static const char *words[KEYED_WORDS] = {"pass", "pwd", "secret", "key", "token"};
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    PyObject *found[KEYED_WORDS] = {NULL, NULL, NULL, NULL, NULL}, *out = NULL;
+    for (int wi = 0; wi < KEYED_WORDS; wi++) {
+        if (!(found[wi] = PyList_New(0))) {
+            goto done;
+        }
+    }
+    static const Py_ssize_t lens[KEYED_WORDS] = {4, 3, 6, 3, 5};
+    uint8_t first[128] = {0};
+    first['p'] = first['s'] = first['k'] = first['t'] = 1;
+    /* (ch | 0x20 is a small letter only for that letter and its capital) */
+#define KEYED_SCAN(T)                                                                          \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i + 3 <= n; i++) {                                              \
+            Py_UCS4 c0 = (Py_UCS4)u[i] | 0x20;                                                 \
+            if (c0 >= 128 || !first[c0]) {                                                     \
+                continue;                                                                      \
+            }                                                                                  \
+            /* (the second letter, before the words are tried) */                              \
+            Py_UCS4 c1 = (Py_UCS4)u[i + 1] | 0x20;                                             \
+            if (c1 != 'a' && c1 != 'w' && c1 != 'e' && c1 != 'o') {                            \
+                continue;                                                                      \
+            }                                                                                  \
+            for (int wi = 0; wi < KEYED_WORDS; wi++) {                                         \
+                const char *word = words[wi];                                                  \
+                Py_ssize_t wl = lens[wi], j = 1;                                               \
+                if ((Py_UCS4)word[0] != c0 || i + wl > n) {                                    \
+                    continue;                                                                  \
+                }                                                                              \
+                while (j < wl && ((Py_UCS4)u[i + j] | 0x20) == (Py_UCS4)word[j]) {             \
+                    j++;                                                                       \
+                }                                                                              \
+                if (j == wl && keyed_tail(kind, data, n, i + wl, text, found[wi]) < 0) {       \
+                    goto done;                                                                 \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        KEYED_SCAN(uint8_t);
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        KEYED_SCAN(uint16_t);
+    }
+    else {
+        KEYED_SCAN(uint32_t);
+    }
+#undef KEYED_SCAN
+    out = found[0];
+    found[0] = NULL;
+    for (int wi = 1; wi < KEYED_WORDS; wi++) {
+        if (PyList_GET_SIZE(found[wi]) && PyList_SetSlice(out, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, found[wi]) < 0) {
+            Py_CLEAR(out);
+            goto done;
+        }
+    }
+done:
+    for (int wi = 0; wi < KEYED_WORDS; wi++) {
+        Py_XDECREF(found[wi]);
+    }
+    return out;
+}
+#undef KEYED_WORDS
+
+/* non_ascii(text) -> set: the distinct non-ASCII characters of a str (normalize.non_ascii_chars,
+ * lone surrogates included), without encoding it. A small direct-mapped memory of the
+ * characters already added spares the set most repeats. */
+static PyObject *
+py_non_ascii(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    if (!PyArg_ParseTuple(args, "U:non_ascii", &text)) {
+        return NULL;
+    }
+    PyObject *out = PySet_New(NULL);
+    if (!out || PyUnicode_IS_ASCII(text)) {
+        return out;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_UCS4 seen[256];
+    memset(seen, 0, sizeof(seen)); /* 0: no character (an ASCII one never lands here) */
+#define NON_ASCII_LOOP(T)                                                                      \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            while (i + 4 <= n && (u[i] | u[i + 1] | u[i + 2] | u[i + 3]) < 128) {              \
+                i += 4;                                                                        \
+            }                                                                                  \
+            if (i >= n) {                                                                      \
+                break;                                                                         \
+            }                                                                                  \
+            Py_UCS4 ch = u[i];                                                                 \
+            if (ch < 128 || seen[ch & 255] == ch) {                                            \
+                continue;                                                                      \
+            }                                                                                  \
+            seen[ch & 255] = ch;                                                               \
+            PyObject *s = PyUnicode_FromOrdinal((int)ch);                                      \
+            if (!s || PySet_Add(out, s) < 0) {                                                 \
+                Py_XDECREF(s);                                                                 \
+                Py_DECREF(out);                                                                \
+                return NULL;                                                                   \
+            }                                                                                  \
+            Py_DECREF(s);                                                                      \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        NON_ASCII_LOOP(uint8_t);
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        NON_ASCII_LOOP(uint16_t);
+    }
+    else {
+        NON_ASCII_LOOP(uint32_t);
+    }
+#undef NON_ASCII_LOOP
+    return out;
+}
+
+/* strict_utf8(text, table, drop) -> bytes or None: strict_ascii(text.encode("utf-8"), table,
+ * drop) from the str, in one pass (ASCII characters through table and drop, runs of spaces
+ * collapsed, spaces stripped at both ends; every other character written as its UTF-8 bytes,
+ * which table and drop leave alone); None when the text holds a lone surrogate (encode would
+ * raise). drop must name ASCII bytes only. */
+static PyObject *
+py_strict_utf8(PyObject *self, PyObject *args)
+{
+    PyObject *text;
+    Py_buffer tv, dv;
+    if (!PyArg_ParseTuple(args, "Uy*y*:strict_utf8", &text, &tv, &dv)) {
+        return NULL;
+    }
+    PyObject *out = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    uint8_t del[128] = {0};
+    for (Py_ssize_t i = 0; i < dv.len; i++) {
+        uint8_t b = ((const uint8_t *)dv.buf)[i];
+        if (b >= 128) {
+            PyErr_SetString(PyExc_ValueError, "drop must be ASCII");
+            goto done;
+        }
+        del[b] = 1;
+    }
+    const uint8_t *tab = tv.buf;
+    for (int b = 128; b < 256; b++) {
+        if (tab[b] != b) {
+            PyErr_SetString(PyExc_ValueError, "table must leave non-ASCII bytes alone");
+            goto done;
+        }
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = 0;
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t cap = kind == PyUnicode_1BYTE_KIND ? 2 * n : kind == PyUnicode_2BYTE_KIND ? 3 * n : 4 * n;
+    out = PyBytes_FromStringAndSize(NULL, cap);
+    if (!out) {
+        goto done;
+    }
+    uint8_t *o = (uint8_t *)PyBytes_AS_STRING(out);
+    int space = 1; /* the last byte written is a space (or nothing is written yet) */
+#define STRICT_LOOP(T)                                                                         \
+    do {                                                                                       \
+        const T *u = (const T *)data;                                                          \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            Py_UCS4 ch = u[i];                                                                 \
+            if (ch < 128) {                                                                    \
+                if (del[ch]) {                                                                 \
+                    continue;                                                                  \
+                }                                                                              \
+                uint8_t b = tab[ch];                                                           \
+                if (b == ' ') {                                                                \
+                    if (!space) {                                                              \
+                        o[m++] = ' ';                                                          \
+                        space = 1;                                                             \
+                    }                                                                          \
+                    continue;                                                                  \
+                }                                                                              \
+                o[m++] = b;                                                                    \
+                space = 0;                                                                     \
+                continue;                                                                      \
+            }                                                                                  \
+            space = 0;                                                                         \
+            if (ch < 0x800) {                                                                  \
+                o[m++] = (uint8_t)(0xC0 | (ch >> 6));                                          \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+            else if (ch < 0x10000) {                                                           \
+                if (ch >= 0xD800 && ch <= 0xDFFF) {                                            \
+                    Py_CLEAR(out);                                                             \
+                    Py_INCREF(Py_None);                                                        \
+                    out = Py_None;                                                             \
+                    goto done;                                                                 \
+                }                                                                              \
+                o[m++] = (uint8_t)(0xE0 | (ch >> 12));                                         \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));                                 \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+            else {                                                                             \
+                o[m++] = (uint8_t)(0xF0 | (ch >> 18));                                         \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 12) & 0x3F));                                \
+                o[m++] = (uint8_t)(0x80 | ((ch >> 6) & 0x3F));                                 \
+                o[m++] = (uint8_t)(0x80 | (ch & 0x3F));                                        \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+    if (kind == PyUnicode_1BYTE_KIND) {
+        STRICT_LOOP(uint8_t);
+    }
+    else if (kind == PyUnicode_2BYTE_KIND) {
+        STRICT_LOOP(uint16_t);
+    }
+    else {
+        STRICT_LOOP(uint32_t);
+    }
+#undef STRICT_LOOP
+    if (m > 0 && o[m - 1] == ' ') {
+        m--;
+    }
+    if (m != cap && _PyBytes_Resize(&out, m) < 0) {
+        out = NULL;
+    }
+done:
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&dv);
+    return out;
+}
+
+
+/* A stable LSD radix sort of (k, ix)[0:n] by k, one byte per pass (a pass whose byte is the
+ * same for every key is skipped); k2 and i2 are scratch of n items. The result ends in k, ix. */
+static int
+radix_sort_pairs(uint64_t *k, uint32_t *ix, uint64_t *k2, uint32_t *i2, Py_ssize_t n)
+{
+    Py_ssize_t (*cnt)[256] = PyMem_Calloc(8, sizeof(*cnt));
+    if (!cnt) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        for (int b = 0; b < 8; b++) {
+            cnt[b][(k[i] >> (8 * b)) & 255]++;
+        }
+    }
+    uint64_t *ka = k, *kb = k2;
+    uint32_t *ia = ix, *ib = i2;
+    for (int b = 0; b < 8; b++) {
+        Py_ssize_t *c = cnt[b];
+        if (n == 0 || c[(ka[0] >> (8 * b)) & 255] == n) {
+            continue;
+        }
+        Py_ssize_t sum = 0;
+        for (int d = 0; d < 256; d++) {
+            Py_ssize_t t = c[d];
+            c[d] = sum;
+            sum += t;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t dst = c[(ka[i] >> (8 * b)) & 255]++;
+            kb[dst] = ka[i];
+            ib[dst] = ia[i];
+        }
+        uint64_t *tk = ka;
+        ka = kb;
+        kb = tk;
+        uint32_t *ti = ia;
+        ia = ib;
+        ib = ti;
+    }
+    if (ka != k) {
+        memcpy(k, ka, sizeof(uint64_t) * (size_t)n);
+        memcpy(ix, ia, sizeof(uint32_t) * (size_t)n);
+    }
+    PyMem_Free(cnt);
+    return 0;
+}
+
+/* The stable order of keys[0:n]: k1 gets the keys sorted, i1 the index of each in keys (k2
+ * and i2: scratch of n items). A counting sort by the keys' top bits (about one key per
+ * bucket: fingerprints are mixed, token keys are SipHash), then each bucket by insertion
+ * while it is small, by a radix sort beyond (so no input makes it quadratic). 0, or -1 with
+ * an exception set. */
+static int
+stable_order(const uint64_t *keys, Py_ssize_t n, uint64_t *k1, uint32_t *i1, uint64_t *k2, uint32_t *i2)
+{
+    if ((uint64_t)n >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many keys");
+        return -1;
+    }
+    int bits = 8;
+    while (bits < 20 && ((Py_ssize_t)1 << bits) < n) {
+        bits++;
+    }
+    Py_ssize_t nb = (Py_ssize_t)1 << bits;
+    int shift = 64 - bits;
+    Py_ssize_t *start = PyMem_Calloc((size_t)nb + 1, sizeof(Py_ssize_t));
+    if (!start) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        start[(keys[i] >> shift) + 1]++;
+    }
+    for (Py_ssize_t d = 0; d < nb; d++) {
+        start[d + 1] += start[d];
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t dst = start[keys[i] >> shift]++;
+        k1[dst] = keys[i];
+        i1[dst] = (uint32_t)i;
+    }
+    /* start[d] is now the end of bucket d: each bucket sorted in place, stably */
+    Py_ssize_t a = 0;
+    for (Py_ssize_t d = 0; d < nb; d++) {
+        Py_ssize_t e = start[d];
+        if (e - a > 32) {
+            if (radix_sort_pairs(k1 + a, i1 + a, k2, i2, e - a) < 0) {
+                PyMem_Free(start);
+                return -1;
+            }
+        }
+        else {
+            for (Py_ssize_t i = a + 1; i < e; i++) {
+                uint64_t x = k1[i];
+                uint32_t xi = i1[i];
+                Py_ssize_t j = i;
+                while (j > a && k1[j - 1] > x) {
+                    k1[j] = k1[j - 1];
+                    i1[j] = i1[j - 1];
+                    j--;
+                }
+                k1[j] = x;
+                i1[j] = xi;
+            }
+        }
+        a = e;
+    }
+    PyMem_Free(start);
+    return 0;
+}
+
+/* sort_unique(keys, positions) -> (keys, positions): the distinct keys (bytes of uint64)
+ * in increasing order, each with the position (int64) of its first occurrence in the input;
+ * what TaintLedger._ingest_taint computes with numpy (argsort, then the smallest index of each
+ * run of equal keys). The order is stable (stable_order), so the first of each run of equal
+ * keys is its first occurrence.
+ *
+ * sort_run(keys, values) -> (keys, values): keys (uint64) and values (uint32) in the stable
+ * order of the keys (what _Index._add_run takes from np.argsort(kind="stable")). */
+static PyObject *
+sort_pairs(PyObject *args, int unique)
+{
+    PyObject *ko, *po;
+    if (!PyArg_ParseTuple(args, unique ? "OO:sort_unique" : "OO:sort_run", &ko, &po)) {
+        return NULL;
+    }
+    Py_ssize_t vsize = unique ? 8 : 4;
+    Py_buffer kv, pv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    if (items_get(po, &pv, vsize, "values") < 0) {
+        PyBuffer_Release(&kv);
+        return NULL;
+    }
+    PyObject *result = NULL, *kb = NULL, *pb = NULL;
+    uint64_t *k1 = NULL, *k2 = NULL;
+    uint32_t *i1 = NULL, *i2 = NULL;
+    Py_ssize_t n = kv.len / 8;
+    if (pv.len / vsize != n) {
+        PyErr_SetString(PyExc_ValueError, "keys and values differ in length");
+        goto done;
+    }
+    size_t sz = (size_t)(n > 0 ? n : 1);
+    k1 = PyMem_Malloc(8 * sz);
+    k2 = PyMem_Malloc(8 * sz);
+    i1 = PyMem_Malloc(4 * sz);
+    i2 = PyMem_Malloc(4 * sz);
+    if (!k1 || !k2 || !i1 || !i2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (stable_order(kv.buf, n, k1, i1, k2, i2) < 0) {
+        goto done;
+    }
+    Py_ssize_t m = 0;
+    if (unique) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i == 0 || k1[i] != k1[i - 1]) {
+                k2[m] = k1[i];
+                i2[m++] = i1[i];
+            }
+        }
+    }
+    else {
+        memcpy(k2, k1, 8 * (size_t)n);
+        memcpy(i2, i1, 4 * (size_t)n);
+        m = n;
+    }
+    kb = PyBytes_FromStringAndSize((const char *)k2, m * 8);
+    pb = PyBytes_FromStringAndSize(NULL, m * vsize);
+    if (!kb || !pb) {
+        goto done;
+    }
+    if (unique) {
+        const int64_t *pos = pv.buf;
+        int64_t *po8 = (int64_t *)PyBytes_AS_STRING(pb);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            po8[i] = pos[i2[i]];
+        }
+    }
+    else {
+        const uint32_t *val = pv.buf;
+        uint32_t *po4 = (uint32_t *)PyBytes_AS_STRING(pb);
+        for (Py_ssize_t i = 0; i < m; i++) {
+            po4[i] = val[i2[i]];
+        }
+    }
+    result = PyTuple_Pack(2, kb, pb);
+done:
+    Py_XDECREF(kb);
+    Py_XDECREF(pb);
+    PyMem_Free(k1);
+    PyMem_Free(k2);
+    PyMem_Free(i1);
+    PyMem_Free(i2);
+    PyBuffer_Release(&kv);
+    PyBuffer_Release(&pv);
+    return result;
+}
+
+static PyObject *
+py_sort_unique(PyObject *self, PyObject *args)
+{
+    return sort_pairs(args, 1);
+}
+
+static PyObject *
+py_sort_run(PyObject *self, PyObject *args)
+{
+    return sort_pairs(args, 0);
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -3690,6 +4339,11 @@ static PyMethodDef methods[] = {
     {"fold_offsets", py_fold_offsets, METH_VARARGS, "Index in a spaced fold of each folded position."},
     {"scan_tokens", py_scan_tokens, METH_VARARGS, "Secret keys and contact units of a spaced fold."},
     {"scan_arg", py_scan_arg, METH_VARARGS, "An argument's spaced fold, secret keys, contact units and encoded runs."},
+    {"keyed_values", py_keyed_values, METH_VARARGS, "Credentials stated as key and value in a str, with their positions."},
+    {"non_ascii", py_non_ascii, METH_VARARGS, "The set of the distinct non-ASCII characters of a str."},
+    {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
+    {"sort_unique", py_sort_unique, METH_VARARGS, "Distinct keys, sorted, each with its first position."},
+    {"sort_run", py_sort_run, METH_VARARGS, "Keys and values in the stable order of the keys."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -294,6 +294,35 @@ _KEYED_MIN = 8  # shorter values (a PIN) are left alone: they occur by chance
 _KEYED_MAX = 1024  # credentials a ledger keeps, the oldest dropped
 
 
+def _keyed_values(text: str, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
+    """``(value, character offset)`` of every credential ``text`` states as a key and its value,
+    in the order they are recorded: the words of :data:`_KEYED_WORDS` in turn, each at every
+    place it occurs (ASCII case ignored), followed by :data:`_KEYED_TAIL`; the value decoded
+    (a character cut at 128 bytes left out), ``.)]}`` stripped from its end, at least
+    :data:`_KEYED_MIN` characters. By the C core ``c`` in one pass over the ``str`` when given
+    (a test compares the two)."""
+    if c is not None:
+        found: list[tuple[str, int]] = c.keyed_values(text)
+        return found
+    raw = text.encode("utf-8", "surrogatepass")
+    low = raw.lower()  # ASCII letters only: byte positions kept
+    out: list[tuple[str, int]] = []
+    for word in _KEYED_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            m = _KEYED_TAIL.match(raw, at + len(word))
+            at = low.find(word, at + 1)
+            if m is None:
+                continue
+            # (cut at ASCII delimiters, or at 128 bytes: a character cut there is left out)
+            value = m.group(1).decode("utf-8", "ignore").rstrip(".)]}")
+            if len(value) < _KEYED_MIN:
+                continue
+            start = m.start(1)
+            out.append((value, start if raw.isascii() else len(raw[:start].decode("utf-8", "surrogatepass"))))
+    return out
+
+
 # =============================================================================================
 # Hashing
 
@@ -483,6 +512,27 @@ def _key_hashes(keys: Sequence[str]) -> U64:
     return np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys)).view(np.uint64)
 
 
+def _sort_unique(hashes: U64, positions: npt.NDArray[np.int64], c: types.ModuleType | None = None) -> tuple[U64, npt.NDArray[np.int64]]:
+    """The distinct ``hashes`` in increasing order, each with the position of its first
+    occurrence (by the C core ``c``'s radix sort when given: the same answer).
+
+    Positions never decrease along ``hashes``, so the first position of a hash is at its
+    smallest index: an unstable sort (several times faster than a stable one) and the smallest
+    index of each run of equal hashes give what ``np.unique(return_index=True)`` gives."""
+    if c is not None:
+        kb, pb = c.sort_unique(np.ascontiguousarray(hashes, dtype=np.uint64), np.ascontiguousarray(positions, dtype=np.int64))
+        return np.frombuffer(kb, dtype=np.uint64), np.frombuffer(pb, dtype=np.int64)
+    order = np.argsort(hashes)
+    hashes = hashes[order]
+    first = np.empty(hashes.shape[0], dtype=bool)
+    first[0] = True
+    np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
+    if not first.all():
+        starts = np.flatnonzero(first)
+        hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
+    return hashes, positions[order]
+
+
 # Key namespaces (prefixes hashed with the key).
 _NS_DEST = "d\x00"  # destination-like tokens of untrusted text (lenient)
 _NS_SECRET = "s\x00"  # secret-like tokens of labelled text (lenient)
@@ -667,9 +717,16 @@ class _Index:
         self.pending_bytes = 0
 
     def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
-        order = np.argsort(keys, kind="stable")
-        # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
-        keys, vals = self._cap(keys[order], vals[order]) if cap else (keys[order], vals[order])
+        if self.c is not None:
+            # the same stable order (counting and insertion sorts in C)
+            kb, vb = self.c.sort_run(np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(vals, dtype=np.uint32))
+            keys, vals = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
+        else:
+            order = np.argsort(keys, kind="stable")
+            keys, vals = keys[order], vals[order]
+        if cap:
+            # several sources at once (a flushed buffer) may repeat a key more than _DUPS times
+            keys, vals = self._cap(keys, vals)
         # The new run merges into the newest run while that one is not much bigger (or when
         # there are too many runs); only the final run gets a directory.
         runs = self.runs
@@ -1200,13 +1257,13 @@ _POSTAL_HEAD = re.compile(rb"0[aA]? +A")
 _SAME = bytes(range(256))
 
 
-def _postal_keys(text: str, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
+def _postal_keys(text: str, c: types.ModuleType | None = None, chars: set[str] | None = None) -> list[tuple[str, int]]:
     """``(key, offset)`` of the street line of every postal address of a labelled text:
     those of ``_POSTAL.finditer`` (a test compares them; ``c``: the C core, which reads the
-    text in one pass)."""
+    text in one pass; ``chars``: the text's non-ASCII characters, when the caller has them)."""
     if _HAS_DIGIT(text) is None:
         return []
-    if not text.isascii() and any(ch.isdecimal() for ch in N.non_ascii_chars(text)):
+    if not text.isascii() and any(ch.isdecimal() for ch in (N.non_ascii_chars(text) if chars is None else chars)):
         # a digit of another script may start a street line: the regular expression alone
         return [(_street_key(m.group(1)), m.start()) for m in _POSTAL.finditer(text)]
     # one byte per character, any other character as "?" (neither digit, letter nor blank,
@@ -1738,12 +1795,15 @@ class TaintLedger:
         # per source: the Source, its call id, a list slot, a stream start, an entry count
         self._meta_bytes += _SOURCE_BYTES + sys.getsizeof(call_id) + 8 + 8 + 36
         entries = 0
+        # the distinct non-ASCII characters of labelled text, which three passes below ask
+        # about, found once (by the C core; the fallback's passes find them themselves)
+        chars = self._c.non_ascii(text) if text and labelset and self._c is not None else None
         if text and (not trusted or labelset):
-            entries += self._ingest_taint(text, start, untrusted=not trusted, labelled=bool(labelset))
+            entries += self._ingest_taint(text, start, untrusted=not trusted, labelled=bool(labelset), chars=chars)
         if text and labelset:
             self._keyed_secrets(text, src.index)
         if text and trusted:
-            entries += self._ingest_trusted(text, src.index, start)
+            entries += self._ingest_trusted(text, src.index, start, chars=chars)
         self._entries.append(entries)
         self._maybe_evict()
         return src
@@ -1776,7 +1836,7 @@ class TaintLedger:
         arr[n - len(new) : n] = new
         new.clear()
 
-    def _ingest_taint(self, text: str, start: int, *, untrusted: bool, labelled: bool) -> int:
+    def _ingest_taint(self, text: str, start: int, *, untrusted: bool, labelled: bool, chars: set[str] | None = None) -> int:
         k, w = self.min_match, self.window
         keys: list[U64] = []
         vals: list[npt.NDArray[np.int64]] = []
@@ -1790,7 +1850,7 @@ class TaintLedger:
         pos = 0
         n = len(text)
         if labelled:
-            postal = _postal_keys(text, self._c)
+            postal = _postal_keys(text, self._c, chars)
             token_keys += [_NS_SECRET + key for key, _ in postal]
             token_pos += [at for _, at in postal]
             self._secret_tokens += len(postal)
@@ -1912,20 +1972,8 @@ class TaintLedger:
         positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
-            # up), at its first position; sorted, which the index needs. Positions never
-            # decrease along ``hashes``, so the first position of a hash is at its smallest
-            # index: an unstable sort (several times faster than a stable one) and the
-            # smallest index of each run of equal hashes give what np.unique(return_index)
-            # gives.
-            order = np.argsort(hashes)
-            hashes = hashes[order]
-            first = np.empty(hashes.shape[0], dtype=bool)
-            first[0] = True
-            np.not_equal(hashes[1:], hashes[:-1], out=first[1:])
-            if not first.all():
-                starts = np.flatnonzero(first)
-                hashes, order = hashes[starts], np.minimum.reduceat(order, starts)
-            positions = positions[order]
+            # up), at its first position; sorted, which the index needs
+            hashes, positions = _sort_unique(hashes, positions, self._c)
         if token_keys:
             # the first position of each key (built backwards: the last value set wins); the
             # order of the keys does not matter, they are sorted by hash below
@@ -2040,11 +2088,10 @@ class TaintLedger:
                 self._secret_tokens += 1
         return True
 
-    def _ingest_trusted(self, text: str, index: int, start: int) -> int:
-        s = N.strict(text, core=self._c)
+    def _ingest_trusted(self, text: str, index: int, start: int, chars: set[str] | None = None) -> int:
+        s, raw = N.strict_encoded(text, core=self._c, chars=chars)  # (strict forms have no lone surrogate)
         if not s:
             return 0
-        raw = s.encode("utf-8")  # (strict forms have no lone surrogate)
         self._trusted.append((index, raw))
         self._trusted_bytes += sys.getsizeof(raw) + 64
         while self._trusted_bytes > self._trusted_max and len(self._trusted) > 1:
@@ -2055,11 +2102,11 @@ class TaintLedger:
             return 0
         codes: npt.NDArray[np.integer] | None = None  # short texts: the regex tokenizer
         if self._c is not None:  # the C tokenizer, whatever the length
-            codes = np.frombuffer(raw, dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32)
+            codes = np.frombuffer(raw, dtype=np.uint8) if s.isascii() else np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32, copy=False)
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        if s.isascii() or not any(ch.isdecimal() for ch in N.non_ascii_chars_utf8(raw)):
+        if s.isascii() or not any(ch.isdecimal() for ch in (self._c.non_ascii(s) if self._c is not None else N.non_ascii_chars_utf8(raw))):
             # one byte per character, any other character as "?" (neither a digit nor a
             # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
             one = self._c.ascii_tr(s, _SAME, b" ") if self._c is not None else s.encode("ascii", "replace").translate(None, b" ")
@@ -2089,26 +2136,15 @@ class TaintLedger:
         into short tokens has no token or fingerprint of its own (docs/threat-model.md). A scan
         finds such a value in an argument as is or URL/HTML-decoded (:meth:`_keyed_matches`).
         """
-        raw = text.encode("utf-8", "surrogatepass")
-        low = raw.lower()  # ASCII letters only: byte positions kept
-        for word in _KEYED_WORDS:
-            at = low.find(word)
-            while at >= 0:
-                m = _KEYED_TAIL.match(raw, at + len(word))
-                at = low.find(word, at + 1)
-                if m is None:
-                    continue
-                # (cut at ASCII delimiters, or at 128 bytes: a character cut there is left out)
-                value = m.group(1).decode("utf-8", "ignore").rstrip(".)]}")
-                if len(value) < _KEYED_MIN or value in self._keyed:
-                    continue
-                start = m.start(1)
-                self._keyed[value] = (index, start if raw.isascii() else len(raw[:start].decode("utf-8", "surrogatepass")))
-                self._meta_bytes += sys.getsizeof(value) + 120
-                if len(self._keyed) > _KEYED_MAX:
-                    old = next(iter(self._keyed))
-                    del self._keyed[old]
-                    self._meta_bytes -= sys.getsizeof(old) + 120
+        for value, at in _keyed_values(text, self._c):
+            if value in self._keyed:
+                continue
+            self._keyed[value] = (index, at)
+            self._meta_bytes += sys.getsizeof(value) + 120
+            if len(self._keyed) > _KEYED_MAX:
+                old = next(iter(self._keyed))
+                del self._keyed[old]
+                self._meta_bytes -= sys.getsizeof(old) + 120
 
     def _keyed_matches(self, items: list[tuple[str, str]], wanted: Callable[[Source], bool]) -> list[TaintMatch]:
         """Keyed credentials (:meth:`_keyed_secrets`) of wanted, not evicted sources found in
