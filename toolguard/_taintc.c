@@ -126,37 +126,51 @@ items_get(PyObject *obj, Py_buffer *view, Py_ssize_t itemsize, const char *what)
 /* The k-gram hashes h[i] = sum_j c[i+j]·B^j mod 2**64 (taint.kgram_hashes) of the m k-grams
  * starting at start, start+1, ... (start + m + k - 1 <= c->n), rolled:
  * h[i+1] = (h[i] - c[i])·B^-1 + c[i+k]·B^(k-1).
- * The roll is a chain of dependent multiplications, so the k-grams are cut into LANES
- * stretches rolled side by side (independent chains the CPU overlaps), each starting from a
- * direct sum; the arithmetic is exact modulo 2**64, so the hashes are the same. */
-#define LANES 4
-#define ROLL(T, codes)                                                                         \
+ * The roll is a chain of dependent multiplications, so the k-grams are cut into four
+ * stretches rolled side by side (independent chains the CPU overlaps, kept in registers: an
+ * array of lanes stays on the stack, a load and a store more per k-gram), each starting from
+ * a direct sum; the arithmetic is exact modulo 2**64, so the hashes are the same. */
+#define SQ_DIRECT(x, h)                                                                        \
     do {                                                                                       \
-        const T *x = (const T *)(codes) + start;                                               \
-        Py_ssize_t len = m / LANES, at[LANES];                                                 \
-        uint64_t hl[LANES];                                                                    \
-        for (int l = 0; l < LANES; l++) {                                                      \
-            uint64_t h = 0, p = 1;                                                             \
-            at[l] = (Py_ssize_t)l * len;                                                       \
-            for (int j = 0; j < k; j++) {                                                      \
-                h += (uint64_t)x[at[l] + j] * p;                                               \
-                p *= HASH_BASE;                                                                \
-            }                                                                                  \
-            hl[l] = h;                                                                         \
-            out[at[l]] = h;                                                                    \
+        uint64_t p_ = 1;                                                                       \
+        h = 0;                                                                                 \
+        for (int j_ = 0; j_ < k; j_++) {                                                       \
+            h += (uint64_t)(x)[j_] * p_;                                                       \
+            p_ *= HASH_BASE;                                                                   \
         }                                                                                      \
-        for (Py_ssize_t i = 1; i < len; i++) {                                                 \
-            for (int l = 0; l < LANES; l++) {                                                  \
-                Py_ssize_t q = at[l] + i;                                                      \
-                hl[l] = (hl[l] - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;     \
-                out[q] = hl[l];                                                                \
+    } while (0)
+#define SQ_STEP(x, o, h, i) (h = (h - (uint64_t)(x)[(i) - 1]) * inv + (uint64_t)(x)[(i) + k - 1] * top, (o)[i] = h)
+#define SQ_ROLL(T, codes)                                                                      \
+    do {                                                                                       \
+        const T *x = (const T *)(codes) + start;                                                       \
+        Py_ssize_t len = m / 4, q = 1;                                                         \
+        uint64_t h3;                                                                           \
+        if (len >= 2) {                                                                        \
+            const T *x0 = x, *x1 = x + len, *x2 = x + 2 * len, *x3 = x + 3 * len;              \
+            uint64_t *o0 = out, *o1 = out + len, *o2 = out + 2 * len, *o3 = out + 3 * len;     \
+            uint64_t h0, h1, h2;                                                               \
+            SQ_DIRECT(x0, h0);                                                                 \
+            SQ_DIRECT(x1, h1);                                                                 \
+            SQ_DIRECT(x2, h2);                                                                 \
+            SQ_DIRECT(x3, h3);                                                                 \
+            o0[0] = h0;                                                                        \
+            o1[0] = h1;                                                                        \
+            o2[0] = h2;                                                                        \
+            o3[0] = h3;                                                                        \
+            for (Py_ssize_t i = 1; i < len; i++) {                                             \
+                SQ_STEP(x0, o0, h0, i);                                                        \
+                SQ_STEP(x1, o1, h1, i);                                                        \
+                SQ_STEP(x2, o2, h2, i);                                                        \
+                SQ_STEP(x3, o3, h3, i);                                                        \
             }                                                                                  \
+            q = 4 * len; /* the last lane goes on to the end */                                \
         }                                                                                      \
-        /* the last lane goes on to the end (m - LANES·len more k-grams) */                    \
-        uint64_t h = hl[LANES - 1];                                                            \
-        for (Py_ssize_t q = at[LANES - 1] + (len > 0 ? len : 1); q < m; q++) {                 \
-            h = (h - (uint64_t)x[q - 1]) * inv + (uint64_t)x[q + k - 1] * top;                 \
-            out[q] = h;                                                                        \
+        else {                                                                                 \
+            SQ_DIRECT(x, h3);                                                                  \
+            out[0] = h3;                                                                       \
+        }                                                                                      \
+        for (; q < m; q++) {                                                                   \
+            SQ_STEP(x, out, h3, q);                                                            \
         }                                                                                      \
     } while (0)
 
@@ -172,12 +186,15 @@ kgram_hashes(const Codes *c, Py_ssize_t start, Py_ssize_t m, int k, uint64_t *ou
         return;
     }
     if (c->u8) {
-        ROLL(uint8_t, c->u8);
+        SQ_ROLL(uint8_t, c->u8);
     }
     else {
-        ROLL(uint32_t, c->u32);
+        SQ_ROLL(uint32_t, c->u32);
     }
 }
+#undef SQ_ROLL
+#undef SQ_STEP
+#undef SQ_DIRECT
 
 /* Sliding minimum of every full window of w items of a[0:len] (len >= w) into
  * out[0 : len - w + 1], by van Herk / Gil-Werman: with blocks of w items, a window is a
@@ -2083,75 +2100,6 @@ sq_fill(const SqPart *p, void *out, Py_ssize_t at, int wide)
     return n;
 }
 
-/* kgram_hashes(c, 0, m, k, out) for a scan's batch, the same values: the four lanes are
- * written out as four chains in registers (kgram_hashes keeps them in arrays, which the
- * compiler leaves on the stack: a load and a store more per k-gram). */
-#define SQ_DIRECT(x, h)                                                                        \
-    do {                                                                                       \
-        uint64_t p_ = 1;                                                                       \
-        h = 0;                                                                                 \
-        for (int j_ = 0; j_ < k; j_++) {                                                       \
-            h += (uint64_t)(x)[j_] * p_;                                                       \
-            p_ *= HASH_BASE;                                                                   \
-        }                                                                                      \
-    } while (0)
-#define SQ_STEP(x, o, h, i) (h = (h - (uint64_t)(x)[(i) - 1]) * inv + (uint64_t)(x)[(i) + k - 1] * top, (o)[i] = h)
-#define SQ_ROLL(T, codes)                                                                      \
-    do {                                                                                       \
-        const T *x = (const T *)(codes);                                                       \
-        Py_ssize_t len = m / 4, q = 1;                                                         \
-        uint64_t h3;                                                                           \
-        if (len >= 2) {                                                                        \
-            const T *x0 = x, *x1 = x + len, *x2 = x + 2 * len, *x3 = x + 3 * len;              \
-            uint64_t *o0 = out, *o1 = out + len, *o2 = out + 2 * len, *o3 = out + 3 * len;     \
-            uint64_t h0, h1, h2;                                                               \
-            SQ_DIRECT(x0, h0);                                                                 \
-            SQ_DIRECT(x1, h1);                                                                 \
-            SQ_DIRECT(x2, h2);                                                                 \
-            SQ_DIRECT(x3, h3);                                                                 \
-            o0[0] = h0;                                                                        \
-            o1[0] = h1;                                                                        \
-            o2[0] = h2;                                                                        \
-            o3[0] = h3;                                                                        \
-            for (Py_ssize_t i = 1; i < len; i++) {                                             \
-                SQ_STEP(x0, o0, h0, i);                                                        \
-                SQ_STEP(x1, o1, h1, i);                                                        \
-                SQ_STEP(x2, o2, h2, i);                                                        \
-                SQ_STEP(x3, o3, h3, i);                                                        \
-            }                                                                                  \
-            q = 4 * len; /* the last lane goes on to the end */                                \
-        }                                                                                      \
-        else {                                                                                 \
-            SQ_DIRECT(x, h3);                                                                  \
-            out[0] = h3;                                                                       \
-        }                                                                                      \
-        for (; q < m; q++) {                                                                   \
-            SQ_STEP(x, out, h3, q);                                                            \
-        }                                                                                      \
-    } while (0)
-
-static void
-sq_hashes(const Codes *c, Py_ssize_t m, int k, uint64_t *out)
-{
-    const uint64_t inv = inverse64(HASH_BASE);
-    uint64_t top = 1; /* B^(k-1) */
-    for (int j = 0; j < k - 1; j++) {
-        top *= HASH_BASE;
-    }
-    if (m <= 0 || m + k - 1 > c->n) {
-        return;
-    }
-    if (c->u8) {
-        SQ_ROLL(uint8_t, c->u8);
-    }
-    else {
-        SQ_ROLL(uint32_t, c->u32);
-    }
-}
-#undef SQ_ROLL
-#undef SQ_STEP
-#undef SQ_DIRECT
-
 /* The window-minimum queries of scan_keys (the minimum of each run of windows with the same
  * minimum, at its first position in the run's last window) of h[0:m] (m > w), by keeping the
  * current window's minimum and its leftmost position, and searching a window again only when
@@ -2381,7 +2329,7 @@ py_scan_query(PyObject *self, PyObject *args)
         bc.u8 = wide ? NULL : (const uint8_t *)batch;
         bc.u32 = wide ? (const uint32_t *)batch : NULL;
         bc.n = total;
-        sq_hashes(&bc, m, k, s.h);
+        kgram_hashes(&bc, 0, m, k, s.h);
     }
     Py_ssize_t limit = 2 * (Py_ssize_t)(k + w);
     Py_ssize_t cap = (m > 0 ? m + 1 + nseg * limit : 0) + ntok;
