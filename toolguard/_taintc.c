@@ -3448,20 +3448,10 @@ latin_image(PyObject *image, PyObject *cache, Py_UCS4 ch, Py_ssize_t i, Py_ssize
  * is not ASCII or a byte comes out 0x80. idx (bytes of intp) gives the text index of each
  * byte of sp, None when byte i comes from character i. */
 static PyObject *
-py_latin_spaced(PyObject *self, PyObject *args)
+latin_spaced(PyObject *text, const uint8_t *tab, PyObject *cache, PyObject *image)
 {
-    PyObject *text, *cache, *image;
-    Py_buffer tv;
-    if (!PyArg_ParseTuple(args, "Uy*O!O", &text, &tv, &PyDict_Type, &cache, &image)) {
-        return NULL;
-    }
     PyObject *out = NULL, *result = NULL, *ib = NULL;
     Py_ssize_t *idx = NULL;
-    if (tv.len != 256) {
-        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
-        goto done;
-    }
-    const uint8_t *tab = tv.buf;
     Py_ssize_t n = PyUnicode_GET_LENGTH(text), m = 0, cap = n;
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
@@ -3554,6 +3544,23 @@ done:
     Py_XDECREF(out);
     Py_XDECREF(ib);
     PyMem_Free(idx);
+    return result;
+}
+
+static PyObject *
+py_latin_spaced(PyObject *self, PyObject *args)
+{
+    PyObject *text, *cache, *image, *result = NULL;
+    Py_buffer tv;
+    if (!PyArg_ParseTuple(args, "Uy*O!O", &text, &tv, &PyDict_Type, &cache, &image)) {
+        return NULL;
+    }
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+    }
+    else {
+        result = latin_spaced(text, tv.buf, cache, image);
+    }
     PyBuffer_Release(&tv);
     return result;
 }
@@ -3583,34 +3590,11 @@ py_scan_arg(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL, *tok = NULL, *runs = NULL, *sub = NULL, *lat = NULL;
     uint8_t *ascii = NULL;
-    if (PyUnicode_IS_ASCII(text) && PyBytes_Check(table) && PyBytes_GET_SIZE(table) == 256) {
-        /* what latin_spaced gives for ASCII text (every byte through the table; None when a
-         * control character maps to 0x80), in one pass with its bytes read through locals */
-        Py_ssize_t n = PyUnicode_GET_LENGTH(text);
-        const uint8_t *u = PyUnicode_1BYTE_DATA(text), *tab = (const uint8_t *)PyBytes_AS_STRING(table);
-        PyObject *sp = PyBytes_FromStringAndSize(NULL, n);
-        if (!sp) {
-            return NULL;
-        }
-        uint8_t *o = (uint8_t *)PyBytes_AS_STRING(sp);
-        int bad = 0;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            uint8_t b = tab[u[i]];
-            bad |= b == 0x80;
-            o[i] = b;
-        }
-        if (bad) {
-            Py_DECREF(sp);
-            Py_RETURN_NONE;
-        }
-        lat = PyTuple_Pack(2, sp, Py_None);
-        Py_DECREF(sp);
+    if (!PyBytes_Check(table) || PyBytes_GET_SIZE(table) != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        return NULL;
     }
-    else {
-        sub = Py_BuildValue("(OOOO)", text, table, cache, image);
-        lat = sub ? py_latin_spaced(self, sub) : NULL;
-        Py_CLEAR(sub);
-    }
+    lat = latin_spaced(text, (const uint8_t *)PyBytes_AS_STRING(table), cache, image);
     if (!lat || lat == Py_None) {
         return lat;
     }
