@@ -102,6 +102,7 @@ __all__ = [
     "InvalidDestination",
     "extract_urls",
     "parse_destination",
+    "phone_spellings",
     "skeleton",
 ]
 
@@ -1029,6 +1030,36 @@ def _compact_phone(s: str) -> str:
         s = s.replace("(0)", "", 1)  # +49 (0)30 ...: the trunk prefix is not dialled internationally
     s = _PHONE_SEPARATORS_RE.sub("", s)
     return "+" + s[2:] if s.startswith("00") else s
+
+
+# E.164 country codes form a prefix code: 1 and 7 are one digit, these are two, every other
+# code is three (ITU-T E.164 assigned codes). A number's country code is read off its digits.
+_CC2 = frozenset({
+    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
+    "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66",
+    "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
+})
+# Numbering plans with no trunk prefix, where a number is written at home as its national
+# significant number alone (the North American plan, closed European plans, Singapore, Hong Kong).
+_NO_TRUNK = frozenset({"1", "30", "34", "39", "45", "47", "65", "351", "352", "354", "356", "357", "371", "372", "376", "377", "378", "852", "853"})
+
+
+def phone_spellings(normalized: str) -> tuple[str, ...]:
+    """The usual spellings of an international phone number (``+447700900444``) besides
+    itself, as people write it: with the ``00`` international prefix, with a ``(0)`` trunk
+    prefix after the country code, and nationally (``07700 900444``; the number alone in
+    plans with no trunk prefix, ``(617) 555-0148``). Separators do not matter to the
+    callers, which read numbers by their digits. Empty for a number without country code."""
+    if not normalized.startswith("+"):
+        return ()
+    digits = normalized[1:]
+    cc_len = 1 if digits[:1] in ("1", "7") else 2 if digits[:2] in _CC2 else 3
+    cc, nsn = digits[:cc_len], digits[cc_len:]
+    if len(nsn) < 4:
+        return ()
+    if cc in _NO_TRUNK:
+        return (f"00{cc} {nsn}", nsn)
+    return (f"00{cc} {nsn}", f"+{cc} (0){nsn}", f"00{cc} (0){nsn}", "0" + nsn)
 
 
 def _parse_phone(value: str) -> Destination:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
 from . import _pointer
+from .destinations import phone_spellings
 from .findings import Evidence, Finding
 from .manifest import OUTWARD_EFFECTS
 
@@ -315,6 +316,10 @@ def _forms(d: Dest) -> list[str]:
     forms = [d.dest.normalized]
     if d.dest.host:
         forms.append(d.dest.host)
+    if d.dest.kind == "phone":
+        # a number is the same number in each of its usual spellings (07700 900444 for
+        # +447700900444), whether the user typed it or a page named it
+        forms.extend(phone_spellings(d.dest.normalized))
     return forms
 
 
