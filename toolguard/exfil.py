@@ -822,6 +822,25 @@ def _bounds_only(d: Dest) -> bool:
     return d.dest.kind in _PREFIX_KINDS and d.allowed is not None and d.allowed.rstrip().endswith("*")
 
 
+#: Kinds that name who receives a call (a person's address, a channel's members): an allow
+#: pattern over them (``*@acme.example``, ``#ops-*``) covers many recipients.
+_RECIPIENT_KINDS = frozenset({"email", "channel"})
+
+
+def _labelled_payload(ctx: Context) -> list[Any]:
+    """The matches of labelled data in the call's payload that are not the user's own words
+    (as :func:`check_private_data` excuses them: said or dictated by the user)."""
+    texts = payload_texts(ctx)
+    if not texts:
+        return []
+    ledger = ctx.view.ledger
+    matches = [m for m in ledger.scan(texts, labels=None, untrusted=False) if m.source.labels]
+    if not matches:
+        return []
+    dictated = _dictated(ledger, texts)
+    return [m for m in matches if not _user_said(ledger, m) and not (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated)]
+
+
 def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
     out: list[Finding] = []
@@ -831,10 +850,28 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     if m.side_effect not in OUTWARD_EFFECTS or not ledger.untrusted_seen:
         return out
     ungrounded: list[Evidence] = []
+    labelled: list[Any] | None = None
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
             continue
         if d.allowed is not None and not _bounds_only(d):
+            if d.dest.kind in _RECIPIENT_KINDS and "*" in d.allowed:
+                # An allow pattern trusts every place it covers, but one that only untrusted
+                # content names is that content's choice: private data is not sent to it on
+                # that say-so alone (an "auditor" on the auditors' domain asking for master data).
+                origin = ledger.origin(d.raw, forms=_forms(d))
+                why = _grounding(ledger, d.raw, origin, forms=_forms(d)) if origin else None
+                if why is not None:
+                    if labelled is None:
+                        labelled = _labelled_payload(ctx)
+                    if labelled:
+                        src = labelled[0].source
+                        ungrounded.append(Evidence("grounding", {
+                            "pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]],
+                            "allowed_by": d.allowed,
+                            "reason": f"is allowed by the pattern {d.allowed!r}, but {why}, and the call carries "
+                                      f"{'/'.join(sorted(src.labels))} data from {src.tool} (call {src.call_id}) there",
+                        }))
             continue
         # A path inside its roots is *where* the tool may act, not *which* file the user
         # chose: for an outward tool (a delete, an upload of a local file) the path decides
