@@ -841,6 +841,43 @@ def _labelled_payload(ctx: Context) -> list[Any]:
     return [m for m in matches if not _user_said(ledger, m) and not (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated)]
 
 
+def _chosen_recipients(ctx: Context) -> list[Evidence]:
+    """Recipients (addresses, channels) under an allow *pattern* that untrusted content chose
+    for labelled data: an allow pattern trusts every place it covers, but one that only
+    untrusted content names is that content's choice, and private data is not sent there on
+    its say-so alone (an "auditor" on the auditors' domain asking for the vendor master data).
+    Grounded as any value is (:func:`_grounding`); an exact allow entry is the operator's
+    choice and is not looked at. The costly lookups run only in a session that holds labelled
+    data, all recipients in one, and the payload is scanned only when one is named."""
+    ledger = ctx.view.ledger
+    cands = [d for d in ctx.dests if d.dest is not None and d.embedded is None and d.allowed is not None
+             and d.dest.kind in _RECIPIENT_KINDS and "*" in d.allowed]
+    if not cands or not any(src.labels for src in ledger.sources):
+        return []
+    forms = [f for d in cands for f in (d.raw, *_forms(d))]
+    if not ledger.origin(forms[0], forms=forms[1:]):
+        return []
+    out: list[Evidence] = []
+    labelled: list[Any] | None = None
+    for d in cands:
+        origin = ledger.origin(d.raw, forms=_forms(d))
+        why = _grounding(ledger, d.raw, origin, forms=_forms(d)) if origin else None
+        if why is None:
+            continue
+        if labelled is None:
+            labelled = _labelled_payload(ctx)
+        if not labelled:
+            return out
+        src = labelled[0].source
+        out.append(Evidence("grounding", {
+            "pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]],
+            "allowed_by": d.allowed,
+            "reason": f"is allowed by the pattern {d.allowed!r}, but {why}, and the call carries "
+                      f"{'/'.join(sorted(src.labels))} data from {src.tool} (call {src.call_id}) there",
+        }))
+    return out
+
+
 def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     """Hold an outward action after untrusted content unless it is sanctioned by trusted text."""
     out: list[Finding] = []
@@ -849,29 +886,11 @@ def check_untrusted_side_effect(ctx: Context) -> list[Finding]:
     ledger = ctx.view.ledger
     if m.side_effect not in OUTWARD_EFFECTS or not ledger.untrusted_seen:
         return out
-    ungrounded: list[Evidence] = []
-    labelled: list[Any] | None = None
+    ungrounded = _chosen_recipients(ctx)
     for d in ctx.dests:
         if d.dest is None or d.embedded is not None:
             continue
         if d.allowed is not None and not _bounds_only(d):
-            if d.dest.kind in _RECIPIENT_KINDS and "*" in d.allowed:
-                # An allow pattern trusts every place it covers, but one that only untrusted
-                # content names is that content's choice: private data is not sent to it on
-                # that say-so alone (an "auditor" on the auditors' domain asking for master data).
-                origin = ledger.origin(d.raw, forms=_forms(d))
-                why = _grounding(ledger, d.raw, origin, forms=_forms(d)) if origin else None
-                if why is not None:
-                    if labelled is None:
-                        labelled = _labelled_payload(ctx)
-                    if labelled:
-                        src = labelled[0].source
-                        ungrounded.append(Evidence("grounding", {
-                            "pointer": d.pointer, "value": d.raw[:120], "from_untrusted": [o.source.call_id for o in origin[:3]],
-                            "allowed_by": d.allowed,
-                            "reason": f"is allowed by the pattern {d.allowed!r}, but {why}, and the call carries "
-                                      f"{'/'.join(sorted(src.labels))} data from {src.tool} (call {src.call_id}) there",
-                        }))
             continue
         # A path inside its roots is *where* the tool may act, not *which* file the user
         # chose: for an outward tool (a delete, an upload of a local file) the path decides
