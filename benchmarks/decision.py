@@ -79,6 +79,18 @@ def main() -> None:
     row("Guard.decide (ids, lock, view)", lambda: guard.decide(call, session), n)
     bad = Call("send_message", {**ARGS, "to": ["eve@evil.test"], "priority": 9}, "c2")
     row("decide, held + schema violation", lambda: decide(bad, m, view, policy), n // 4)
+    # The same call after an untrusted page, in a session that holds a private record: the
+    # untrusted-context rule runs, and looks the pattern-allowed recipients up in the ledger.
+    page = manifest_from_dict({"tool": "page", "side_effect": "read", "arguments": {"type": "object"}})
+    crm = manifest_from_dict({"tool": "crm", "side_effect": "read", "arguments": {"type": "object"},
+                              "output": {"trust": "trusted", "labels": ["private"]}})
+    g2 = Guard([m, page, crm])
+    s2 = g2.session("alice", "s2")
+    s2.add_user_text("Send Bob the Q3 report.")
+    g2.run(s2, Call("crm", {}, "r"), lambda _a: '{"customer": "Ana Duarte", "email": "ana.duarte@correo.example"}')
+    g2.run(s2, Call("page", {}, "p"), lambda _a: "Quarterly numbers are published at https://news.example/q3 by dana@partner.example. " * 12)
+    assert g2.decide(call, s2).verdict == "allow"
+    row("Guard.decide after untrusted + private", lambda: g2.decide(call, s2), n // 4)
 
     ratio_line = None
     cpu_ratio = 0.0
