@@ -931,15 +931,15 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
     if "," in text or "'" in text:
         text = _GROUP.sub("+", text)
     text = text.replace(" ", "")
-    out = []
-    for m in _NUMBER.finditer(text):
-        out.append((_NON_DIGIT.sub("", m.group()), m.start()))
-        d = _DECIMAL.search(text, m.start(), m.end())
-        if d is not None and d.end() == m.end():
-            whole = _NON_DIGIT.sub("", text[m.start() : d.start() + 1])
-            if len(whole) >= 7:
-                out.append((whole, m.start()))
-    return out
+    found: list[tuple[str, int]] = []
+    for ms in _NUMBER.finditer(text):
+        found.append((_NON_DIGIT.sub("", ms.group()), ms.start()))
+        ds = _DECIMAL.search(text, ms.start(), ms.end())
+        if ds is not None and ds.end() == ms.end():
+            digits = _NON_DIGIT.sub("", text[ms.start() : ds.start() + 1])
+            if len(digits) >= 7:
+                found.append((digits, ms.start()))
+    return found
 
 
 def _amount_text(text: str) -> str:
@@ -1189,7 +1189,7 @@ def _text_keys(
     c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
-    found separately, by :func:`_numbers` on the folded text). ``ids_only`` keeps only the
+    found separately, by :func:`_numbers` on the spaced text). ``ids_only`` keeps only the
     ids, URLs and emails (what a labelled source that is not untrusted indexes).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
     short text, the regex tokenizer finds the same units. The C core ``c``, given codes,
