@@ -1179,6 +1179,7 @@ is_num_sep(uint32_t ch)
 
 static int group_sep(const uint8_t *s, Py_ssize_t n, Py_ssize_t i);
 static Py_ssize_t decimal_key(Py_ssize_t nd, Py_ssize_t sep_nd, int sep_dot);
+static Py_ssize_t count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b);
 
 /* Appends to out every number of s[0:n] (7 digits or more): (digits, offset) tuples, or the
  * digits alone when bare. -1 on error (an exception set). */
@@ -1260,8 +1261,9 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
             break;
         }
         if (nd >= 7) {
-            for (; counted < a; counted++) {
-                spaces += s[counted] == ' ';
+            if (!bare) {
+                spaces += count_spaces(s, counted, a);
+                counted = a;
             }
             Py_ssize_t at = a - spaces, whole = decimal_key(nd, sep_nd, sep_dot);
             for (int twice = 0; twice < 2 && rc == 0; twice++) {
@@ -4286,6 +4288,7 @@ py_sort_run(PyObject *self, PyObject *args)
  *   group_sep(s, n, i)          s[i] is a "," or "'" between a digit and exactly three digits
  *   decimal_key(nd, sep_nd, .)  the length of a number's second key (its digits before a
  *                               decimal part), or 0
+ *   count_spaces(s, a, b)       the spaces of s[a:b] (a number's offset without them)
  */
 
 /* A "," or "'" (the fold of "’") that separates digit groups: a digit right before it, three
@@ -4306,6 +4309,26 @@ static Py_ssize_t
 decimal_key(Py_ssize_t nd, Py_ssize_t sep_nd, int sep_dot)
 {
     return sep_dot && nd - sep_nd >= 1 && nd - sep_nd <= 2 ? sep_nd : 0;
+}
+
+/* Eight bytes at a time: a byte of t = x ^ 0x20.. is zero exactly where x holds a space,
+ * ~(((t & 0x7F..) + 0x7F..) | t | 0x7F..) has the top bit of exactly those bytes set, and
+ * the sum of those bits (one per byte) is the top byte of their product by 0x01.. */
+static Py_ssize_t
+count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t c = 0;
+    for (; a + 8 <= b; a += 8) {
+        uint64_t x;
+        memcpy(&x, s + a, 8);
+        uint64_t t = x ^ 0x2020202020202020ULL;
+        uint64_t z = ~(((t & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | t | 0x7F7F7F7F7F7F7F7FULL);
+        c += (Py_ssize_t)(((z >> 7) * 0x0101010101010101ULL) >> 56);
+    }
+    for (; a < b; a++) {
+        c += s[a] == ' ';
+    }
+    return c;
 }
 
 static PyMethodDef methods[] = {
