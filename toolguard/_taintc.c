@@ -1181,10 +1181,16 @@ static int group_sep(const uint8_t *s, Py_ssize_t n, Py_ssize_t i);
 static Py_ssize_t decimal_key(Py_ssize_t nd, Py_ssize_t sep_nd, int sep_dot);
 static Py_ssize_t count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b);
 
-/* Appends to out every number of s[0:n] (7 digits or more): (digits, offset) tuples, or the
- * digits alone when bare. -1 on error (an exception set). */
+/* What numbers_into() appends for each number: (digits, offset in s without its spaces),
+ * the digits alone, or (digits, offset in s). */
+#define NUM_AT_FOLDED 0
+#define NUM_BARE 1
+#define NUM_AT_SPACED 2
+
+/* Appends to out every number of s[0:n] (7 digits or more), as mode says. -1 on error (an
+ * exception set). */
 static int
-numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
+numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int mode)
 {
     char *digits = PyMem_Malloc((size_t)n + 1);
     if (!digits) {
@@ -1261,7 +1267,7 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
             break;
         }
         if (nd >= 7) {
-            if (!bare) {
+            if (mode == NUM_AT_FOLDED) {
                 spaces += count_spaces(s, counted, a);
                 counted = a;
             }
@@ -1271,7 +1277,7 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
                 if (len < 7) {
                     break;
                 }
-                PyObject *item = bare ? PyUnicode_DecodeASCII(digits, len, "strict") : Py_BuildValue("(s#n)", digits, len, at);
+                PyObject *item = mode == NUM_BARE ? PyUnicode_DecodeASCII(digits, len, "strict") : Py_BuildValue("(s#n)", digits, len, at);
                 if (append_new(out, item) < 0) {
                     rc = -1;
                 }
@@ -1295,7 +1301,7 @@ py_numbers(PyObject *self, PyObject *args)
         return NULL;
     }
     PyObject *out = PyList_New(0);
-    if (out && numbers_into(rv.buf, rv.len, out, 0) < 0) {
+    if (out && numbers_into(rv.buf, rv.len, out, NUM_AT_FOLDED) < 0) {
         Py_CLEAR(out);
     }
     PyBuffer_Release(&rv);
@@ -1383,7 +1389,7 @@ py_secret_keys(PyObject *self, PyObject *args)
     if (nd < 7) {
         return out; /* no number of 7 digits */
     }
-    if (numbers_into(s, n, out, 1) < 0) {
+    if (numbers_into(s, n, out, NUM_BARE) < 0) {
         Py_CLEAR(out);
     }
     return out;
@@ -2641,7 +2647,7 @@ py_scan_tokens(PyObject *self, PyObject *args)
     for (Py_ssize_t i = 0; i < n; i++) {
         nd += (uint8_t)(s[i] - '0') < 10;
     }
-    int rc = nd >= 7 ? numbers_into(s, n, keys, 1) : 0; /* (a number has 7 digits or more) */
+    int rc = nd >= 7 ? numbers_into(s, n, keys, NUM_BARE) : 0; /* (a number has 7 digits or more) */
     if (rc < 0) {
         Py_DECREF(keys);
         return NULL;
@@ -3136,7 +3142,7 @@ py_latin_fp(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*ii", &sv, &pv, &k, &w)) {
         return NULL;
     }
-    PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
+    PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *tc = NULL, *tp = NULL;
     uint8_t *f = NULL;
     int64_t *idx = NULL, *kept = NULL;
     uint64_t *hs = NULL;
@@ -3214,25 +3220,11 @@ py_latin_fp(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    /* numbers of this slice (read from sp: its spaces decide the group separators), their
-     * offsets in the folded codes mapped back to sp */
-    found = PyList_New(0);
+    /* numbers of this slice, read from sp (its spaces decide the group separators), at
+     * their positions in sp */
     nums = PyList_New(0);
-    if (!found || !nums || numbers_into(s, n, found, 0) < 0) {
+    if (!nums || numbers_into(s, n, nums, NUM_AT_SPACED) < 0) {
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
-        PyObject *t = PyList_GET_ITEM(found, i);
-        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 1));
-        if (at < 0 || at >= m - np_) {
-            if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_ValueError, "number out of the text");
-            }
-            goto done;
-        }
-        if (append_new(nums, Py_BuildValue("(OL)", PyTuple_GET_ITEM(t, 0), (long long)idx[np_ + at])) < 0) {
-            goto done;
-        }
     }
     Py_ssize_t tail = (Py_ssize_t)(k - 1) + (w - 1);
     Py_ssize_t t0 = m - tail > 0 ? m - tail : 0;
@@ -3245,7 +3237,6 @@ done:
     Py_XDECREF(hb);
     Py_XDECREF(pb);
     Py_XDECREF(nums);
-    Py_XDECREF(found);
     Py_XDECREF(tc);
     Py_XDECREF(tp);
     PyMem_Free(f);
