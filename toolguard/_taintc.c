@@ -1162,7 +1162,8 @@ done:
  * over it with digits written 0), except that a group separator (group_sep(), decided on the
  * text with its spaces) reads as one of "().+/-": a digit not preceded by a digit, then as
  * many more digits as follow, each alone or after 1 to 3 separators; at least 7 digits. Its
- * key is the digits alone, its offset that of its first digit in the text without spaces.
+ * key is the digits alone, its offset that of its first digit in the text without spaces
+ * (numbers_into() can give its position in the spaced text instead: latin_fp).
  * A number whose last separator is a lone "." followed by one or two digits (a decimal part)
  * gives the digits before it as a second key when they are 7 or more (decimal_key()). */
 static inline int
