@@ -1157,10 +1157,15 @@ done:
 }
 
 
-/* numbers(raw) -> [(digits, offset), ...]: every number of an ASCII folded text
- * (taint._numbers on bytes, the regex 0(?<!00)(?:0|[().+/\-]{1,3}0){6,} over the text with
- * digits written 0): a digit not preceded by a digit, then as many more digits as follow,
- * each alone or after 1 to 3 of "().+/-"; at least 7 digits. Its key is the digits alone. */
+/* numbers(raw) -> [(digits, offset), ...]: every number of an ASCII spaced fold (taint._numbers
+ * on bytes): the text is read without its spaces (the regex 0(?<!00)(?:0|[().+/\-]{1,3}0){6,}
+ * over it with digits written 0), except that a group separator (group_sep(), decided on the
+ * text with its spaces) reads as one of "().+/-": a digit not preceded by a digit, then as
+ * many more digits as follow, each alone or after 1 to 3 separators; at least 7 digits. Its
+ * key is the digits alone, its offset that of its first digit in the text without spaces
+ * (numbers_into() can give its position in the spaced text instead: latin_fp).
+ * A number whose last separator is a lone "." followed by one or two digits (a decimal part)
+ * gives the digits before it as a second key when they are 7 or more (decimal_key()). */
 static inline int
 is_digit(uint32_t ch)
 {
@@ -1173,10 +1178,20 @@ is_num_sep(uint32_t ch)
     return ch == '(' || ch == ')' || ch == '.' || ch == '+' || ch == '/' || ch == '-';
 }
 
-/* Appends to out every number of s[0:n] (7 digits or more): (digits, offset) tuples, or the
- * digits alone when bare. -1 on error (an exception set). */
+static int group_sep(const uint8_t *s, Py_ssize_t n, Py_ssize_t i);
+static Py_ssize_t decimal_key(Py_ssize_t nd, Py_ssize_t sep_nd, int sep_dot);
+static Py_ssize_t count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b);
+
+/* What numbers_into() appends for each number: (digits, offset in s without its spaces),
+ * the digits alone, or (digits, offset in s). */
+#define NUM_AT_FOLDED 0
+#define NUM_BARE 1
+#define NUM_AT_SPACED 2
+
+/* Appends to out every number of s[0:n] (7 digits or more), as mode says. -1 on error (an
+ * exception set). */
 static int
-numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
+numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int mode)
 {
     char *digits = PyMem_Malloc((size_t)n + 1);
     if (!digits) {
@@ -1184,7 +1199,7 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
         return -1;
     }
     int rc = 0;
-    Py_ssize_t i = 0;
+    Py_ssize_t i = 0, counted = 0, spaces = 0; /* the spaces of s[0:counted] */
     while (i < n) {
         /* eight bytes at a time while none is a digit (none of them starts a number): a
          * byte of x ^ 0x30.. is below 10 exactly where x holds a digit */
@@ -1200,31 +1215,75 @@ numbers_into(const uint8_t *s, Py_ssize_t n, PyObject *out, int bare)
         if (i >= n) {
             break;
         }
-        if (!is_digit(s[i]) || (i > 0 && is_digit(s[i - 1]))) {
+        if (!is_digit(s[i])) {
             i++;
             continue;
         }
-        Py_ssize_t a = i, nd = 0;
+        Py_ssize_t b = i;
+        while (b > 0 && s[b - 1] == ' ') {
+            b--;
+        }
+        if (b > 0 && is_digit(s[b - 1])) {
+            i++; /* (inside a run of digits, spaces apart) */
+            continue;
+        }
+        Py_ssize_t a = i, nd = 0, sep_nd = -1;
+        int sep_dot = 0;
         digits[nd++] = (char)s[i++];
         while (i < n) {
-            if (is_digit(s[i])) {
-                digits[nd++] = (char)s[i++];
-                continue;
-            }
             Py_ssize_t j = i;
-            while (j < n && j - i < 4 && is_num_sep(s[j])) {
+            while (j < n && s[j] == ' ') {
                 j++;
             }
-            if (j - i >= 1 && j - i <= 3 && j < n && is_digit(s[j])) {
-                i = j; /* the separators, then the digit on the next turn */
+            if (j < n && is_digit(s[j])) {
+                digits[nd++] = (char)s[j];
+                i = j + 1;
+                continue;
+            }
+            /* 1 to 3 separators (spaces between them do not count), then a digit */
+            Py_ssize_t q = j, ns = 0;
+            uint8_t first = 0;
+            while (q < n && ns < 4) {
+                if (s[q] == ' ') {
+                    q++;
+                }
+                else if (is_num_sep(s[q]) || group_sep(s, n, q)) {
+                    first = ns ? first : s[q];
+                    ns++;
+                    q++;
+                }
+                else {
+                    break;
+                }
+            }
+            while (q < n && s[q] == ' ') {
+                q++;
+            }
+            if (ns >= 1 && ns <= 3 && q < n && is_digit(s[q])) {
+                sep_nd = nd;
+                sep_dot = ns == 1 && first == '.';
+                i = q; /* the separators, then the digit on the next turn */
                 continue;
             }
             break;
         }
         if (nd >= 7) {
-            PyObject *item = bare ? PyUnicode_DecodeASCII(digits, nd, "strict") : Py_BuildValue("(s#n)", digits, nd, a);
-            if (append_new(out, item) < 0) {
-                rc = -1;
+            if (mode == NUM_AT_FOLDED) {
+                spaces += count_spaces(s, counted, a);
+                counted = a;
+            }
+            Py_ssize_t at = a - spaces, whole = decimal_key(nd, sep_nd, sep_dot);
+            for (int twice = 0; twice < 2 && rc == 0; twice++) {
+                Py_ssize_t len = twice ? whole : nd;
+                if (len < 7) {
+                    break;
+                }
+                PyObject *item = mode == NUM_BARE ? PyUnicode_DecodeASCII(digits, len, "strict") : Py_BuildValue("(s#n)", digits, len, at);
+                if (append_new(out, item) < 0) {
+                    rc = -1;
+                }
+            }
+            if (rc < 0) {
                 break;
             }
         }
@@ -1243,7 +1302,7 @@ py_numbers(PyObject *self, PyObject *args)
         return NULL;
     }
     PyObject *out = PyList_New(0);
-    if (out && numbers_into(rv.buf, rv.len, out, 0) < 0) {
+    if (out && numbers_into(rv.buf, rv.len, out, NUM_AT_FOLDED) < 0) {
         Py_CLEAR(out);
     }
     PyBuffer_Release(&rv);
@@ -1309,8 +1368,8 @@ done:
 }
 
 /* secret_keys(raw, token_min) -> [key, ...]: ids(raw, token_min), then the digits of
- * numbers(raw without its spaces), as taint._secret_keys gives them from a spaced fold: one
- * call, and no copy of the text made in Python. */
+ * numbers(raw), as taint._secret_keys gives them from a spaced fold: one call, and no copy of
+ * the text made in Python. */
 static PyObject *
 py_secret_keys(PyObject *self, PyObject *args)
 {
@@ -1331,21 +1390,9 @@ py_secret_keys(PyObject *self, PyObject *args)
     if (nd < 7) {
         return out; /* no number of 7 digits */
     }
-    uint8_t *t = PyMem_Malloc((size_t)n + 1);
-    if (!t) {
-        Py_DECREF(out);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t m = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (s[i] != ' ') {
-            t[m++] = s[i];
-        }
-    }
-    if (numbers_into(t, m, out, 1) < 0) {
+    if (numbers_into(s, n, out, NUM_BARE) < 0) {
         Py_CLEAR(out);
     }
-    PyMem_Free(t);
     return out;
 }
 
@@ -2591,26 +2638,17 @@ py_scan_tokens(PyObject *self, PyObject *args)
     }
     const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(sp);
     Py_ssize_t n = PyBytes_GET_SIZE(sp);
-    /* the keys of secret_keys(sp, token_min): its ids, then the numbers of the text without
-     * its spaces, made here in one branch-free pass that also counts the digits */
+    /* the keys of secret_keys(sp, token_min): its ids, then the numbers of the spaced text
+     * (read with its spaces: they decide the group separators) */
     PyObject *keys = py_ids(self, args);
     if (!keys) {
         return NULL;
     }
-    uint8_t *t = PyMem_Malloc((size_t)n + 1);
-    if (!t) {
-        Py_DECREF(keys);
-        return PyErr_NoMemory();
-    }
-    Py_ssize_t m = 0, nd = 0;
+    Py_ssize_t nd = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint8_t ch = s[i];
-        t[m] = ch;
-        m += ch != ' ';
-        nd += (uint8_t)(ch - '0') < 10;
+        nd += (uint8_t)(s[i] - '0') < 10;
     }
-    int rc = nd >= 7 ? numbers_into(t, m, keys, 1) : 0; /* (a number has 7 digits or more) */
-    PyMem_Free(t);
+    int rc = nd >= 7 ? numbers_into(s, n, keys, NUM_BARE) : 0; /* (a number has 7 digits or more) */
     if (rc < 0) {
         Py_DECREF(keys);
         return NULL;
@@ -3094,8 +3132,7 @@ winnow_carried(const uint64_t *h, Py_ssize_t m, int w, int64_t *out)
  *              of uint64;
  *   positions  the position in sp of each one's first code, bytes of int64; a code of the
  *              prefix has position i - len(prefix) (negative: the caller maps it);
- *   numbers    numbers() of sp without its spaces (the prefix left out), as (digits,
- *              position in sp);
+ *   numbers    numbers() of sp (the prefix left out), as (digits, position in sp);
  *   tail_*     the last (k - 1) + (w - 1) folded codes (bytes of uint8) and their positions
  *              (int64, the same convention): the next slice's prefix. */
 static PyObject *
@@ -3106,7 +3143,7 @@ py_latin_fp(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "y*y*ii", &sv, &pv, &k, &w)) {
         return NULL;
     }
-    PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
+    PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *tc = NULL, *tp = NULL;
     uint8_t *f = NULL;
     int64_t *idx = NULL, *kept = NULL;
     uint64_t *hs = NULL;
@@ -3184,24 +3221,11 @@ py_latin_fp(PyObject *self, PyObject *args)
             goto done;
         }
     }
-    /* numbers of this slice's folded codes, their offsets mapped back to sp */
-    found = PyList_New(0);
+    /* numbers of this slice, read from sp (its spaces decide the group separators), at
+     * their positions in sp */
     nums = PyList_New(0);
-    if (!found || !nums || numbers_into(f + np_, m - np_, found, 0) < 0) {
+    if (!nums || numbers_into(s, n, nums, NUM_AT_SPACED) < 0) {
         goto done;
-    }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(found); i++) {
-        PyObject *t = PyList_GET_ITEM(found, i);
-        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(t, 1));
-        if (at < 0 || at >= m - np_) {
-            if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_ValueError, "number out of the text");
-            }
-            goto done;
-        }
-        if (append_new(nums, Py_BuildValue("(OL)", PyTuple_GET_ITEM(t, 0), (long long)idx[np_ + at])) < 0) {
-            goto done;
-        }
     }
     Py_ssize_t tail = (Py_ssize_t)(k - 1) + (w - 1);
     Py_ssize_t t0 = m - tail > 0 ? m - tail : 0;
@@ -3214,7 +3238,6 @@ done:
     Py_XDECREF(hb);
     Py_XDECREF(pb);
     Py_XDECREF(nums);
-    Py_XDECREF(found);
     Py_XDECREF(tc);
     Py_XDECREF(tp);
     PyMem_Free(f);
@@ -4248,6 +4271,58 @@ py_sort_run(PyObject *self, PyObject *args)
     return sort_pairs(args, 0);
 }
 
+/* ---- amounts ----
+ *
+ * Amounts written with digit-group separators (docs/threat-model.md): numbers_into() reads a
+ * spaced text, so it can tell "2,350,000" (one amount) from "1, 234, 567" (a list) and "0130
+ * 00, 120" (a number, then another), which the text without its spaces cannot.
+ *
+ *   group_sep(s, n, i)          s[i] is a "," or "'" between a digit and exactly three digits
+ *   decimal_key(nd, sep_nd, .)  the length of a number's second key (its digits before a
+ *                               decimal part), or 0
+ *   count_spaces(s, a, b)       the spaces of s[a:b] (a number's offset without them)
+ */
+
+/* A "," or "'" (the fold of "’") that separates digit groups: a digit right before it, three
+ * digits right after it, and no fourth digit after those. Whitespace on either side makes it
+ * a boundary ("1, 234"); "." needs no rule (it is a separator of every number). */
+static int
+group_sep(const uint8_t *s, Py_ssize_t n, Py_ssize_t i)
+{
+    return (s[i] == ',' || s[i] == '\'') && i > 0 && i + 3 < n && is_digit(s[i - 1]) && is_digit(s[i + 1])
+           && is_digit(s[i + 2]) && is_digit(s[i + 3]) && (i + 4 == n || !is_digit(s[i + 4]));
+}
+
+/* A number of nd digits whose last separators (sep_dot: a lone ".") came after its first
+ * sep_nd digits: when one or two digits follow that "." (a decimal part, "2,350,000.50"),
+ * the digits before it are a second key, so that the amount meets its spellings without
+ * decimals or with a decimal comma ("2.350.000,50" stops at the ","). */
+static Py_ssize_t
+decimal_key(Py_ssize_t nd, Py_ssize_t sep_nd, int sep_dot)
+{
+    return sep_dot && nd - sep_nd >= 1 && nd - sep_nd <= 2 ? sep_nd : 0;
+}
+
+/* Eight bytes at a time: a byte of t = x ^ 0x20.. is zero exactly where x holds a space,
+ * ~(((t & 0x7F..) + 0x7F..) | t | 0x7F..) has the top bit of exactly those bytes set, and
+ * the sum of those bits (one per byte) is the top byte of their product by 0x01.. */
+static Py_ssize_t
+count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b)
+{
+    Py_ssize_t c = 0;
+    for (; a + 8 <= b; a += 8) {
+        uint64_t x;
+        memcpy(&x, s + a, 8);
+        uint64_t t = x ^ 0x2020202020202020ULL;
+        uint64_t z = ~(((t & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | t | 0x7F7F7F7F7F7F7F7FULL);
+        c += (Py_ssize_t)(((z >> 7) * 0x0101010101010101ULL) >> 56);
+    }
+    for (; a < b; a++) {
+        c += s[a] == ' ';
+    }
+    return c;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -4255,9 +4330,9 @@ static PyMethodDef methods[] = {
     {"directory", py_directory, METH_VARARGS, "Bucket starts of a sorted run."},
     {"merge", py_merge, METH_VARARGS, "Stable merge of two sorted runs, capped per key."},
     {"tokenize", py_tokenize, METH_VARARGS, "Candidate token units of a byte text."},
-    {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a folded byte text."},
+    {"numbers", py_numbers, METH_VARARGS, "Numbers of 7 digits or more of a spaced byte text."},
     {"ids", py_ids, METH_VARARGS, "Id-like runs around the digits of a spaced byte text."},
-    {"secret_keys", py_secret_keys, METH_VARARGS, "ids(raw), then the numbers of raw without its spaces."},
+    {"secret_keys", py_secret_keys, METH_VARARGS, "ids(raw), then the numbers of raw."},
     {"units", py_units, METH_VARARGS, "Token units of a byte text, ids settled."},
     {"text_keys", py_text_keys, METH_VARARGS, "Keys of the token units of a text, ASCII units settled."},
     {"source_of", py_source_of, METH_VARARGS, "Source index of each stored value."},

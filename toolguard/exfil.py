@@ -280,8 +280,9 @@ _COPYABLE_KINDS = frozenset({"url", "email", "channel"})
 
 
 # A number the taint ledger indexes as such (7+ digits, with up to 3 of ``().+/-`` between
-# digits): a value holding one can be "seen" through that number alone.
-_LONG_NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d){6,}")
+# digits, or a digit-group separator: "," or "'" between a digit and exactly three digits,
+# taint._GROUP; "’" folds to "'"): a value holding one can be "seen" through that number alone.
+_LONG_NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d|[,'\u2019](?=\d{3}(?!\d))\d){6,}")
 
 _ADDRESS_SCHEMES = frozenset({"mailto", "tel", "sms", "callto", "xmpp", "im"})
 

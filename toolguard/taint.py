@@ -848,10 +848,19 @@ _ID_RUN = re.compile(r"[\w\-]+")
 _WORD_RUN = re.compile(r"(?<![\w\-])[\w\-]+")
 _HAS_DIGIT = re.compile(r"\d").search
 # A number: at least 7 digits, groups separated by up to 3 of "().+/-", found in the folded
-# text (whitespace removed): a phone, card, account number, the digits of an IBAN. Its key is
-# the digits alone, so "+1 (555) 010-9999" meets "15550109999" and "4485 9921 0037 5512" meets
-# "4485-9921-0037-5512".
+# text (whitespace removed): a phone, card, account number, the digits of an IBAN, an amount.
+# Its key is the digits alone, so "+1 (555) 010-9999" meets "15550109999" and "4485 9921 0037
+# 5512" meets "4485-9921-0037-5512". A digit-group separator ("," or "'" between a digit and
+# exactly three digits, with no whitespace on either side: _GROUP, decided before the
+# whitespace is removed) reads as one of them, so "EUR 2,350,000" meets "2350000" while
+# "1, 234, 567" stays a list. A number that ends in a lone "." and one or two digits (a
+# decimal part) also gives the digits before it as a key (_DECIMAL), so that "2,350,000.50"
+# meets "2.350.000,50" and "2350000".
 _NUMBER = re.compile(r"\d(?:\d|[().+/\-]{1,3}\d){6,}")
+_GROUP = re.compile(r"(?<=\d)[,'](?=\d{3}(?!\d))")
+_GROUP_T = re.compile(rb"(?<=[0-9])[,'](?=[0-9]{3}(?![0-9]))")
+_DECIMAL = re.compile(r"\d\.\d{1,2}\Z")
+_DECIMAL_T = re.compile(rb"[0-9]\.[0-9]{1,2}\Z")
 _NON_DIGIT = re.compile(r"\D+")
 _TRIM = ".,:;!?'\"-"
 _NONWORD_TO_SPACE = {c: " " for c in range(128) if not (chr(c).isalnum() or chr(c) in "_-")}
@@ -883,8 +892,12 @@ _NUMBER_T = re.compile(rb"0(?<!00)(?:0|[().+/\-]{1,3}0){6,}")
 
 
 def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = None) -> list[tuple[str, int]]:
-    """``(digits, offset)`` of every number of at least 7 digits in a *folded* text (whitespace
-    removed), given as ``str`` or, when ASCII, as ``raw`` bytes (by the C core ``c`` if given)."""
+    """``(digits, offset)`` of every number of at least 7 digits in a *spaced* text (a spaced
+    fold, or a strict form: whitespace is one space), given as ``str`` or, when ASCII, as
+    ``raw`` bytes (by the C core ``c`` if given). Numbers are read from the text without its
+    spaces, and an offset is counted there; the spaces only decide which "," and "'" separate
+    digit groups (see _NUMBER). A number with a decimal part comes twice, its digits whole
+    and the digits before its "." (when 7 or more), at the same offset."""
     if raw is None:
         if text.isascii():
             raw = text.encode("ascii")
@@ -899,15 +912,40 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
             return result
         if len(raw.translate(None, _NOT_DIGIT)) < 7:
             return []
+        if b"," in raw or b"'" in raw:
+            raw = _GROUP_T.sub(b"+", raw)  # (one of the separators, at the same offset)
+        raw = raw.translate(None, b" ")
         tr = raw.translate(_NUM_TR)
         out = []
         for m in _NUMBER_T.finditer(tr):
             a, b = m.span()
             out.append((raw[a:b].translate(None, _NOT_DIGIT).decode("ascii"), a))
+            d = _DECIMAL_T.search(raw, a, b)
+            if d is not None and d.end() == b:
+                whole = raw[a : d.start() + 1].translate(None, _NOT_DIGIT)
+                if len(whole) >= 7:
+                    out.append((whole.decode("ascii"), a))
         return out
     if _HAS_DIGIT(text) is None:
         return []
-    return [(_NON_DIGIT.sub("", m.group()), m.start()) for m in _NUMBER.finditer(text)]
+    if "," in text or "'" in text:
+        text = _GROUP.sub("+", text)
+    text = text.replace(" ", "")
+    found: list[tuple[str, int]] = []
+    for ms in _NUMBER.finditer(text):
+        found.append((_NON_DIGIT.sub("", ms.group()), ms.start()))
+        ds = _DECIMAL.search(text, ms.start(), ms.end())
+        if ds is not None and ds.end() == ms.end():
+            digits = _NON_DIGIT.sub("", text[ms.start() : ds.start() + 1])
+            if len(digits) >= 7:
+                found.append((digits, ms.start()))
+    return found
+
+
+def _amount_text(text: str) -> str:
+    """A strict form as :func:`_numbers` reads it: "’" (which the fold makes "'", and the
+    strict form keeps) as "'", so "2’350’000" is a number in trusted text too."""
+    return text.replace("\u2019", "'") if "\u2019" in text else text
 
 
 def _runs_around(marks: bytes, mark: bytes, words: bytes) -> Iterator[tuple[int, int]]:
@@ -1151,7 +1189,7 @@ def _text_keys(
     c: types.ModuleType | None = None,
 ) -> list[tuple[str, str, int]]:
     """``(key, kind, offset in text)`` of every token of a spaced-normalised text (numbers are
-    found separately, by :func:`_numbers` on the folded text). ``ids_only`` keeps only the
+    found separately, by :func:`_numbers` on the spaced text). ``ids_only`` keeps only the
     ids, URLs and emails (what a labelled source that is not untrusted indexes).
     ``codes`` are the text's codes (for the vectorised tokenizer); without them, or for a
     short text, the regex tokenizer finds the same units. The C core ``c``, given codes,
@@ -1366,13 +1404,13 @@ def _contact_keys(units: list[str]) -> list[str]:
 
 def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, raw: bytes | None = None) -> list[str]:
     """The secret-like keys (ids and numbers) of an argument: the ``id`` keys :func:`_text_keys`
-    gives on its spaced fold and the :func:`_numbers` of its fold, without tokenizing (by the
+    gives on its spaced fold and the :func:`_numbers` of that fold, without tokenizing (by the
     C core ``c`` when given and the fold is ASCII; ``raw``: that fold, when the caller has it)."""
     if raw is None:
         raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
         if c is not None:
-            keys: list[str] = c.secret_keys(raw, token_min)  # ids, then numbers of raw without spaces
+            keys: list[str] = c.secret_keys(raw, token_min)  # ids, then numbers of raw
             return keys
         ndigits = len(raw.translate(None, _NOT_DIGIT))
         if ndigits == 0:
@@ -1380,14 +1418,10 @@ def _secret_keys(text: str, token_min: int, c: types.ModuleType | None = None, r
         tr = raw.translate(_NUM_TR)
         keys = _ids("", token_min, raw, tr)
         if ndigits >= 7:
-            # numbers, on the folded text (spaces removed from the text and its translation)
-            folded = raw.translate(None, b" ")
-            trn = tr.translate(None, b" ")
-            for m in _NUMBER_T.finditer(trn):
-                a, b = m.span()
-                keys.append(folded[a:b].translate(None, _NOT_DIGIT).decode("ascii"))
+            keys += [key for key, _ in _numbers("", raw)]
         return keys
-    return _ids(N.fold_spaced(text), token_min) + [key for key, _ in _numbers(N.fold(text))]
+    sp = N.fold_spaced(text)
+    return _ids(sp, token_min) + [key for key, _ in _numbers(sp)]
 
 
 def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[str]:
@@ -1413,10 +1447,12 @@ def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[s
         keys.extend(key for key, _ in _unit_keys(v, strict_mode=strict_mode, token_min=1 << 30, parents=False)[:1])
     flat = v.replace(" ", "") if not strict_mode else v
     keys.append(flat.strip(_TRIM) if " " not in flat else flat)
-    nums = _numbers(v.replace(" ", ""))
-    if whole:
-        # only a value that is itself one number (its digits and separators, nothing else)
-        bare = v.replace(" ", "").strip(_TRIM).lstrip("+")
+    vn = _amount_text(v) if strict_mode else v
+    nums = _numbers(vn)
+    if whole and nums:
+        # only a value that is itself one number (its digits and separators, nothing else;
+        # a decimal part is one more separator and digits)
+        bare = (_GROUP.sub("+", vn) if "," in vn or "'" in vn else vn).replace(" ", "").strip(_TRIM).lstrip("+")
         nums = [(key, at) for key, at in nums if _NUMBER.fullmatch(bare)]
     keys.extend(key for key, _ in nums)
     seen: dict[str, None] = {}
@@ -1878,7 +1914,7 @@ class TaintLedger:
                 sp_str = ""
                 codes: npt.NDArray[np.integer] = _EMPTY_U8
                 idx = _EMPTY_IDX
-                folded: bytes | None = None
+                spaced: bytes | None = None
             elif lat is not None:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
@@ -1886,7 +1922,7 @@ class TaintLedger:
                 # (the C core reads the units from the codes: the text is for numpy's path)
                 sp_str = sp.decode("ascii") if self._c is None else ""
                 folded_latin = sp.translate(None, b" ")
-                folded = folded_latin
+                spaced = sp
                 codes = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
@@ -1899,7 +1935,7 @@ class TaintLedger:
                 codes = sp_codes[keep]
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
-                folded = codes.tobytes() if codes.dtype == np.uint8 else None
+                spaced = sp_codes.tobytes() if sp_codes.dtype == np.uint8 else None
             id_min = self.id_min if untrusted else self.token_min
             keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
             if untrusted:
@@ -1944,7 +1980,9 @@ class TaintLedger:
                         self._secret_tokens += len(nums)
                 pos = end
                 continue
-            nums = _numbers("", folded, self._c) if folded is not None else _numbers(N.codes_to_str(codes))  # type: ignore[arg-type]
+            # (read from the spaced fold, offsets in the folded codes: its spaces decide which
+            # "," and "'" separate digit groups)
+            nums = _numbers("", spaced, self._c) if spaced is not None else _numbers(sp_str)
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
                 if untrusted:
@@ -2062,7 +2100,7 @@ class TaintLedger:
                 vals.append(sp_to_orig[at_fp] if sp_to_orig is not None else at_fp)
         else:
             folded = sp.translate(None, b" ")
-            nums = _numbers("", folded, self._c)
+            nums = _numbers("", sp, self._c)
             fps = len(folded) >= self.min_match
             if not nums and not fps:
                 return True
@@ -2106,13 +2144,14 @@ class TaintLedger:
         elif len(s) >= _SMALL_TEXT:
             codes = np.frombuffer(s.encode("utf-32-le"), dtype="<u4").astype(np.uint32) if not s.isascii() else np.frombuffer(s.encode("ascii"), dtype=np.uint8)
         units = _text_keys(s, codes, strict_mode=True, token_min=self.token_min, parents=False, c=self._c)
-        if s.isascii() or not any(ch.isdecimal() for ch in (self._c.non_ascii(s) if self._c is not None else N.non_ascii_chars_utf8(raw))):
+        sn = _amount_text(s)
+        if sn.isascii() or not any(ch.isdecimal() for ch in (self._c.non_ascii(s) if self._c is not None else N.non_ascii_chars_utf8(raw))):
             # one byte per character, any other character as "?" (neither a digit nor a
-            # separator), spaces dropped: what _numbers reads in s.replace(" ", "")
-            one = self._c.ascii_tr(s, _SAME, b" ") if self._c is not None else s.encode("ascii", "replace").translate(None, b" ")
+            # separator): what _numbers reads in sn
+            one = self._c.ascii_tr(sn, _SAME, b"") if self._c is not None else sn.encode("ascii", "replace")
             numbers = _numbers("", one, self._c)
         else:
-            numbers = _numbers(s.replace(" ", ""), c=self._c)
+            numbers = _numbers(sn, c=self._c)
         if not units and not numbers:
             return 0  # nothing to index (a short acknowledgement, say): the common case
         keys = {_NS_TRUSTED + key: None for key, _, _ in units}

@@ -1127,12 +1127,7 @@ BY_DESIGN_MISSES: dict[str, str] = {
 }
 
 # Sessions that went otherwise than expected on the first run, with the reason (strict: they must keep failing).
-XFAIL: dict[str, str] = {
-    "legal/authority-split-across-three-calls": "miss (arguable): the middle third of the settlement authority, "
-    "' authorises up to EUR 2,350,000;' (32 characters), runs with no finding while the first and last thirds are "
-    "denied; docs/findings.md says matching survives splitting across calls, docs/threat-model.md that a fragment of "
-    "20 to 42 characters is found only with some probability",
-}
+XFAIL: dict[str, str] = {}
 
 
 def play(s: Sess) -> list[str]:

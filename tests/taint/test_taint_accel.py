@@ -144,21 +144,23 @@ def test_tokenizer_units_ids_and_numbers_equal_python(text: str, token_min: int)
     raw = N.folded_bytes(text, spaced=True, collapse=False)
     if raw is not None:
         assert C.ids(raw, token_min) == T._ids("", token_min, raw)
+        assert C.numbers(raw) == T._numbers("", raw)
         folded = raw.translate(None, b" ")
         assert C.numbers(folded) == T._numbers("", folded)
     assert T._secret_keys(text, token_min, C) == T._secret_keys(text, token_min)
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(st.text(st.sampled_from("0123456789 ().+/-_ax"), max_size=120), st.sampled_from([1, 5, 8, 16]))
+@given(st.text(st.sampled_from("0123456789 ().+/-_ax,'"), max_size=120), st.sampled_from([1, 5, 8, 16]))
 @example("12 34 56 7", 5)
 @example("1 2 3 4 5 6 7 ab12-", 1)
 def test_secret_keys_equal_ids_and_numbers_without_spaces(text: str, token_min: int) -> None:
-    # digits, number separators and spaces in every arrangement: a number broken by spaces is
-    # one number once the spaces are gone, as the Python path reads it
+    # digits, number and group separators and spaces in every arrangement: a number broken by
+    # spaces is one number once the spaces are gone, as the Python path reads it (the spaces
+    # only decide which "," and "'" separate digit groups)
     raw = text.encode("ascii")
     assert C.secret_keys(raw, token_min) == T._secret_keys(text, token_min)
-    assert C.secret_keys(raw, token_min) == C.ids(raw, token_min) + [key for key, _ in C.numbers(raw.replace(b" ", b""))]
+    assert C.secret_keys(raw, token_min) == C.ids(raw, token_min) + [key for key, _ in C.numbers(raw)]
 
 
 def test_decode_candidates_reads_runs_of_the_alphabet() -> None:

@@ -162,9 +162,10 @@ def test_ledgers_agree_past_the_keyed_bound() -> None:
 
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.sampled_from([b"abcdefgh", b"x", b"0", b"12", b"9876543", b"(", b")", b"+", b"-", b"/", b".", b"  ", b"\xff", b"/9"]), max_size=60).map(b"".join))
+@given(st.lists(st.sampled_from([b"abcdefgh", b"x", b"0", b"12", b"9876543", b"(", b")", b"+", b"-", b"/", b".", b"  ", b"\xff", b"/9", b",", b"'", b"123", b" "]), max_size=60).map(b"".join))
 @example(b"abcdefgh" * 3 + b"1234567")  # a number after whole eight-byte stretches without digits
 @example(b"abcdefg1234567")
 def test_numbers_equal_the_regular_expression(raw: bytes) -> None:
-    """The C core's numbers skip eight bytes at a time where none is a digit."""
+    """The C core's numbers skip eight bytes at a time where none is a digit, and read group
+    separators and decimal parts as the regular expressions do."""
     assert C.numbers(raw) == T._numbers("", raw)

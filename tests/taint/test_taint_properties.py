@@ -111,7 +111,7 @@ def test_argument_keys_equal_ingest_keys(text: str) -> None:
     spaced = N.fold_spaced(text)
     codes = N.fold_codes(text, spaced=True)
     ingest = {key for key, kind, _ in _text_keys(spaced, codes, strict_mode=False, token_min=8, parents=True) if kind == "id"}
-    ingest |= {key for key, _ in _numbers(N.fold(text))}
+    ingest |= {key for key, _ in _numbers(spaced)}
     assert set(_secret_keys(text, 8)) == ingest
 
 

@@ -122,4 +122,4 @@ def test_trusted_text_without_marks_has_nothing_to_index(text: str, token_min: i
     assert T._tokenize_small(s, token_min) == []
     assert T._tokenize(s, codes, token_min) == []
     assert T._text_keys(s, codes, strict_mode=True, token_min=token_min, parents=False, c=T._C) == []
-    assert T._numbers(s.replace(" ", "")) == [] and T._numbers(s.replace(" ", ""), c=T._C) == []
+    assert T._numbers(s) == [] and T._numbers(s, c=T._C) == []
