@@ -4592,6 +4592,33 @@ abuf_put(abuf *b, const char *s, size_t n)
 
 #define ABUF_LIT(b, s) abuf_put((b), (s), sizeof(s) - 1)
 
+/* The decimal text of x (what int.__repr__ writes), without printf. */
+static int
+abuf_int(abuf *b, long long x)
+{
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *o = e;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0) {
+        *--o = '-';
+    }
+    return abuf_put(b, o, (size_t)(e - o));
+}
+
+/* x as `width` digits with leading zeros (0 <= x < 10**width). */
+static void
+put_digits(char *o, long long x, int width)
+{
+    while (width--) {
+        o[width] = (char)('0' + x % 10);
+        x /= 10;
+    }
+}
+
 /* A str as json's ASCII escaper writes it, quotes included. */
 static int
 abuf_json_str(abuf *b, PyObject *s)
@@ -4854,9 +4881,10 @@ awalk_value(awalk *w, PyObject *v, PyObject *node, int depth)
         if (keep) {
             return abuf_json_str(&w->masked, v);
         }
-        char tmp[40];
-        int n = snprintf(tmp, sizeof tmp, "\"<%zd chars>\"", PyUnicode_GET_LENGTH(v));
-        return abuf_put(&w->masked, tmp, (size_t)n);
+        if (ABUF_LIT(&w->masked, "\"<") < 0 || abuf_int(&w->masked, (long long)PyUnicode_GET_LENGTH(v)) < 0) {
+            return -1;
+        }
+        return ABUF_LIT(&w->masked, " chars>\"");
     }
     if (v == Py_None) {
         return awalk_both(w, "null", 4);
@@ -4874,9 +4902,11 @@ awalk_value(awalk *w, PyObject *v, PyObject *node, int depth)
             return -1;
         }
         if (!overflow) {
-            char tmp[32];
-            int n = snprintf(tmp, sizeof tmp, "%lld", x);
-            return awalk_both(w, tmp, (size_t)n);
+            size_t at = w->full.n;
+            if (abuf_int(&w->full, x) < 0) {
+                return -1;
+            }
+            return w->dual ? abuf_put(&w->masked, w->full.p + at, w->full.n - at) : 0;
         }
         PyObject *s = PyLong_Type.tp_repr(v); /* int.__repr__, as json writes it */
         if (s == NULL) {
@@ -4969,10 +4999,15 @@ abuf_stamp(abuf *b, double t)
     if (month <= 2) {
         y++;
     }
-    char tmp[48];
-    int n = snprintf(tmp, sizeof tmp, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld.%06ldZ", y, month, day, rem / 3600,
-                     rem / 60 % 60, rem % 60, us);
-    return abuf_put(b, tmp, (size_t)n);
+    char tmp[27] = "0000-00-00T00:00:00.000000Z";
+    put_digits(tmp, y, 4);
+    put_digits(tmp + 5, month, 2);
+    put_digits(tmp + 8, day, 2);
+    put_digits(tmp + 11, rem / 3600, 2);
+    put_digits(tmp + 14, rem / 60 % 60, 2);
+    put_digits(tmp + 17, rem % 60, 2);
+    put_digits(tmp + 20, us, 6);
+    return abuf_put(b, tmp, sizeof tmp);
 }
 
 /* stamp_text(t) -> str: what audit_line writes for a float time (tests compare it with audit._timestamp). */
@@ -5103,8 +5138,6 @@ py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         r = -1;
         goto done;
     }
-    char num[32];
-    int nn = snprintf(num, sizeof num, "%lld", seq);
     if ((r = ABUF_LIT(&rec, "{\"args_sha256\":\"")) || (r = abuf_put(&rec, hex, 64)) || (r = ABUF_LIT(&rec, "\",\"call_id\":"))
         || (r = abuf_json_str(&rec, call_id)) || (r = ABUF_LIT(&rec, ",\"codes\":"))
         || (r = abuf_put(&rec, txt[CODES], (size_t)len[CODES])) || (r = ABUF_LIT(&rec, ",\"decision_id\":"))
@@ -5119,7 +5152,7 @@ py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
     }
     if ((r = abuf_put(&rec, txt[A], (size_t)len[A])) || (r = abuf_put(&rec, txt[PREV], (size_t)len[PREV]))
-        || (r = abuf_put(&rec, txt[B], (size_t)len[B])) || (r = abuf_put(&rec, num, (size_t)nn))
+        || (r = abuf_put(&rec, txt[B], (size_t)len[B])) || (r = abuf_int(&rec, seq))
         || (r = abuf_put(&rec, txt[C], (size_t)len[C]))) {
         goto done;
     }

@@ -1548,6 +1548,8 @@ class AuditLog:
                 if out is None:
                     return None
                 # :meth:`_emit` and :meth:`_emit_inline` after the write
+                h: str
+                n: int
                 h, n = out
                 self._seq += 1
                 self._prev = h
