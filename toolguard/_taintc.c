@@ -4251,7 +4251,7 @@ py_sort_run(PyObject *self, PyObject *args)
 /* ---- audit ----
  *
  * audit_line(fd, key, args, node, mode, call_id, decision_id, codes, findings, a, b, c, d,
- *            timing, seq, prev, stamp) -> (hash, bytes written) | None
+ *            timing, seq, prev, stamp, sha) -> (hash, bytes written) | None
  *
  * One inline decision record of toolguard/audit.py (AuditLog._decision_native): the
  * arguments' canonical JSON and their masked copy in one walk, the arguments' SHA-256, the
@@ -4275,7 +4275,10 @@ py_sort_run(PyObject *self, PyObject *args)
  * str(i) of an index), or None. mode: 0 hash (no input), 1 masked, 2 full.
  * timing: (account_us, decide_us), floats 0 <= x < 1e12 (written as audit._milli does),
  * or a str, the timing object's text ("" when the record has none). stamp: a float time
- * 0 <= t < 253402300800 (written as audit._timestamp does) or the timestamp's str. */
+ * 0 <= t < 253402300800 (written as audit._timestamp does) or the timestamp's str.
+ * sha: None (SHA-256 here, on the CPU's SHA extensions when it has them) or hashlib.sha256,
+ * for the unkeyed digests (what the caller passes where the CPU lacks the extensions: see
+ * audit_digest). HMAC-SHA-256 is always computed here. */
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define AUDIT_SHA_NI 1
@@ -4527,6 +4530,52 @@ audit_digest_with(sha256_fn fn, const uint8_t *key, size_t keylen, const uint8_t
         hex[2 * i] = digits[out[i] >> 4];
         hex[2 * i + 1] = digits[out[i] & 15];
     }
+}
+
+/* The digest of audit_digest_hex, or with `sha` (hashlib.sha256, not None) for an unkeyed
+ * digest: OpenSSL's where the CPU lacks the SHA extensions, its vector code being faster
+ * than sha256_blocks_c. 0, or -1 with an exception set. */
+static int
+audit_digest(PyObject *sha, const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64])
+{
+    static const char digits[] = "0123456789abcdef";
+    if (sha == Py_None || key != NULL) {
+        audit_digest_hex(key, keylen, data, n, hex);
+        return 0;
+    }
+    PyObject *mv = PyMemoryView_FromMemory((char *)data, (Py_ssize_t)n, PyBUF_READ);
+    if (mv == NULL) {
+        return -1;
+    }
+    PyObject *h = PyObject_CallOneArg(sha, mv);
+    Py_DECREF(mv);
+    if (h == NULL) {
+        return -1;
+    }
+    PyObject *d = PyObject_CallMethod(h, "digest", NULL);
+    Py_DECREF(h);
+    if (d == NULL) {
+        return -1;
+    }
+    if (!PyBytes_CheckExact(d) || PyBytes_GET_SIZE(d) != 32) {
+        Py_DECREF(d);
+        PyErr_SetString(PyExc_ValueError, "the digest is not 32 bytes");
+        return -1;
+    }
+    const uint8_t *out = (const uint8_t *)PyBytes_AS_STRING(d);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[out[i] >> 4];
+        hex[2 * i + 1] = digits[out[i] & 15];
+    }
+    Py_DECREF(d);
+    return 0;
+}
+
+/* sha_extensions() -> bool: does SHA-256 here run on the CPU's SHA extensions? */
+static PyObject *
+py_sha_extensions(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(sha256_blocks() != sha256_blocks_c);
 }
 
 /* sha256_hex(data, key, portable=False) -> str: what audit_line hashes with (the tests
@@ -5064,10 +5113,11 @@ audit_write(int fd, const char *p, size_t n)
 static PyObject *
 py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 17) {
-        PyErr_SetString(PyExc_TypeError, "audit_line takes 17 arguments");
+    if (nargs != 18) {
+        PyErr_SetString(PyExc_TypeError, "audit_line takes 18 arguments");
         return NULL;
     }
+    PyObject *sha = args[17];
     PyObject *key = args[1], *value = args[2], *node = args[3], *call_id = args[5], *decision_id = args[6];
     PyObject *timing = args[13], *stamp = args[16];
     int fd = PyLong_CheckExact(args[0]) ? (int)PyLong_AsLong(args[0]) : -1;
@@ -5132,7 +5182,10 @@ py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         goto done;
     }
     char hex[64];
-    audit_digest_hex(NULL, 0, (const uint8_t *)w.full.p, w.full.n, hex);
+    if (audit_digest(sha, NULL, 0, (const uint8_t *)w.full.p, w.full.n, hex) < 0) {
+        r = -1;
+        goto done;
+    }
     if (abuf_grow(&rec, 512 + w.full.n + w.masked.n + (size_t)(len[A] + len[B] + len[C] + len[D] + len[CODES] + len[FOUND]))
         < 0) {
         r = -1;
@@ -5180,7 +5233,10 @@ py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if ((r = abuf_put(&rec, txt[D], (size_t)len[D]))) {
         goto done;
     }
-    audit_digest_hex((const uint8_t *)key_p, (size_t)key_n, (const uint8_t *)rec.p, rec.n, hex);
+    if (audit_digest(sha, (const uint8_t *)key_p, (size_t)key_n, (const uint8_t *)rec.p, rec.n, hex) < 0) {
+        r = -1;
+        goto done;
+    }
     rec.n--; /* the closing brace: the hash goes before it */
     if ((r = ABUF_LIT(&rec, ",\"hash\":\"")) || (r = abuf_put(&rec, hex, 64)) || (r = ABUF_LIT(&rec, "\"}\n"))) {
         goto done;
@@ -5237,6 +5293,7 @@ static PyMethodDef methods[] = {
     {"audit_line", (PyCFunction)(void (*)(void))py_audit_line, METH_FASTCALL, "Build, hash and write one inline decision record (audit), or None."},
     {"sha256_hex", py_sha256_hex, METH_VARARGS, "SHA-256 (HMAC-SHA-256 with a key) of bytes, as hex (audit)."},
     {"stamp_text", py_stamp_text, METH_O, "The audit timestamp of a float time."},
+    {"sha_extensions", py_sha_extensions, METH_NOARGS, "Does SHA-256 here run on the CPU's SHA extensions? (audit)"},
     {NULL, NULL, 0, NULL},
 };
 

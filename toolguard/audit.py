@@ -273,10 +273,15 @@ try:
     if os.environ.get("TOOLGUARD_NO_ACCEL", "") not in ("", "0"):
         raise ImportError("TOOLGUARD_NO_ACCEL is set")
     from ._taintc import audit_line as _C_LINE
+    from ._taintc import sha_extensions as _sha_extensions
 except ImportError:  # not built (no C compiler at install time), or disabled
     _C_LINE = None  # type: ignore[assignment]
 
 _LINE: Any = _C_LINE
+# The core's own SHA-256 runs on the CPU's SHA extensions; without them OpenSSL's vector code
+# (hashlib) is faster than its portable C, so the core is handed hashlib's for the unkeyed
+# digests (HMAC-SHA-256 is the core's own either way: OpenSSL 3's one-shot HMAC costs more).
+_SHA: Any = None if _C_LINE is None or _sha_extensions() else hashlib.sha256
 _MODES = {"hash": 0, "masked": 1, "full": 2}
 _STAMP_MAX = 253402300800.0  # 10000-01-01: the C core writes times before it (and from 1970)
 
@@ -1023,6 +1028,7 @@ class AuditLog:
         self._key = key
         self._clock = clock
         self._line = _LINE
+        self._sha = _SHA
         # Heads anchored in the database at every fsync (toolguard.anchors), from a thread.
         self._anchors = AnchorWriter(anchors) if anchors is not None else None
         self.anchor_name = anchor_name if anchor_name is not None else log_name(path)
@@ -1544,7 +1550,7 @@ class AuditLog:
                 stamp = _timestamp(stamp)
             try:
                 out = self._line(self._fd.fileno(), self._key, args, node, _MODES[mode], call_id, decision.decision_id,
-                                 codes, found, a, b, c, d, timing, self._seq + 1, self._prev, stamp)
+                                 codes, found, a, b, c, d, timing, self._seq + 1, self._prev, stamp, self._sha)
                 if out is None:
                     return None
                 # :meth:`_emit` and :meth:`_emit_inline` after the write

@@ -310,3 +310,35 @@ def test_without_the_core_or_with_no_accel_the_python_path_writes(tmp_path):
         out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "TOOLGUARD_NO_ACCEL": env},
                              capture_output=True, text=True, check=True)
         assert out.stdout.strip() == expected
+
+
+@pytest.mark.parametrize("key", [None, b"k3y"])
+def test_hashlibs_digest_in_the_core_gives_the_same_file(tmp_path, key):
+    # where the CPU lacks the SHA extensions the core takes hashlib's SHA-256 (unkeyed digests)
+    files = []
+    for sha in (None, hashlib.sha256, None):
+        p = tmp_path / f"{len(files)}.jsonl"
+        log = AuditLog(p, clock=lambda: T0, key=key)
+        log._sha = sha
+        for args in ({"to": ["a@b.example"], "body": "x" * 3000}, {"é": ["\U0001f600", 1.5, 2**70]}, {}):
+            log._decision_timed(decision(), Call("t", args, "c"), "p", "s", MANIFEST, "r", 1.0, 2.0)
+        log.close()
+        files.append(p.read_bytes())
+        assert verify([p], key=key).ok
+    files[2] = write(tmp_path / "py.jsonl", False, [
+        ("timed", decision(), Call("t", args, "c"), MANIFEST, (1.0, 2.0))
+        for args in ({"to": ["a@b.example"], "body": "x" * 3000}, {"é": ["\U0001f600", 1.5, 2**70]}, {})
+    ], key=key)[0]
+    assert files[0] == files[1] == files[2]
+
+
+def test_a_digest_function_that_fails_leaves_the_record_to_the_python_path(tmp_path):
+    def broken(data: Any) -> Any:
+        raise RuntimeError("no digest")
+
+    log = AuditLog(tmp_path / "a.jsonl", clock=lambda: T0)
+    log._sha = broken
+    log._decision_timed(decision(), Call("t", {"to": ["a"]}, "c"), "p", "s", MANIFEST, "r", 1.0, 2.0)
+    log.close()
+    python, _ = write(tmp_path / "py.jsonl", False, [("timed", decision(), Call("t", {"to": ["a"]}, "c"), MANIFEST, (1.0, 2.0))])
+    assert (tmp_path / "a.jsonl").read_bytes() == python
