@@ -1029,6 +1029,8 @@ class AuditLog:
         self._clock = clock
         self._line = _LINE
         self._sha = _SHA
+        self._mode = _MODES[args]
+        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         # Heads anchored in the database at every fsync (toolguard.anchors), from a thread.
         self._anchors = AnchorWriter(anchors) if anchors is not None else None
         self.anchor_name = anchor_name if anchor_name is not None else log_name(path)
@@ -1538,10 +1540,12 @@ class AuditLog:
             found = canonical([_jsonable(f.to_dict()) for f in findings])
         else:
             codes = found = "[]"
-        mode = self.args
-        a, b, c, d = _shape(decision.verdict, decision.reason, principal, session, tool, mode, manifest_digest(manifest),
-                            policy_revision)
-        node = _ctree(manifest) if mode == "masked" and manifest is not None and type(args) is dict else None
+        # :func:`_shape`'s parts and the manifest's compiled tree, cached together per log
+        key = (decision.verdict, decision.reason, principal, session, tool, id(manifest), policy_revision)
+        hit = self._shapes.get(key)
+        if hit is None or hit[0] is not manifest:
+            hit = self._shape_of(key, manifest)
+        _, a, b, c, d, tree = hit
         with self._lock:
             if self._failed is not None or self._fd is None or self._closing:
                 self._check_open()  # raises
@@ -1549,8 +1553,9 @@ class AuditLog:
             if type(stamp) is not float or not 0.0 <= stamp < _STAMP_MAX:
                 stamp = _timestamp(stamp)
             try:
-                out = self._line(self._fd.fileno(), self._key, args, node, _MODES[mode], call_id, decision.decision_id,
-                                 codes, found, a, b, c, d, timing, self._seq + 1, self._prev, stamp, self._sha)
+                out = self._line(self._fd.fileno(), self._key, args, tree if type(args) is dict else None, self._mode,
+                                 call_id, decision.decision_id, codes, found, a, b, c, d, timing, self._seq + 1,
+                                 self._prev, stamp, self._sha)
                 if out is None:
                     return None
                 # :meth:`_emit` and :meth:`_emit_inline` after the write
@@ -1561,13 +1566,34 @@ class AuditLog:
                 self._prev = h
                 self._size += n
                 self._dirty = True
-                self._sync()
+                fsync = self.fsync  # :meth:`_sync` when it is due
+                if fsync == "always" or (fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval):
+                    self._sync()
                 if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                     self._rotate()
             except OSError as exc:
                 self._failed = exc
                 raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
             return h
+
+    def _shape_of(self, key: tuple[Any, ...], manifest: Manifest | None) -> tuple[Any, ...]:
+        """``(manifest, a, b, c, d, tree)`` for :meth:`_native`: :func:`_shape`'s parts and the
+        compiled tree of the manifest's kept pointers (None: keep nothing, or not ``masked``).
+
+        Kept in the log's cache when :func:`_shape` would cache its parts (every name a plain
+        ``str``): equal keys then always give equal text.
+        """
+        verdict, reason, principal, session, tool, _, revision = key
+        digest = manifest_digest(manifest)
+        parts = _shape(verdict, reason, principal, session, tool, self.args, digest, revision)
+        tree = _ctree(manifest) if self.args == "masked" and manifest is not None else None
+        hit = (manifest, *parts, tree)
+        if (type(verdict) is str and type(reason) is str and type(principal) is str and type(session) is str
+                and type(tool) is str and (revision is None or type(revision) is str)):
+            if len(self._shapes) >= 4096:
+                self._shapes.clear()
+            self._shapes[key] = hit
+        return hit
 
     def _decision_timed(
         self, decision: Decision, call: Call, principal: str, session: str, manifest: Manifest | None,
