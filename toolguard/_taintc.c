@@ -4286,7 +4286,13 @@ py_sort_run(PyObject *self, PyObject *args)
 #include <immintrin.h>
 #endif
 #include <errno.h>
+#ifdef _WIN32
+#include <io.h>
+#define AUDIT_WRITE(fd, p, n) _write((fd), (p), (unsigned int)((n) > 0x40000000 ? 0x40000000 : (n)))
+#else
 #include <unistd.h>
+#define AUDIT_WRITE(fd, p, n) write((fd), (p), (n))
+#endif
 
 static const uint32_t sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -5085,9 +5091,9 @@ static int
 audit_write(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t k;
+        Py_ssize_t k;
         Py_BEGIN_ALLOW_THREADS
-        k = write(fd, p, n);
+        k = (Py_ssize_t)AUDIT_WRITE(fd, p, n);
         Py_END_ALLOW_THREADS
         if (k < 0) {
             if (errno == EINTR) {
