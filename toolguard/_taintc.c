@@ -4404,8 +4404,9 @@ sha_ni_available(void)
 
 typedef void (*sha256_fn)(uint32_t st[8], const uint8_t *p, size_t blocks);
 
-/* The block function: the SHA extensions when the CPU has them (decided once; both give
- * the same digests, the tests compare them with hashlib). */
+/* The block function: the SHA extensions when the CPU has them (decided once, on first use:
+ * the module's only static state, the same answer every time; both give the same digests,
+ * the tests compare them with hashlib). */
 static sha256_fn
 sha256_blocks(void)
 {
