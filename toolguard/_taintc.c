@@ -3061,7 +3061,8 @@ py_plain_size(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(tg_plain(value, 0, max_depth));
 }
 
-/* ===========================================================================================
+/* ====================================================================================}
+
  * Ingest (TaintLedger._ingest_taint / _ingest_trusted / _postal_keys): one pass where the
  * Python side made several.
  *
@@ -4321,6 +4322,1026 @@ count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b)
         c += s[a] == ' ';
     }
     return c;
+=======
+/* ---- audit ----
+ *
+ * audit_line(fd, key, args, node, mode, call_id, decision_id, codes, findings, a, b, c, d,
+ *            timing, seq, prev, stamp, sha) -> (hash, bytes written) | None
+ *
+ * One inline decision record of toolguard/audit.py (AuditLog._decision_native): the
+ * arguments' canonical JSON and their masked copy in one walk, the arguments' SHA-256, the
+ * record's text (its fields between the cached parts a, b, c, d of audit._shape, as
+ * audit._decision_parts and audit._decision_text write them), its SHA-256 (HMAC-SHA-256
+ * with a key), and the line written to fd. The text is the standard library's canonical
+ * JSON (json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)) byte
+ * for byte: keys sorted by code point, strings escaped as json's ASCII escaper does (\uXXXX
+ * in lower-case hex, surrogate pairs above the BMP), int.__repr__ and float.__repr__.
+ *
+ * None (nothing computed, nothing written): a value that is not plain data as audit._walk
+ * takes it (exact dict with str keys, list, tuple, str, int, bool, None, finite float,
+ * nesting up to 64), or a field that is not of the expected type; any error on the way
+ * (an int too long for repr...) is cleared into None too. The caller then takes the Python
+ * path, which raises or writes exactly as it always did. An OSError of the write is raised
+ * (the record may be partly written; the caller marks the log failed).
+ *
+ * node: the compiled destination tree of audit._ctree, a tuple (keep, keys, other, index):
+ * keep (bool): a string here is kept; keys: dict str -> node or None; other: the node
+ * below any other key or index, or None; index: dict int -> node (the keys that are
+ * str(i) of an index), or None. mode: 0 hash (no input), 1 masked, 2 full.
+ * timing: (account_us, decide_us), floats 0 <= x < 1e12 (written as audit._milli does),
+ * or a str, the timing object's text ("" when the record has none). stamp: a float time
+ * 0 <= t < 253402300800 (written as audit._timestamp does) or the timestamp's str.
+ * sha: None (SHA-256 here, on the CPU's SHA extensions when it has them) or hashlib.sha256,
+ * for the unkeyed digests (what the caller passes where the CPU lacks the extensions: see
+ * audit_digest). HMAC-SHA-256 is always computed here. */
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define AUDIT_SHA_NI 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+#include <errno.h>
+#ifdef _WIN32
+#include <io.h>
+#define AUDIT_WRITE(fd, p, n) _write((fd), (p), (unsigned int)((n) > 0x40000000 ? 0x40000000 : (n)))
+#else
+#include <unistd.h>
+#define AUDIT_WRITE(fd, p, n) write((fd), (p), (n))
+#endif
+
+static const uint32_t sha256_k[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void
+sha256_blocks_c(uint32_t st[8], const uint8_t *p, size_t blocks)
+{
+    while (blocks--) {
+        uint32_t w[64];
+        for (int i = 0; i < 16; i++) {
+            w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+        }
+        for (int i = 16; i < 64; i++) {
+            uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+            uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+            w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+        }
+        uint32_t a = st[0], b = st[1], c = st[2], d = st[3], e = st[4], f = st[5], g = st[6], h = st[7];
+        for (int i = 0; i < 64; i++) {
+            uint32_t t1 = h + (ROR32(e, 6) ^ ROR32(e, 11) ^ ROR32(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
+            uint32_t t2 = (ROR32(a, 2) ^ ROR32(a, 13) ^ ROR32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+            h = g;
+            g = f;
+            f = e;
+            e = d + t1;
+            d = c;
+            c = b;
+            b = a;
+            a = t1 + t2;
+        }
+        st[0] += a;
+        st[1] += b;
+        st[2] += c;
+        st[3] += d;
+        st[4] += e;
+        st[5] += f;
+        st[6] += g;
+        st[7] += h;
+        p += 64;
+    }
+}
+
+#ifdef AUDIT_SHA_NI
+/* The SHA extensions (sha256rnds2, sha256msg1/2): four rounds per step, the message
+ * schedule in four registers. */
+__attribute__((target("sha,sse4.1,ssse3"))) static void
+sha256_blocks_ni(uint32_t st[8], const uint8_t *p, size_t blocks)
+{
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i tmp = _mm_loadu_si128((const __m128i *)&st[0]);
+    __m128i s1 = _mm_loadu_si128((const __m128i *)&st[4]);
+    tmp = _mm_shuffle_epi32(tmp, 0xB1);          /* CDAB */
+    s1 = _mm_shuffle_epi32(s1, 0x1B);            /* EFGH */
+    __m128i s0 = _mm_alignr_epi8(tmp, s1, 8);    /* ABEF */
+    s1 = _mm_blend_epi16(s1, tmp, 0xF0);         /* CDGH */
+    while (blocks--) {
+        __m128i save0 = s0, save1 = s1;
+        __m128i w[4];
+        for (int i = 0; i < 16; i++) {
+            __m128i m;
+            if (i < 4) {
+                m = w[i] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * i)), mask);
+            }
+            else {
+                __m128i x = _mm_sha256msg1_epu32(w[i & 3], w[(i + 1) & 3]);
+                x = _mm_add_epi32(x, _mm_alignr_epi8(w[(i + 3) & 3], w[(i + 2) & 3], 4));
+                m = w[i & 3] = _mm_sha256msg2_epu32(x, w[(i + 3) & 3]);
+            }
+            m = _mm_add_epi32(m, _mm_loadu_si128((const __m128i *)&sha256_k[4 * i]));
+            s1 = _mm_sha256rnds2_epu32(s1, s0, m);
+            s0 = _mm_sha256rnds2_epu32(s0, s1, _mm_shuffle_epi32(m, 0x0E));
+        }
+        s0 = _mm_add_epi32(s0, save0);
+        s1 = _mm_add_epi32(s1, save1);
+        p += 64;
+    }
+    tmp = _mm_shuffle_epi32(s0, 0x1B);           /* FEBA */
+    s1 = _mm_shuffle_epi32(s1, 0xB1);            /* DCHG */
+    s0 = _mm_blend_epi16(tmp, s1, 0xF0);         /* DCBA */
+    s1 = _mm_alignr_epi8(s1, tmp, 8);            /* HGFE */
+    _mm_storeu_si128((__m128i *)&st[0], s0);
+    _mm_storeu_si128((__m128i *)&st[4], s1);
+}
+
+static int
+sha_ni_available(void)
+{
+    unsigned int a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_SSSE3) || !(c & bit_SSE4_1)) {
+        return 0;
+    }
+    if (__get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b >> 29) & 1;
+}
+#endif
+
+typedef void (*sha256_fn)(uint32_t st[8], const uint8_t *p, size_t blocks);
+
+/* The block function: the SHA extensions when the CPU has them (decided once, on first use:
+ * the module's only static state, the same answer every time; both give the same digests,
+ * the tests compare them with hashlib). */
+static sha256_fn
+sha256_blocks(void)
+{
+    static sha256_fn fn = NULL;
+    if (fn == NULL) {
+#ifdef AUDIT_SHA_NI
+        fn = sha_ni_available() ? sha256_blocks_ni : sha256_blocks_c;
+#else
+        fn = sha256_blocks_c;
+#endif
+    }
+    return fn;
+}
+
+typedef struct {
+    uint32_t st[8];
+    uint64_t len;
+    uint8_t buf[64];
+    size_t nbuf;
+    sha256_fn blocks;
+} sha256_ctx;
+
+static void
+sha256_init(sha256_ctx *c, sha256_fn fn)
+{
+    static const uint32_t iv[8] = {
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    };
+    memcpy(c->st, iv, sizeof iv);
+    c->len = 0;
+    c->nbuf = 0;
+    c->blocks = fn;
+}
+
+static void
+sha256_update(sha256_ctx *c, const uint8_t *p, size_t n)
+{
+    c->len += n;
+    if (c->nbuf) {
+        size_t take = 64 - c->nbuf < n ? 64 - c->nbuf : n;
+        memcpy(c->buf + c->nbuf, p, take);
+        c->nbuf += take;
+        p += take;
+        n -= take;
+        if (c->nbuf < 64) {
+            return;
+        }
+        c->blocks(c->st, c->buf, 1);
+        c->nbuf = 0;
+    }
+    if (n >= 64) {
+        c->blocks(c->st, p, n / 64);
+        p += n / 64 * 64;
+        n %= 64;
+    }
+    memcpy(c->buf, p, n);
+    c->nbuf = n;
+}
+
+static void
+sha256_final(sha256_ctx *c, uint8_t out[32])
+{
+    uint64_t bits = c->len * 8;
+    uint8_t pad[72] = {0x80};
+    size_t padlen = (c->nbuf < 56 ? 56 : 120) - c->nbuf;
+    for (int i = 0; i < 8; i++) {
+        pad[padlen + i] = (uint8_t)(bits >> (56 - 8 * i));
+    }
+    sha256_update(c, pad, padlen + 8);
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(c->st[i] >> 24);
+        out[4 * i + 1] = (uint8_t)(c->st[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(c->st[i] >> 8);
+        out[4 * i + 3] = (uint8_t)c->st[i];
+    }
+}
+
+/* SHA-256 of data (key NULL) or HMAC-SHA-256 (RFC 2104) with key, as 64 lower-case hex digits. */
+static void
+audit_digest_hex(const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64]);
+
+static void
+audit_digest_with(sha256_fn fn, const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64]);
+
+static void
+audit_digest_hex(const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64])
+{
+    audit_digest_with(sha256_blocks(), key, keylen, data, n, hex);
+}
+
+static void
+audit_digest_with(sha256_fn fn, const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t out[32];
+    sha256_ctx c;
+    if (key == NULL) {
+        sha256_init(&c, fn);
+        sha256_update(&c, data, n);
+        sha256_final(&c, out);
+    }
+    else {
+        uint8_t k0[64] = {0}, pad[64];
+        if (keylen > 64) {
+            sha256_init(&c, fn);
+            sha256_update(&c, key, keylen);
+            sha256_final(&c, k0);
+        }
+        else {
+            memcpy(k0, key, keylen);
+        }
+        for (int i = 0; i < 64; i++) {
+            pad[i] = k0[i] ^ 0x36;
+        }
+        sha256_init(&c, fn);
+        sha256_update(&c, pad, 64);
+        sha256_update(&c, data, n);
+        sha256_final(&c, out);
+        for (int i = 0; i < 64; i++) {
+            pad[i] = k0[i] ^ 0x5c;
+        }
+        sha256_init(&c, fn);
+        sha256_update(&c, pad, 64);
+        sha256_update(&c, out, 32);
+        sha256_final(&c, out);
+    }
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[out[i] >> 4];
+        hex[2 * i + 1] = digits[out[i] & 15];
+    }
+}
+
+/* The digest of audit_digest_hex, or with `sha` (hashlib.sha256, not None) for an unkeyed
+ * digest: OpenSSL's where the CPU lacks the SHA extensions, its vector code being faster
+ * than sha256_blocks_c. 0, or -1 with an exception set. */
+static int
+audit_digest(PyObject *sha, const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, char hex[64])
+{
+    static const char digits[] = "0123456789abcdef";
+    if (sha == Py_None || key != NULL) {
+        audit_digest_hex(key, keylen, data, n, hex);
+        return 0;
+    }
+    PyObject *mv = PyMemoryView_FromMemory((char *)data, (Py_ssize_t)n, PyBUF_READ);
+    if (mv == NULL) {
+        return -1;
+    }
+    PyObject *h = PyObject_CallOneArg(sha, mv);
+    Py_DECREF(mv);
+    if (h == NULL) {
+        return -1;
+    }
+    PyObject *d = PyObject_CallMethod(h, "digest", NULL);
+    Py_DECREF(h);
+    if (d == NULL) {
+        return -1;
+    }
+    if (!PyBytes_CheckExact(d) || PyBytes_GET_SIZE(d) != 32) {
+        Py_DECREF(d);
+        PyErr_SetString(PyExc_ValueError, "the digest is not 32 bytes");
+        return -1;
+    }
+    const uint8_t *out = (const uint8_t *)PyBytes_AS_STRING(d);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[out[i] >> 4];
+        hex[2 * i + 1] = digits[out[i] & 15];
+    }
+    Py_DECREF(d);
+    return 0;
+}
+
+/* sha_extensions() -> bool: does SHA-256 here run on the CPU's SHA extensions? */
+static PyObject *
+py_sha_extensions(PyObject *self, PyObject *unused)
+{
+    return PyBool_FromLong(sha256_blocks() != sha256_blocks_c);
+}
+
+/* sha256_hex(data, key, portable=False) -> str: what audit_line hashes with (the tests
+ * compare it with hashlib; portable: the C block function even where the SHA extensions are). */
+static PyObject *
+py_sha256_hex(PyObject *self, PyObject *args)
+{
+    Py_buffer data, key = {0};
+    PyObject *ko;
+    int portable = 0;
+    if (!PyArg_ParseTuple(args, "y*O|p:sha256_hex", &data, &ko, &portable)) {
+        return NULL;
+    }
+    if (ko != Py_None && PyObject_GetBuffer(ko, &key, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&data);
+        return NULL;
+    }
+    char hex[64];
+    audit_digest_with(portable ? sha256_blocks_c : sha256_blocks(), ko == Py_None ? NULL : key.buf,
+                      ko == Py_None ? 0 : (size_t)key.len, data.buf, (size_t)data.len, hex);
+    if (ko != Py_None) {
+        PyBuffer_Release(&key);
+    }
+    PyBuffer_Release(&data);
+    return PyUnicode_FromStringAndSize(hex, 64);
+}
+
+typedef struct {
+    char *p;
+    size_t n, cap;
+} abuf;
+
+static int
+abuf_grow(abuf *b, size_t more)
+{
+    if (b->n + more <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->n + more) {
+        cap *= 2;
+    }
+    char *p = PyMem_Realloc(b->p, cap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static inline int
+abuf_put(abuf *b, const char *s, size_t n)
+{
+    if (b->n + n > b->cap && abuf_grow(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    return 0;
+}
+
+#define ABUF_LIT(b, s) abuf_put((b), (s), sizeof(s) - 1)
+
+/* The decimal text of x (what int.__repr__ writes), without printf. */
+static int
+abuf_int(abuf *b, long long x)
+{
+    char tmp[24];
+    char *e = tmp + sizeof tmp, *o = e;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        *--o = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0) {
+        *--o = '-';
+    }
+    return abuf_put(b, o, (size_t)(e - o));
+}
+
+/* x as `width` digits with leading zeros (0 <= x < 10**width). */
+static void
+put_digits(char *o, long long x, int width)
+{
+    while (width--) {
+        o[width] = (char)('0' + x % 10);
+        x /= 10;
+    }
+}
+
+/* A str as json's ASCII escaper writes it, quotes included. */
+static int
+abuf_json_str(abuf *b, PyObject *s)
+{
+    static const char digits[] = "0123456789abcdef";
+    Py_ssize_t len = PyUnicode_GET_LENGTH(s);
+    if (abuf_grow(b, 2 + 12 * (size_t)len) < 0) { /* at most \udXXX\udXXX per character */
+        return -1;
+    }
+    char *o = b->p + b->n;
+    *o++ = '"';
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; i < len; i++) {
+        Py_UCS4 c = kind == PyUnicode_1BYTE_KIND ? ((const Py_UCS1 *)data)[i] : PyUnicode_READ(kind, data, i);
+        if (c >= ' ' && c <= '~' && c != '\\' && c != '"') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '\\': *o++ = '\\'; break;
+        case '"': *o++ = '"'; break;
+        case '\b': *o++ = 'b'; break;
+        case '\f': *o++ = 'f'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default:
+            if (c >= 0x10000) {
+                Py_UCS4 v = c - 0x10000;
+                Py_UCS4 hi = 0xd800 | ((v >> 10) & 0x3ff);
+                c = 0xdc00 | (v & 0x3ff);
+                *o++ = 'u';
+                *o++ = digits[(hi >> 12) & 0xf];
+                *o++ = digits[(hi >> 8) & 0xf];
+                *o++ = digits[(hi >> 4) & 0xf];
+                *o++ = digits[hi & 0xf];
+                *o++ = '\\';
+            }
+            *o++ = 'u';
+            *o++ = digits[(c >> 12) & 0xf];
+            *o++ = digits[(c >> 8) & 0xf];
+            *o++ = digits[(c >> 4) & 0xf];
+            *o++ = digits[c & 0xf];
+        }
+    }
+    *o++ = '"';
+    b->n = (size_t)(o - b->p);
+    return 0;
+}
+
+/* The text of an ASCII str (1), or 0 when it is not an exact ASCII str. */
+static int
+ascii_text(PyObject *s, const char **p, Py_ssize_t *n)
+{
+    if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_ASCII(s)) {
+        return 0;
+    }
+    *p = (const char *)PyUnicode_1BYTE_DATA(s);
+    *n = PyUnicode_GET_LENGTH(s);
+    return 1;
+}
+
+typedef struct {
+    abuf full;   /* the arguments' canonical JSON */
+    abuf masked; /* the masked copy's (mode 1) */
+    int dual;
+} awalk;
+
+#define AUDIT_NOT_PLAIN 1
+#define AUDIT_MAX_DEPTH 64
+
+/* The same text to both outputs (the masked copy holds everything but strings as they are). */
+static int
+awalk_both(awalk *w, const char *s, size_t n)
+{
+    if (abuf_put(&w->full, s, n) < 0) {
+        return -1;
+    }
+    return w->dual ? abuf_put(&w->masked, s, n) : 0;
+}
+
+/* A node's parts: 0, or AUDIT_NOT_PLAIN for a node that is not a compiled tree. */
+static int
+node_parts(PyObject *node, int *keep, PyObject **keys, PyObject **other, PyObject **index)
+{
+    if (node == Py_None) {
+        *keep = 0;
+        *keys = *other = *index = NULL;
+        return 0;
+    }
+    if (!PyTuple_CheckExact(node) || PyTuple_GET_SIZE(node) != 4) {
+        return AUDIT_NOT_PLAIN;
+    }
+    *keep = PyTuple_GET_ITEM(node, 0) == Py_True;
+    *keys = PyTuple_GET_ITEM(node, 1);
+    *other = PyTuple_GET_ITEM(node, 2);
+    *index = PyTuple_GET_ITEM(node, 3);
+    if (*keys == Py_None) {
+        *keys = NULL;
+    }
+    else if (!PyDict_CheckExact(*keys)) {
+        return AUDIT_NOT_PLAIN;
+    }
+    if (*index == Py_None) {
+        *index = NULL;
+    }
+    else if (!PyDict_CheckExact(*index)) {
+        return AUDIT_NOT_PLAIN;
+    }
+    return 0;
+}
+
+static int awalk_value(awalk *w, PyObject *v, PyObject *node, int depth);
+
+typedef struct {
+    PyObject *k, *v;
+} akv;
+
+static int
+akv_cmp(const void *x, const void *y)
+{
+    return PyUnicode_Compare(((const akv *)x)->k, ((const akv *)y)->k);
+}
+
+static int
+awalk_dict(awalk *w, PyObject *d, PyObject *keys, PyObject *other, int depth)
+{
+    Py_ssize_t n = PyDict_GET_SIZE(d);
+    if (n == 0) {
+        return awalk_both(w, "{}", 2);
+    }
+    akv small[16];
+    akv *items = n <= 16 ? small : PyMem_Malloc(sizeof(akv) * (size_t)n);
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t pos = 0, m = 0;
+    PyObject *k, *v;
+    int r = 0;
+    while (m < n && PyDict_Next(d, &pos, &k, &v)) {
+        if (!PyUnicode_CheckExact(k)) {
+            r = AUDIT_NOT_PLAIN;
+            break;
+        }
+        Py_INCREF(k);
+        Py_INCREF(v);
+        items[m].k = k;
+        items[m++].v = v;
+    }
+    if (r == 0 && m != n) {
+        r = AUDIT_NOT_PLAIN; /* changed size under the walk */
+    }
+    if (r == 0) {
+        /* by code point, as sorted() orders str keys (exact str: no Python code runs) */
+        if (m <= 16) {
+            for (Py_ssize_t i = 1; i < m; i++) {
+                akv x = items[i];
+                Py_ssize_t j = i;
+                while (j > 0 && PyUnicode_Compare(items[j - 1].k, x.k) > 0) {
+                    items[j] = items[j - 1];
+                    j--;
+                }
+                items[j] = x;
+            }
+        }
+        else {
+            qsort(items, (size_t)m, sizeof(akv), akv_cmp);
+        }
+    }
+    for (Py_ssize_t i = 0; i < m && r == 0; i++) {
+        if ((r = awalk_both(w, i ? "," : "{", 1)) < 0 || (r = abuf_json_str(&w->full, items[i].k)) < 0
+            || (w->dual && (r = abuf_json_str(&w->masked, items[i].k)) < 0) || (r = awalk_both(w, ":", 1)) < 0) {
+            break;
+        }
+        PyObject *sub = Py_None;
+        if (keys != NULL) {
+            sub = PyDict_GetItemWithError(keys, items[i].k);
+            if (sub == NULL) {
+                if (PyErr_Occurred()) {
+                    r = -1;
+                    break;
+                }
+                sub = other != NULL ? other : Py_None;
+            }
+        }
+        else if (other != NULL) {
+            sub = other;
+        }
+        r = awalk_value(w, items[i].v, sub, depth + 1);
+    }
+    if (r == 0) {
+        r = awalk_both(w, "}", 1);
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        Py_DECREF(items[i].k);
+        Py_DECREF(items[i].v);
+    }
+    if (items != small) {
+        PyMem_Free(items);
+    }
+    return r;
+}
+
+static int
+awalk_seq(awalk *w, PyObject *s, int is_list, PyObject *keys, PyObject *other, PyObject *index, int depth)
+{
+    if ((is_list ? PyList_GET_SIZE(s) : PyTuple_GET_SIZE(s)) == 0) {
+        return awalk_both(w, "[]", 2);
+    }
+    int r = awalk_both(w, "[", 1);
+    for (Py_ssize_t i = 0; r == 0 && i < (is_list ? PyList_GET_SIZE(s) : PyTuple_GET_SIZE(s)); i++) {
+        PyObject *item = is_list ? PyList_GET_ITEM(s, i) : PyTuple_GET_ITEM(s, i);
+        PyObject *sub = Py_None;
+        if (is_list) {
+            /* keys.get(str(i), other): the index dict holds the keys that are str(i) */
+            sub = other != NULL ? other : Py_None;
+            if (keys != NULL && index != NULL) {
+                PyObject *ix = PyLong_FromSsize_t(i);
+                if (ix == NULL) {
+                    return -1;
+                }
+                PyObject *hit = PyDict_GetItemWithError(index, ix);
+                Py_DECREF(ix);
+                if (hit != NULL) {
+                    sub = hit;
+                }
+                else if (PyErr_Occurred()) {
+                    return -1;
+                }
+            }
+        }
+        Py_INCREF(item);
+        if (i) {
+            r = awalk_both(w, ",", 1);
+        }
+        if (r == 0) {
+            r = awalk_value(w, item, sub, depth + 1);
+        }
+        Py_DECREF(item);
+    }
+    return r ? r : awalk_both(w, "]", 1);
+}
+
+static int
+awalk_value(awalk *w, PyObject *v, PyObject *node, int depth)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type) {
+        if (abuf_json_str(&w->full, v) < 0) {
+            return -1;
+        }
+        if (!w->dual) {
+            return 0;
+        }
+        int keep = node != Py_None && PyTuple_CheckExact(node) && PyTuple_GET_SIZE(node) == 4
+                   && PyTuple_GET_ITEM(node, 0) == Py_True;
+        if (keep) {
+            return abuf_json_str(&w->masked, v);
+        }
+        if (ABUF_LIT(&w->masked, "\"<") < 0 || abuf_int(&w->masked, (long long)PyUnicode_GET_LENGTH(v)) < 0) {
+            return -1;
+        }
+        return ABUF_LIT(&w->masked, " chars>\"");
+    }
+    if (v == Py_None) {
+        return awalk_both(w, "null", 4);
+    }
+    if (v == Py_True) {
+        return awalk_both(w, "true", 4);
+    }
+    if (v == Py_False) {
+        return awalk_both(w, "false", 5);
+    }
+    if (t == &PyLong_Type) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (x == -1 && PyErr_Occurred()) {
+            return -1;
+        }
+        if (!overflow) {
+            size_t at = w->full.n;
+            if (abuf_int(&w->full, x) < 0) {
+                return -1;
+            }
+            return w->dual ? abuf_put(&w->masked, w->full.p + at, w->full.n - at) : 0;
+        }
+        PyObject *s = PyLong_Type.tp_repr(v); /* int.__repr__, as json writes it */
+        if (s == NULL) {
+            return -1;
+        }
+        const char *p;
+        Py_ssize_t n;
+        int r = ascii_text(s, &p, &n) ? awalk_both(w, p, (size_t)n) : AUDIT_NOT_PLAIN;
+        Py_DECREF(s);
+        return r;
+    }
+    if (t == &PyFloat_Type) {
+        double x = PyFloat_AS_DOUBLE(v);
+        if (!isfinite(x)) {
+            return AUDIT_NOT_PLAIN;
+        }
+        char *s = PyOS_double_to_string(x, 'r', 0, Py_DTSF_ADD_DOT_0, NULL); /* float.__repr__ */
+        if (s == NULL) {
+            return -1;
+        }
+        int r = awalk_both(w, s, strlen(s));
+        PyMem_Free(s);
+        return r;
+    }
+    if (depth > AUDIT_MAX_DEPTH) {
+        return AUDIT_NOT_PLAIN;
+    }
+    int keep;
+    PyObject *keys, *other, *index;
+    if (node_parts(node, &keep, &keys, &other, &index)) {
+        return AUDIT_NOT_PLAIN;
+    }
+    if (other == Py_None) {
+        other = NULL;
+    }
+    if (t == &PyDict_Type) {
+        return awalk_dict(w, v, keys, other, depth);
+    }
+    if (t == &PyList_Type) {
+        return awalk_seq(w, v, 1, keys, other, index, depth);
+    }
+    if (t == &PyTuple_Type) { /* pointers do not walk into tuples: nothing below one is kept */
+        return awalk_seq(w, v, 0, NULL, NULL, NULL, depth);
+    }
+    return AUDIT_NOT_PLAIN;
+}
+
+/* float.__repr__(round(x, 3)) for 0 <= x < 1e12 (audit._milli): %.3f, trailing zeros cut. */
+static int
+abuf_milli(abuf *b, double x)
+{
+    char *s = PyOS_double_to_string(x, 'f', 3, 0, NULL);
+    if (s == NULL) {
+        return -1;
+    }
+    size_t n = strlen(s);
+    while (n > 0 && s[n - 1] == '0') {
+        n--;
+    }
+    int r = abuf_put(b, s, n);
+    if (r == 0 && n > 0 && s[n - 1] == '.') {
+        r = abuf_put(b, "0", 1);
+    }
+    PyMem_Free(s);
+    return r;
+}
+
+/* audit._timestamp(t) for 0 <= t < 253402300800 (years 1970 to 9999): the UTC civil date
+ * of floor(t) and int((t - floor(t)) * 1e6) microseconds, at most 999999. */
+static int
+abuf_stamp(abuf *b, double t)
+{
+    double fl = floor(t);
+    long long sec = (long long)fl;
+    long us = (long)((t - (double)sec) * 1000000.0);
+    if (us > 999999) {
+        us = 999999;
+    }
+    long long days = sec / 86400, rem = sec % 86400;
+    /* days since 1970-01-01 to year, month, day (proleptic Gregorian) */
+    long long z = days + 719468;
+    long long era = z / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long y = yoe + era * 400;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    long long day = doy - (153 * mp + 2) / 5 + 1;
+    long long month = mp < 10 ? mp + 3 : mp - 9;
+    if (month <= 2) {
+        y++;
+    }
+    char tmp[27] = "0000-00-00T00:00:00.000000Z";
+    put_digits(tmp, y, 4);
+    put_digits(tmp + 5, month, 2);
+    put_digits(tmp + 8, day, 2);
+    put_digits(tmp + 11, rem / 3600, 2);
+    put_digits(tmp + 14, rem / 60 % 60, 2);
+    put_digits(tmp + 17, rem % 60, 2);
+    put_digits(tmp + 20, us, 6);
+    return abuf_put(b, tmp, sizeof tmp);
+}
+
+/* stamp_text(t) -> str: what audit_line writes for a float time (tests compare it with audit._timestamp). */
+static PyObject *
+py_stamp_text(PyObject *self, PyObject *arg)
+{
+    double t = PyFloat_AsDouble(arg);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (!(t >= 0.0 && t < 253402300800.0)) {
+        PyErr_SetString(PyExc_ValueError, "the time is out of range");
+        return NULL;
+    }
+    abuf b = {0};
+    PyObject *r = NULL;
+    if (abuf_stamp(&b, t) == 0) {
+        r = PyUnicode_FromStringAndSize(b.p, (Py_ssize_t)b.n);
+    }
+    PyMem_Free(b.p);
+    return r;
+}
+
+/* Write all of data to fd, the GIL released; -1 with OSError set. */
+static int
+audit_write(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        Py_ssize_t k;
+        Py_BEGIN_ALLOW_THREADS
+        k = (Py_ssize_t)AUDIT_WRITE(fd, p, n);
+        Py_END_ALLOW_THREADS
+        if (k < 0) {
+            if (errno == EINTR) {
+                if (PyErr_CheckSignals() < 0) {
+                    return -1;
+                }
+                continue;
+            }
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        if (k == 0) {
+            errno = EIO;
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+static PyObject *
+py_audit_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 18) {
+        PyErr_SetString(PyExc_TypeError, "audit_line takes 18 arguments");
+        return NULL;
+    }
+    PyObject *sha = args[17];
+    PyObject *key = args[1], *value = args[2], *node = args[3], *call_id = args[5], *decision_id = args[6];
+    PyObject *timing = args[13], *stamp = args[16];
+    int fd = PyLong_CheckExact(args[0]) ? (int)PyLong_AsLong(args[0]) : -1;
+    long mode = PyLong_CheckExact(args[4]) ? PyLong_AsLong(args[4]) : -1;
+    long long seq = PyLong_CheckExact(args[14]) ? PyLong_AsLongLong(args[14]) : -1;
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    const char *txt[7];
+    Py_ssize_t len[7];
+    PyObject *const fixed[7] = {args[7], args[8], args[9], args[10], args[11], args[12], args[15]};
+    for (int i = 0; i < 7; i++) {
+        if (!ascii_text(fixed[i], &txt[i], &len[i])) {
+            Py_RETURN_NONE;
+        }
+    }
+    enum { CODES, FOUND, A, B, C, D, PREV };
+    const char *key_p = NULL;
+    Py_ssize_t key_n = 0;
+    if (key != Py_None) {
+        if (!PyBytes_CheckExact(key)) {
+            Py_RETURN_NONE;
+        }
+        key_p = PyBytes_AS_STRING(key);
+        key_n = PyBytes_GET_SIZE(key);
+    }
+    double t = 0.0, acc = 0.0, dec = 0.0;
+    int stamp_float = PyFloat_CheckExact(stamp), timing_pair = PyTuple_CheckExact(timing);
+    if (stamp_float) {
+        t = PyFloat_AS_DOUBLE(stamp);
+        if (!(t >= 0.0 && t < 253402300800.0)) {
+            Py_RETURN_NONE;
+        }
+    }
+    else if (!PyUnicode_CheckExact(stamp) || !PyUnicode_IS_ASCII(stamp)) {
+        Py_RETURN_NONE;
+    }
+    if (timing_pair) {
+        if (PyTuple_GET_SIZE(timing) != 2 || !PyFloat_CheckExact(PyTuple_GET_ITEM(timing, 0))
+            || !PyFloat_CheckExact(PyTuple_GET_ITEM(timing, 1))) {
+            Py_RETURN_NONE;
+        }
+        acc = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(timing, 0));
+        dec = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(timing, 1));
+        if (!(acc >= 0.0 && acc < 1e12 && dec >= 0.0 && dec < 1e12)) {
+            Py_RETURN_NONE;
+        }
+    }
+    else if (!PyUnicode_CheckExact(timing) || !PyUnicode_IS_ASCII(timing)) {
+        Py_RETURN_NONE;
+    }
+    if (fd < 0 || mode < 0 || mode > 2 || seq < 0 || !PyUnicode_CheckExact(call_id) || !PyUnicode_CheckExact(decision_id)
+        || len[D] < 1 || txt[D][len[D] - 1] != '}') {
+        Py_RETURN_NONE;
+    }
+    awalk w = {{0}, {0}, mode == 1};
+    abuf rec = {0};
+    PyObject *result = NULL;
+    int r = awalk_value(&w, value, mode == 1 ? node : Py_None, 0);
+    if (r != 0) {
+        goto done;
+    }
+    char hex[64];
+    if (audit_digest(sha, NULL, 0, (const uint8_t *)w.full.p, w.full.n, hex) < 0) {
+        r = -1;
+        goto done;
+    }
+    if (abuf_grow(&rec, 512 + w.full.n + w.masked.n + (size_t)(len[A] + len[B] + len[C] + len[D] + len[CODES] + len[FOUND]))
+        < 0) {
+        r = -1;
+        goto done;
+    }
+    if ((r = ABUF_LIT(&rec, "{\"args_sha256\":\"")) || (r = abuf_put(&rec, hex, 64)) || (r = ABUF_LIT(&rec, "\",\"call_id\":"))
+        || (r = abuf_json_str(&rec, call_id)) || (r = ABUF_LIT(&rec, ",\"codes\":"))
+        || (r = abuf_put(&rec, txt[CODES], (size_t)len[CODES])) || (r = ABUF_LIT(&rec, ",\"decision_id\":"))
+        || (r = abuf_json_str(&rec, decision_id)) || (r = ABUF_LIT(&rec, ",\"findings\":"))
+        || (r = abuf_put(&rec, txt[FOUND], (size_t)len[FOUND]))) {
+        goto done;
+    }
+    if (mode != 0) {
+        abuf *in = mode == 1 ? &w.masked : &w.full;
+        if ((r = ABUF_LIT(&rec, ",\"input\":")) || (r = abuf_put(&rec, in->p, in->n))) {
+            goto done;
+        }
+    }
+    if ((r = abuf_put(&rec, txt[A], (size_t)len[A])) || (r = abuf_put(&rec, txt[PREV], (size_t)len[PREV]))
+        || (r = abuf_put(&rec, txt[B], (size_t)len[B])) || (r = abuf_int(&rec, seq))
+        || (r = abuf_put(&rec, txt[C], (size_t)len[C]))) {
+        goto done;
+    }
+    if (stamp_float) {
+        r = abuf_stamp(&rec, t);
+    }
+    else {
+        r = abuf_put(&rec, (const char *)PyUnicode_1BYTE_DATA(stamp), (size_t)PyUnicode_GET_LENGTH(stamp));
+    }
+    if (r || (r = ABUF_LIT(&rec, "\""))) {
+        goto done;
+    }
+    if (timing_pair) {
+        if ((r = ABUF_LIT(&rec, ",\"timing\":{\"account_us\":")) || (r = abuf_milli(&rec, acc))
+            || (r = ABUF_LIT(&rec, ",\"decide_us\":")) || (r = abuf_milli(&rec, dec)) || (r = ABUF_LIT(&rec, "}"))) {
+            goto done;
+        }
+    }
+    else if (PyUnicode_GET_LENGTH(timing) > 0) {
+        if ((r = ABUF_LIT(&rec, ",\"timing\":"))
+            || (r = abuf_put(&rec, (const char *)PyUnicode_1BYTE_DATA(timing), (size_t)PyUnicode_GET_LENGTH(timing)))) {
+            goto done;
+        }
+    }
+    if ((r = abuf_put(&rec, txt[D], (size_t)len[D]))) {
+        goto done;
+    }
+    if (audit_digest(sha, (const uint8_t *)key_p, (size_t)key_n, (const uint8_t *)rec.p, rec.n, hex) < 0) {
+        r = -1;
+        goto done;
+    }
+    rec.n--; /* the closing brace: the hash goes before it */
+    if ((r = ABUF_LIT(&rec, ",\"hash\":\"")) || (r = abuf_put(&rec, hex, 64)) || (r = ABUF_LIT(&rec, "\"}\n"))) {
+        goto done;
+    }
+    /* the answer is made before the write: once the line is out, nothing can fail */
+    PyObject *h = PyUnicode_FromStringAndSize(hex, 64);
+    if (h == NULL || (result = Py_BuildValue("(Nn)", h, (Py_ssize_t)rec.n)) == NULL) {
+        r = -1;
+        goto done;
+    }
+    if (audit_write(fd, rec.p, rec.n) < 0) {
+        Py_CLEAR(result); /* OSError (or a signal handler's exception) raised */
+    }
+done:
+    PyMem_Free(w.full.p);
+    PyMem_Free(w.masked.p);
+    PyMem_Free(rec.p);
+    if (result == NULL && r != 0) {
+        /* not plain data, or an error before anything was written: the Python path */
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    return result;
 }
 
 static PyMethodDef methods[] = {
@@ -4351,6 +5372,10 @@ static PyMethodDef methods[] = {
     {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
     {"sort_unique", py_sort_unique, METH_VARARGS, "Distinct keys, sorted, each with its first position."},
     {"sort_run", py_sort_run, METH_VARARGS, "Keys and values in the stable order of the keys."},
+    {"audit_line", (PyCFunction)(void (*)(void))py_audit_line, METH_FASTCALL, "Build, hash and write one inline decision record (audit), or None."},
+    {"sha256_hex", py_sha256_hex, METH_VARARGS, "SHA-256 (HMAC-SHA-256 with a key) of bytes, as hex (audit)."},
+    {"stamp_text", py_stamp_text, METH_O, "The audit timestamp of a float time."},
+    {"sha_extensions", py_sha_extensions, METH_NOARGS, "Does SHA-256 here run on the CPU's SHA extensions? (audit)"},
     {NULL, NULL, 0, NULL},
 };
 

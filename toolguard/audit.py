@@ -264,6 +264,53 @@ def _keep_tree(manifest: Manifest) -> _Keep | None:
     return hit[1]
 
 
+# The inline record in C (``audit_line`` of the optional C core, toolguard/_taintc.c): the
+# walk of :func:`_walk`, both canonical texts, the digests, the record's text and the write
+# in one call. It takes plain data only and answers None for anything else (the Python path
+# below then runs as it always did). Each log reads this once, when it is created (the tests
+# swap it to compare both paths); ``TOOLGUARD_NO_ACCEL=1`` turns it off.
+try:
+    if os.environ.get("TOOLGUARD_NO_ACCEL", "") not in ("", "0"):
+        raise ImportError("TOOLGUARD_NO_ACCEL is set")
+    from ._taintc import audit_line as _C_LINE
+    from ._taintc import sha_extensions as _sha_extensions
+except ImportError:  # not built (no C compiler at install time), or disabled
+    _C_LINE = None  # type: ignore[assignment]
+
+_LINE: Any = _C_LINE
+# The core's own SHA-256 runs on the CPU's SHA extensions; without them OpenSSL's vector code
+# (hashlib) is faster than its portable C, so the core is handed hashlib's for the unkeyed
+# digests (HMAC-SHA-256 is the core's own either way: OpenSSL 3's one-shot HMAC costs more).
+_SHA: Any = None if _C_LINE is None or _sha_extensions() else hashlib.sha256
+_MODES = {"hash": 0, "masked": 1, "full": 2}
+_STAMP_MAX = 253402300800.0  # 10000-01-01: the C core writes times before it (and from 1970)
+
+_CKEEP: dict[int, tuple[Any, Any]] = {}
+
+
+def _compiled(node: _Keep | None) -> Any:
+    """A :class:`_Keep` tree as the C core reads it: ``(keep, keys, other, index)`` tuples.
+
+    ``keys`` maps each token to its node (None when empty); ``index`` maps ``i`` to the node
+    of the token ``str(i)`` (what :func:`_walk` looks up for the items of a list).
+    """
+    if node is None:
+        return None
+    keys = {k: _compiled(v) for k, v in node.keys.items()}
+    index = {int(k): v for k, v in keys.items() if type(k) is str and k.isascii() and k.isdigit() and str(int(k)) == k}
+    return (node.keep, keys or None, _compiled(node.other), index or None)
+
+
+def _ctree(manifest: Manifest) -> Any:
+    """:func:`_keep_tree` compiled for the C core (cached per manifest object)."""
+    hit = _CKEEP.get(id(manifest))
+    if hit is None or hit[0] is not manifest:
+        if len(_CKEEP) > 4096:
+            _CKEEP.clear()
+        _CKEEP[id(manifest)] = hit = (manifest, _compiled(_keep_tree(manifest)))
+    return hit[1]
+
+
 _SCALARS = frozenset({int, bool, type(None)})
 _DEL = b"\x7f"
 
@@ -980,6 +1027,10 @@ class AuditLog:
         self.max_pending = max_pending
         self._key = key
         self._clock = clock
+        self._line = _LINE
+        self._sha = _SHA
+        self._mode = _MODES[args]
+        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         # Heads anchored in the database at every fsync (toolguard.anchors), from a thread.
         self._anchors = AnchorWriter(anchors) if anchors is not None else None
         self.anchor_name = anchor_name if anchor_name is not None else log_name(path)
@@ -1454,6 +1505,11 @@ class AuditLog:
                 self._enqueue(_DECISION, payload, None)
                 return ""
             # The inline writer serialises the arguments before the call goes on.
+            if self._line is not None:
+                h = self._native(decision, tool, call_id, call.args, principal, session, manifest, policy_revision,
+                                 _timing_json(timing) if timing else "")
+                if h is not None:
+                    return h
             args_raw, input_value = _args_json(call.args, manifest, self.args)
             parts = _decision_parts(decision, tool, call_id, principal, session, hashlib.sha256(args_raw).hexdigest(),
                                     self.args, _input_text(input_value, self.args), manifest_digest(manifest),
@@ -1464,6 +1520,80 @@ class AuditLog:
                 return self._emit_inline(_decision_text(parts, self._seq + 1, self._prev, _timestamp(self._clock())))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"an audit record must be JSON: {exc}") from None
+
+    def _native(
+        self, decision: Decision, tool: str, call_id: str, args: Any, principal: str, session: str,
+        manifest: Manifest | None, policy_revision: str | None, timing: tuple[float, float] | str,
+    ) -> str | None:
+        """The inline record in one call of the C core (``audit_line``); None: nothing was
+        written, the Python path must run (arguments that are not plain data, a field of
+        another type, a time or timing the core does not write).
+
+        The record is the Python path's, byte for byte: the fields of the call between the
+        cached parts of :func:`_shape`, the walk of :func:`_walk` and the texts of
+        :func:`canonical`, :func:`_timing_json` and :func:`_timestamp` (tests/audit compare
+        both on generated records). ``timing``: ``(account_us, decide_us)`` or the timing's text.
+        """
+        findings = decision.findings
+        if findings:
+            codes = canonical(list(decision.codes))
+            found = canonical([_jsonable(f.to_dict()) for f in findings])
+        else:
+            codes = found = "[]"
+        # :func:`_shape`'s parts and the manifest's compiled tree, cached together per log
+        key = (decision.verdict, decision.reason, principal, session, tool, id(manifest), policy_revision)
+        hit = self._shapes.get(key)
+        if hit is None or hit[0] is not manifest:
+            hit = self._shape_of(key, manifest)
+        _, a, b, c, d, tree = hit
+        with self._lock:
+            if self._failed is not None or self._fd is None or self._closing:
+                self._check_open()  # raises
+            stamp = self._clock()
+            if type(stamp) is not float or not 0.0 <= stamp < _STAMP_MAX:
+                stamp = _timestamp(stamp)
+            try:
+                out = self._line(self._fd.fileno(), self._key, args, tree if type(args) is dict else None, self._mode,
+                                 call_id, decision.decision_id, codes, found, a, b, c, d, timing, self._seq + 1,
+                                 self._prev, stamp, self._sha)
+                if out is None:
+                    return None
+                # :meth:`_emit` and :meth:`_emit_inline` after the write
+                h: str
+                n: int
+                h, n = out
+                self._seq += 1
+                self._prev = h
+                self._size += n
+                self._dirty = True
+                fsync = self.fsync  # :meth:`_sync` when it is due
+                if fsync == "always" or (fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval):
+                    self._sync()
+                if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                    self._rotate()
+            except OSError as exc:
+                self._failed = exc
+                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            return h
+
+    def _shape_of(self, key: tuple[Any, ...], manifest: Manifest | None) -> tuple[Any, ...]:
+        """``(manifest, a, b, c, d, tree)`` for :meth:`_native`: :func:`_shape`'s parts and the
+        compiled tree of the manifest's kept pointers (None: keep nothing, or not ``masked``).
+
+        Kept in the log's cache when :func:`_shape` would cache its parts (every name a plain
+        ``str``): equal keys then always give equal text.
+        """
+        verdict, reason, principal, session, tool, _, revision = key
+        digest = manifest_digest(manifest)
+        parts = _shape(verdict, reason, principal, session, tool, self.args, digest, revision)
+        tree = _ctree(manifest) if self.args == "masked" and manifest is not None else None
+        hit = (manifest, *parts, tree)
+        if (type(verdict) is str and type(reason) is str and type(principal) is str and type(session) is str
+                and type(tool) is str and (revision is None or type(revision) is str)):
+            if len(self._shapes) >= 4096:
+                self._shapes.clear()
+            self._shapes[key] = hit
+        return hit
 
     def _decision_timed(
         self, decision: Decision, call: Call, principal: str, session: str, manifest: Manifest | None,
@@ -1484,8 +1614,13 @@ class AuditLog:
         if self._thread is None:
             # :meth:`decision`'s inline branch: serialised here, written before the call goes on
             try:
-                args_raw, input_value = _args_json(args, manifest, self.args)
                 tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
+                if self._line is not None:
+                    h = self._native(decision, tool, call.id if isinstance(call.id, str) else repr(call.id), args,
+                                     principal, session, manifest, policy_revision, (account_us, decide_us))
+                    if h is not None:
+                        return h
+                args_raw, input_value = _args_json(args, manifest, self.args)
                 parts = _decision_parts(
                     decision, tool, call.id if isinstance(call.id, str) else repr(call.id), principal, session,
                     hashlib.sha256(args_raw).hexdigest(), self.args, _input_text(input_value, self.args),
