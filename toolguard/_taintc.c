@@ -3061,8 +3061,7 @@ py_plain_size(PyObject *self, PyObject *args)
     return PyLong_FromSsize_t(tg_plain(value, 0, max_depth));
 }
 
-/* ====================================================================================}
-
+/* ===========================================================================================
  * Ingest (TaintLedger._ingest_taint / _ingest_trusted / _postal_keys): one pass where the
  * Python side made several.
  *
@@ -4322,7 +4321,8 @@ count_spaces(const uint8_t *s, Py_ssize_t a, Py_ssize_t b)
         c += s[a] == ' ';
     }
     return c;
-=======
+}
+
 /* ---- audit ----
  *
  * audit_line(fd, key, args, node, mode, call_id, decision_id, codes, findings, a, b, c, d,
