@@ -559,6 +559,43 @@ def _own_record_to(ctx: Context) -> str | None:
     return party(ctx.args, tokens)
 
 
+# An email address inside a longer run of token characters: ``note=a.b@c.example``,
+# ``'%a.b@c.example%'`` (a SQL LIKE pattern), ``/a.b@c.example/``, ``key:a.b@c.example``. The
+# ledger keys an address by the whole run around its ``@`` (a unit ends only at whitespace,
+# quotes, brackets and ``,;!|\\^*```), so glued to other characters it is another key; the same
+# run URL-encoded once or twice (``%25a.b%40c.example%25``) decodes to such a run.
+_EMAIL_GLUED = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_UNIT_END = frozenset(" \t\r\n\"'<>()[]{},;!|\\^*`")
+_UNQUOTE_ROUNDS = 3
+
+
+def _glued_emails(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each email address of ``texts`` that is glued to other token characters (as written, or
+    after URL-decoding up to three times), on its own under its text's pointer, so that it is
+    matched as the address it is."""
+    out: list[tuple[str, str]] = []
+    for ptr, text in texts:
+        if "@" not in text and ("%" not in text or "40" not in text):
+            continue
+        seen = set()
+        for _ in range(_UNQUOTE_ROUNDS + 1):
+            if "@" in text:
+                for m in _EMAIL_GLUED.finditer(text):
+                    x, y = m.span()
+                    email = m.group().strip(".-+")
+                    glued = (x > 0 and text[x - 1] not in _UNIT_END) or (y < len(text) and text[y] not in _UNIT_END) or email != m.group()
+                    if glued and email not in seen:
+                        seen.add(email)
+                        out.append((ptr, email))
+            if "%" not in text:
+                break
+            decoded = unquote_plus(text)
+            if decoded == text:
+                break
+            text = decoded
+    return out
+
+
 def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
@@ -571,7 +608,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
         texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
-    matches = ledger.scan(texts, labels=None, untrusted=False)
+    matches = ledger.scan(texts + _glued_emails(texts), labels=None, untrusted=False)
     # A record about the one person the call writes to (a customer's own record, in a reply
     # to that customer) is theirs to read: its data in clear is not a leak to them.
     direct = [d for d in _open(ctx) if d.embedded is None]
