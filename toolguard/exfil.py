@@ -400,6 +400,36 @@ def _is_copied(ctx: Context, d: Dest, *, exact: bool = False) -> bool:
     return cache[key]
 
 
+def _own_sources(ctx: Context, d: Dest) -> frozenset[int]:
+    """The sources whose text holds this destination whole (as a whole token): a link in a
+    private calendar invite, a URL the user typed. Labelled data that such a source wrote
+    into the link itself (the meeting number of a dial-in link, copied whole from the invite)
+    goes to the link's own host only, as the link does."""
+    cache: dict[int, frozenset[int]] = ctx.__dict__.setdefault("_own_sources", {})
+    if id(d) not in cache:
+        ledger = ctx.view.ledger
+        assert d.dest is not None
+        forms = [d.dest.normalized, d.raw]
+        own = {m.source.index for m in ledger.origin(d.raw, forms=forms, whole=True, exact=True)}
+        trusted = ledger.sanctioned(d.raw, forms=forms, whole=True)
+        if trusted is not None:
+            own.add(trusted.index)
+        cache[id(d)] = frozenset(own)
+    return cache[id(d)]
+
+
+def _carried_labelled(ctx: Context, d: Dest, parts: Sequence[tuple[str, str]], copied: bool) -> list[Any]:
+    """Labelled matches in the data-bearing parts of a destination that the user did not say;
+    for a destination copied whole from the session, only those from a source that does not
+    hold it whole (what the source wrote into its own link is the link's)."""
+    ledger = ctx.view.ledger
+    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels and not _user_said(ledger, m)]
+    if copied and labelled:
+        own = _own_sources(ctx, d)
+        labelled = [m for m in labelled if m.source.index not in own]
+    return labelled
+
+
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
     """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
     assert d.dest is not None
@@ -414,9 +444,9 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
         return None
     # _is_copied looks the URL up as a whole value (a number it holds, such as the date the
     # user typed, does not make it seen); a copied URL with a long number in it is still
-    # judged part by part, as a second line: labelled data, and each blob seen as a whole in
-    # the session or not.
-    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels and not _user_said(ledger, m)]
+    # judged part by part, as a second line: labelled data from a source other than the one
+    # that wrote the link, and each blob seen as a whole in the session or not.
+    labelled = _carried_labelled(ctx, d, parts, copied)
     if labelled:
         labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
         src = labelled[0].source
@@ -525,8 +555,12 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind in _DATA_KINDS:
             parts = _data_parts(d)
-            if parts and d.dest.kind in _COPYABLE_KINDS and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
-                continue
+            if parts and d.dest.kind in _COPYABLE_KINDS and _is_copied(ctx, d, exact=True):
+                # With a long number in it, a copied link is judged part by part (as a second
+                # line): it names only itself when no labelled data in it comes from a source
+                # other than those that hold the link whole.
+                if not _has_long_number(d) or not _carried_labelled(ctx, d, parts, True):
+                    continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
 
