@@ -630,6 +630,27 @@ def _glued_emails(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+# A token (a run of letters, digits, ``-`` and ``_`` with a digit in it) short enough that only
+# its key finds it, not a guaranteed fingerprint: written backwards (``72109335P`` for a
+# passport number ``P53390127``) it is another key.
+_TOKEN_RUN = re.compile(r"(?<![\w\-])[\w\-]{8,42}(?![\w\-])")
+_DIGIT = re.compile(r"[0-9]").search
+
+
+def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tokens of each text from 8 to 42 characters with a digit in them, each reversed,
+    as one text (space-separated) under the text's pointer; longer runs are found reversed by
+    the fingerprints."""
+    out: list[tuple[str, str]] = []
+    for ptr, text in texts:
+        if _DIGIT(text) is None:
+            continue
+        rev = [t[::-1] for m in _TOKEN_RUN.finditer(text) if _DIGIT(t := m.group()) is not None and t != t[::-1]]
+        if rev:
+            out.append((ptr, " ".join(rev)))
+    return out
+
+
 def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
@@ -642,7 +663,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
         texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
-    matches = ledger.scan(texts + _glued_emails(texts), labels=None, untrusted=False)
+    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts), labels=None, untrusted=False)
     # A record about the one person the call writes to (a customer's own record, in a reply
     # to that customer) is theirs to read: its data in clear is not a leak to them.
     direct = [d for d in _open(ctx) if d.embedded is None]
