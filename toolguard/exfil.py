@@ -555,12 +555,12 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind in _DATA_KINDS:
             parts = _data_parts(d)
-            if parts and d.dest.kind in _COPYABLE_KINDS and _is_copied(ctx, d, exact=True):
-                # With a long number in it, a copied link is judged part by part (as a second
-                # line): it names only itself when no labelled data in it comes from a source
-                # other than those that hold the link whole.
-                if not _has_long_number(d) or not _carried_labelled(ctx, d, parts, True):
-                    continue
+            # With a long number in it, a copied link is judged part by part (as a second
+            # line): it names only itself when no labelled data in it comes from a source
+            # other than those that hold the link whole.
+            if (parts and d.dest.kind in _COPYABLE_KINDS and _is_copied(ctx, d, exact=True)
+                    and (not _has_long_number(d) or not _carried_labelled(ctx, d, parts, True))):
+                continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
 

@@ -777,7 +777,7 @@ ATTACKS_2: list[Sess] = [
 
 
 def _interleave(a: str, b: str) -> str:
-    return "".join(x + y for x, y in zip(a, b))
+    return "".join(x + y for x, y in zip(a, b, strict=False))  # the shorter one sets the length
 
 
 BENIGN_4: list[Sess] = [
