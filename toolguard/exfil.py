@@ -598,7 +598,8 @@ def _own_record_to(ctx: Context) -> str | None:
 # ledger keys an address by the whole run around its ``@`` (a unit ends only at whitespace,
 # quotes, brackets and ``,;!|\\^*```), so glued to other characters it is another key; the same
 # run URL-encoded once or twice (``%25a.b%40c.example%25``) decodes to such a run.
-_EMAIL_GLUED = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+")
+_LOCAL_REVERSED = re.compile(r"[\w.+\-]+")  # matched on the 64 characters before an ``@``, reversed
+_DOMAIN_HEAD = re.compile(r"[\w\-]+(?:\.[\w\-]+)+")
 _UNIT_END = frozenset(" \t\r\n\"'<>()[]{},;!|\\^*`")
 _UNQUOTE_ROUNDS = 3
 
@@ -611,16 +612,21 @@ def _glued_emails(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     for ptr, text in texts:
         if "@" not in text and ("%" not in text or "40" not in text):
             continue
-        seen = set()
+        seen: set[str] = set()
         for _ in range(_UNQUOTE_ROUNDS + 1):
-            if "@" in text:
-                for m in _EMAIL_GLUED.finditer(text):
-                    x, y = m.span()
-                    email = m.group().strip(".-+")
-                    glued = (x > 0 and text[x - 1] not in _UNIT_END) or (y < len(text) and text[y] not in _UNIT_END) or email != m.group()
-                    if glued and email not in seen:
+            p = text.find("@")
+            while p > 0:
+                local = _LOCAL_REVERSED.match(text[max(0, p - 64):p][::-1])
+                domain = _DOMAIN_HEAD.match(text, p + 1)
+                if local is not None and domain is not None:
+                    x, y = p - local.end(), domain.end()
+                    raw = text[x:y]
+                    email = raw.strip(".-+")
+                    glued = (x > 0 and text[x - 1] not in _UNIT_END) or (y < len(text) and text[y] not in _UNIT_END) or email != raw
+                    if glued and "@" in email and email not in seen:
                         seen.add(email)
                         out.append((ptr, email))
+                p = text.find("@", p + 1)
             if "%" not in text:
                 break
             decoded = unquote_plus(text)
@@ -633,7 +639,8 @@ def _glued_emails(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 # A token (a run of letters, digits, ``-`` and ``_`` with a digit in it) short enough that only
 # its key finds it, not a guaranteed fingerprint: written backwards (``72109335P`` for a
 # passport number ``P53390127``) it is another key.
-_TOKEN_RUN = re.compile(r"(?<![\w\-])[\w\-]{8,42}(?![\w\-])")
+_TOKEN_RUN = re.compile(r"[\w\-]{8,}")
+_TOKEN_MAX = 42
 _DIGIT = re.compile(r"[0-9]").search
 
 
@@ -645,7 +652,7 @@ def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     for ptr, text in texts:
         if _DIGIT(text) is None:
             continue
-        rev = [t[::-1] for m in _TOKEN_RUN.finditer(text) if _DIGIT(t := m.group()) is not None and t != t[::-1]]
+        rev = [t[::-1] for t in _TOKEN_RUN.findall(text) if len(t) <= _TOKEN_MAX and _DIGIT(t) is not None and t != t[::-1]]
         if rev:
             out.append((ptr, " ".join(rev)))
     return out
