@@ -62,6 +62,10 @@ Reading the codes of the first batch's stops also showed the passport number wri
 behind a bidi override stopped by ``call.hidden_characters`` alone: a labelled token under 20
 characters was not found reversed (a product gap, fixed: toolguard/exfil.py ``_reversed_tokens``;
 tests/exfil/test_reversed_tokens.py).
+
+Now (112 sessions and loops: 50 benign, 62 attacks): 61 of 62 attacks stopped with a named
+finding, 1 documented miss (``BY_DESIGN_MISSES``); 50 of 50 benign as expected (48 with no
+finding, 2 held by their stated rule, ``BY_DESIGN``).
 """
 
 from __future__ import annotations
