@@ -401,6 +401,36 @@ def _is_copied(ctx: Context, d: Dest, *, exact: bool = False) -> bool:
     return cache[key]
 
 
+def _own_sources(ctx: Context, d: Dest) -> frozenset[int]:
+    """The sources whose text holds this destination whole (as a whole token): a link in a
+    private calendar invite, a URL the user typed. Labelled data that such a source wrote
+    into the link itself (the meeting number of a dial-in link, copied whole from the invite)
+    goes to the link's own host only, as the link does."""
+    cache: dict[int, frozenset[int]] = ctx.__dict__.setdefault("_own_sources", {})
+    if id(d) not in cache:
+        ledger = ctx.view.ledger
+        assert d.dest is not None
+        forms = [d.dest.normalized, d.raw]
+        own = {m.source.index for m in ledger.origin(d.raw, forms=forms, whole=True, exact=True)}
+        trusted = ledger.sanctioned(d.raw, forms=forms, whole=True)
+        if trusted is not None:
+            own.add(trusted.index)
+        cache[id(d)] = frozenset(own)
+    return cache[id(d)]
+
+
+def _carried_labelled(ctx: Context, d: Dest, parts: Sequence[tuple[str, str]], copied: bool) -> list[Any]:
+    """Labelled matches in the data-bearing parts of a destination that the user did not say;
+    for a destination copied whole from the session, only those from a source that does not
+    hold it whole (what the source wrote into its own link is the link's)."""
+    ledger = ctx.view.ledger
+    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels and not _user_said(ledger, m)]
+    if copied and labelled:
+        own = _own_sources(ctx, d)
+        labelled = [m for m in labelled if m.source.index not in own]
+    return labelled
+
+
 def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | None:
     """Does this non-allowed URL carry session or packed data? (what, evidence) or None."""
     assert d.dest is not None
@@ -415,9 +445,9 @@ def _url_carries(ctx: Context, d: Dest) -> tuple[str, tuple[Evidence, ...]] | No
         return None
     # _is_copied looks the URL up as a whole value (a number it holds, such as the date the
     # user typed, does not make it seen); a copied URL with a long number in it is still
-    # judged part by part, as a second line: labelled data, and each blob seen as a whole in
-    # the session or not.
-    labelled = [m for m in ledger.scan([(d.pointer, t) for _, t in parts], labels=None, untrusted=False) if m.source.labels and not _user_said(ledger, m)]
+    # judged part by part, as a second line: labelled data from a source other than the one
+    # that wrote the link, and each blob seen as a whole in the session or not.
+    labelled = _carried_labelled(ctx, d, parts, copied)
     if labelled:
         labels = "/".join(sorted({lab for m in labelled for lab in m.source.labels}))
         src = labelled[0].source
@@ -526,7 +556,11 @@ def egress_texts(ctx: Context) -> list[tuple[str, str]]:
     for d in _open(ctx):
         if d.dest is not None and d.dest.kind in _DATA_KINDS:
             parts = _data_parts(d)
-            if parts and d.dest.kind in _COPYABLE_KINDS and not _has_long_number(d) and _is_copied(ctx, d, exact=True):
+            # With a long number in it, a copied link is judged part by part (as a second
+            # line): it names only itself when no labelled data in it comes from a source
+            # other than those that hold the link whole.
+            if (parts and d.dest.kind in _COPYABLE_KINDS and _is_copied(ctx, d, exact=True)
+                    and (not _has_long_number(d) or not _carried_labelled(ctx, d, parts, True))):
                 continue
             texts.extend((d.pointer, t) for _, t in parts)
     return texts
@@ -560,6 +594,71 @@ def _own_record_to(ctx: Context) -> str | None:
     return party(ctx.args, tokens)
 
 
+# An email address inside a longer run of token characters: ``note=a.b@c.example``,
+# ``'%a.b@c.example%'`` (a SQL LIKE pattern), ``/a.b@c.example/``, ``key:a.b@c.example``. The
+# ledger keys an address by the whole run around its ``@`` (a unit ends only at whitespace,
+# quotes, brackets and ``,;!|\\^*```), so glued to other characters it is another key; the same
+# run URL-encoded once or twice (``%25a.b%40c.example%25``) decodes to such a run.
+_LOCAL_REVERSED = re.compile(r"[\w.+\-]+")  # matched on the 64 characters before an ``@``, reversed
+_DOMAIN_HEAD = re.compile(r"[\w\-]+(?:\.[\w\-]+)+")
+_UNIT_END = frozenset(" \t\r\n\"'<>()[]{},;!|\\^*`")
+_UNQUOTE_ROUNDS = 3
+
+
+def _glued_emails(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each email address of ``texts`` that is glued to other token characters (as written, or
+    after URL-decoding up to three times), on its own under its text's pointer, so that it is
+    matched as the address it is."""
+    out: list[tuple[str, str]] = []
+    for ptr, text in texts:
+        if "@" not in text and ("%" not in text or "40" not in text):
+            continue
+        seen: set[str] = set()
+        for _ in range(_UNQUOTE_ROUNDS + 1):
+            p = text.find("@")
+            while p > 0:
+                local = _LOCAL_REVERSED.match(text[max(0, p - 64):p][::-1])
+                domain = _DOMAIN_HEAD.match(text, p + 1)
+                if local is not None and domain is not None:
+                    x, y = p - local.end(), domain.end()
+                    raw = text[x:y]
+                    email = raw.strip(".-+")
+                    glued = (x > 0 and text[x - 1] not in _UNIT_END) or (y < len(text) and text[y] not in _UNIT_END) or email != raw
+                    if glued and "@" in email and email not in seen:
+                        seen.add(email)
+                        out.append((ptr, email))
+                p = text.find("@", p + 1)
+            if "%" not in text:
+                break
+            decoded = unquote_plus(text)
+            if decoded == text:
+                break
+            text = decoded
+    return out
+
+
+# A token (a run of letters, digits, ``-`` and ``_`` with a digit in it) short enough that only
+# its key finds it, not a guaranteed fingerprint: written backwards (``72109335P`` for a
+# passport number ``P53390127``) it is another key.
+_TOKEN_RUN = re.compile(r"[\w\-]{8,}")
+_TOKEN_MAX = 42
+_DIGIT = re.compile(r"[0-9]").search
+
+
+def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The tokens of each text from 8 to 42 characters with a digit in them, each reversed,
+    as one text (space-separated) under the text's pointer; longer runs are found reversed by
+    the fingerprints."""
+    out: list[tuple[str, str]] = []
+    for ptr, text in texts:
+        if _DIGIT(text) is None:
+            continue
+        rev = [t[::-1] for t in _TOKEN_RUN.findall(text) if len(t) <= _TOKEN_MAX and _DIGIT(t) is not None and t != t[::-1]]
+        if rev:
+            out.append((ptr, " ".join(rev)))
+    return out
+
+
 def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
@@ -572,7 +671,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
         texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
-    matches = ledger.scan(texts, labels=None, untrusted=False)
+    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts), labels=None, untrusted=False)
     # A record about the one person the call writes to (a customer's own record, in a reply
     # to that customer) is theirs to read: its data in clear is not a leak to them.
     direct = [d for d in _open(ctx) if d.embedded is None]
