@@ -3067,16 +3067,32 @@ winnow_carried(const uint64_t *h, Py_ssize_t m, int w, int64_t *out)
         if (r >= j) {
             continue;
         }
+        /* the search: the minimum and its rightmost copy in one pass, counting the copies;
+         * a second pass only when there are several (the same k-gram twice in a window) */
         v = h[j];
+        r = j;
+        Py_ssize_t copies = 1;
         for (Py_ssize_t q = j + 1; q <= p; q++) {
-            v = h[q] < v ? h[q] : v;
+            uint64_t y = h[q];
+            if (y < v) {
+                v = y;
+                r = q;
+                copies = 1;
+            }
+            else if (y == v) {
+                r = q;
+                copies++;
+            }
+        }
+        if (copies == 1) {
+            if (r > last) {
+                out[n++] = last = r;
+            }
+            continue;
         }
         for (Py_ssize_t q = j; q <= p; q++) {
-            if (h[q] == v) {
-                r = q;
-                if (q > last) {
-                    out[n++] = last = q;
-                }
+            if (h[q] == v && q > last) {
+                out[n++] = last = q;
             }
         }
     }
@@ -3657,6 +3673,10 @@ done:
  *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
  *   sort_unique(keys, positions)       the distinct keys, sorted, with their first positions
  *   sort_run(keys, values)             keys and values in the stable order of the keys
+ *   ingest_fold(text, table, cache, image, prefix, prefix_pos, base, k, w)
+ *                                      a slice's fold, fingerprints, numbers and carry
+ *   key_run(fp_keys, fp_pos, token_keys, token_pos, offset)
+ *                                      a text's fingerprints and token keys as one sorted run
  */
 
 /* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
@@ -4248,6 +4268,341 @@ py_sort_run(PyObject *self, PyObject *args)
     return sort_pairs(args, 0);
 }
 
+/* ingest_fold(text, table, cache, image, prefix, prefix_pos, base, k, w)
+ *   -> None or (sp, index, hashes, positions, numbers, tail_codes, tail_positions)
+ *
+ * A slice of text's fold and its fingerprints in one call: latin_spaced(text, table, cache,
+ * image) (None when that is None: the caller's general path), then what latin_fp(sp, prefix,
+ * k, w) computes from it, with every position mapped to the text (TaintLedger._ingest_taint
+ * did that with numpy, through the fold's index map):
+ *
+ *   sp, index  latin_spaced's answer (index: bytes of intp, or None);
+ *   hashes     the winnowed k-gram hashes of prefix + sp without its spaces, mixed;
+ *   positions  the text position (int64) of each one's first code: base + the text index of
+ *              its byte of sp, or prefix_pos[i] for the i-th code of the prefix;
+ *   numbers    numbers() of sp without its spaces (the prefix left out), as (digits, text
+ *              position);
+ *   tail_*     the last (k - 1) + (w - 1) folded codes (bytes) and their text positions
+ *              (int64): the next slice's prefix and prefix_pos. */
+static PyObject *
+py_ingest_fold(PyObject *self, PyObject *args)
+{
+    PyObject *text, *cache, *image;
+    Py_buffer tv, pv, qv;
+    Py_ssize_t base;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "Uy*O!Oy*y*nii:ingest_fold", &text, &tv, &PyDict_Type, &cache, &image, &pv, &qv, &base, &k,
+                          &w)) {
+        return NULL;
+    }
+    PyObject *lat = NULL, *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
+    uint8_t *f = NULL;
+    uint32_t *fi = NULL;
+    int64_t *kept = NULL;
+    uint64_t *hs = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    if (qv.len != pv.len * 8) {
+        PyErr_SetString(PyExc_ValueError, "prefix_pos must hold one int64 per prefix code");
+        goto done;
+    }
+    if (check_kw(k, w) < 0) {
+        goto done;
+    }
+    lat = latin_spaced(text, tv.buf, cache, image);
+    if (!lat || lat == Py_None) {
+        result = lat;
+        lat = NULL;
+        goto done;
+    }
+    PyObject *spo = PyTuple_GET_ITEM(lat, 0), *ibo = PyTuple_GET_ITEM(lat, 1);
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(spo);
+    const Py_ssize_t *spi = ibo == Py_None ? NULL : (const Py_ssize_t *)PyBytes_AS_STRING(ibo);
+    const int64_t *ppos = qv.buf;
+    Py_ssize_t n = PyBytes_GET_SIZE(spo), np_ = pv.len;
+    if ((uint64_t)n >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "slice too long");
+        goto done;
+    }
+    f = PyMem_Malloc((size_t)(np_ + n) + 8);
+    fi = PyMem_Malloc(sizeof(uint32_t) * ((size_t)n + 4));
+    if (!f || !fi) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(f, pv.buf, (size_t)np_);
+    /* the folded codes: sp without its spaces, with the sp index of each (fi, from np_ on) */
+    uint8_t *fo = f + np_;
+    Py_ssize_t m = 0, i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint8_t b0 = s[i], b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
+        fo[m] = b0;
+        fi[m] = (uint32_t)i;
+        m += b0 != ' ';
+        fo[m] = b1;
+        fi[m] = (uint32_t)(i + 1);
+        m += b1 != ' ';
+        fo[m] = b2;
+        fi[m] = (uint32_t)(i + 2);
+        m += b2 != ' ';
+        fo[m] = b3;
+        fi[m] = (uint32_t)(i + 3);
+        m += b3 != ' ';
+    }
+    for (; i < n; i++) {
+        fo[m] = s[i];
+        fi[m] = (uint32_t)i;
+        m += s[i] != ' ';
+    }
+    Py_ssize_t nf = m; /* folded codes of this slice */
+    m += np_;          /* all folded codes */
+#define TEXT_POS(p) ((p) < np_ ? ppos[(p)] : (int64_t)base + (int64_t)(spi ? spi[fi[(p) - np_]] : (Py_ssize_t)fi[(p) - np_]))
+    Py_ssize_t nk = m - k + 1, got_total = 0;
+    if (nk > 0) {
+        Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
+        hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
+        kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
+        hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        if (!hs || !kept) {
+            PyErr_NoMemory();
+        }
+        if (!hs || !kept || !hb || !pb) {
+            goto done;
+        }
+        Codes c;
+        memset(&c, 0, sizeof(c));
+        c.u8 = f;
+        c.n = m;
+        for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
+            Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
+            Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+            Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
+            kgram_hashes(&c, a0, b0 - a0, k, hs);
+            Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
+            Py_ssize_t need = (got_total + got) * 8;
+            if (need > PyBytes_GET_SIZE(hb)) {
+                Py_ssize_t cap = 2 * need;
+                if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
+                    goto done;
+                }
+            }
+            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
+            int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+            for (Py_ssize_t t = 0; t < got; t++) {
+                Py_ssize_t p = a0 + kept[t];
+                if (p >= a && p < b) {
+                    ho[got_total] = hs[kept[t]] * HASH_MIX;
+                    po[got_total++] = TEXT_POS(p);
+                }
+            }
+        }
+        if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
+            goto done;
+        }
+    }
+    else {
+        hb = PyBytes_FromStringAndSize("", 0);
+        pb = PyBytes_FromStringAndSize("", 0);
+        if (!hb || !pb) {
+            goto done;
+        }
+    }
+    /* numbers of this slice's folded codes, at their text positions */
+    found = PyList_New(0);
+    if (!found || numbers_into(fo, nf, found, 0) < 0) {
+        goto done;
+    }
+    Py_ssize_t nn = PyList_GET_SIZE(found);
+    nums = PyList_New(nn);
+    if (!nums) {
+        goto done;
+    }
+    for (Py_ssize_t t = 0; t < nn; t++) {
+        PyObject *item = PyList_GET_ITEM(found, t);
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 1));
+        if (at < 0 || at >= nf) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "number out of the text");
+            }
+            goto done;
+        }
+        PyObject *pair = Py_BuildValue("(OL)", PyTuple_GET_ITEM(item, 0), (long long)TEXT_POS(np_ + at));
+        if (!pair) {
+            goto done;
+        }
+        PyList_SET_ITEM(nums, t, pair);
+    }
+    Py_ssize_t tail = (Py_ssize_t)(k - 1) + (w - 1);
+    Py_ssize_t t0 = m - tail > 0 ? m - tail : 0;
+    tc = PyBytes_FromStringAndSize((const char *)f + t0, m - t0);
+    tp = PyBytes_FromStringAndSize(NULL, (m - t0) * 8);
+    if (!tc || !tp) {
+        goto done;
+    }
+    int64_t *tpo = (int64_t *)PyBytes_AS_STRING(tp);
+    for (Py_ssize_t p = t0; p < m; p++) {
+        tpo[p - t0] = TEXT_POS(p);
+    }
+#undef TEXT_POS
+    result = PyTuple_Pack(7, spo, ibo, hb, pb, nums, tc, tp);
+done:
+    Py_XDECREF(lat);
+    Py_XDECREF(hb);
+    Py_XDECREF(pb);
+    Py_XDECREF(nums);
+    Py_XDECREF(found);
+    Py_XDECREF(tc);
+    Py_XDECREF(tp);
+    PyMem_Free(f);
+    PyMem_Free(fi);
+    PyMem_Free(hs);
+    PyMem_Free(kept);
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&pv);
+    PyBuffer_Release(&qv);
+    return result;
+}
+
+/* key_run(fp_keys, fp_pos, token_keys, token_pos, offset) -> (keys, values)
+ *
+ * What TaintLedger._ingest_taint adds to the index for one text, as one sorted run: the
+ * distinct fingerprints (fp_keys: uint64, fp_pos: int64; sort_unique's answer) and the
+ * distinct token keys (str; each at the position of its first occurrence in token_keys, its
+ * hash Python's hash() of the str, what taint._key_hashes gives), merged in the stable order
+ * of the hashes, fingerprints first on equal hashes: the order the index's stable sort gives
+ * the fingerprints followed by the tokens. values: position + offset, as uint32 (as
+ * numpy's astype(np.uint32) casts). */
+static PyObject *
+py_key_run(PyObject *self, PyObject *args)
+{
+    PyObject *ko, *po, *tk, *tpos;
+    Py_ssize_t offset;
+    if (!PyArg_ParseTuple(args, "OOO!O!n:key_run", &ko, &po, &PyList_Type, &tk, &PyList_Type, &tpos, &offset)) {
+        return NULL;
+    }
+    Py_buffer kv, pv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    if (items_get(po, &pv, 8, "positions") < 0) {
+        PyBuffer_Release(&kv);
+        return NULL;
+    }
+    PyObject *result = NULL, *seen = NULL, *kb = NULL, *vb = NULL;
+    uint64_t *fk1 = NULL, *fk2 = NULL, *th = NULL, *tk1 = NULL, *tk2 = NULL;
+    uint32_t *fi1 = NULL, *fi2 = NULL, *ti1 = NULL, *ti2 = NULL;
+    int64_t *tq = NULL;
+    Py_ssize_t n = kv.len / 8, nt = PyList_GET_SIZE(tk);
+    if (pv.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "keys and positions differ in length");
+        goto done;
+    }
+    if (PyList_GET_SIZE(tpos) != nt) {
+        PyErr_SetString(PyExc_ValueError, "token keys and positions differ in length");
+        goto done;
+    }
+    size_t sf = (size_t)(n > 0 ? n : 1), st = (size_t)(nt > 0 ? nt : 1);
+    fk1 = PyMem_Malloc(8 * sf);
+    fk2 = PyMem_Malloc(8 * sf);
+    fi1 = PyMem_Malloc(4 * sf);
+    fi2 = PyMem_Malloc(4 * sf);
+    th = PyMem_Malloc(8 * st);
+    tq = PyMem_Malloc(8 * st);
+    tk1 = PyMem_Malloc(8 * st);
+    tk2 = PyMem_Malloc(8 * st);
+    ti1 = PyMem_Malloc(4 * st);
+    ti2 = PyMem_Malloc(4 * st);
+    if (!fk1 || !fk2 || !fi1 || !fi2 || !th || !tq || !tk1 || !tk2 || !ti1 || !ti2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* the fingerprints: distinct, sorted, each at its first occurrence (sort_unique) */
+    if (stable_order(kv.buf, n, fk1, fi1, fk2, fi2) < 0) {
+        goto done;
+    }
+    Py_ssize_t nf = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i == 0 || fk1[i] != fk1[i - 1]) {
+            fk2[nf] = fk1[i];
+            fi2[nf++] = fi1[i];
+        }
+    }
+    /* the tokens: each distinct key once, at its first position, with its str hash */
+    seen = PySet_New(NULL);
+    if (!seen) {
+        goto done;
+    }
+    Py_ssize_t nu = 0;
+    for (Py_ssize_t i = 0; i < nt; i++) {
+        PyObject *key = PyList_GET_ITEM(tk, i);
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "token keys must be str");
+            goto done;
+        }
+        Py_hash_t h = PyObject_Hash(key);
+        if (h == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        Py_ssize_t before = PySet_GET_SIZE(seen);
+        if (PySet_Add(seen, key) < 0) {
+            goto done;
+        }
+        if (PySet_GET_SIZE(seen) == before) {
+            continue; /* a later occurrence */
+        }
+        long long at = PyLong_AsLongLong(PyList_GET_ITEM(tpos, i));
+        if (at == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        th[nu] = (uint64_t)h;
+        tq[nu++] = (int64_t)at;
+    }
+    if (stable_order(th, nu, tk1, ti1, tk2, ti2) < 0) {
+        goto done;
+    }
+    /* one run: the two merged, fingerprints first on equal keys */
+    kb = PyBytes_FromStringAndSize(NULL, (nf + nu) * 8);
+    vb = PyBytes_FromStringAndSize(NULL, (nf + nu) * 4);
+    if (!kb || !vb) {
+        goto done;
+    }
+    uint64_t *ko8 = (uint64_t *)PyBytes_AS_STRING(kb);
+    uint32_t *vo4 = (uint32_t *)PyBytes_AS_STRING(vb);
+    const int64_t *fpos = pv.buf;
+    Py_ssize_t a = 0, b = 0, o = 0;
+    while (a < nf || b < nu) {
+        if (b >= nu || (a < nf && fk2[a] <= tk1[b])) {
+            ko8[o] = fk2[a];
+            vo4[o++] = (uint32_t)(fpos[fi2[a++]] + offset);
+        }
+        else {
+            ko8[o] = tk1[b];
+            vo4[o++] = (uint32_t)(tq[ti1[b++]] + offset);
+        }
+    }
+    result = PyTuple_Pack(2, kb, vb);
+done:
+    Py_XDECREF(seen);
+    Py_XDECREF(kb);
+    Py_XDECREF(vb);
+    PyMem_Free(fk1);
+    PyMem_Free(fk2);
+    PyMem_Free(fi1);
+    PyMem_Free(fi2);
+    PyMem_Free(th);
+    PyMem_Free(tq);
+    PyMem_Free(tk1);
+    PyMem_Free(tk2);
+    PyMem_Free(ti1);
+    PyMem_Free(ti2);
+    PyBuffer_Release(&kv);
+    PyBuffer_Release(&pv);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -4276,6 +4631,8 @@ static PyMethodDef methods[] = {
     {"strict_utf8", py_strict_utf8, METH_VARARGS, "strict_ascii of a str's UTF-8 bytes, from the str (None on a lone surrogate)."},
     {"sort_unique", py_sort_unique, METH_VARARGS, "Distinct keys, sorted, each with its first position."},
     {"sort_run", py_sort_run, METH_VARARGS, "Keys and values in the stable order of the keys."},
+    {"ingest_fold", py_ingest_fold, METH_VARARGS, "A slice's spaced Latin fold, fingerprints, numbers and carry, at text positions."},
+    {"key_run", py_key_run, METH_VARARGS, "A text's distinct fingerprints and token keys as one sorted run for the index."},
     {NULL, NULL, 0, NULL},
 };
 
