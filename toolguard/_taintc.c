@@ -4268,6 +4268,177 @@ py_sort_run(PyObject *self, PyObject *args)
     return sort_pairs(args, 0);
 }
 
+/* The folded codes of a spaced fold: sp[0:n] without its spaces, written to fo (which has room
+ * for n + 16 bytes), 16 bytes of sp at a time. For each block b of 16 bytes of sp, blk[b] is
+ * the number of folded codes before it and keep[b] the bit mask of its non-spaces: what
+ * fold_sp_index() reads to map a folded index back to sp. Returns the number of folded codes.
+ * On x86-64 with SSSE3 (and POPCNT), each half block is packed by one byte shuffle (PACK8[mask]: the
+ * indices of the set bits of mask, then 0x80, which clears a byte); else byte by byte.
+ * fold_sp_index() reads PACK8 too: byte r of PACK8[mask] is the index of mask's r-th set bit
+ * (its low four bits). */
+static const uint64_t PACK8[256] = {
+    0x8080808080808080ULL, 0x8080808080808000ULL, 0x8080808080808001ULL, 0x8080808080800100ULL,
+    0x8080808080808002ULL, 0x8080808080800200ULL, 0x8080808080800201ULL, 0x8080808080020100ULL,
+    0x8080808080808003ULL, 0x8080808080800300ULL, 0x8080808080800301ULL, 0x8080808080030100ULL,
+    0x8080808080800302ULL, 0x8080808080030200ULL, 0x8080808080030201ULL, 0x8080808003020100ULL,
+    0x8080808080808004ULL, 0x8080808080800400ULL, 0x8080808080800401ULL, 0x8080808080040100ULL,
+    0x8080808080800402ULL, 0x8080808080040200ULL, 0x8080808080040201ULL, 0x8080808004020100ULL,
+    0x8080808080800403ULL, 0x8080808080040300ULL, 0x8080808080040301ULL, 0x8080808004030100ULL,
+    0x8080808080040302ULL, 0x8080808004030200ULL, 0x8080808004030201ULL, 0x8080800403020100ULL,
+    0x8080808080808005ULL, 0x8080808080800500ULL, 0x8080808080800501ULL, 0x8080808080050100ULL,
+    0x8080808080800502ULL, 0x8080808080050200ULL, 0x8080808080050201ULL, 0x8080808005020100ULL,
+    0x8080808080800503ULL, 0x8080808080050300ULL, 0x8080808080050301ULL, 0x8080808005030100ULL,
+    0x8080808080050302ULL, 0x8080808005030200ULL, 0x8080808005030201ULL, 0x8080800503020100ULL,
+    0x8080808080800504ULL, 0x8080808080050400ULL, 0x8080808080050401ULL, 0x8080808005040100ULL,
+    0x8080808080050402ULL, 0x8080808005040200ULL, 0x8080808005040201ULL, 0x8080800504020100ULL,
+    0x8080808080050403ULL, 0x8080808005040300ULL, 0x8080808005040301ULL, 0x8080800504030100ULL,
+    0x8080808005040302ULL, 0x8080800504030200ULL, 0x8080800504030201ULL, 0x8080050403020100ULL,
+    0x8080808080808006ULL, 0x8080808080800600ULL, 0x8080808080800601ULL, 0x8080808080060100ULL,
+    0x8080808080800602ULL, 0x8080808080060200ULL, 0x8080808080060201ULL, 0x8080808006020100ULL,
+    0x8080808080800603ULL, 0x8080808080060300ULL, 0x8080808080060301ULL, 0x8080808006030100ULL,
+    0x8080808080060302ULL, 0x8080808006030200ULL, 0x8080808006030201ULL, 0x8080800603020100ULL,
+    0x8080808080800604ULL, 0x8080808080060400ULL, 0x8080808080060401ULL, 0x8080808006040100ULL,
+    0x8080808080060402ULL, 0x8080808006040200ULL, 0x8080808006040201ULL, 0x8080800604020100ULL,
+    0x8080808080060403ULL, 0x8080808006040300ULL, 0x8080808006040301ULL, 0x8080800604030100ULL,
+    0x8080808006040302ULL, 0x8080800604030200ULL, 0x8080800604030201ULL, 0x8080060403020100ULL,
+    0x8080808080800605ULL, 0x8080808080060500ULL, 0x8080808080060501ULL, 0x8080808006050100ULL,
+    0x8080808080060502ULL, 0x8080808006050200ULL, 0x8080808006050201ULL, 0x8080800605020100ULL,
+    0x8080808080060503ULL, 0x8080808006050300ULL, 0x8080808006050301ULL, 0x8080800605030100ULL,
+    0x8080808006050302ULL, 0x8080800605030200ULL, 0x8080800605030201ULL, 0x8080060503020100ULL,
+    0x8080808080060504ULL, 0x8080808006050400ULL, 0x8080808006050401ULL, 0x8080800605040100ULL,
+    0x8080808006050402ULL, 0x8080800605040200ULL, 0x8080800605040201ULL, 0x8080060504020100ULL,
+    0x8080808006050403ULL, 0x8080800605040300ULL, 0x8080800605040301ULL, 0x8080060504030100ULL,
+    0x8080800605040302ULL, 0x8080060504030200ULL, 0x8080060504030201ULL, 0x8006050403020100ULL,
+    0x8080808080808007ULL, 0x8080808080800700ULL, 0x8080808080800701ULL, 0x8080808080070100ULL,
+    0x8080808080800702ULL, 0x8080808080070200ULL, 0x8080808080070201ULL, 0x8080808007020100ULL,
+    0x8080808080800703ULL, 0x8080808080070300ULL, 0x8080808080070301ULL, 0x8080808007030100ULL,
+    0x8080808080070302ULL, 0x8080808007030200ULL, 0x8080808007030201ULL, 0x8080800703020100ULL,
+    0x8080808080800704ULL, 0x8080808080070400ULL, 0x8080808080070401ULL, 0x8080808007040100ULL,
+    0x8080808080070402ULL, 0x8080808007040200ULL, 0x8080808007040201ULL, 0x8080800704020100ULL,
+    0x8080808080070403ULL, 0x8080808007040300ULL, 0x8080808007040301ULL, 0x8080800704030100ULL,
+    0x8080808007040302ULL, 0x8080800704030200ULL, 0x8080800704030201ULL, 0x8080070403020100ULL,
+    0x8080808080800705ULL, 0x8080808080070500ULL, 0x8080808080070501ULL, 0x8080808007050100ULL,
+    0x8080808080070502ULL, 0x8080808007050200ULL, 0x8080808007050201ULL, 0x8080800705020100ULL,
+    0x8080808080070503ULL, 0x8080808007050300ULL, 0x8080808007050301ULL, 0x8080800705030100ULL,
+    0x8080808007050302ULL, 0x8080800705030200ULL, 0x8080800705030201ULL, 0x8080070503020100ULL,
+    0x8080808080070504ULL, 0x8080808007050400ULL, 0x8080808007050401ULL, 0x8080800705040100ULL,
+    0x8080808007050402ULL, 0x8080800705040200ULL, 0x8080800705040201ULL, 0x8080070504020100ULL,
+    0x8080808007050403ULL, 0x8080800705040300ULL, 0x8080800705040301ULL, 0x8080070504030100ULL,
+    0x8080800705040302ULL, 0x8080070504030200ULL, 0x8080070504030201ULL, 0x8007050403020100ULL,
+    0x8080808080800706ULL, 0x8080808080070600ULL, 0x8080808080070601ULL, 0x8080808007060100ULL,
+    0x8080808080070602ULL, 0x8080808007060200ULL, 0x8080808007060201ULL, 0x8080800706020100ULL,
+    0x8080808080070603ULL, 0x8080808007060300ULL, 0x8080808007060301ULL, 0x8080800706030100ULL,
+    0x8080808007060302ULL, 0x8080800706030200ULL, 0x8080800706030201ULL, 0x8080070603020100ULL,
+    0x8080808080070604ULL, 0x8080808007060400ULL, 0x8080808007060401ULL, 0x8080800706040100ULL,
+    0x8080808007060402ULL, 0x8080800706040200ULL, 0x8080800706040201ULL, 0x8080070604020100ULL,
+    0x8080808007060403ULL, 0x8080800706040300ULL, 0x8080800706040301ULL, 0x8080070604030100ULL,
+    0x8080800706040302ULL, 0x8080070604030200ULL, 0x8080070604030201ULL, 0x8007060403020100ULL,
+    0x8080808080070605ULL, 0x8080808007060500ULL, 0x8080808007060501ULL, 0x8080800706050100ULL,
+    0x8080808007060502ULL, 0x8080800706050200ULL, 0x8080800706050201ULL, 0x8080070605020100ULL,
+    0x8080808007060503ULL, 0x8080800706050300ULL, 0x8080800706050301ULL, 0x8080070605030100ULL,
+    0x8080800706050302ULL, 0x8080070605030200ULL, 0x8080070605030201ULL, 0x8007060503020100ULL,
+    0x8080808007060504ULL, 0x8080800706050400ULL, 0x8080800706050401ULL, 0x8080070605040100ULL,
+    0x8080800706050402ULL, 0x8080070605040200ULL, 0x8080070605040201ULL, 0x8007060504020100ULL,
+    0x8080800706050403ULL, 0x8080070605040300ULL, 0x8080070605040301ULL, 0x8007060504030100ULL,
+    0x8080070605040302ULL, 0x8007060504030200ULL, 0x8007060504030201ULL, 0x0706050403020100ULL,
+};
+
+/* The number of set bits of a byte. */
+static const uint8_t POPCOUNT8[256] = {
+    0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4,
+    5, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5,
+    5, 6, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4,
+    5, 5, 6, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6,
+    5, 6, 6, 7, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4,
+    5, 4, 5, 5, 6, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5,
+    5, 6, 5, 6, 6, 7, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4,
+    5, 5, 6, 5, 6, 6, 7, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7, 4, 5, 5, 6, 5, 6, 6, 7,
+    5, 6, 6, 7, 6, 7, 7, 8,
+};
+
+static Py_ssize_t
+fold_pack_bytes(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t b = 0; 16 * b < n; b++) {
+        Py_ssize_t a = 16 * b, e = a + 16 < n ? a + 16 : n;
+        unsigned mask = 0;
+        blk[b] = (uint32_t)m;
+        for (Py_ssize_t i = a; i < e; i++) {
+            fo[m] = sp[i];
+            mask |= (unsigned)(sp[i] != ' ') << (i - a);
+            m += sp[i] != ' ';
+        }
+        keep[b] = (uint16_t)mask;
+    }
+    return m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <tmmintrin.h>
+__attribute__((target("ssse3,popcnt"))) static Py_ssize_t
+fold_pack_ssse3(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+    Py_ssize_t m = 0, b = 0;
+    const __m128i space = _mm_set1_epi8(' ');
+    for (; 16 * b + 16 <= n; b++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(sp + 16 * b));
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) & 0xFFFF;
+        unsigned lo = mask & 0xFF, hi = mask >> 8;
+        blk[b] = (uint32_t)m;
+        keep[b] = (uint16_t)mask;
+        __m128i plo = _mm_shuffle_epi8(v, _mm_cvtsi64_si128((long long)PACK8[lo]));
+        __m128i phi = _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_cvtsi64_si128((long long)PACK8[hi]));
+        _mm_storel_epi64((__m128i *)(fo + m), plo);
+        m += __builtin_popcount(lo);
+        _mm_storel_epi64((__m128i *)(fo + m), phi);
+        m += __builtin_popcount(hi);
+    }
+    if (16 * b < n) { /* the last, partial block */
+        Py_ssize_t m0 = m;
+        m += fold_pack_bytes(sp + 16 * b, n - 16 * b, fo + m, blk + b, keep + b);
+        blk[b] += (uint32_t)m0;
+    }
+    return m;
+}
+#endif
+
+static Py_ssize_t
+fold_pack(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (__builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt")) {
+        return fold_pack_ssse3(sp, n, fo, blk, keep);
+    }
+#endif
+    return fold_pack_bytes(sp, n, fo, blk, keep);
+}
+
+/* The sp index of folded code p (0 <= p < the count fold_pack returned), from the nb blocks
+ * fold_pack described. *at is the block to start from, updated: queries mostly come in
+ * increasing order, each resuming where the last stopped (a smaller one starts over). */
+static inline Py_ssize_t
+fold_sp_index(const uint32_t *blk, const uint16_t *keep, Py_ssize_t nb, Py_ssize_t *at, Py_ssize_t p)
+{
+    Py_ssize_t b = *at;
+    if (b >= nb || (Py_ssize_t)blk[b] > p) {
+        b = 0;
+    }
+    while (b + 1 < nb && (Py_ssize_t)blk[b + 1] <= p) {
+        b++;
+    }
+    *at = b;
+    /* the r-th non-space of the block (r counted from 0): in its low or its high half */
+    unsigned mask = keep[b], lo = mask & 0xFF;
+    Py_ssize_t r = p - (Py_ssize_t)blk[b];
+    int c = POPCOUNT8[lo];
+    if (r < c) {
+        return 16 * b + (Py_ssize_t)((PACK8[lo] >> (8 * r)) & 0x0F);
+    }
+    r -= c;
+    return 16 * b + 8 + (Py_ssize_t)((PACK8[mask >> 8] >> (8 * (r & 7))) & 0x0F);
+}
+
 /* ingest_fold(text, table, cache, image, prefix, prefix_pos, base, k, w)
  *   -> None or (sp, index, hashes, positions, numbers, tail_codes, tail_positions)
  *
@@ -4297,7 +4468,8 @@ py_ingest_fold(PyObject *self, PyObject *args)
     }
     PyObject *lat = NULL, *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
     uint8_t *f = NULL;
-    uint32_t *fi = NULL;
+    uint32_t *blk = NULL;
+    uint16_t *keep = NULL;
     int64_t *kept = NULL;
     uint64_t *hs = NULL;
     if (tv.len != 256) {
@@ -4326,39 +4498,22 @@ py_ingest_fold(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "slice too long");
         goto done;
     }
-    f = PyMem_Malloc((size_t)(np_ + n) + 8);
-    fi = PyMem_Malloc(sizeof(uint32_t) * ((size_t)n + 4));
-    if (!f || !fi) {
+    Py_ssize_t nb = (n + 15) / 16, at_b = 0;
+    f = PyMem_Malloc((size_t)(np_ + n) + 16);
+    blk = PyMem_Malloc(sizeof(uint32_t) * ((size_t)nb + 1));
+    keep = PyMem_Malloc(sizeof(uint16_t) * ((size_t)nb + 1));
+    if (!f || !blk || !keep) {
         PyErr_NoMemory();
         goto done;
     }
     memcpy(f, pv.buf, (size_t)np_);
-    /* the folded codes: sp without its spaces, with the sp index of each (fi, from np_ on) */
+    /* the folded codes: sp without its spaces, after the prefix */
     uint8_t *fo = f + np_;
-    Py_ssize_t m = 0, i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint8_t b0 = s[i], b1 = s[i + 1], b2 = s[i + 2], b3 = s[i + 3];
-        fo[m] = b0;
-        fi[m] = (uint32_t)i;
-        m += b0 != ' ';
-        fo[m] = b1;
-        fi[m] = (uint32_t)(i + 1);
-        m += b1 != ' ';
-        fo[m] = b2;
-        fi[m] = (uint32_t)(i + 2);
-        m += b2 != ' ';
-        fo[m] = b3;
-        fi[m] = (uint32_t)(i + 3);
-        m += b3 != ' ';
-    }
-    for (; i < n; i++) {
-        fo[m] = s[i];
-        fi[m] = (uint32_t)i;
-        m += s[i] != ' ';
-    }
-    Py_ssize_t nf = m; /* folded codes of this slice */
-    m += np_;          /* all folded codes */
-#define TEXT_POS(p) ((p) < np_ ? ppos[(p)] : (int64_t)base + (int64_t)(spi ? spi[fi[(p) - np_]] : (Py_ssize_t)fi[(p) - np_]))
+    Py_ssize_t nf = fold_pack(s, n, fo, blk, keep); /* folded codes of this slice */
+    Py_ssize_t m = np_ + nf;                        /* all folded codes */
+    /* the text position of folded code p */
+#define SP_INDEX(p) fold_sp_index(blk, keep, nb, &at_b, (p) - np_)
+#define TEXT_POS(p) ((p) < np_ ? ppos[(p)] : (int64_t)base + (int64_t)(spi ? spi[SP_INDEX(p)] : SP_INDEX(p)))
     Py_ssize_t nk = m - k + 1, got_total = 0;
     if (nk > 0) {
         Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
@@ -4447,6 +4602,7 @@ py_ingest_fold(PyObject *self, PyObject *args)
         tpo[p - t0] = TEXT_POS(p);
     }
 #undef TEXT_POS
+#undef SP_INDEX
     result = PyTuple_Pack(7, spo, ibo, hb, pb, nums, tc, tp);
 done:
     Py_XDECREF(lat);
@@ -4457,7 +4613,8 @@ done:
     Py_XDECREF(tc);
     Py_XDECREF(tp);
     PyMem_Free(f);
-    PyMem_Free(fi);
+    PyMem_Free(blk);
+    PyMem_Free(keep);
     PyMem_Free(hs);
     PyMem_Free(kept);
     PyBuffer_Release(&tv);

@@ -711,28 +711,8 @@ class _Index:
         if len(parts) == 1:
             keys, vals, ordered = parts[0]
             self._add_run(keys, vals, cap=False, ordered=ordered)
-        elif self.c is not None:
-            # A stable sort of the concatenated additions is a stable merge of each one
-            # sorted, older first on equal keys: merged pairwise (the core's merge keeps the
-            # newest _DUPS entries of a key at each step, which keeps the same entries as
-            # capping once at the end, as an entry dropped early has _DUPS newer ones).
-            runs: list[tuple[U64, U32]] = []
-            for k, v, ordered in parts:
-                if not ordered:
-                    kb, vb = self.c.sort_run(np.ascontiguousarray(k, dtype=np.uint64), np.ascontiguousarray(v, dtype=np.uint32))
-                    k, v = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
-                runs.append((k, v))
-            while len(runs) > 1:
-                merged: list[tuple[U64, U32]] = []
-                for i in range(0, len(runs) - 1, 2):
-                    (k1, v1), (k2, v2) = runs[i], runs[i + 1]
-                    kb, vb = self.c.merge(k1, v1, k2, v2, self._DUPS)
-                    merged.append((np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)))
-                if len(runs) % 2:
-                    merged.append(runs[-1])
-                runs = merged
-            self._add_run(runs[0][0], runs[0][1], cap=False, ordered=True)
         else:
+            # (a stable sort of the whole: pairwise merges of the sorted additions cost more)
             keys = np.concatenate([p[0] for p in parts])
             vals = np.concatenate([p[1] for p in parts])
             self._add_run(keys, vals, cap=True)
