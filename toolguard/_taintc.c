@@ -3105,16 +3105,32 @@ winnow_carried(const uint64_t *h, Py_ssize_t m, int w, int64_t *out)
         if (r >= j) {
             continue;
         }
+        /* the search: the minimum and its rightmost copy in one pass, counting the copies;
+         * a second pass only when there are several (the same k-gram twice in a window) */
         v = h[j];
+        r = j;
+        Py_ssize_t copies = 1;
         for (Py_ssize_t q = j + 1; q <= p; q++) {
-            v = h[q] < v ? h[q] : v;
+            uint64_t y = h[q];
+            if (y < v) {
+                v = y;
+                r = q;
+                copies = 1;
+            }
+            else if (y == v) {
+                r = q;
+                copies++;
+            }
+        }
+        if (copies == 1) {
+            if (r > last) {
+                out[n++] = last = r;
+            }
+            continue;
         }
         for (Py_ssize_t q = j; q <= p; q++) {
-            if (h[q] == v) {
-                r = q;
-                if (q > last) {
-                    out[n++] = last = q;
-                }
+            if (h[q] == v && q > last) {
+                out[n++] = last = q;
             }
         }
     }
@@ -3680,6 +3696,10 @@ done:
  *   strict_utf8(text, table, drop)     strict_ascii of text.encode("utf-8"), from the str
  *   sort_unique(keys, positions)       the distinct keys, sorted, with their first positions
  *   sort_run(keys, values)             keys and values in the stable order of the keys
+ *   ingest_fold(text, table, cache, image, prefix, prefix_pos, base, k, w)
+ *                                      a slice's fold, fingerprints, numbers and carry
+ *   key_run(fp_keys, fp_pos, token_keys, token_pos, offset)
+ *                                      a text's fingerprints and token keys as one sorted run
  */
 
 /* The UTF-8 length of a code point (a lone surrogate as surrogatepass writes it: 3). */
@@ -5344,6 +5364,499 @@ done:
     return result;
 }
 
+/* The folded codes of a spaced fold: sp[0:n] without its spaces, written to fo (which has room
+ * for n + 16 bytes), 16 bytes of sp at a time. For each block b of 16 bytes of sp, blk[b] is
+ * the number of folded codes before it and keep[b] the bit mask of its non-spaces: what
+ * fold_sp_index() reads to map a folded index back to sp. Returns the number of folded codes.
+ * On x86-64 with SSSE3 (and POPCNT), each half block is packed by one byte shuffle (PACK8[mask]: the
+ * indices of the set bits of mask, then 0x80, which clears a byte); else byte by byte.
+ * fold_sp_index() reads PACK8 too: byte r of PACK8[mask] is the index of mask's r-th set bit
+ * (its low four bits). */
+static const uint64_t PACK8[256] = {
+    0x8080808080808080ULL, 0x8080808080808000ULL, 0x8080808080808001ULL, 0x8080808080800100ULL,
+    0x8080808080808002ULL, 0x8080808080800200ULL, 0x8080808080800201ULL, 0x8080808080020100ULL,
+    0x8080808080808003ULL, 0x8080808080800300ULL, 0x8080808080800301ULL, 0x8080808080030100ULL,
+    0x8080808080800302ULL, 0x8080808080030200ULL, 0x8080808080030201ULL, 0x8080808003020100ULL,
+    0x8080808080808004ULL, 0x8080808080800400ULL, 0x8080808080800401ULL, 0x8080808080040100ULL,
+    0x8080808080800402ULL, 0x8080808080040200ULL, 0x8080808080040201ULL, 0x8080808004020100ULL,
+    0x8080808080800403ULL, 0x8080808080040300ULL, 0x8080808080040301ULL, 0x8080808004030100ULL,
+    0x8080808080040302ULL, 0x8080808004030200ULL, 0x8080808004030201ULL, 0x8080800403020100ULL,
+    0x8080808080808005ULL, 0x8080808080800500ULL, 0x8080808080800501ULL, 0x8080808080050100ULL,
+    0x8080808080800502ULL, 0x8080808080050200ULL, 0x8080808080050201ULL, 0x8080808005020100ULL,
+    0x8080808080800503ULL, 0x8080808080050300ULL, 0x8080808080050301ULL, 0x8080808005030100ULL,
+    0x8080808080050302ULL, 0x8080808005030200ULL, 0x8080808005030201ULL, 0x8080800503020100ULL,
+    0x8080808080800504ULL, 0x8080808080050400ULL, 0x8080808080050401ULL, 0x8080808005040100ULL,
+    0x8080808080050402ULL, 0x8080808005040200ULL, 0x8080808005040201ULL, 0x8080800504020100ULL,
+    0x8080808080050403ULL, 0x8080808005040300ULL, 0x8080808005040301ULL, 0x8080800504030100ULL,
+    0x8080808005040302ULL, 0x8080800504030200ULL, 0x8080800504030201ULL, 0x8080050403020100ULL,
+    0x8080808080808006ULL, 0x8080808080800600ULL, 0x8080808080800601ULL, 0x8080808080060100ULL,
+    0x8080808080800602ULL, 0x8080808080060200ULL, 0x8080808080060201ULL, 0x8080808006020100ULL,
+    0x8080808080800603ULL, 0x8080808080060300ULL, 0x8080808080060301ULL, 0x8080808006030100ULL,
+    0x8080808080060302ULL, 0x8080808006030200ULL, 0x8080808006030201ULL, 0x8080800603020100ULL,
+    0x8080808080800604ULL, 0x8080808080060400ULL, 0x8080808080060401ULL, 0x8080808006040100ULL,
+    0x8080808080060402ULL, 0x8080808006040200ULL, 0x8080808006040201ULL, 0x8080800604020100ULL,
+    0x8080808080060403ULL, 0x8080808006040300ULL, 0x8080808006040301ULL, 0x8080800604030100ULL,
+    0x8080808006040302ULL, 0x8080800604030200ULL, 0x8080800604030201ULL, 0x8080060403020100ULL,
+    0x8080808080800605ULL, 0x8080808080060500ULL, 0x8080808080060501ULL, 0x8080808006050100ULL,
+    0x8080808080060502ULL, 0x8080808006050200ULL, 0x8080808006050201ULL, 0x8080800605020100ULL,
+    0x8080808080060503ULL, 0x8080808006050300ULL, 0x8080808006050301ULL, 0x8080800605030100ULL,
+    0x8080808006050302ULL, 0x8080800605030200ULL, 0x8080800605030201ULL, 0x8080060503020100ULL,
+    0x8080808080060504ULL, 0x8080808006050400ULL, 0x8080808006050401ULL, 0x8080800605040100ULL,
+    0x8080808006050402ULL, 0x8080800605040200ULL, 0x8080800605040201ULL, 0x8080060504020100ULL,
+    0x8080808006050403ULL, 0x8080800605040300ULL, 0x8080800605040301ULL, 0x8080060504030100ULL,
+    0x8080800605040302ULL, 0x8080060504030200ULL, 0x8080060504030201ULL, 0x8006050403020100ULL,
+    0x8080808080808007ULL, 0x8080808080800700ULL, 0x8080808080800701ULL, 0x8080808080070100ULL,
+    0x8080808080800702ULL, 0x8080808080070200ULL, 0x8080808080070201ULL, 0x8080808007020100ULL,
+    0x8080808080800703ULL, 0x8080808080070300ULL, 0x8080808080070301ULL, 0x8080808007030100ULL,
+    0x8080808080070302ULL, 0x8080808007030200ULL, 0x8080808007030201ULL, 0x8080800703020100ULL,
+    0x8080808080800704ULL, 0x8080808080070400ULL, 0x8080808080070401ULL, 0x8080808007040100ULL,
+    0x8080808080070402ULL, 0x8080808007040200ULL, 0x8080808007040201ULL, 0x8080800704020100ULL,
+    0x8080808080070403ULL, 0x8080808007040300ULL, 0x8080808007040301ULL, 0x8080800704030100ULL,
+    0x8080808007040302ULL, 0x8080800704030200ULL, 0x8080800704030201ULL, 0x8080070403020100ULL,
+    0x8080808080800705ULL, 0x8080808080070500ULL, 0x8080808080070501ULL, 0x8080808007050100ULL,
+    0x8080808080070502ULL, 0x8080808007050200ULL, 0x8080808007050201ULL, 0x8080800705020100ULL,
+    0x8080808080070503ULL, 0x8080808007050300ULL, 0x8080808007050301ULL, 0x8080800705030100ULL,
+    0x8080808007050302ULL, 0x8080800705030200ULL, 0x8080800705030201ULL, 0x8080070503020100ULL,
+    0x8080808080070504ULL, 0x8080808007050400ULL, 0x8080808007050401ULL, 0x8080800705040100ULL,
+    0x8080808007050402ULL, 0x8080800705040200ULL, 0x8080800705040201ULL, 0x8080070504020100ULL,
+    0x8080808007050403ULL, 0x8080800705040300ULL, 0x8080800705040301ULL, 0x8080070504030100ULL,
+    0x8080800705040302ULL, 0x8080070504030200ULL, 0x8080070504030201ULL, 0x8007050403020100ULL,
+    0x8080808080800706ULL, 0x8080808080070600ULL, 0x8080808080070601ULL, 0x8080808007060100ULL,
+    0x8080808080070602ULL, 0x8080808007060200ULL, 0x8080808007060201ULL, 0x8080800706020100ULL,
+    0x8080808080070603ULL, 0x8080808007060300ULL, 0x8080808007060301ULL, 0x8080800706030100ULL,
+    0x8080808007060302ULL, 0x8080800706030200ULL, 0x8080800706030201ULL, 0x8080070603020100ULL,
+    0x8080808080070604ULL, 0x8080808007060400ULL, 0x8080808007060401ULL, 0x8080800706040100ULL,
+    0x8080808007060402ULL, 0x8080800706040200ULL, 0x8080800706040201ULL, 0x8080070604020100ULL,
+    0x8080808007060403ULL, 0x8080800706040300ULL, 0x8080800706040301ULL, 0x8080070604030100ULL,
+    0x8080800706040302ULL, 0x8080070604030200ULL, 0x8080070604030201ULL, 0x8007060403020100ULL,
+    0x8080808080070605ULL, 0x8080808007060500ULL, 0x8080808007060501ULL, 0x8080800706050100ULL,
+    0x8080808007060502ULL, 0x8080800706050200ULL, 0x8080800706050201ULL, 0x8080070605020100ULL,
+    0x8080808007060503ULL, 0x8080800706050300ULL, 0x8080800706050301ULL, 0x8080070605030100ULL,
+    0x8080800706050302ULL, 0x8080070605030200ULL, 0x8080070605030201ULL, 0x8007060503020100ULL,
+    0x8080808007060504ULL, 0x8080800706050400ULL, 0x8080800706050401ULL, 0x8080070605040100ULL,
+    0x8080800706050402ULL, 0x8080070605040200ULL, 0x8080070605040201ULL, 0x8007060504020100ULL,
+    0x8080800706050403ULL, 0x8080070605040300ULL, 0x8080070605040301ULL, 0x8007060504030100ULL,
+    0x8080070605040302ULL, 0x8007060504030200ULL, 0x8007060504030201ULL, 0x0706050403020100ULL,
+};
+
+/* The number of set bits of a byte. */
+static const uint8_t POPCOUNT8[256] = {
+    0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4,
+    5, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5,
+    5, 6, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4,
+    5, 5, 6, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6,
+    5, 6, 6, 7, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4,
+    5, 4, 5, 5, 6, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5,
+    5, 6, 5, 6, 6, 7, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4,
+    5, 5, 6, 5, 6, 6, 7, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7, 4, 5, 5, 6, 5, 6, 6, 7,
+    5, 6, 6, 7, 6, 7, 7, 8,
+};
+
+static Py_ssize_t
+fold_pack_bytes(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+    Py_ssize_t m = 0;
+    for (Py_ssize_t b = 0; 16 * b < n; b++) {
+        Py_ssize_t a = 16 * b, e = a + 16 < n ? a + 16 : n;
+        unsigned mask = 0;
+        blk[b] = (uint32_t)m;
+        for (Py_ssize_t i = a; i < e; i++) {
+            fo[m] = sp[i];
+            mask |= (unsigned)(sp[i] != ' ') << (i - a);
+            m += sp[i] != ' ';
+        }
+        keep[b] = (uint16_t)mask;
+    }
+    return m;
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#include <tmmintrin.h>
+__attribute__((target("ssse3,popcnt"))) static Py_ssize_t
+fold_pack_ssse3(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+    Py_ssize_t m = 0, b = 0;
+    const __m128i space = _mm_set1_epi8(' ');
+    for (; 16 * b + 16 <= n; b++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(sp + 16 * b));
+        unsigned mask = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) & 0xFFFF;
+        unsigned lo = mask & 0xFF, hi = mask >> 8;
+        blk[b] = (uint32_t)m;
+        keep[b] = (uint16_t)mask;
+        __m128i plo = _mm_shuffle_epi8(v, _mm_cvtsi64_si128((long long)PACK8[lo]));
+        __m128i phi = _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_cvtsi64_si128((long long)PACK8[hi]));
+        _mm_storel_epi64((__m128i *)(fo + m), plo);
+        m += __builtin_popcount(lo);
+        _mm_storel_epi64((__m128i *)(fo + m), phi);
+        m += __builtin_popcount(hi);
+    }
+    if (16 * b < n) { /* the last, partial block */
+        Py_ssize_t m0 = m;
+        m += fold_pack_bytes(sp + 16 * b, n - 16 * b, fo + m, blk + b, keep + b);
+        blk[b] += (uint32_t)m0;
+    }
+    return m;
+}
+#endif
+
+static Py_ssize_t
+fold_pack(const uint8_t *sp, Py_ssize_t n, uint8_t *fo, uint32_t *blk, uint16_t *keep)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    if (__builtin_cpu_supports("ssse3") && __builtin_cpu_supports("popcnt")) {
+        return fold_pack_ssse3(sp, n, fo, blk, keep);
+    }
+#endif
+    return fold_pack_bytes(sp, n, fo, blk, keep);
+}
+
+/* The sp index of folded code p (0 <= p < the count fold_pack returned), from the nb blocks
+ * fold_pack described. *at is the block to start from, updated: queries mostly come in
+ * increasing order, each resuming where the last stopped (a smaller one starts over). */
+static inline Py_ssize_t
+fold_sp_index(const uint32_t *blk, const uint16_t *keep, Py_ssize_t nb, Py_ssize_t *at, Py_ssize_t p)
+{
+    Py_ssize_t b = *at;
+    if (b >= nb || (Py_ssize_t)blk[b] > p) {
+        b = 0;
+    }
+    while (b + 1 < nb && (Py_ssize_t)blk[b + 1] <= p) {
+        b++;
+    }
+    *at = b;
+    /* the r-th non-space of the block (r counted from 0): in its low or its high half */
+    unsigned mask = keep[b], lo = mask & 0xFF;
+    Py_ssize_t r = p - (Py_ssize_t)blk[b];
+    int c = POPCOUNT8[lo];
+    if (r < c) {
+        return 16 * b + (Py_ssize_t)((PACK8[lo] >> (8 * r)) & 0x0F);
+    }
+    r -= c;
+    return 16 * b + 8 + (Py_ssize_t)((PACK8[mask >> 8] >> (8 * (r & 7))) & 0x0F);
+}
+
+/* ingest_fold(text, table, cache, image, prefix, prefix_pos, base, k, w)
+ *   -> None or (sp, index, hashes, positions, numbers, tail_codes, tail_positions)
+ *
+ * A slice of text's fold and its fingerprints in one call: latin_spaced(text, table, cache,
+ * image) (None when that is None: the caller's general path), then what latin_fp(sp, prefix,
+ * k, w) computes from it, with every position mapped to the text (TaintLedger._ingest_taint
+ * did that with numpy, through the fold's index map):
+ *
+ *   sp, index  latin_spaced's answer (index: bytes of intp, or None);
+ *   hashes     the winnowed k-gram hashes of prefix + sp without its spaces, mixed;
+ *   positions  the text position (int64) of each one's first code: base + the text index of
+ *              its byte of sp, or prefix_pos[i] for the i-th code of the prefix;
+ *   numbers    the numbers of sp (numbers_into(), which reads sp's spaces for the group
+ *              separators; the prefix left out), as (digits, text position);
+ *   tail_*     the last (k - 1) + (w - 1) folded codes (bytes) and their text positions
+ *              (int64): the next slice's prefix and prefix_pos. */
+static PyObject *
+py_ingest_fold(PyObject *self, PyObject *args)
+{
+    PyObject *text, *cache, *image;
+    Py_buffer tv, pv, qv;
+    Py_ssize_t base;
+    int k, w;
+    if (!PyArg_ParseTuple(args, "Uy*O!Oy*y*nii:ingest_fold", &text, &tv, &PyDict_Type, &cache, &image, &pv, &qv, &base, &k,
+                          &w)) {
+        return NULL;
+    }
+    PyObject *lat = NULL, *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *found = NULL, *tc = NULL, *tp = NULL;
+    uint8_t *f = NULL;
+    uint32_t *blk = NULL;
+    uint16_t *keep = NULL;
+    int64_t *kept = NULL;
+    uint64_t *hs = NULL;
+    if (tv.len != 256) {
+        PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
+        goto done;
+    }
+    if (qv.len != pv.len * 8) {
+        PyErr_SetString(PyExc_ValueError, "prefix_pos must hold one int64 per prefix code");
+        goto done;
+    }
+    if (check_kw(k, w) < 0) {
+        goto done;
+    }
+    lat = latin_spaced(text, tv.buf, cache, image);
+    if (!lat || lat == Py_None) {
+        result = lat;
+        lat = NULL;
+        goto done;
+    }
+    PyObject *spo = PyTuple_GET_ITEM(lat, 0), *ibo = PyTuple_GET_ITEM(lat, 1);
+    const uint8_t *s = (const uint8_t *)PyBytes_AS_STRING(spo);
+    const Py_ssize_t *spi = ibo == Py_None ? NULL : (const Py_ssize_t *)PyBytes_AS_STRING(ibo);
+    const int64_t *ppos = qv.buf;
+    Py_ssize_t n = PyBytes_GET_SIZE(spo), np_ = pv.len;
+    if ((uint64_t)n >= UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "slice too long");
+        goto done;
+    }
+    Py_ssize_t nb = (n + 15) / 16, at_b = 0;
+    f = PyMem_Malloc((size_t)(np_ + n) + 16);
+    blk = PyMem_Malloc(sizeof(uint32_t) * ((size_t)nb + 1));
+    keep = PyMem_Malloc(sizeof(uint16_t) * ((size_t)nb + 1));
+    if (!f || !blk || !keep) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memcpy(f, pv.buf, (size_t)np_);
+    /* the folded codes: sp without its spaces, after the prefix */
+    uint8_t *fo = f + np_;
+    Py_ssize_t nf = fold_pack(s, n, fo, blk, keep); /* folded codes of this slice */
+    Py_ssize_t m = np_ + nf;                        /* all folded codes */
+    /* the text position of folded code p */
+#define SP_INDEX(p) fold_sp_index(blk, keep, nb, &at_b, (p) - np_)
+#define TEXT_POS(p) ((p) < np_ ? ppos[(p)] : (int64_t)base + (int64_t)(spi ? spi[SP_INDEX(p)] : SP_INDEX(p)))
+    Py_ssize_t nk = m - k + 1, got_total = 0;
+    if (nk > 0) {
+        Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
+        hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
+        kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
+        hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+        if (!hs || !kept) {
+            PyErr_NoMemory();
+        }
+        if (!hs || !kept || !hb || !pb) {
+            goto done;
+        }
+        Codes c;
+        memset(&c, 0, sizeof(c));
+        c.u8 = f;
+        c.n = m;
+        for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
+            Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
+            Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+            Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
+            kgram_hashes(&c, a0, b0 - a0, k, hs);
+            Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
+            Py_ssize_t need = (got_total + got) * 8;
+            if (need > PyBytes_GET_SIZE(hb)) {
+                Py_ssize_t cap = 2 * need;
+                if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
+                    goto done;
+                }
+            }
+            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
+            int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+            for (Py_ssize_t t = 0; t < got; t++) {
+                Py_ssize_t p = a0 + kept[t];
+                if (p >= a && p < b) {
+                    ho[got_total] = hs[kept[t]] * HASH_MIX;
+                    po[got_total++] = TEXT_POS(p);
+                }
+            }
+        }
+        if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
+            goto done;
+        }
+    }
+    else {
+        hb = PyBytes_FromStringAndSize("", 0);
+        pb = PyBytes_FromStringAndSize("", 0);
+        if (!hb || !pb) {
+            goto done;
+        }
+    }
+    /* numbers of this slice, read from sp (its spaces decide the group separators), at their
+     * text positions */
+    found = PyList_New(0);
+    if (!found || numbers_into(s, n, found, NUM_AT_SPACED) < 0) {
+        goto done;
+    }
+    Py_ssize_t nn = PyList_GET_SIZE(found);
+    nums = PyList_New(nn);
+    if (!nums) {
+        goto done;
+    }
+    for (Py_ssize_t t = 0; t < nn; t++) {
+        PyObject *item = PyList_GET_ITEM(found, t);
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(item, 1));
+        if (at < 0 || at >= n) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "number out of the text");
+            }
+            goto done;
+        }
+        PyObject *pair = Py_BuildValue("(OL)", PyTuple_GET_ITEM(item, 0), (long long)base + (long long)(spi ? spi[at] : at));
+        if (!pair) {
+            goto done;
+        }
+        PyList_SET_ITEM(nums, t, pair);
+    }
+    Py_ssize_t tail = (Py_ssize_t)(k - 1) + (w - 1);
+    Py_ssize_t t0 = m - tail > 0 ? m - tail : 0;
+    tc = PyBytes_FromStringAndSize((const char *)f + t0, m - t0);
+    tp = PyBytes_FromStringAndSize(NULL, (m - t0) * 8);
+    if (!tc || !tp) {
+        goto done;
+    }
+    int64_t *tpo = (int64_t *)PyBytes_AS_STRING(tp);
+    for (Py_ssize_t p = t0; p < m; p++) {
+        tpo[p - t0] = TEXT_POS(p);
+    }
+#undef TEXT_POS
+#undef SP_INDEX
+    result = PyTuple_Pack(7, spo, ibo, hb, pb, nums, tc, tp);
+done:
+    Py_XDECREF(lat);
+    Py_XDECREF(hb);
+    Py_XDECREF(pb);
+    Py_XDECREF(nums);
+    Py_XDECREF(found);
+    Py_XDECREF(tc);
+    Py_XDECREF(tp);
+    PyMem_Free(f);
+    PyMem_Free(blk);
+    PyMem_Free(keep);
+    PyMem_Free(hs);
+    PyMem_Free(kept);
+    PyBuffer_Release(&tv);
+    PyBuffer_Release(&pv);
+    PyBuffer_Release(&qv);
+    return result;
+}
+
+/* key_run(fp_keys, fp_pos, token_keys, token_pos, offset) -> (keys, values)
+ *
+ * What TaintLedger._ingest_taint adds to the index for one text, as one sorted run: the
+ * distinct fingerprints (fp_keys: uint64, fp_pos: int64; sort_unique's answer) and the
+ * distinct token keys (str; each at the position of its first occurrence in token_keys, its
+ * hash Python's hash() of the str, what taint._key_hashes gives), merged in the stable order
+ * of the hashes, fingerprints first on equal hashes: the order the index's stable sort gives
+ * the fingerprints followed by the tokens. values: position + offset, as uint32 (as
+ * numpy's astype(np.uint32) casts). */
+static PyObject *
+py_key_run(PyObject *self, PyObject *args)
+{
+    PyObject *ko, *po, *tk, *tpos;
+    Py_ssize_t offset;
+    if (!PyArg_ParseTuple(args, "OOO!O!n:key_run", &ko, &po, &PyList_Type, &tk, &PyList_Type, &tpos, &offset)) {
+        return NULL;
+    }
+    Py_buffer kv, pv;
+    if (items_get(ko, &kv, 8, "keys") < 0) {
+        return NULL;
+    }
+    if (items_get(po, &pv, 8, "positions") < 0) {
+        PyBuffer_Release(&kv);
+        return NULL;
+    }
+    PyObject *result = NULL, *seen = NULL, *kb = NULL, *vb = NULL;
+    uint64_t *fk1 = NULL, *fk2 = NULL, *th = NULL, *tk1 = NULL, *tk2 = NULL;
+    uint32_t *fi1 = NULL, *fi2 = NULL, *ti1 = NULL, *ti2 = NULL;
+    int64_t *tq = NULL;
+    Py_ssize_t n = kv.len / 8, nt = PyList_GET_SIZE(tk);
+    if (pv.len / 8 != n) {
+        PyErr_SetString(PyExc_ValueError, "keys and positions differ in length");
+        goto done;
+    }
+    if (PyList_GET_SIZE(tpos) != nt) {
+        PyErr_SetString(PyExc_ValueError, "token keys and positions differ in length");
+        goto done;
+    }
+    size_t sf = (size_t)(n > 0 ? n : 1), st = (size_t)(nt > 0 ? nt : 1);
+    fk1 = PyMem_Malloc(8 * sf);
+    fk2 = PyMem_Malloc(8 * sf);
+    fi1 = PyMem_Malloc(4 * sf);
+    fi2 = PyMem_Malloc(4 * sf);
+    th = PyMem_Malloc(8 * st);
+    tq = PyMem_Malloc(8 * st);
+    tk1 = PyMem_Malloc(8 * st);
+    tk2 = PyMem_Malloc(8 * st);
+    ti1 = PyMem_Malloc(4 * st);
+    ti2 = PyMem_Malloc(4 * st);
+    if (!fk1 || !fk2 || !fi1 || !fi2 || !th || !tq || !tk1 || !tk2 || !ti1 || !ti2) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    /* the fingerprints: distinct, sorted, each at its first occurrence (sort_unique) */
+    if (stable_order(kv.buf, n, fk1, fi1, fk2, fi2) < 0) {
+        goto done;
+    }
+    Py_ssize_t nf = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (i == 0 || fk1[i] != fk1[i - 1]) {
+            fk2[nf] = fk1[i];
+            fi2[nf++] = fi1[i];
+        }
+    }
+    /* the tokens: each distinct key once, at its first position, with its str hash */
+    seen = PySet_New(NULL);
+    if (!seen) {
+        goto done;
+    }
+    Py_ssize_t nu = 0;
+    for (Py_ssize_t i = 0; i < nt; i++) {
+        PyObject *key = PyList_GET_ITEM(tk, i);
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "token keys must be str");
+            goto done;
+        }
+        Py_hash_t h = PyObject_Hash(key);
+        if (h == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        Py_ssize_t before = PySet_GET_SIZE(seen);
+        if (PySet_Add(seen, key) < 0) {
+            goto done;
+        }
+        if (PySet_GET_SIZE(seen) == before) {
+            continue; /* a later occurrence */
+        }
+        long long at = PyLong_AsLongLong(PyList_GET_ITEM(tpos, i));
+        if (at == -1 && PyErr_Occurred()) {
+            goto done;
+        }
+        th[nu] = (uint64_t)h;
+        tq[nu++] = (int64_t)at;
+    }
+    if (stable_order(th, nu, tk1, ti1, tk2, ti2) < 0) {
+        goto done;
+    }
+    /* one run: the two merged, fingerprints first on equal keys */
+    kb = PyBytes_FromStringAndSize(NULL, (nf + nu) * 8);
+    vb = PyBytes_FromStringAndSize(NULL, (nf + nu) * 4);
+    if (!kb || !vb) {
+        goto done;
+    }
+    uint64_t *ko8 = (uint64_t *)PyBytes_AS_STRING(kb);
+    uint32_t *vo4 = (uint32_t *)PyBytes_AS_STRING(vb);
+    const int64_t *fpos = pv.buf;
+    Py_ssize_t a = 0, b = 0, o = 0;
+    while (a < nf || b < nu) {
+        if (b >= nu || (a < nf && fk2[a] <= tk1[b])) {
+            ko8[o] = fk2[a];
+            vo4[o++] = (uint32_t)(fpos[fi2[a++]] + offset);
+        }
+        else {
+            ko8[o] = tk1[b];
+            vo4[o++] = (uint32_t)(tq[ti1[b++]] + offset);
+        }
+    }
+    result = PyTuple_Pack(2, kb, vb);
+done:
+    Py_XDECREF(seen);
+    Py_XDECREF(kb);
+    Py_XDECREF(vb);
+    PyMem_Free(fk1);
+    PyMem_Free(fk2);
+    PyMem_Free(fi1);
+    PyMem_Free(fi2);
+    PyMem_Free(th);
+    PyMem_Free(tq);
+    PyMem_Free(tk1);
+    PyMem_Free(tk2);
+    PyMem_Free(ti1);
+    PyMem_Free(ti2);
+    PyBuffer_Release(&kv);
+    PyBuffer_Release(&pv);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -5376,6 +5889,8 @@ static PyMethodDef methods[] = {
     {"sha256_hex", py_sha256_hex, METH_VARARGS, "SHA-256 (HMAC-SHA-256 with a key) of bytes, as hex (audit)."},
     {"stamp_text", py_stamp_text, METH_O, "The audit timestamp of a float time."},
     {"sha_extensions", py_sha_extensions, METH_NOARGS, "Does SHA-256 here run on the CPU's SHA extensions? (audit)"},
+    {"ingest_fold", py_ingest_fold, METH_VARARGS, "A slice's spaced Latin fold, fingerprints, numbers and carry, at text positions."},
+    {"key_run", py_key_run, METH_VARARGS, "A text's distinct fingerprints and token keys as one sorted run for the index."},
     {NULL, NULL, 0, NULL},
 };
 

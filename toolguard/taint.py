@@ -344,7 +344,6 @@ _POW = _powers(_B, _TABLE)
 _INV = _powers(_B_INV, _TABLE)
 _EMPTY_U64 = np.zeros(0, dtype=np.uint64)
 _EMPTY_IDX = np.zeros(0, dtype=np.intp)
-_EMPTY_U8 = np.zeros(0, dtype=np.uint8)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _ZERO_IDX = np.zeros(1, dtype=np.intp)
 _TRUE = np.ones(1, dtype=bool)
@@ -677,27 +676,29 @@ class _Index:
         # sorted into a run in one go when the buffer fills or before anything reads the
         # index (lookup, eviction, rebase all flush first): a run merge per addition would
         # cost more than the addition itself.
-        self.pending: list[tuple[U64, U32]] = []
+        self.pending: list[tuple[U64, U32, bool]] = []  # (keys, values, already sorted)
         self.pending_n = 0
         self.pending_bytes = 0
 
     def __bool__(self) -> bool:
         return bool(self.runs) or self.pending_n > 0
 
-    def add(self, keys: U64, vals: U32) -> None:
+    def add(self, keys: U64, vals: U32, *, ordered: bool = False) -> None:
+        """Add entries; ``ordered``: the keys are already in increasing order (a stable sort
+        would leave them as they are)."""
         if keys.shape[0] == 0:
             return
         if keys.shape[0] + self.pending_n <= self._PENDING:
-            self.pending.append((keys, vals))
+            self.pending.append((keys, vals, ordered))
             self.pending_n += keys.shape[0]
             # the two arrays (with their headers) and a list slot
             self.pending_bytes += keys.nbytes + vals.nbytes + 232
             return
         if not self.pending:
-            self._add_run(keys, vals, cap=False)
+            self._add_run(keys, vals, cap=False, ordered=ordered)
             return
         # the buffer and this addition become one run
-        self.pending.append((keys, vals))
+        self.pending.append((keys, vals, ordered))
         self.pending_n += keys.shape[0]
         self.flush()
 
@@ -707,17 +708,21 @@ class _Index:
             return
         parts = self.pending
         if len(parts) == 1:
-            keys, vals = parts[0]
+            keys, vals, ordered = parts[0]
+            self._add_run(keys, vals, cap=False, ordered=ordered)
         else:
+            # (a stable sort of the whole: pairwise merges of the sorted additions cost more)
             keys = np.concatenate([p[0] for p in parts])
             vals = np.concatenate([p[1] for p in parts])
-        self._add_run(keys, vals, cap=len(parts) > 1)
+            self._add_run(keys, vals, cap=True)
         self.pending = []
         self.pending_n = 0
         self.pending_bytes = 0
 
-    def _add_run(self, keys: U64, vals: U32, *, cap: bool) -> None:
-        if self.c is not None:
+    def _add_run(self, keys: U64, vals: U32, *, cap: bool, ordered: bool = False) -> None:
+        if ordered:
+            pass  # already in the stable order
+        elif self.c is not None:
             # the same stable order (counting and insertion sorts in C)
             kb, vb = self.c.sort_run(np.ascontiguousarray(keys, dtype=np.uint64), np.ascontiguousarray(vals, dtype=np.uint32))
             keys, vals = np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32)
@@ -1899,31 +1904,34 @@ class TaintLedger:
                 cut = text.find(" ", end, end + 4096)
                 end = cut if cut >= 0 else end
             part = text[pos:end]
-            lat = N.latin_spaced_map(part, self._c)
-            fast = None  # the C core's one pass over a Latin slice (see below)
-            if lat is not None and self._c is not None:
-                if carry_codes is None:
-                    fast = b""
-                elif carry_codes.shape[0] == 0 or int(carry_codes.max()) < 0x100:
-                    fast = carry_codes.astype(np.uint8).tobytes()
-            if lat is not None and fast is not None:
-                # mostly-Latin text with the C core: tokens below, then one call for the
-                # fingerprints, the numbers and the carry, straight from the spaced fold
-                sp, sp_to_orig = lat
-                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
-                sp_str = ""
-                codes: npt.NDArray[np.integer] = _EMPTY_U8
-                idx = _EMPTY_IDX
-                spaced: bytes | None = None
-            elif lat is not None:
+            lat: tuple[bytes, IntP | None] | None = None
+            if self._c is not None and (carry_codes is None or carry_codes.shape[0] == 0 or int(carry_codes.max()) < 0x100):
+                # mostly-Latin text with the C core: the fold, the fingerprints, the numbers
+                # and the carry in one call, at text positions (None: not Latin)
+                prefix = b"" if carry_codes is None else carry_codes.astype(np.uint8).tobytes()
+                prefix_pos = b"" if carry_idx is None else carry_idx.astype(np.int64).tobytes()
+                fold = self._c.ingest_fold(part, N._ASCII_SPACED_MARKED, N._SUB_CACHE[True], N._spaced_image, prefix, prefix_pos, pos, k, w)
+                if fold is not None:
+                    sp, ib, hb, pb, nums, tail_c, tail_p = fold
+                    self._slice_tokens(sp, "", np.frombuffer(sp, dtype=np.uint8), np.frombuffer(ib, dtype=np.intp) if ib is not None else None, pos, untrusted, labelled, token_keys, token_pos)
+                    keys.append(np.frombuffer(hb, dtype=np.uint64))
+                    vals.append(np.frombuffer(pb, dtype=np.int64))
+                    self._number_tokens([key for key, _ in nums], [at for _, at in nums], untrusted, labelled, token_keys, token_pos)
+                    carry_codes = np.frombuffer(tail_c, dtype=np.uint8).astype(np.uint32)
+                    carry_idx = np.frombuffer(tail_p, dtype=np.int64)
+                    pos = end
+                    continue
+            else:
+                lat = N.latin_spaced_map(part, self._c)
+            if lat is not None:
                 # mostly-Latin text: bytes all the way, positions kept (or mapped by idx0)
                 sp, idx0 = lat
-                sp_codes = np.frombuffer(sp, dtype=np.uint8)
+                sp_codes: npt.NDArray[np.integer] = np.frombuffer(sp, dtype=np.uint8)
                 # (the C core reads the units from the codes: the text is for numpy's path)
                 sp_str = sp.decode("ascii") if self._c is None else ""
                 folded_latin = sp.translate(None, b" ")
-                spaced = sp
-                codes = np.frombuffer(folded_latin, dtype=np.uint8)
+                spaced: bytes | None = sp
+                codes: npt.NDArray[np.integer] = np.frombuffer(folded_latin, dtype=np.uint8)
                 idx = np.flatnonzero(sp_codes != 0x20)
                 if idx0 is not None:
                     idx = idx0[idx]
@@ -1936,62 +1944,13 @@ class TaintLedger:
                 idx = sp_idx[keep]
                 sp_to_orig = sp_idx
                 spaced = sp_codes.tobytes() if sp_codes.dtype == np.uint8 else None
-            id_min = self.id_min if untrusted else self.token_min
-            keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
-            if untrusted:
-                keys_here += _names(sp if lat is not None else None, sp_str)
-            # (the order of keys matters within a namespace only: the first position of a
-            # key is the one kept)
-            new_keys: list[str] = []
-            ats: list[int] = []
-            if untrusted:
-                new_keys = [_NS_DEST + key for key, _, _ in keys_here]
-                ats = [at for _, _, at in keys_here]
-            if labelled:
-                tmin = self.token_min
-                secret = [(key, at) for key, kind, at in keys_here if (kind == "id" and len(key) >= tmin) or kind in _CONTACT_KINDS]
-                secret += [(cut, at) for key, kind, at in keys_here if kind == "email" for cut in _email_cuts(key)]
-                self._contact_tokens += sum(1 for key, _ in secret if not _IDCHARS(key))
-                new_keys += [_NS_SECRET + key for key, _ in secret]
-                ats += [at for _, at in secret]
-                self._secret_tokens += len(secret)
-            if ats:
-                where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
-                token_keys += new_keys
-                token_pos += [p0 + pos for p0 in where]
-            if fast is not None:
-                assert self._c is not None and lat is not None
-                hb, pb, nums, tail_c, tail_p = self._c.latin_fp(lat[0], fast, k, w)
-                prefix = len(fast)
-                at_fp = np.frombuffer(pb, dtype=np.int64)
-                keys.append(np.frombuffer(hb, dtype=np.uint64))
-                vals.append(self._slice_positions(at_fp, sp_to_orig, pos, carry_idx, prefix))
-                carry_codes = np.frombuffer(tail_c, dtype=np.uint8).astype(np.uint32)
-                carry_idx = self._slice_positions(np.frombuffer(tail_p, dtype=np.int64), sp_to_orig, pos, carry_idx, prefix)
-                if nums:
-                    at_n = np.array([at for _, at in nums], dtype=np.int64)
-                    where = self._slice_positions(at_n, sp_to_orig, pos, None, 0).tolist()
-                    if untrusted:
-                        token_keys += [_NS_DEST + key for key, _ in nums]
-                        token_pos += where
-                    if labelled:
-                        token_keys += [_NS_SECRET + key for key, _ in nums]
-                        token_pos += where
-                        self._secret_tokens += len(nums)
-                pos = end
-                continue
+            self._slice_tokens(sp if lat is not None else None, sp_str, sp_codes, sp_to_orig, pos, untrusted, labelled, token_keys, token_pos)
             # (read from the spaced fold, offsets in the folded codes: its spaces decide which
             # "," and "'" separate digit groups)
             nums = _numbers("", spaced, self._c) if spaced is not None else _numbers(sp_str)
             if nums:
                 where = (idx[np.array([at for _, at in nums], dtype=np.intp)] + pos).tolist()
-                if untrusted:
-                    token_keys += [_NS_DEST + key for key, _ in nums]
-                    token_pos += where
-                if labelled:
-                    token_keys += [_NS_SECRET + key for key, _ in nums]
-                    token_pos += where
-                    self._secret_tokens += len(nums)
+                self._number_tokens([key for key, _ in nums], where, untrusted, labelled, token_keys, token_pos)
             # (idx stays relative to the slice: pos is added to what is kept)
             if carry_codes is not None and carry_idx is not None:
                 codes = np.concatenate((carry_codes, codes))
@@ -2008,6 +1967,14 @@ class TaintLedger:
             return 0
         hashes = np.concatenate(keys) if len(keys) > 1 else keys[0] if keys else _EMPTY_U64
         positions = np.concatenate(vals) if len(vals) > 1 else vals[0] if vals else _EMPTY_I64
+        if self._c is not None:
+            # the distinct fingerprints and token keys, hashed, deduplicated and merged into
+            # one sorted run by the core (the same entries as below, in the index's order)
+            kb, vb = self._c.key_run(np.ascontiguousarray(hashes, dtype=np.uint64), np.ascontiguousarray(positions, dtype=np.int64), token_keys, token_pos, start - self._base)
+            if not kb:
+                return 0
+            self._index.add(np.frombuffer(kb, dtype=np.uint64), np.frombuffer(vb, dtype=np.uint32), ordered=True)
+            return len(kb) // 8
         if hashes.shape[0]:
             # one entry per distinct k-gram per source (repetitive text would otherwise blow
             # up), at its first position; sorted, which the index needs
@@ -2026,21 +1993,56 @@ class TaintLedger:
         self._index.add(hashes, (positions + (start - self._base)).astype(np.uint32))
         return int(hashes.shape[0])
 
-    @staticmethod
-    def _slice_positions(
-        at: npt.NDArray[np.int64], sp_to_orig: IntP | None, pos: int, carry_idx: IntP | None, prefix: int
-    ) -> npt.NDArray[np.int64]:
-        """Text positions of positions in a slice's spaced fold (``latin_fp``'s convention:
-        ``-prefix .. -1`` are the carried codes, whose text positions are ``carry_idx``)."""
-        if prefix and at.shape[0] and int(at.min()) < 0:
-            assert carry_idx is not None
-            neg = at < 0
-            out = np.empty(at.shape[0], dtype=np.int64)
-            out[neg] = carry_idx[at[neg] + prefix]
-            rest = at[~neg]
-            out[~neg] = (sp_to_orig[rest] if sp_to_orig is not None else rest) + pos
-            return out
-        return (sp_to_orig[at] if sp_to_orig is not None else at) + pos
+    def _slice_tokens(
+        self,
+        sp: bytes | None,
+        sp_str: str,
+        sp_codes: npt.NDArray[np.integer],
+        sp_to_orig: IntP | None,
+        pos: int,
+        untrusted: bool,
+        labelled: bool,
+        token_keys: list[str],
+        token_pos: list[int],
+    ) -> None:
+        """Append the token keys of one slice's spaced fold (``sp``: its bytes when Latin, with
+        ``sp_to_orig`` the text index of each; ``pos``: the slice's start) and their text
+        positions: destination keys of untrusted text, secret keys of labelled text."""
+        id_min = self.id_min if untrusted else self.token_min
+        keys_here = _text_keys(sp_str, sp_codes, strict_mode=False, token_min=id_min, parents=True, ids_only=not untrusted, c=self._c)
+        if untrusted:
+            keys_here += _names(sp, sp_str)
+        # (the order of keys matters within a namespace only: the first position of a
+        # key is the one kept)
+        new_keys: list[str] = []
+        ats: list[int] = []
+        if untrusted:
+            new_keys = [_NS_DEST + key for key, _, _ in keys_here]
+            ats = [at for _, _, at in keys_here]
+        if labelled:
+            tmin = self.token_min
+            secret = [(key, at) for key, kind, at in keys_here if (kind == "id" and len(key) >= tmin) or kind in _CONTACT_KINDS]
+            secret += [(cut, at) for key, kind, at in keys_here if kind == "email" for cut in _email_cuts(key)]
+            self._contact_tokens += sum(1 for key, _ in secret if not _IDCHARS(key))
+            new_keys += [_NS_SECRET + key for key, _ in secret]
+            ats += [at for _, at in secret]
+            self._secret_tokens += len(secret)
+        if ats:
+            where = sp_to_orig[np.array(ats, dtype=np.intp)].tolist() if sp_to_orig is not None else ats
+            token_keys += new_keys
+            token_pos += [p0 + pos for p0 in where]
+
+    def _number_tokens(self, nums: list[str], where: list[int], untrusted: bool, labelled: bool, token_keys: list[str], token_pos: list[int]) -> None:
+        """Append the keys of a slice's numbers (``where``: their text positions)."""
+        if not nums:
+            return
+        if untrusted:
+            token_keys += [_NS_DEST + key for key in nums]
+            token_pos += where
+        if labelled:
+            token_keys += [_NS_SECRET + key for key in nums]
+            token_pos += where
+            self._secret_tokens += len(nums)
 
     def _ingest_small(
         self,
