@@ -3137,6 +3137,80 @@ winnow_carried(const uint64_t *h, Py_ssize_t m, int w, int64_t *out)
     return n;
 }
 
+/* The winnowed k-gram hashes of the m codes f, mixed (times taint._MIX), chunk by chunk as
+ * py_fingerprints does, into new bytes *hbp (uint64) and *pbp (int64: the index in f of each
+ * one's first code, which the caller maps to its own positions). 0, or -1 with an exception
+ * set and nothing returned. */
+static int
+winnowed_into(const uint8_t *f, Py_ssize_t m, int k, int w, PyObject **hbp, PyObject **pbp)
+{
+    PyObject *hb = NULL, *pb = NULL;
+    uint64_t *hs = NULL;
+    int64_t *kept = NULL;
+    int rc = -1;
+    Py_ssize_t nk = m - k + 1, got_total = 0;
+    if (nk <= 0) {
+        hb = PyBytes_FromStringAndSize("", 0);
+        pb = PyBytes_FromStringAndSize("", 0);
+        rc = hb && pb ? 0 : -1;
+        goto done;
+    }
+    Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
+    hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
+    kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
+    hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+    pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
+    if (!hs || !kept) {
+        PyErr_NoMemory();
+    }
+    if (!hs || !kept || !hb || !pb) {
+        goto done;
+    }
+    Codes c;
+    memset(&c, 0, sizeof(c));
+    c.u8 = f;
+    c.n = m;
+    for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
+        Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
+        Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
+        Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
+        kgram_hashes(&c, a0, b0 - a0, k, hs);
+        Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
+        Py_ssize_t need = (got_total + got) * 8;
+        if (need > PyBytes_GET_SIZE(hb)) {
+            Py_ssize_t cap = 2 * need;
+            if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
+                goto done;
+            }
+        }
+        uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
+        int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+        for (Py_ssize_t i = 0; i < got; i++) {
+            Py_ssize_t p = a0 + kept[i];
+            if (p >= a && p < b) {
+                ho[got_total] = hs[kept[i]] * HASH_MIX;
+                po[got_total++] = p;
+            }
+        }
+    }
+    if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    PyMem_Free(hs);
+    PyMem_Free(kept);
+    if (rc < 0) {
+        Py_XDECREF(hb);
+        Py_XDECREF(pb);
+    }
+    else {
+        *hbp = hb;
+        *pbp = pb;
+    }
+    return rc;
+}
+
 /* latin_fp(sp, prefix, k, w) -> (hashes, positions, numbers, tail_codes, tail_positions)
  *
  * sp is the spaced Latin fold of a slice of text (ASCII bytes, one space per whitespace
@@ -3161,8 +3235,7 @@ py_latin_fp(PyObject *self, PyObject *args)
     }
     PyObject *result = NULL, *hb = NULL, *pb = NULL, *nums = NULL, *tc = NULL, *tp = NULL;
     uint8_t *f = NULL;
-    int64_t *idx = NULL, *kept = NULL;
-    uint64_t *hs = NULL;
+    int64_t *idx = NULL;
     if (check_kw(k, w) < 0) {
         goto done;
     }
@@ -3185,57 +3258,13 @@ py_latin_fp(PyObject *self, PyObject *args)
         idx[m] = i;
         m += s[i] != ' ';
     }
-    /* fingerprints, chunk by chunk as py_fingerprints does */
-    Py_ssize_t nk = m - k + 1, got_total = 0;
-    if (nk > 0) {
-        Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
-        hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
-        kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
-        hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
-        pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
-        if (!hs || !kept) {
-            PyErr_NoMemory();
-        }
-        if (!hs || !kept || !hb || !pb) {
-            goto done;
-        }
-        Codes c;
-        memset(&c, 0, sizeof(c));
-        c.u8 = f;
-        c.n = m;
-        for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
-            Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
-            Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
-            Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
-            kgram_hashes(&c, a0, b0 - a0, k, hs);
-            Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
-            Py_ssize_t need = (got_total + got) * 8;
-            if (need > PyBytes_GET_SIZE(hb)) {
-                Py_ssize_t cap = 2 * need;
-                if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
-                    goto done;
-                }
-            }
-            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
-            int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
-            for (Py_ssize_t i = 0; i < got; i++) {
-                Py_ssize_t p = a0 + kept[i];
-                if (p >= a && p < b) {
-                    ho[got_total] = hs[kept[i]] * HASH_MIX;
-                    po[got_total++] = idx[p];
-                }
-            }
-        }
-        if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
-            goto done;
-        }
+    /* fingerprints, at their indices in f, then mapped to sp */
+    if (winnowed_into(f, m, k, w, &hb, &pb) < 0) {
+        goto done;
     }
-    else {
-        hb = PyBytes_FromStringAndSize("", 0);
-        pb = PyBytes_FromStringAndSize("", 0);
-        if (!hb || !pb) {
-            goto done;
-        }
+    int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+    for (Py_ssize_t i = 0, nh = PyBytes_GET_SIZE(pb) / 8; i < nh; i++) {
+        po[i] = idx[po[i]];
     }
     /* numbers of this slice, read from sp (its spaces decide the group separators), at
      * their positions in sp */
@@ -3258,8 +3287,6 @@ done:
     Py_XDECREF(tp);
     PyMem_Free(f);
     PyMem_Free(idx);
-    PyMem_Free(hs);
-    PyMem_Free(kept);
     PyBuffer_Release(&sv);
     PyBuffer_Release(&pv);
     return result;
@@ -5566,8 +5593,6 @@ py_ingest_fold(PyObject *self, PyObject *args)
     uint8_t *f = NULL;
     uint32_t *blk = NULL;
     uint16_t *keep = NULL;
-    int64_t *kept = NULL;
-    uint64_t *hs = NULL;
     if (tv.len != 256) {
         PyErr_SetString(PyExc_ValueError, "table must be 256 bytes");
         goto done;
@@ -5610,56 +5635,12 @@ py_ingest_fold(PyObject *self, PyObject *args)
     /* the text position of folded code p */
 #define SP_INDEX(p) fold_sp_index(blk, keep, nb, &at_b, (p) - np_)
 #define TEXT_POS(p) ((p) < np_ ? ppos[(p)] : (int64_t)base + (int64_t)(spi ? spi[SP_INDEX(p)] : SP_INDEX(p)))
-    Py_ssize_t nk = m - k + 1, got_total = 0;
-    if (nk > 0) {
-        Py_ssize_t span = (nk < CHUNK ? nk : CHUNK) + 2 * (Py_ssize_t)w;
-        hs = PyMem_Malloc(sizeof(uint64_t) * (size_t)span);
-        kept = PyMem_Malloc(sizeof(int64_t) * (size_t)span);
-        hb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
-        pb = PyBytes_FromStringAndSize(NULL, (nk / 2 + w + 1) * 8);
-        if (!hs || !kept) {
-            PyErr_NoMemory();
-        }
-        if (!hs || !kept || !hb || !pb) {
-            goto done;
-        }
-        Codes c;
-        memset(&c, 0, sizeof(c));
-        c.u8 = f;
-        c.n = m;
-        for (Py_ssize_t a = 0; a < nk; a += CHUNK) {
-            Py_ssize_t b = a + CHUNK < nk ? a + CHUNK : nk;
-            Py_ssize_t a0 = a - (w - 1) > 0 ? a - (w - 1) : 0;
-            Py_ssize_t b0 = b + (w - 1) < nk ? b + (w - 1) : nk;
-            kgram_hashes(&c, a0, b0 - a0, k, hs);
-            Py_ssize_t got = winnow_carried(hs, b0 - a0, w, kept);
-            Py_ssize_t need = (got_total + got) * 8;
-            if (need > PyBytes_GET_SIZE(hb)) {
-                Py_ssize_t cap = 2 * need;
-                if (_PyBytes_Resize(&hb, cap) < 0 || _PyBytes_Resize(&pb, cap) < 0) {
-                    goto done;
-                }
-            }
-            uint64_t *ho = (uint64_t *)PyBytes_AS_STRING(hb);
-            int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
-            for (Py_ssize_t t = 0; t < got; t++) {
-                Py_ssize_t p = a0 + kept[t];
-                if (p >= a && p < b) {
-                    ho[got_total] = hs[kept[t]] * HASH_MIX;
-                    po[got_total++] = TEXT_POS(p);
-                }
-            }
-        }
-        if (_PyBytes_Resize(&hb, got_total * 8) < 0 || _PyBytes_Resize(&pb, got_total * 8) < 0) {
-            goto done;
-        }
+    if (winnowed_into(f, m, k, w, &hb, &pb) < 0) {
+        goto done;
     }
-    else {
-        hb = PyBytes_FromStringAndSize("", 0);
-        pb = PyBytes_FromStringAndSize("", 0);
-        if (!hb || !pb) {
-            goto done;
-        }
+    int64_t *po = (int64_t *)PyBytes_AS_STRING(pb);
+    for (Py_ssize_t i = 0, nh = PyBytes_GET_SIZE(pb) / 8; i < nh; i++) {
+        po[i] = TEXT_POS(po[i]);
     }
     /* numbers of this slice, read from sp (its spaces decide the group separators), at their
      * text positions */
@@ -5712,8 +5693,6 @@ done:
     PyMem_Free(f);
     PyMem_Free(blk);
     PyMem_Free(keep);
-    PyMem_Free(hs);
-    PyMem_Free(kept);
     PyBuffer_Release(&tv);
     PyBuffer_Release(&pv);
     PyBuffer_Release(&qv);
