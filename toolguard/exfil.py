@@ -677,13 +677,23 @@ _TRUNK_ZERO_CCS = (
 )
 
 
-def _phone_spellings(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def _users_number(ledger: Any, spelled: str) -> bool:
+    """The number, as spelled, is in the user's own words (the earliest trusted text holding it)."""
+    if ledger is None:
+        return False
+    src = ledger.sanctioned(spelled.strip(), whole=True)
+    return src is not None and src.tool == "user"
+
+
+def _phone_spellings(texts: Sequence[tuple[str, str]], ledger: Any = None) -> list[tuple[str, str]]:
     """The other spellings of each phone number of ``texts``, as one text under the text's
     pointer: a number written internationally also nationally (``07700900835`` for
     ``+44 7700 900 835``), and one written nationally with a trunk ``0`` also under each
     country code whose plan dials it (``447700900835``, ``337700900835``, ...), so that a
-    number labelled text holds in one spelling is found in the other. The spellings are
-    separated by ``;``, a boundary between numbers."""
+    number labelled text holds in one spelling is found in the other. A number the user wrote,
+    as the argument spells it, is the user's (labelled text holding it in another spelling
+    does not make it a disclosure). The spellings are separated by ``;``, a boundary between
+    numbers."""
     out: list[tuple[str, str]] = []
     for ptr, text in texts:
         if "0" not in text:
@@ -692,11 +702,12 @@ def _phone_spellings(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         for m in _PHONE_INTL.finditer(text):
             digits = _PHONE_SEP.sub("", m.group().replace("(0)", "", 1))
             digits = digits[1:] if digits.startswith("+") else digits[2:]
-            if 8 <= len(digits) <= 15:
+            if 8 <= len(digits) <= 15 and digits.isdigit() and not _users_number(ledger, m.group()):
+                forms.append(digits)
                 forms.extend(_PHONE_SEP.sub("", f) for f in phone_spellings("+" + digits))
         for m in _PHONE_NATIONAL.finditer(text):
             nsn = _PHONE_SEP.sub("", m.group())[1:]
-            if 7 <= len(nsn) <= 12 and nsn.isdigit():
+            if 7 <= len(nsn) <= 12 and nsn.isdigit() and not _users_number(ledger, m.group()):
                 forms.extend(cc + nsn for cc in _TRUNK_ZERO_CCS)
         if forms:
             out.append((ptr, "; ".join(dict.fromkeys(f.lstrip("+") for f in forms))))
@@ -715,7 +726,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
         texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
-    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts) + _phone_spellings(texts), labels=None, untrusted=False)
+    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts) + _phone_spellings(texts, ledger), labels=None, untrusted=False)
     # A record about the one person the call writes to (a customer's own record, in a reply
     # to that customer) is theirs to read: its data in clear is not a leak to them.
     direct = [d for d in _open(ctx) if d.embedded is None]

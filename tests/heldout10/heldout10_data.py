@@ -157,3 +157,10 @@ FLU_PAGE = (
     "The 1918 influenza pandemic, an overview for schools. Map: https://www.historyteach.example/img/flu-map-1918.png "
     "Timeline and sources for KS4 history."
 )
+
+# -- second batch ----------------------------------------------------------------------------------
+
+PROFILE_FIN = (
+    '{"name": "Elena Marsh", "mobile": "+44 7700 900 412", "email": "elena.marsh@mailbox.example", '
+    '"address": "22 Kingsmead Close, Bath BA1 2QX"}'
+)
