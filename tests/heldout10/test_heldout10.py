@@ -45,6 +45,10 @@ secrets in isolation"). A payment whose reference carries the NI number reversed
 private data: an allowed destination is trusted with what it receives (docs/threat-model.md, "Data
 in allowed destinations").
 
+Third batch (tests/heldout10/test_heldout10_approvals.py): the gated payments of these sessions
+through their approval (approved and run once, the session going on; a steered payout denied by
+its approver; the principal refused as approver of its own call): as expected on the first run.
+
 Now (96 sessions: 51 benign, 45 attacks): 45 of 45 attacks stopped with a named finding; 51 of 51
 benign as expected (47 with no finding, 4 held by their stated rule, ``BY_DESIGN``).
 """
