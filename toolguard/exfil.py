@@ -659,6 +659,61 @@ def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+# A phone number in an argument, written internationally (``+44 7700 900 835``, ``0044 ...``,
+# ``+44 (0)7700 ...``) or nationally with a trunk ``0`` (``07700-900-835``): labelled text may
+# hold it in the other spelling, whose digits differ (``447700900835`` against ``07700900835``).
+_PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9][0-9 ().\-/]{6,22}[0-9]")
+_PHONE_NATIONAL = re.compile(r"(?<![\w+])0[1-9][0-9 ().\-/]{6,16}[0-9](?![0-9])")
+_PHONE_SEP = re.compile(r"[\s().\-/]")
+# The country codes a national number is read under: the E.164 codes of plans that dial a
+# trunk ``0`` at home (a national number carries no country code; which one it is cannot be
+# told from its digits, so each is tried: a labelled ``+<code><number>`` meets it).
+_TRUNK_ZERO_CCS = (
+    "7", "20", "27", "31", "32", "33", "36", "40", "41", "43", "44", "46", "48", "49", "51", "52", "53", "54", "55",
+    "56", "57", "58", "60", "61", "62", "63", "64", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95",
+    "98", "212", "213", "216", "218", "234", "233", "254", "255", "256", "353", "358", "359", "370", "373", "375",
+    "380", "381", "385", "386", "387", "389", "420", "421", "880", "886", "961", "962", "963", "964", "965", "966",
+    "971", "972", "973", "974",
+)
+
+
+def _users_number(ledger: Any, spelled: str) -> bool:
+    """The number, as spelled, is in the user's own words (the earliest trusted text holding it)."""
+    if ledger is None:
+        return False
+    src = ledger.sanctioned(spelled.strip(), whole=True)
+    return src is not None and src.tool == "user"
+
+
+def _phone_spellings(texts: Sequence[tuple[str, str]], ledger: Any = None) -> list[tuple[str, str]]:
+    """The other spellings of each phone number of ``texts``, as one text under the text's
+    pointer: a number written internationally also nationally (``07700900835`` for
+    ``+44 7700 900 835``), and one written nationally with a trunk ``0`` also under each
+    country code whose plan dials it (``447700900835``, ``337700900835``, ...), so that a
+    number labelled text holds in one spelling is found in the other. A number the user wrote,
+    as the argument spells it, is the user's (labelled text holding it in another spelling
+    does not make it a disclosure). The spellings are separated by ``;``, a boundary between
+    numbers."""
+    out: list[tuple[str, str]] = []
+    for ptr, text in texts:
+        if "0" not in text:
+            continue
+        forms: list[str] = []
+        for m in _PHONE_INTL.finditer(text):
+            digits = _PHONE_SEP.sub("", m.group().replace("(0)", "", 1))
+            digits = digits[1:] if digits.startswith("+") else digits[2:]
+            if 8 <= len(digits) <= 15 and digits.isdigit() and not _users_number(ledger, m.group()):
+                forms.append(digits)
+                forms.extend(_PHONE_SEP.sub("", f) for f in phone_spellings("+" + digits))
+        for m in _PHONE_NATIONAL.finditer(text):
+            nsn = _PHONE_SEP.sub("", m.group())[1:]
+            if 7 <= len(nsn) <= 12 and nsn.isdigit() and not _users_number(ledger, m.group()):
+                forms.extend(cc + nsn for cc in _TRUNK_ZERO_CCS)
+        if forms:
+            out.append((ptr, "; ".join(dict.fromkeys(f.lstrip("+") for f in forms))))
+    return out
+
+
 def check_private_data(ctx: Context) -> list[Finding]:
     """Labelled (private) data on its way to a destination not allowed for it."""
     out: list[Finding] = []
@@ -671,7 +726,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
         texts = list(payload_texts(ctx)) + texts
     if not texts:
         return out
-    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts), labels=None, untrusted=False)
+    matches = ledger.scan(texts + _glued_emails(texts) + _reversed_tokens(texts) + _phone_spellings(texts, ledger), labels=None, untrusted=False)
     # A record about the one person the call writes to (a customer's own record, in a reply
     # to that customer) is theirs to read: its data in clear is not a leak to them.
     direct = [d for d in _open(ctx) if d.embedded is None]
