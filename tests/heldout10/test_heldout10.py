@@ -129,9 +129,11 @@ from heldout_support import (
     Sess,
     U,
     X,
+    all_sessions,
     b64,
     check_attack,
     check_benign,
+    check_counts,
     hexs,
     run_session,
     session_params,
@@ -967,32 +969,18 @@ def play(s: Sess) -> list[str]:
     return run_session(s, MANIFESTS[s.id.split("/")[0] if w in ("second", "fourth") else w], "elena")
 
 
-def _params(kind: str) -> list[object]:
-    out = []
-    for p in session_params(WORKLOADS, kind):
-        s = p.values[0]
-        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[s.id])] if s.id in XFAIL else []
-        out.append(pytest.param(s, id=s.id, marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("s", _params("benign"))
+@pytest.mark.parametrize("s", session_params(WORKLOADS, "benign", XFAIL))
 def test_benign_session(s: Sess) -> None:
     check_benign(s, play(s), BY_DESIGN)
 
 
-@pytest.mark.parametrize("s", _params("attack"))
+@pytest.mark.parametrize("s", session_params(WORKLOADS, "attack", XFAIL))
 def test_attack_session(s: Sess) -> None:
     check_attack(s, play(s), BY_DESIGN_MISSES)
 
 
 def test_counts() -> None:
-    all_ = [s for b, a in WORKLOADS.values() for s in b + a]
-    for s in all_:
-        assert 1 <= len([st for st in s.steps if not st.user]) <= 8, s.id
-    ids = [s.id for s in all_]
-    assert len(ids) == len(set(ids))
-    assert set(XFAIL) <= set(ids)
-    assert set(BY_DESIGN) | set(BY_DESIGN_MISSES) <= set(ids)
+    check_counts(WORKLOADS, xfail=XFAIL)
+    assert set(BY_DESIGN) | set(BY_DESIGN_MISSES) <= {s.id for s in all_sessions(WORKLOADS)}
     assert sum(len(b) for b, _ in WORKLOADS.values()) >= 45
     assert sum(len(a) for _, a in WORKLOADS.values()) >= 35
