@@ -1032,34 +1032,58 @@ def _compact_phone(s: str) -> str:
     return "+" + s[2:] if s.startswith("00") else s
 
 
-# E.164 country codes form a prefix code: 1 and 7 are one digit, these are two, every other
-# code is three (ITU-T E.164 assigned codes). A number's country code is read off its digits.
-_CC2 = frozenset({
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46", "47", "48", "49",
-    "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63", "64", "65", "66",
-    "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
-})
-# Numbering plans with no trunk prefix, where a number is written at home as its national
-# significant number alone (the North American plan, closed European plans, Singapore, Hong Kong).
-_NO_TRUNK = frozenset({"1", "30", "34", "39", "45", "47", "65", "351", "352", "354", "356", "357", "371", "372", "376", "377", "378", "852", "853"})
+@functools.lru_cache(maxsize=512)
+def _national_prefix(cc: int) -> str | None:
+    """The national (trunk) prefix dialled at home in the plan of country code ``cc``
+    (``"0"`` for +44, ``"8"`` for +7, ``"06"`` for +36, ``"1"`` for +1), from libphonenumber's
+    metadata; None for a plan without one (+39, +34)."""
+    import phonenumbers
+    from phonenumbers import PhoneMetadata
+
+    md = PhoneMetadata.metadata_for_region_or_calling_code(cc, phonenumbers.region_code_for_country_code(cc))
+    return (md.national_prefix or None) if md is not None else None
+
+
+@functools.lru_cache(maxsize=1)
+def trunk_zero_codes() -> tuple[str, ...]:
+    """The country codes whose numbering plan dials a trunk ``0`` at home (libphonenumber's
+    metadata): the codes a national number written with a leading ``0`` may belong to."""
+    import phonenumbers
+
+    return tuple(str(cc) for cc in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE) if _national_prefix(cc) == "0")
 
 
 def phone_spellings(normalized: str) -> tuple[str, ...]:
     """The usual spellings of an international phone number (``+447700900444``) besides
-    itself, as people write it: with the ``00`` international prefix, with a ``(0)`` trunk
-    prefix after the country code, and nationally (``07700 900444``; the number alone in
-    plans with no trunk prefix, ``(617) 555-0148``). Separators do not matter to the
-    callers, which read numbers by their digits. Empty for a number without country code."""
+    itself, as people write it: with the ``00`` international prefix, and nationally: with the
+    plan's trunk prefix (``07700 900444``, ``8 495 123-45-67``), also as ``+44 (0)7700 900444``
+    where that prefix is ``0``, and as the national number alone where the plan has none or
+    people commonly leave it out (``(617) 555-0148``). The country code and the plan's prefix
+    come from libphonenumber's metadata. Separators do not matter to the callers, which read
+    numbers by their digits. Empty for a number without country code, or one libphonenumber
+    cannot read."""
     if not normalized.startswith("+"):
         return ()
+    import phonenumbers
+
+    try:
+        num = phonenumbers.parse(normalized, None)
+    except phonenumbers.NumberParseException:
+        return ()
+    cc = str(num.country_code)
     digits = normalized[1:]
-    cc_len = 1 if digits[:1] in ("1", "7") else 2 if digits[:2] in _CC2 else 3
-    cc, nsn = digits[:cc_len], digits[cc_len:]
+    if not digits.startswith(cc):
+        return ()
+    nsn = digits[len(cc):]  # as written: an Italian number keeps its leading 0
     if len(nsn) < 4:
         return ()
-    if cc in _NO_TRUNK:
+    prefix = _national_prefix(num.country_code)
+    if prefix is None:
         return (f"00{cc} {nsn}", nsn)
-    return (f"00{cc} {nsn}", f"+{cc} (0){nsn}", f"00{cc} (0){nsn}", "0" + nsn)
+    if prefix == "0":
+        return (f"00{cc} {nsn}", f"+{cc} (0){nsn}", f"00{cc} (0){nsn}", "0" + nsn)
+    # (the +1 plan's prefix is its country code: with it, the number is the number itself)
+    return (f"00{cc} {nsn}", nsn) if prefix == cc else (f"00{cc} {nsn}", nsn, prefix + nsn)
 
 
 def _parse_phone(value: str) -> Destination:

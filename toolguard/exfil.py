@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus, urlsplit
 
 from . import _pointer
-from .destinations import phone_spellings
+from .destinations import phone_spellings, trunk_zero_codes
 from .findings import Evidence, Finding
 from .manifest import OUTWARD_EFFECTS
 
@@ -665,18 +665,6 @@ def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9][0-9 ().\-/]{6,22}[0-9]")
 _PHONE_NATIONAL = re.compile(r"(?<![\w+])0[1-9][0-9 ().\-/]{6,16}[0-9](?![0-9])")
 _PHONE_SEP = re.compile(r"[\s().\-/]")
-# The country codes a national number is read under: the E.164 codes of plans that dial a
-# trunk ``0`` at home (a national number carries no country code; which one it is cannot be
-# told from its digits, so each is tried: a labelled ``+<code><number>`` meets it).
-_TRUNK_ZERO_CCS = (
-    "7", "20", "27", "31", "32", "33", "36", "40", "41", "43", "44", "46", "48", "49", "51", "52", "53", "54", "55",
-    "56", "57", "58", "60", "61", "62", "63", "64", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95",
-    "98", "212", "213", "216", "218", "234", "233", "254", "255", "256", "353", "358", "359", "370", "373", "375",
-    "380", "381", "385", "386", "387", "389", "420", "421", "880", "886", "961", "962", "963", "964", "965", "966",
-    "971", "972", "973", "974",
-)
-
-
 def _users_number(ledger: Any, spelled: str) -> bool:
     """The number, as spelled, is in the user's own words (the earliest trusted text holding it)."""
     if ledger is None:
@@ -708,7 +696,7 @@ def _phone_spellings(texts: Sequence[tuple[str, str]], ledger: Any = None) -> li
         for m in _PHONE_NATIONAL.finditer(text):
             nsn = _PHONE_SEP.sub("", m.group())[1:]
             if 7 <= len(nsn) <= 12 and nsn.isdigit() and not _users_number(ledger, m.group()):
-                forms.extend(cc + nsn for cc in _TRUNK_ZERO_CCS)
+                forms.extend(cc + nsn for cc in trunk_zero_codes())  # (a national number names no country)
         if forms:
             out.append((ptr, "; ".join(dict.fromkeys(f.lstrip("+") for f in forms))))
     return out

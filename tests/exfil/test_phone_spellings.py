@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from toolguard import Call, Guard
-from toolguard.destinations import phone_spellings
+from toolguard.destinations import phone_spellings, trunk_zero_codes
 from toolguard.manifest import manifest_from_dict
 
 
@@ -83,7 +83,20 @@ def test_an_off_list_number_a_page_names_nationally_is_its_origin() -> None:
     ("+447700900444", ("0044 7700900444", "+44 (0)7700900444", "0044 (0)7700900444", "07700900444")),
     ("+16175550148", ("001 6175550148", "6175550148")),
     ("+35312345678", ("00353 12345678", "+353 (0)12345678", "00353 (0)12345678", "012345678")),
+    # each plan's own trunk prefix, from libphonenumber's metadata: 8 in Russia, 06 in Hungary,
+    # none in Poland or Italy (whose leading 0 is part of the number)
+    ("+74951234567", ("007 4951234567", "4951234567", "84951234567")),
+    ("+3612345678", ("0036 12345678", "12345678", "0612345678")),
+    ("+48221234567", ("0048 221234567", "221234567")),
+    ("+390612345678", ("0039 0612345678", "0612345678")),
     ("07700900444", ()),
 ])
 def test_spellings_read_the_country_code_off_the_digits(number: str, spellings: tuple[str, ...]) -> None:
     assert phone_spellings(number) == spellings
+
+
+def test_a_national_number_is_read_under_the_plans_that_dial_a_trunk_zero() -> None:
+    codes = trunk_zero_codes()
+    assert {"44", "49", "33", "61", "91"} <= set(codes)
+    # plans with another prefix, or none: +7 dials 8, +1 dials 1, +48, +39 and +34 none
+    assert not {"7", "1", "48", "39", "34"} & set(codes)
