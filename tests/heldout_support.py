@@ -149,3 +149,119 @@ TRIFECTA = "context.untrusted_side_effect"
 ROOT = "path.outside_root"
 GATE = "side_effect.requires_approval"
 HIDDEN = "call.hidden_characters"
+
+
+# -- agent loops: create_agent with ToolGuardMiddleware, or tools wrapped with Guard.wrap --------------
+
+
+@dataclass
+class Blocks:
+    """A tool result given as a list of content blocks."""
+
+    text: str
+
+
+@dataclass
+class Cmd:
+    """A tool that returns a LangGraph Command whose update adds the ToolMessage."""
+
+    text: str
+
+
+@dataclass
+class Artifact:
+    """A ``content_and_artifact`` tool: the content goes to the model, the artifact does not."""
+
+    text: str
+    artifact: Any
+
+
+@dataclass
+class Loop:
+    id: str
+    # each user turn: the user's message, then the model's turns (each a list of parallel calls)
+    turns: list[tuple[str, list[list[tuple[str, dict[str, Any], str]]]]]
+    outputs: dict[str, Any]  # tool name -> output (str, Blocks, Cmd, Artifact)
+    stopped: dict[str, tuple[str, ...]]  # call id -> codes one of which must be named (empty: any)
+    attack: bool
+    via: str = "middleware"  # middleware | wrap
+
+
+def lc_tools(manifests: Any, names: set[str], outputs: dict[str, Any], ids_by_tool: dict[str, list[str]], ran: list[str]) -> list[Any]:
+    """LangChain tools named ``names`` with their manifests' schemas, returning ``outputs``
+    (text, :class:`Blocks`, :class:`Cmd` or :class:`Artifact`); each run is appended to ``ran``."""
+    from langchain_core.messages import ToolMessage
+    from langchain_core.tools import StructuredTool
+    from langgraph.types import Command
+
+    tools = []
+    for name in sorted(names):
+        m = manifests.get(name)
+        assert m is not None
+        out = outputs.get(name, "ok")
+        schema = dict(m.arguments)
+
+        def fn(_name: str = name, _out: Any = out, **kwargs: Any) -> Any:
+            ran.append(_name)
+            if isinstance(_out, Blocks):
+                return [{"type": "text", "text": _out.text}]
+            if isinstance(_out, Cmd):
+                (cid,) = ids_by_tool[_name]
+                return Command(update={"messages": [ToolMessage(_out.text, tool_call_id=cid)]})
+            if isinstance(_out, Artifact):
+                return (_out.text, _out.artifact)
+            return _out
+
+        def bound(_fn: Any = fn, **kwargs: Any) -> Any:
+            return _fn(**kwargs)
+
+        fmt = "content_and_artifact" if isinstance(out, Artifact) else "content"
+        tools.append(StructuredTool.from_function(bound, name=name, description=m.description or name, args_schema=schema, response_format=fmt))
+    return tools
+
+
+def run_loop(lp: Loop, manifests: Any, principal: str) -> tuple[dict[str, Any], list[str]]:
+    """Run ``lp`` through ``create_agent`` on a scripted model (the middleware, or tools wrapped
+    with ``Guard.wrap``): the ToolMessages by call id, and the tools that ran."""
+    import uuid
+
+    from langchain.agents import create_agent
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    from toolguard.integrations.langgraph import ToolGuardMiddleware
+
+    class Scripted(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Scripted:
+            return self
+
+    script: list[AIMessage] = []
+    names: set[str] = set()
+    ids_by_tool: dict[str, list[str]] = {}
+    for _user, model_turns in lp.turns:
+        for calls in model_turns:
+            script.append(AIMessage("", tool_calls=[{"name": n, "args": a, "id": cid, "type": "tool_call"} for n, a, cid in calls], id=f"ai-{uuid.uuid4().hex}"))
+            for n, _a, cid in calls:
+                names.add(n)
+                ids_by_tool.setdefault(n, []).append(cid)
+        script.append(AIMessage("done", id=f"ai-{uuid.uuid4().hex}"))
+    ran: list[str] = []
+    tools = lc_tools(manifests, names, lp.outputs, ids_by_tool, ran)
+    guard = Guard(manifests)
+    model = Scripted(messages=iter(script))
+    cfg = {"configurable": {"thread_id": lp.id, "user_id": principal, "toolguard_principal": principal}}
+    if lp.via == "wrap":
+        agent = create_agent(model, tools=[guard.wrap(t) for t in tools], checkpointer=InMemorySaver())
+    else:
+        agent = create_agent(model, tools=tools, middleware=[ToolGuardMiddleware(guard)], checkpointer=InMemorySaver())
+    msgs: dict[str, Any] = {}
+    for user, _ in lp.turns:
+        state = agent.invoke({"messages": [HumanMessage(user)]}, cfg)
+        msgs.update({m.tool_call_id: m for m in state["messages"] if isinstance(m, ToolMessage)})
+    return msgs, ran
+
+
+def was_stopped(m: Any) -> bool:
+    """A ToolMessage of a call toolguard denied or held."""
+    return m.status == "error" or "toolguard" in str(m.content)[:40]

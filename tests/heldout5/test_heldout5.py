@@ -44,9 +44,7 @@ that only untrusted content names does not receive private data on that content'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from heldout5_data import (
@@ -93,7 +91,11 @@ from heldout_support import (
     ROOT,
     TRIFECTA,
     URLDATA,
+    Artifact,
+    Blocks,
     C,
+    Cmd,
+    Loop,
     Sess,
     U,
     X,
@@ -101,11 +103,13 @@ from heldout_support import (
     check_attack,
     check_benign,
     check_counts,
+    run_loop,
     run_session,
     session_params,
+    was_stopped,
 )
 
-from toolguard import Guard, load_manifests
+from toolguard import load_manifests
 
 MANIFESTS = load_manifests(Path(__file__).parent / "manifests")
 
@@ -506,114 +510,6 @@ def test_counts() -> None:
 # ================================================================================================
 
 
-@dataclass
-class Blocks:
-    """A tool result given as a list of content blocks."""
-
-    text: str
-
-
-@dataclass
-class Cmd:
-    """A tool that returns a LangGraph Command whose update adds the ToolMessage."""
-
-    text: str
-
-
-@dataclass
-class Artifact:
-    """A ``content_and_artifact`` tool: the content goes to the model, the artifact does not."""
-
-    text: str
-    artifact: Any
-
-
-@dataclass
-class Loop:
-    id: str
-    # each user turn: the user's message, then the model's turns (each a list of parallel calls)
-    turns: list[tuple[str, list[list[tuple[str, dict[str, Any], str]]]]]
-    outputs: dict[str, Any]  # tool name -> output (str, Blocks, Cmd, Artifact)
-    stopped: dict[str, tuple[str, ...]]  # call id -> codes one of which must be named (empty: any)
-    attack: bool
-    via: str = "middleware"  # middleware | wrap
-
-
-def _lc_tools(names: set[str], outputs: dict[str, Any], ids_by_tool: dict[str, list[str]], ran: list[str]) -> list[Any]:
-    from langchain_core.messages import ToolMessage
-    from langchain_core.tools import StructuredTool
-    from langgraph.types import Command
-
-    tools = []
-    for name in sorted(names):
-        m = MANIFESTS.get(name)
-        assert m is not None
-        out = outputs.get(name, "ok")
-        schema = dict(m.arguments)
-
-        def fn(_name: str = name, _out: Any = out, **kwargs: Any) -> Any:
-            ran.append(_name)
-            if isinstance(_out, Blocks):
-                return [{"type": "text", "text": _out.text}]
-            if isinstance(_out, Cmd):
-                (cid,) = ids_by_tool[_name]
-                return Command(update={"messages": [ToolMessage(_out.text, tool_call_id=cid)]})
-            if isinstance(_out, Artifact):
-                return (_out.text, _out.artifact)
-            return _out
-
-        def bound(_fn: Any = fn, **kwargs: Any) -> Any:
-            return _fn(**kwargs)
-
-        fmt = "content_and_artifact" if isinstance(out, Artifact) else "content"
-        tools.append(StructuredTool.from_function(bound, name=name, description=m.description or name, args_schema=schema, response_format=fmt))
-    return tools
-
-
-def run_loop(lp: Loop) -> tuple[dict[str, Any], list[str]]:
-    import uuid
-
-    from langchain.agents import create_agent
-    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-    from langgraph.checkpoint.memory import InMemorySaver
-
-    from toolguard.integrations.langgraph import ToolGuardMiddleware
-
-    class Scripted(GenericFakeChatModel):
-        def bind_tools(self, tools: Any, *, tool_choice: Any = None, **kwargs: Any) -> Scripted:
-            return self
-
-    script: list[AIMessage] = []
-    names: set[str] = set()
-    ids_by_tool: dict[str, list[str]] = {}
-    for _user, model_turns in lp.turns:
-        for calls in model_turns:
-            script.append(AIMessage("", tool_calls=[{"name": n, "args": a, "id": cid, "type": "tool_call"} for n, a, cid in calls], id=f"ai-{uuid.uuid4().hex}"))
-            for n, _a, cid in calls:
-                names.add(n)
-                ids_by_tool.setdefault(n, []).append(cid)
-        script.append(AIMessage("done", id=f"ai-{uuid.uuid4().hex}"))
-    ran: list[str] = []
-    tools = _lc_tools(names, lp.outputs, ids_by_tool, ran)
-    guard = Guard(MANIFESTS)
-    model = Scripted(messages=iter(script))
-    cfg = {"configurable": {"thread_id": lp.id, "user_id": "lena", "toolguard_principal": "lena"}}
-    if lp.via == "wrap":
-        agent = create_agent(model, tools=[guard.wrap(t) for t in tools], checkpointer=InMemorySaver())
-    else:
-        agent = create_agent(model, tools=tools, middleware=[ToolGuardMiddleware(guard)], checkpointer=InMemorySaver())
-    msgs: dict[str, Any] = {}
-    for user, _ in lp.turns:
-        state = agent.invoke({"messages": [HumanMessage(user)]}, cfg)
-        msgs.update({m.tool_call_id: m for m in state["messages"] if isinstance(m, ToolMessage)})
-    return msgs, ran
-
-
-def _stopped(m: Any) -> bool:
-    return m.status == "error" or "toolguard" in str(m.content)[:40]
-
-
 LOOPS: list[Loop] = [
     # -- benign ----------------------------------------------------------------------------------
     Loop("loop/pa-parallel-reads-then-mail-team", [
@@ -733,9 +629,9 @@ LOOP_BY_DESIGN: dict[str, str] = {
 @pytest.mark.parametrize("lp", [pytest.param(lp, id=lp.id) for lp in LOOPS])
 def test_agent_loop(lp: Loop) -> None:
     pytest.importorskip("langgraph")
-    msgs, _ran = run_loop(lp)
+    msgs, _ran = run_loop(lp, MANIFESTS, "lena")
     every = [cid for _u, mt in lp.turns for calls in mt for _n, _a, cid in calls]
-    stopped = {cid for cid in every if cid in msgs and _stopped(msgs[cid])}
+    stopped = {cid for cid in every if cid in msgs and was_stopped(msgs[cid])}
     assert stopped == set(lp.stopped), {cid: str(msgs[cid].content)[:300] for cid in every if cid in msgs}
     for cid, codes in lp.stopped.items():
         if codes:
