@@ -183,6 +183,12 @@ def main() -> None:
         print(f"{name:48} {statistics.median(samples):10.1f} {percentile(samples, 0.99):10.1f} {cpu_us:8.1f} {proc_us:9.1f} {len(samples):7d}")
     print("CPU µs: the calling thread (median of batches); proc CPU: the whole process, writer thread included (mean)")
     print("target: the TARGET row < 15 µs median (SQLite in WAL mode, batched where safe)")
+    # The machine is shared and its speed swings between runs: the same run's decision core
+    # (a fixed amount of work) says how fast this run's machine was.
+    by_name = {name: samples for name, samples, _ in rows}
+    core = statistics.median(by_name["decide (pure core), for comparison"])
+    for name in ("TARGET: SQLite leased + cached kill list + audit", "TARGET, audit by the background writer"):
+        print(f"{name} / decide core (median wall): {statistics.median(by_name[name]) / core:.2f}x (core {core:.1f} µs)")
     for a in audits:
         a.close()
     db.close()
