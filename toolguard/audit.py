@@ -1615,14 +1615,15 @@ class AuditLog:
             # :meth:`decision`'s inline branch: serialised here, written before the call goes on
             try:
                 tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
+                call_id = call.id if isinstance(call.id, str) else repr(call.id)
                 if self._line is not None:
-                    h = self._native(decision, tool, call.id if isinstance(call.id, str) else repr(call.id), args,
-                                     principal, session, manifest, policy_revision, (account_us, decide_us))
+                    h = self._native(decision, tool, call_id, args, principal, session, manifest, policy_revision,
+                                     (account_us, decide_us))
                     if h is not None:
                         return h
                 args_raw, input_value = _args_json(args, manifest, self.args)
                 parts = _decision_parts(
-                    decision, tool, call.id if isinstance(call.id, str) else repr(call.id), principal, session,
+                    decision, tool, call_id, principal, session,
                     hashlib.sha256(args_raw).hexdigest(), self.args, _input_text(input_value, self.args),
                     manifest_digest(manifest), policy_revision,
                     _timing_json({"account_us": account_us, "decide_us": decide_us}),

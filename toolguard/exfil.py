@@ -665,12 +665,6 @@ def _reversed_tokens(texts: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 _PHONE_INTL = re.compile(r"(?<![\w+])(?:\+|00)[1-9][0-9 ().\-/]{6,22}[0-9]")
 _PHONE_NATIONAL = re.compile(r"(?<![\w+])0[1-9][0-9 ().\-/]{6,16}[0-9](?![0-9])")
 _PHONE_SEP = re.compile(r"[\s().\-/]")
-def _users_number(ledger: Any, spelled: str) -> bool:
-    """The number, as spelled, is in the user's own words (the earliest trusted text holding it)."""
-    if ledger is None:
-        return False
-    src = ledger.sanctioned(spelled.strip(), whole=True)
-    return src is not None and src.tool == "user"
 
 
 def _phone_spellings(texts: Sequence[tuple[str, str]], ledger: Any = None) -> list[tuple[str, str]]:
@@ -690,12 +684,12 @@ def _phone_spellings(texts: Sequence[tuple[str, str]], ledger: Any = None) -> li
         for m in _PHONE_INTL.finditer(text):
             digits = _PHONE_SEP.sub("", m.group().replace("(0)", "", 1))
             digits = digits[1:] if digits.startswith("+") else digits[2:]
-            if 8 <= len(digits) <= 15 and digits.isdigit() and not _users_number(ledger, m.group()):
+            if 8 <= len(digits) <= 15 and digits.isdigit() and not _in_users_words(ledger, m.group()):
                 forms.append(digits)
                 forms.extend(_PHONE_SEP.sub("", f) for f in phone_spellings("+" + digits))
         for m in _PHONE_NATIONAL.finditer(text):
             nsn = _PHONE_SEP.sub("", m.group())[1:]
-            if 7 <= len(nsn) <= 12 and nsn.isdigit() and not _users_number(ledger, m.group()):
+            if 7 <= len(nsn) <= 12 and nsn.isdigit() and not _in_users_words(ledger, m.group()):
                 forms.extend(cc + nsn for cc in trunk_zero_codes())  # (a national number names no country)
         if forms:
             out.append((ptr, "; ".join(dict.fromkeys(f.lstrip("+") for f in forms))))
@@ -731,7 +725,7 @@ def check_private_data(ctx: Context) -> list[Finding]:
                 continue
             if recipient is not None and m.transform in ("plain", "case/unicode") and m.source.trusted and about.get(m.source.index) == recipient:
                 continue
-            if _user_said(ledger, m) or (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated):
+            if _users_own(ledger, m, dictated):
                 continue
             by_ptr.setdefault(getattr(m, "pointer", "") or "", []).append(m)
     if not by_ptr:
@@ -761,8 +755,26 @@ def _user_said(ledger: Any, m: Any) -> bool:
     prompt does not count (an operator's key in it is still the labelled file's secret)."""
     if m.transform not in ("plain", "case/unicode") or not m.fragment.strip() or (getattr(m, "covered", 0) or 0) > len(m.fragment):
         return False  # encoded, split, or a fragment cut short in the evidence
-    src = ledger.sanctioned(m.fragment, whole=True)
+    return _in_users_words(ledger, m.fragment)
+
+
+def _in_users_words(ledger: Any, text: str) -> bool:
+    """``text`` (trimmed) is, as a whole token, in the user's own words, and they are the
+    earliest trusted text holding it (the system prompt does not count). False without a ledger."""
+    t = text.strip()
+    if ledger is None or not t:
+        return False
+    src = ledger.sanctioned(t, whole=True)
     return src is not None and src.tool == "user"
+
+
+def _users_own(ledger: Any, m: Any, dictated: frozenset[str]) -> bool:
+    """A match of labelled data that is the user's: said by the user (:func:`_user_said`), or in
+    clear inside a text the user dictated (``dictated``: :func:`_dictated`'s pointers)."""
+    return _user_said(ledger, m) or (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated)
+
+
+_DICTATED_MAX = 16384  # longer texts are not looked for in the user's words
 
 
 def _dictated(ledger: Any, texts: Sequence[tuple[str, str]]) -> frozenset[str]:
@@ -775,13 +787,8 @@ def _dictated(ledger: Any, texts: Sequence[tuple[str, str]]) -> frozenset[str]:
     said: dict[str, bool] = {}
     for ptr, text in texts:  # one pointer may give several texts (a JSON value's keys and strings)
         if said.get(ptr, True):
-            t = text.strip()
-            src = ledger.sanctioned(t, whole=True) if t and len(t) <= _DICTATED_MAX else None
-            said[ptr] = src is not None and src.tool == "user"
+            said[ptr] = len(text.strip()) <= _DICTATED_MAX and _in_users_words(ledger, text)
     return frozenset(ptr for ptr, ok in said.items() if ok)
-
-
-_DICTATED_MAX = 16384  # longer texts are not looked for in the user's words
 
 
 def _dest_name(d: Dest, *, carries: bool = False) -> str:
@@ -981,7 +988,7 @@ def _labelled_payload(ctx: Context) -> list[Any]:
     if not matches:
         return []
     dictated = _dictated(ledger, texts)
-    return [m for m in matches if not _user_said(ledger, m) and not (m.transform in ("plain", "case/unicode") and getattr(m, "pointer", "") in dictated)]
+    return [m for m in matches if not _users_own(ledger, m, dictated)]
 
 
 def _chosen_recipients(ctx: Context) -> list[Evidence]:

@@ -933,9 +933,7 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
         return out
     if _HAS_DIGIT(text) is None:
         return []
-    if "," in text or "'" in text:
-        text = _GROUP.sub("+", text)
-    text = text.replace(" ", "")
+    text = _ungrouped(text).replace(" ", "")
     found: list[tuple[str, int]] = []
     for ms in _NUMBER.finditer(text):
         found.append((_NON_DIGIT.sub("", ms.group()), ms.start()))
@@ -945,6 +943,12 @@ def _numbers(text: str, raw: bytes | None = None, c: types.ModuleType | None = N
             if len(digits) >= 7:
                 found.append((digits, ms.start()))
     return found
+
+
+def _ungrouped(text: str) -> str:
+    """``text`` with each digit-group separator (_GROUP) as "+", one of the separators a
+    number may hold, at the same offset."""
+    return _GROUP.sub("+", text) if "," in text or "'" in text else text
 
 
 def _amount_text(text: str) -> str:
@@ -1457,7 +1461,7 @@ def _value_keys(value: str, *, strict_mode: bool, whole: bool = False) -> list[s
     if whole and nums:
         # only a value that is itself one number (its digits and separators, nothing else;
         # a decimal part is one more separator and digits)
-        bare = (_GROUP.sub("+", vn) if "," in vn or "'" in vn else vn).replace(" ", "").strip(_TRIM).lstrip("+")
+        bare = _ungrouped(vn).replace(" ", "").strip(_TRIM).lstrip("+")
         nums = [(key, at) for key, at in nums if _NUMBER.fullmatch(bare)]
     keys.extend(key for key, _ in nums)
     seen: dict[str, None] = {}
