@@ -27,6 +27,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -5836,6 +5837,496 @@ done:
     return result;
 }
 
+/* ---- accounting ----
+ *
+ * The accounting fast path of toolguard/accounting.py (Accounting._fast_decide and the
+ * short output path of Accounting.after_execute), each function the Python loop it
+ * replaces, computing exactly what that loop computes (tests/egress compare both on
+ * generated inputs). Pure C over the objects handed in: no Python code runs, so nothing
+ * changes under them (the caller holds the store's lock where the Python loop did).
+ *
+ *   egress_size(args, keys, dest_keys)   accounting._plan_bytes on a disjoint plan, or -1
+ *   lease_spend(leases, usage, items, now, fill, buckets)
+ *                                        LeasedCounterStore.spend's two loops
+ *   output_gates(gates)                 the built-in redactor's triggers, compiled for:
+ *   plain_output(text, compiled, cap)   outputs.untouched's tests for that redactor
+ */
+
+/* UTF-8 size of a str, lone surrogates counted as 3 bytes (encode "surrogatepass"). */
+static Py_ssize_t
+acct_utf8_len(PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (PyUnicode_IS_ASCII(s)) {
+        return n;
+    }
+    Py_ssize_t size = n;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        const unsigned char *p = (const unsigned char *)data;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            size += p[i] >> 7;
+        }
+        return size;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        size += (c >= 0x80) + (c >= 0x800) + (c >= 0x10000);
+    }
+    return size;
+}
+
+/* Sum of the UTF-8 sizes of every str inside v (keys excluded: _pointer.walk_strings), or
+ * -1 for anything but exact str, dict, list, int, float, bool and None, or nesting past 200. */
+static Py_ssize_t
+acct_strings_size(PyObject *v, int depth)
+{
+    if (PyUnicode_CheckExact(v)) {
+        return acct_utf8_len(v);
+    }
+    if (depth > 200) {
+        return -1;
+    }
+    Py_ssize_t total = 0, n;
+    if (PyDict_CheckExact(v)) {
+        Py_ssize_t pos = 0;
+        PyObject *k, *item;
+        while (PyDict_Next(v, &pos, &k, &item)) {
+            if ((n = acct_strings_size(item, depth + 1)) < 0) {
+                return -1;
+            }
+            total += n;
+        }
+        return total;
+    }
+    if (PyList_CheckExact(v)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(v); i++) {
+            if ((n = acct_strings_size(PyList_GET_ITEM(v, i), depth + 1)) < 0) {
+                return -1;
+            }
+            total += n;
+        }
+        return total;
+    }
+    if (PyLong_CheckExact(v) || PyFloat_CheckExact(v) || PyBool_Check(v) || v == Py_None) {
+        return 0;
+    }
+    return -1;
+}
+
+/* egress_size(args, keys, dest_keys) -> int: the bytes accounting._plan_bytes counts for a
+ * plan with disjoint payload keys and plain destination keys. keys: tuple of str (the
+ * payload's top-level keys); dest_keys: tuple of (key, each) with each a bool (the pointer
+ * /key, or /key/ and a wildcard). -1 when args is not an exact dict or a payload value holds anything the walk
+ * above does not take: the caller then counts in Python. */
+static PyObject *
+py_egress_size(PyObject *self, PyObject *args)
+{
+    PyObject *a, *keys, *dest_keys;
+    if (!PyArg_ParseTuple(args, "OO!O!:egress_size", &a, &PyTuple_Type, &keys, &PyTuple_Type, &dest_keys)) {
+        return NULL;
+    }
+    if (!PyDict_CheckExact(a)) {
+        return PyLong_FromLong(-1);
+    }
+    Py_ssize_t total = 0, n;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(keys); i++) {
+        PyObject *key = PyTuple_GET_ITEM(keys, i);
+        if (!PyUnicode_CheckExact(key)) {
+            PyErr_SetString(PyExc_TypeError, "egress_size: keys must be str");
+            return NULL;
+        }
+        PyObject *value = PyDict_GetItemWithError(a, key);
+        if (value == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
+        }
+        if ((n = acct_strings_size(value, 0)) < 0) {
+            return PyLong_FromLong(-1);
+        }
+        total += n;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(dest_keys); i++) {
+        PyObject *pair = PyTuple_GET_ITEM(dest_keys, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyUnicode_CheckExact(PyTuple_GET_ITEM(pair, 0))) {
+            PyErr_SetString(PyExc_TypeError, "egress_size: dest_keys must be (str, bool) pairs");
+            return NULL;
+        }
+        PyObject *value = PyDict_GetItemWithError(a, PyTuple_GET_ITEM(pair, 0));
+        if (value == NULL) {
+            if (PyErr_Occurred()) {
+                return NULL;
+            }
+            continue;
+        }
+        int each = PyObject_IsTrue(PyTuple_GET_ITEM(pair, 1));
+        if (each < 0) {
+            return NULL;
+        }
+        if (!each) {
+            if (PyUnicode_CheckExact(value)) {
+                total += acct_utf8_len(value);
+            }
+            else if (PyUnicode_Check(value)) {
+                return PyLong_FromLong(-1);  /* a str subclass: Python measures it */
+            }
+            continue;
+        }
+        /* a wildcard below the key: every str item of a list, every str value of a dict */
+        if (PyList_CheckExact(value)) {
+            for (Py_ssize_t j = 0; j < PyList_GET_SIZE(value); j++) {
+                PyObject *item = PyList_GET_ITEM(value, j);
+                if (PyUnicode_CheckExact(item)) {
+                    total += acct_utf8_len(item);
+                }
+                else if (PyUnicode_Check(item)) {
+                    return PyLong_FromLong(-1);
+                }
+            }
+        }
+        else if (PyDict_CheckExact(value)) {
+            Py_ssize_t pos = 0;
+            PyObject *k, *item;
+            while (PyDict_Next(value, &pos, &k, &item)) {
+                if (PyUnicode_CheckExact(item)) {
+                    total += acct_utf8_len(item);
+                }
+                else if (PyUnicode_Check(item)) {
+                    return PyLong_FromLong(-1);
+                }
+            }
+        }
+        else if (PyList_Check(value) || PyDict_Check(value)) {
+            return PyLong_FromLong(-1);  /* a subclass: Python walks it */
+        }
+    }
+    return PyLong_FromSsize_t(total);
+}
+
+/* lease_spend(leases, usage, items, now, fill, buckets) -> dict | None | NotImplemented
+ *
+ * LeasedCounterStore.spend under its lock, after the checks of now and fill: items are
+ * (key, per, cost) with cost an int or None (None: fill). First every item is checked in
+ * order (a cost that is not a non-negative int raises ValueError as the Python loop does;
+ * a missing lease, one with less left than the cost, or one whose bucket
+ * floor(now / (per / buckets)) has passed answers None); then every cost is spent:
+ * lease.left -= cost, usage[key] += cost, and the new usage of each key is returned.
+ * Counts are read as 64-bit ints: a count or a bucket beyond them, an item of another shape
+ * or a key twice answers NotImplemented (nothing changed: the caller's Python loop spends). */
+#define ACCT_MAX_ITEMS 16
+static int
+acct_ll(PyObject *v, long long *out)
+{
+    int overflow = 0;
+    if (!PyLong_CheckExact(v)) {
+        return 0;
+    }
+    *out = PyLong_AsLongLongAndOverflow(v, &overflow);
+    return !overflow && !(*out == -1 && PyErr_Occurred());
+}
+
+static PyObject *
+py_lease_spend(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyDict_CheckExact(args[0]) || !PyDict_CheckExact(args[1]) || !PyTuple_CheckExact(args[2])
+        || !PyFloat_CheckExact(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "lease_spend(leases: dict, usage: dict, items: tuple, now: float, fill: int, buckets: int)");
+        return NULL;
+    }
+    PyObject *leases = args[0], *usage = args[1], *items = args[2];
+    double now = PyFloat_AS_DOUBLE(args[3]);
+    long long fill, n_buckets;
+    if (!acct_ll(args[4], &fill) || !acct_ll(args[5], &n_buckets) || fill < 0 || n_buckets <= 0) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_ValueError, "lease_spend: fill must be a non-negative int and buckets a positive one");
+        return NULL;
+    }
+    static PyObject *s_left = NULL, *s_bucket = NULL;
+    if (s_left == NULL) {
+        s_left = PyUnicode_InternFromString("left");
+        s_bucket = PyUnicode_InternFromString("bucket");
+        if (s_left == NULL || s_bucket == NULL) {
+            return NULL;
+        }
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(items);
+    if (n > ACCT_MAX_ITEMS) {
+        Py_RETURN_NOTIMPLEMENTED;
+    }
+    PyObject *lease_of[ACCT_MAX_ITEMS];
+    long long cost_of[ACCT_MAX_ITEMS], left_of[ACCT_MAX_ITEMS];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyTuple_GET_ITEM(items, i);
+        if (!PyTuple_CheckExact(item) || PyTuple_GET_SIZE(item) != 3) {
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        PyObject *key = PyTuple_GET_ITEM(item, 0), *cost = PyTuple_GET_ITEM(item, 2);
+        PyObject *lease = PyDict_GetItemWithError(leases, key);
+        if (lease == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (cost == Py_None) {
+            cost_of[i] = fill;
+        }
+        else if (!PyLong_CheckExact(cost) || _PyLong_Sign(cost) < 0) {
+            PyObject *krepr = PyObject_Repr(key), *crepr = PyObject_Repr(cost);
+            if (krepr && crepr) {
+                PyErr_Format(PyExc_ValueError, "charge %U: cost must be a non-negative int, not %U", krepr, crepr);
+            }
+            Py_XDECREF(krepr);
+            Py_XDECREF(crepr);
+            return NULL;
+        }
+        else if (!acct_ll(cost, &cost_of[i])) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        if (lease == NULL) {
+            Py_RETURN_NONE;
+        }
+        PyObject *per_o = PyTuple_GET_ITEM(item, 1);
+        double per = PyFloat_CheckExact(per_o) ? PyFloat_AS_DOUBLE(per_o) : PyFloat_AsDouble(per_o);
+        if (per == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+        double width = per / (double)n_buckets;
+        if (width == 0.0) {
+            PyErr_SetString(PyExc_ZeroDivisionError, "float division by zero");
+            return NULL;
+        }
+        double q = floor(now / width);
+        PyObject *left = PyObject_GetAttr(lease, s_left);
+        if (left == NULL) {
+            return NULL;
+        }
+        int ok = acct_ll(left, &left_of[i]);
+        Py_DECREF(left);
+        if (!ok) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        if (left_of[i] < cost_of[i]) {
+            Py_RETURN_NONE;
+        }
+        PyObject *bucket_o = PyObject_GetAttr(lease, s_bucket);
+        if (bucket_o == NULL) {
+            return NULL;
+        }
+        long long bucket;
+        ok = acct_ll(bucket_o, &bucket);
+        Py_DECREF(bucket_o);
+        /* |q| < 2**53 compares exactly with a 64-bit int as a double; beyond: Python compares */
+        if (!ok || !(fabs(q) < 9007199254740992.0)) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        if ((double)bucket < q) {
+            Py_RETURN_NONE;
+        }
+        lease_of[i] = lease;
+    }
+    /* the same key twice (which the callers never pass) would spend twice from one read */
+    for (Py_ssize_t i = 1; i < n; i++) {
+        for (Py_ssize_t j = 0; j < i; j++) {
+            if (lease_of[i] == lease_of[j]) {
+                Py_RETURN_NOTIMPLEMENTED;
+            }
+        }
+    }
+    /* every item fits: the new counts, computed before anything changes */
+    long long used_of[ACCT_MAX_ITEMS];
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *was = PyDict_GetItemWithError(usage, PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 0));
+        long long w = 0;
+        if (was == NULL && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (was != NULL && !acct_ll(was, &w)) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        if (w > LLONG_MAX - cost_of[i]) {
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+        used_of[i] = w + cost_of[i];
+    }
+    PyObject *out = PyDict_New();
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = PyTuple_GET_ITEM(PyTuple_GET_ITEM(items, i), 0);
+        PyObject *left = PyLong_FromLongLong(left_of[i] - cost_of[i]);
+        PyObject *used = PyLong_FromLongLong(used_of[i]);
+        int bad = left == NULL || used == NULL || PyObject_SetAttr(lease_of[i], s_left, left) < 0
+                  || PyDict_SetItem(usage, key, used) < 0 || PyDict_SetItem(out, key, used) < 0;
+        Py_XDECREF(left);
+        Py_XDECREF(used);
+        if (bad) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/* output_gates(gates) -> capsule; plain_output(text, compiled, cap) -> int
+ *
+ * outputs.untouched's tests of a text under the built-in redactor, in one pass: -1 when a
+ * trigger occurs in it or its UTF-8 size is over cap (cap < 0: no cap); else the number of
+ * ASCII digits it holds (what the patterns without a trigger need). -2 is "not known":
+ * the caller runs the Python tests. Only texts of one byte per character are read (for
+ * those, str.lower() changes ASCII letters alone and never makes an ASCII character out of
+ * another one); any other text answers -2.
+ *
+ * gates: a tuple of (trigger, offset, lower), trigger a non-empty ASCII bytes (lower: no
+ * upper-case letter in it), offset the index in it of the byte the scan looks for, lower:
+ * match the text's ASCII letters lower-cased, as `t in text.lower()` does. output_gates
+ * compiles them once (the redactor keeps the capsule): for each byte value, the chain of
+ * the gates looking for it. None: a gate the scan cannot take (the caller never asks). */
+#define ACCT_MAX_GATES 64
+#define ACCT_GATES_NAME "toolguard._taintc.gates"
+typedef struct {
+    int ng;
+    unsigned char exact_at[256], lower_at[256], next[ACCT_MAX_GATES]; /* chains: gate index + 1, 0 ends */
+    Py_ssize_t tl[ACCT_MAX_GATES], to[ACCT_MAX_GATES];
+    unsigned char *tp[ACCT_MAX_GATES];
+} acct_gates;
+
+static void
+acct_gates_free(PyObject *capsule)
+{
+    acct_gates *g = (acct_gates *)PyCapsule_GetPointer(capsule, ACCT_GATES_NAME);
+    if (g != NULL) {
+        for (int i = 0; i < g->ng; i++) {
+            PyMem_Free(g->tp[i]);
+        }
+        PyMem_Free(g);
+    }
+}
+
+static PyObject *
+py_output_gates(PyObject *self, PyObject *gates)
+{
+    if (!PyTuple_Check(gates)) {
+        PyErr_SetString(PyExc_TypeError, "output_gates: gates must be a tuple");
+        return NULL;
+    }
+    Py_ssize_t ng = PyTuple_GET_SIZE(gates);
+    if (ng > ACCT_MAX_GATES) {
+        Py_RETURN_NONE;
+    }
+    acct_gates *G = PyMem_Calloc(1, sizeof(acct_gates));
+    if (G == NULL) {
+        return PyErr_NoMemory();
+    }
+    PyObject *result = NULL; /* what a failure returns: NULL (an error set) or None */
+    for (Py_ssize_t g = 0; g < ng; g++) {
+        PyObject *gate = PyTuple_GET_ITEM(gates, g);
+        if (!PyTuple_Check(gate) || PyTuple_GET_SIZE(gate) != 3 || !PyBytes_Check(PyTuple_GET_ITEM(gate, 0))) {
+            PyErr_SetString(PyExc_TypeError, "output_gates: gates must be (bytes, int, bool) tuples");
+            goto fail;
+        }
+        PyObject *t = PyTuple_GET_ITEM(gate, 0);
+        Py_ssize_t len = PyBytes_GET_SIZE(t), off = PyLong_AsSsize_t(PyTuple_GET_ITEM(gate, 1));
+        if (off == -1 && PyErr_Occurred()) {
+            goto fail;
+        }
+        int low = PyObject_IsTrue(PyTuple_GET_ITEM(gate, 2));
+        if (low < 0) {
+            goto fail;
+        }
+        const unsigned char *src = (const unsigned char *)PyBytes_AS_STRING(t);
+        int ascii = len > 0 && off >= 0 && off < len;
+        for (Py_ssize_t j = 0; ascii && j < len; j++) {
+            ascii = src[j] < 0x80 && !(low && src[j] >= 'A' && src[j] <= 'Z');
+        }
+        if (!ascii) {
+            result = Py_None;
+            goto fail;
+        }
+        if ((G->tp[g] = PyMem_Malloc((size_t)len)) == NULL) {
+            PyErr_NoMemory();
+            goto fail;
+        }
+        memcpy(G->tp[g], src, (size_t)len);
+        G->ng = (int)g + 1;
+        G->tl[g] = len;
+        G->to[g] = off;
+        unsigned char *head = low ? G->lower_at : G->exact_at;
+        G->next[g] = head[src[off]];
+        head[src[off]] = (unsigned char)(g + 1);
+    }
+    PyObject *capsule = PyCapsule_New(G, ACCT_GATES_NAME, acct_gates_free);
+    if (capsule == NULL) {
+        goto fail;
+    }
+    return capsule;
+fail:
+    for (int i = 0; i < G->ng; i++) {
+        PyMem_Free(G->tp[i]);
+    }
+    PyMem_Free(G);
+    Py_XINCREF(result);
+    return result;
+}
+
+static PyObject *
+py_plain_output(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "plain_output(text: str, compiled: capsule, cap: int)");
+        return NULL;
+    }
+    const acct_gates *G = (const acct_gates *)PyCapsule_GetPointer(args[1], ACCT_GATES_NAME);
+    if (G == NULL) {
+        return NULL;
+    }
+    Py_ssize_t cap = PyLong_AsSsize_t(args[2]);
+    if (cap == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_KIND(text) != PyUnicode_1BYTE_KIND) {
+        return PyLong_FromLong(-2);
+    }
+    const unsigned char *p = (const unsigned char *)PyUnicode_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text), digits = 0, size = n;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        unsigned char low = (c >= 'A' && c <= 'Z') ? (unsigned char)(c | 0x20) : c;
+        digits += (c >= '0' && c <= '9');
+        size += c >> 7;
+        for (unsigned g1 = G->exact_at[c]; g1; g1 = G->next[g1 - 1]) {
+            Py_ssize_t g = g1 - 1, start = i - G->to[g];
+            if (start >= 0 && start + G->tl[g] <= n && memcmp(p + start, G->tp[g], (size_t)G->tl[g]) == 0) {
+                return PyLong_FromLong(-1);
+            }
+        }
+        for (unsigned g1 = G->lower_at[low]; g1; g1 = G->next[g1 - 1]) {
+            Py_ssize_t g = g1 - 1, start = i - G->to[g], j = 0;
+            if (start < 0 || start + G->tl[g] > n) {
+                continue;
+            }
+            for (; j < G->tl[g]; j++) {
+                unsigned char d = p[start + j];
+                if (((d >= 'A' && d <= 'Z') ? (d | 0x20) : d) != G->tp[g][j]) {
+                    break;
+                }
+            }
+            if (j == G->tl[g]) {
+                return PyLong_FromLong(-1);
+            }
+        }
+    }
+    return PyLong_FromSsize_t(cap >= 0 && size > cap ? -1 : digits);
+}
+
+/* ============================== end of the accounting section ============================= */
+
 static PyMethodDef methods[] = {
     {"fingerprints", py_fingerprints, METH_VARARGS, "Winnowed k-gram hashes and positions."},
     {"scan_keys", py_scan_keys, METH_VARARGS, "k-gram hashes and query keys of a scan batch."},
@@ -5870,6 +6361,10 @@ static PyMethodDef methods[] = {
     {"sha_extensions", py_sha_extensions, METH_NOARGS, "Does SHA-256 here run on the CPU's SHA extensions? (audit)"},
     {"ingest_fold", py_ingest_fold, METH_VARARGS, "A slice's spaced Latin fold, fingerprints, numbers and carry, at text positions."},
     {"key_run", py_key_run, METH_VARARGS, "A text's distinct fingerprints and token keys as one sorted run for the index."},
+    {"egress_size", py_egress_size, METH_VARARGS, "UTF-8 bytes a disjoint egress plan counts, or -1 (accounting)."},
+    {"lease_spend", (PyCFunction)(void (*)(void))py_lease_spend, METH_FASTCALL, "Spend costs from still-valid leases, or None (accounting)."},
+    {"output_gates", py_output_gates, METH_O, "The redactor's triggers compiled for plain_output (accounting)."},
+    {"plain_output", (PyCFunction)(void (*)(void))py_plain_output, METH_FASTCALL, "The ASCII digits of a text no trigger occurs in and within the cap, else -1 or -2 (accounting)."},
     {NULL, NULL, 0, NULL},
 };
 

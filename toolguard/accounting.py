@@ -50,7 +50,15 @@ from .egress import (
 from .errors import StoreUnavailable
 from .findings import Call, Decision, Evidence, Finding, combine
 from .manifest import OUTWARD_EFFECTS, Manifest, ManifestSet, Policy
-from .outputs import OutputReport, output_items, process_output, untouched
+from .outputs import (
+    OutputReport,
+    output_items,
+    process_output,
+    untouched,
+    untouched_plan,
+    untouched_with,
+)
+from .taint import _C
 
 if TYPE_CHECKING:
     from .session import Session
@@ -117,6 +125,10 @@ def _dest_keys(manifest: Manifest) -> tuple[tuple[str, bool], ...] | None:
 
 
 _PLANS: dict[int, tuple[Manifest, _EgressPlan]] = {}
+
+#: The C core's ``egress_size`` (the disjoint branch of :func:`_plan_bytes`), or None without
+#: it (or with ``TOOLGUARD_NO_ACCEL=1``); the tests swap it to compare both.
+_C_EGRESS: Any = _C.egress_size if _C is not None else None
 
 
 def _plan_of(manifest: Manifest) -> _EgressPlan:
@@ -196,6 +208,10 @@ def _plan_bytes(plan: _EgressPlan, call: Call, manifest: Manifest) -> int:
         return measure_egress(call, manifest)[0]
     args = call.args if isinstance(call.args, dict) else {}
     if plan.disjoint is not None:
+        if plan.dest_keys is not None and _C_EGRESS is not None:
+            total = _C_EGRESS(args, plan.disjoint, plan.dest_keys)  # the loops below, in C
+            if total >= 0:
+                return int(total)
         # no string is reached twice: add sizes without remembering pointers
         total = 0
         for key in plan.disjoint:
@@ -312,6 +328,9 @@ class _FastPlan:
     egress: bool  # a call-edge budget counts egress bytes
     output_free: bool
     measure: _EgressPlan | None = None  # the manifest's egress plan, when ``egress``
+    # :func:`~toolguard.outputs.untouched_plan` of the manifest's output spec (None: use
+    # :func:`~toolguard.outputs.untouched`)
+    output: tuple[Any, int, tuple[Any, ...]] | None = None
 
 
 def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
@@ -506,7 +525,7 @@ class Accounting:
                 series = tuple((c.key, c.per, None if c.metric == "egress_bytes" else c.cost) for c in template)
         _, out_slots = self.budgets.slots(cls, manifest.tool, manifest)
         plan = _FastPlan(manifest, cls, not charge_plan.slots, series, charge_plan.egress_metric, not out_slots,
-                         _plan_of(manifest) if charge_plan.egress_metric else None)
+                         _plan_of(manifest) if charge_plan.egress_metric else None, untouched_plan(manifest.output))
         if len(self._fast) > 100_000:
             self._fast.clear()
         self._fast[key] = plan
@@ -683,7 +702,8 @@ class Accounting:
                     plan is not None and plan.output_free and plan.manifest is self.manifests.get(call.tool)
                     and (audit is None or audit.outputs == "altered")
                     and (tel is None or ((track is None or track.span is None) and not tel._metrics()))  # _quiet
-                    and untouched(result, plan.manifest.output)
+                    and (untouched(result, plan.manifest.output) if plan.output is None
+                         else untouched_with(result, plan.output, plan.manifest.output))
                 ):
                     return result, decision
             except Exception:

@@ -41,6 +41,7 @@ from urllib.parse import quote
 
 from .errors import ConfigError, StoreError
 from .manifest import Budget, DestinationLimits, Limits, Manifest, Policy, PrincipalLimits
+from .taint import _C
 
 if TYPE_CHECKING:
     from .stores.sql import Database, Tx
@@ -530,7 +531,12 @@ class SqlCounterStore:
         return int(self.db.run(body))
 
 
-@dataclass
+#: The C core's ``lease_spend`` (the two loops of :meth:`LeasedCounterStore.spend`), or None
+#: without it (or with ``TOOLGUARD_NO_ACCEL=1``); the tests swap it to compare both.
+_C_SPEND: Any = _C.lease_spend if _C is not None else None
+
+
+@dataclass(slots=True)
 class _Lease:
     bucket: int  # the bucket the leased units were counted in; valid while "now" is in it
     left: int
@@ -634,6 +640,11 @@ class LeasedCounterStore:
                 self._high = now
             leases = self._leases
             n_buckets = self.buckets
+            spend = _C_SPEND
+            if spend is not None and type(items) is tuple and type(n_buckets) is int:
+                spent: dict[str, int] | None = spend(leases, self._usage, items, now, fill, n_buckets)  # the loops below, in C
+                if spent is not NotImplemented:  # NotImplemented: numbers past 64 bits (nothing spent)
+                    return spent
             floor = math.floor
             # First every series is checked, then every one is spent: nothing changes unless all fit.
             for key, per, cost in items:

@@ -40,6 +40,11 @@ import jsonschema
 from . import _pointer
 from .manifest import OutputSpec
 from .session import _as_text
+from .taint import _C
+
+#: The C core's ``plain_output`` (:func:`untouched`'s scan in one pass), or None without it
+#: (or with ``TOOLGUARD_NO_ACCEL=1``); the tests swap it to compare both.
+_C_PLAIN_OUTPUT: Any = _C.plain_output if _C is not None else None
 
 __all__ = ["BUILTIN_PATTERNS", "OutputReport", "Redactor", "output_items", "process_output", "untouched"]
 
@@ -158,6 +163,14 @@ class Redactor:
         # long texts with no trigger (the common case) the groups' substring tests win.
         self._trigger_rx = re.compile("|".join(map(re.escape, self._triggers))) if self._triggers else None
         self._lower_rx = re.compile("|".join(map(re.escape, self._lower_triggers))) if self._lower_triggers else None
+        # Every trigger with the index of its gate, for the C core's one-pass scan
+        # (:func:`untouched`); None when one is not ASCII (the core reads ASCII triggers only).
+        gates = [(t, t.index(_gate(t)), False) for t in self._triggers]
+        gates += [(t, t.index(_gate(t)), True) for t in self._lower_triggers]
+        self._gates: Any = (
+            _C.output_gates(tuple((t.encode("ascii"), i, low) for t, i, low in gates))
+            if _C is not None and all(t.isascii() for t, _, _ in gates) else None
+        )
 
     def _triggered(self, text: str) -> bool:
         """Whether any pattern's trigger occurs in ``text`` (what the per-pattern tests look for)."""
@@ -444,6 +457,36 @@ def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> t
 _NO_REDACTIONS: Mapping[str, int] = MappingProxyType({})
 
 
+def untouched_plan(spec: OutputSpec) -> tuple[Any, int, tuple[_Secret, ...]] | None:
+    """What :func:`untouched_with` needs of ``spec``, worked out once: the built-in
+    redactor's triggers compiled for the C core, the size cap (-1: none) and the patterns
+    without a trigger. None when the core cannot answer for this spec (a schema or extra
+    redaction patterns, or no C core): use :func:`untouched`.
+    """
+    if spec.schema_ is not None or spec.redact or _C_PLAIN_OUTPUT is None:
+        return None
+    r = _redactor(())
+    if r._gates is None:
+        return None
+    return r._gates, -1 if spec.max_bytes is None else spec.max_bytes, r._untriggered
+
+
+def untouched_with(result: str, plan: tuple[Any, int, tuple[_Secret, ...]], spec: OutputSpec) -> bool:
+    """:func:`untouched` of a ``str`` with the spec's :func:`untouched_plan` at hand."""
+    gates, cap, untriggered = plan
+    digits = _C_PLAIN_OUTPUT(result, gates, cap)  # the trigger scan, the digits and the size in one pass
+    if digits == -1:
+        return False  # a trigger occurs, or the text is over the cap
+    if digits == -2:
+        return untouched(result, spec)  # a text the core does not read
+    for p in untriggered:
+        if p.min_digits and digits < p.min_digits:
+            continue  # the pattern needs more digits than the text holds
+        if p.regex.search(result) is not None:
+            return False
+    return True
+
+
 def untouched(result: Any, spec: OutputSpec) -> bool:
     """True when :func:`process_output` would hand ``result`` back unaltered (the short path).
 
@@ -457,6 +500,9 @@ def untouched(result: Any, spec: OutputSpec) -> bool:
     if type(result) is not str or spec.schema_ is not None or spec.redact:
         return False
     r = _redactor(())
+    cap = spec.max_bytes
+    if _C_PLAIN_OUTPUT is not None and r._gates is not None and result.isascii():
+        return untouched_with(result, (r._gates, -1 if cap is None else cap, r._untriggered), spec)
     if r._triggered(result):
         return False
     digits = -1
@@ -471,7 +517,6 @@ def untouched(result: Any, spec: OutputSpec) -> bool:
                 continue  # the pattern needs more digits than the text holds
         if p.regex.search(result) is not None:
             return False
-    cap = spec.max_bytes
     return cap is None or len(result) <= cap // 4 or _size(result) <= cap
 
 
