@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench import MESSAGE_MANIFEST, measure, percentile
+from _bench import MESSAGE_MANIFEST, measure, measure_interleaved, percentile
 
 from toolguard import Call, Guard, Policy, SessionView, decide
 from toolguard.audit import AuditLog
@@ -107,7 +107,8 @@ def main() -> None:
     db = Database(f"sqlite:///{tmp / 'state.db'}")
     counter = [0]
 
-    def accounting_row(name: str, manifest: object, *, fresh_principal: bool = False, fast: bool = True, **kwargs: object) -> None:
+    def accounting_row(name: str, manifest: object, *, fresh_principal: bool = False, fast: bool = True,
+                       **kwargs: object) -> Callable[[], None]:
         g = Guard(ManifestSet.of([manifest]), policy=policy, **kwargs)  # type: ignore[list-item]
         acc = g.accounting
         acc.fast_path = fast
@@ -127,6 +128,7 @@ def main() -> None:
 
         one()
         row(name, one)
+        return one
 
     accounting_row("memory stores, no budgets, no audit", plain, telemetry=False)
     accounting_row("  same, general path (fast path off)", plain, telemetry=False, fast=False)
@@ -142,7 +144,7 @@ def main() -> None:
     accounting_row("SQLite kill list, 1 s cache", plain, telemetry=False, kill_list=SqlKillList(db, cache_ttl=1.0))
     accounting_row("audit log (masked input, fsync 1 s)", plain, telemetry=False, audit=audit_log("a1.jsonl"))
     accounting_row("audit log, background writer", plain, telemetry=False, audit=audit_log("a1t.jsonl", writer="thread"))
-    accounting_row(
+    target = accounting_row(
         "TARGET: SQLite leased + cached kill list + audit",
         budgeted, telemetry=False, counters=LeasedCounterStore(SqlCounterStore(db)),
         kill_list=SqlKillList(db, cache_ttl=1.0), audit=audit_log("a2.jsonl"),
@@ -189,6 +191,28 @@ def main() -> None:
     core = statistics.median(by_name["decide (pure core), for comparison"])
     for name in ("TARGET: SQLite leased + cached kill list + audit", "TARGET, audit by the background writer"):
         print(f"{name} / decide core (median wall): {statistics.median(by_name[name]) / core:.2f}x (core {core:.1f} µs)")
+    # The TARGET call beside the decision core and a bare LangChain tool call, in alternating
+    # blocks: the ratios do not depend on the machine's speed drifting during the run.
+    refs: list[tuple[str, Callable[[], object]]] = [("decide core", lambda: decide(call, plain, view, policy))]
+    try:
+        from langchain_core.tools import StructuredTool
+
+        def send_message(to: list[str], subject: str, body: str) -> str:
+            """Send a message."""
+            return "sent"
+
+        bare = StructuredTool.from_function(send_message, name="send_message")
+        tc = {"name": "send_message", "args": ARGS, "id": "call_1", "type": "tool_call"}
+        refs.append(("bare LangChain tool invoke", lambda: bare.invoke(tc)))
+    except ImportError as exc:  # the integration is optional
+        print(f"(the bare tool call is left out: {exc})")
+    walls, cpus = measure_interleaved([target, *(fn for _, fn in refs)], max(4000, n // 2))
+    flush_all()
+    t = statistics.median(walls[0])
+    print(f"TARGET, alternating blocks: {t:.1f} µs median wall ({cpus[0]:.1f} µs CPU)", end="")
+    for (name, _), w, c in zip(refs, walls[1:], cpus[1:], strict=True):
+        print(f"; {name} {statistics.median(w):.1f} µs: {t / statistics.median(w):.2f}x ({cpus[0] / c:.2f}x CPU)", end="")
+    print()
     for a in audits:
         a.close()
     db.close()

@@ -27,11 +27,13 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define HASH_BASE 0x9E3779B97F4A7C15ULL /* odd: invertible modulo 2**64 (taint._B) */
 #define HASH_MIX 0xD6E8FEB86659FD93ULL  /* taint._MIX */
@@ -5848,6 +5850,7 @@ done:
  *   egress_size(args, keys, dest_keys)   accounting._plan_bytes on a disjoint plan, or -1
  *   lease_spend(leases, usage, items, now, fill, buckets)
  *                                        LeasedCounterStore.spend's two loops
+ *   AuditChain                          an audit log's head and lock; record(): _native in C
  *   output_gates(gates)                 the built-in redactor's triggers, compiled for:
  *   plain_output(text, compiled, cap)   outputs.untouched's tests for that redactor
  */
@@ -6325,6 +6328,273 @@ py_plain_output(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(cap >= 0 && size > cap ? -1 : digits);
 }
 
+/* AuditChain(shapes, key, mode, sha, clock): the head of an AuditLog's chain and what its
+ * writes need, kept here so that audit_record reads and moves them without Python
+ * attributes (audit.AuditLog keeps its _seq, _prev, _size, _dirty ... in it, as properties).
+ *
+ *   seq, prev, size, dirty     the chain's head and the active file's size (AuditLog._seq...)
+ *   fd                         the file descriptor records go to; -1: the log takes none
+ *                              (closed, closing or failed: the Python path raises)
+ *   sync_due                   the time.monotonic() at which an fsync is due (-inf: every
+ *                              record, inf: never)
+ *   rotate_at                  the size at which the file rotates (-1: never)
+ *
+ * It is the log's lock as well: `with chain:` and acquire()/release() take its lock (waiting
+ * with the GIL released). record(log, ...) writes one inline decision record as
+ * AuditLog._native does, under the lock. */
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lock;
+    long long seq, size, rotate_at;
+    PyObject *prev, *shapes, *key, *sha, *clock;
+    double sync_due;
+    int dirty, fd, mode;
+} AuditChain;
+
+static int
+chain_init(AuditChain *c, PyObject *args, PyObject *kw)
+{
+    PyObject *shapes, *key, *sha, *clock;
+    int mode;
+    if (!PyArg_ParseTuple(args, "O!OiOO:AuditChain", &PyDict_Type, &shapes, &key, &mode, &sha, &clock)) {
+        return -1;
+    }
+    if (c->lock == NULL && (c->lock = PyThread_allocate_lock()) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_INCREF(shapes);
+    Py_INCREF(key);
+    Py_INCREF(sha);
+    Py_INCREF(clock);
+    Py_XSETREF(c->shapes, shapes);
+    Py_XSETREF(c->key, key);
+    Py_XSETREF(c->sha, sha);
+    Py_XSETREF(c->clock, clock);
+    if (c->prev == NULL && (c->prev = PyUnicode_FromString("")) == NULL) {
+        return -1;
+    }
+    c->mode = mode;
+    c->fd = -1;
+    c->rotate_at = -1;
+    c->sync_due = INFINITY;
+    return 0;
+}
+
+static void
+chain_dealloc(AuditChain *c)
+{
+    if (c->lock != NULL) {
+        PyThread_free_lock(c->lock);
+    }
+    Py_XDECREF(c->prev);
+    Py_XDECREF(c->shapes);
+    Py_XDECREF(c->key);
+    Py_XDECREF(c->sha);
+    Py_XDECREF(c->clock);
+    Py_TYPE(c)->tp_free((PyObject *)c);
+}
+
+static void
+chain_lock(AuditChain *c)
+{
+    if (!PyThread_acquire_lock(c->lock, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(c->lock, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+}
+
+static PyObject *
+chain_enter(AuditChain *c, PyObject *unused)
+{
+    chain_lock(c);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+chain_exit(AuditChain *c, PyObject *args)
+{
+    PyThread_release_lock(c->lock);
+    Py_RETURN_FALSE;
+}
+
+static PyObject *
+chain_acquire(AuditChain *c, PyObject *args)
+{
+    int blocking = 1;
+    if (!PyArg_ParseTuple(args, "|p:acquire", &blocking)) {
+        return NULL;
+    }
+    if (blocking) {
+        chain_lock(c);
+        Py_RETURN_TRUE;
+    }
+    return PyBool_FromLong(PyThread_acquire_lock(c->lock, NOWAIT_LOCK));
+}
+
+static double
+chain_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* record(log, verdict, reason, principal, session, tool, manifest, revision, call_id,
+ *        decision_id, codes, findings, args, timing) -> hash | None | Ellipsis
+ *
+ * AuditLog._native's steps in one call: the cached shape (Ellipsis when it is not cached:
+ * the caller computes it and asks again), the lock, the clock, the head, audit_line, the
+ * head moved on, and log._due() called under the lock when an fsync or a rotation is due.
+ * None: nothing written, the Python path must run (a log that takes no records, a time or a
+ * field audit_line does not take). An OSError of the write is set as log._failed before
+ * the lock is released, and raised. */
+static PyObject *
+chain_record(AuditChain *c, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 14) {
+        PyErr_SetString(PyExc_TypeError, "record takes 14 arguments");
+        return NULL;
+    }
+    PyObject *log = args[0], *manifest = args[6];
+    PyObject *mid = PyLong_FromVoidPtr(manifest);
+    PyObject *key = mid ? PyTuple_Pack(7, args[1], args[2], args[3], args[4], args[5], mid, args[7]) : NULL;
+    Py_XDECREF(mid);
+    if (key == NULL) {
+        return NULL;
+    }
+    PyObject *hit = PyDict_GetItemWithError(c->shapes, key);
+    Py_DECREF(key);
+    if (hit == NULL) {
+        if (PyErr_Occurred()) {
+            return NULL;
+        }
+        Py_INCREF(Py_Ellipsis);
+        return Py_Ellipsis;
+    }
+    if (!PyTuple_CheckExact(hit) || PyTuple_GET_SIZE(hit) != 6 || PyTuple_GET_ITEM(hit, 0) != manifest) {
+        Py_INCREF(Py_Ellipsis);
+        return Py_Ellipsis;
+    }
+    Py_INCREF(hit); /* held across the write, which releases the GIL */
+    PyObject *result = NULL, *out = NULL;
+    PyObject *a[18] = {NULL};
+    chain_lock(c);
+    PyObject *stamp = PyObject_CallNoArgs(c->clock);
+    if (stamp == NULL) {
+        goto unlock;
+    }
+    a[16] = stamp;
+    if (c->fd < 0 || c->seq < 0 || c->seq == LLONG_MAX || !PyFloat_CheckExact(stamp)
+        || !(PyFloat_AS_DOUBLE(stamp) >= 0.0 && PyFloat_AS_DOUBLE(stamp) < 253402300800.0)) {
+        result = Py_None; /* the Python path: it raises for a closed or failed log, writes the rest */
+        Py_INCREF(result);
+        goto unlock;
+    }
+    if ((a[0] = PyLong_FromLong(c->fd)) == NULL || (a[4] = PyLong_FromLong(c->mode)) == NULL
+        || (a[14] = PyLong_FromLongLong(c->seq + 1)) == NULL) {
+        goto unlock;
+    }
+    PyObject *borrowed[] = {c->key, args[12], PyDict_CheckExact(args[12]) ? PyTuple_GET_ITEM(hit, 5) : Py_None};
+    a[1] = borrowed[0];
+    a[2] = borrowed[1];
+    a[3] = borrowed[2];
+    a[5] = args[8];
+    a[6] = args[9];
+    a[7] = args[10];
+    a[8] = args[11];
+    for (int i = 0; i < 4; i++) {
+        a[9 + i] = PyTuple_GET_ITEM(hit, 1 + i);
+    }
+    a[13] = args[13];
+    a[15] = c->prev;
+    a[17] = c->sha;
+    for (int i = 1; i < 18; i++) {
+        if (i != 4 && i != 14 && i != 16) {
+            Py_INCREF(a[i]);
+        }
+    }
+    out = py_audit_line(NULL, a, 18);
+    if (out == NULL) {
+        /* the write failed (the line may be partly out): the log is failed before anyone else writes */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_NormalizeException(&type, &value, &tb);
+        if (value != NULL && PyObject_SetAttrString(log, "_failed", value) < 0) {
+            PyErr_Clear();
+        }
+        c->fd = -1;
+        PyErr_Restore(type, value, tb);
+        goto unlock;
+    }
+    if (out == Py_None) {
+        result = out;
+        out = NULL;
+        goto unlock;
+    }
+    {
+        PyObject *h = PyTuple_GET_ITEM(out, 0);
+        Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(out, 1));
+        Py_INCREF(h);
+        Py_SETREF(c->prev, h);
+        c->seq += 1;
+        c->size += n;
+        c->dirty = 1;
+        result = h;
+        Py_INCREF(result);
+    }
+    if (chain_monotonic() >= c->sync_due || (c->rotate_at >= 0 && c->size >= c->rotate_at)) {
+        /* an fsync or a rotation may be due: log._due() checks as _native does, and does it */
+        PyObject *r = PyObject_CallMethod(log, "_due", NULL);
+        if (r == NULL) {
+            Py_CLEAR(result);
+        }
+        Py_XDECREF(r);
+    }
+unlock:
+    PyThread_release_lock(c->lock);
+    for (int i = 0; i < 18; i++) {
+        Py_XDECREF(a[i]);
+    }
+    Py_XDECREF(out);
+    Py_DECREF(hit);
+    return result;
+}
+
+static PyMethodDef chain_methods[] = {
+    {"record", (PyCFunction)(void (*)(void))chain_record, METH_FASTCALL, "Write one inline decision record (AuditLog._native)."},
+    {"acquire", (PyCFunction)chain_acquire, METH_VARARGS, "Take the lock (blocking: wait with the GIL released)."},
+    {"release", (PyCFunction)chain_exit, METH_NOARGS, "Release the lock."},
+    {"__enter__", (PyCFunction)chain_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)chain_exit, METH_VARARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef chain_members[] = {
+    {"seq", T_LONGLONG, offsetof(AuditChain, seq), 0, "the last record's seq (0: none)"},
+    {"prev", T_OBJECT_EX, offsetof(AuditChain, prev), 0, "the last record's hash"},
+    {"size", T_LONGLONG, offsetof(AuditChain, size), 0, "the active file's size in bytes"},
+    {"dirty", T_BOOL, offsetof(AuditChain, dirty), 0, "written since the last fsync"},
+    {"fd", T_INT, offsetof(AuditChain, fd), 0, "where records go (-1: the log takes none here)"},
+    {"sync_due", T_DOUBLE, offsetof(AuditChain, sync_due), 0, "time.monotonic() of the next fsync"},
+    {"rotate_at", T_LONGLONG, offsetof(AuditChain, rotate_at), 0, "the size that rotates the file (-1: never)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject AuditChainType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "toolguard._taintc.AuditChain",
+    .tp_basicsize = sizeof(AuditChain),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The head of an audit log's chain, its write state and its lock.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)chain_init,
+    .tp_dealloc = (destructor)chain_dealloc,
+    .tp_methods = chain_methods,
+    .tp_members = chain_members,
+};
+
 /* ============================== end of the accounting section ============================= */
 
 static PyMethodDef methods[] = {
@@ -6368,8 +6638,27 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static int
+module_exec(PyObject *m)
+{
+    if (PyType_Ready(&AuditChainType) < 0) {
+        return -1;
+    }
+    Py_INCREF(&AuditChainType);
+    if (PyModule_AddObject(m, "AuditChain", (PyObject *)&AuditChainType) < 0) {
+        Py_DECREF(&AuditChainType);
+        return -1;
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+    {0, NULL},
+};
+
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "toolguard._taintc", "C core of the taint ledger.", 0, methods, NULL, NULL, NULL, NULL,
+    PyModuleDef_HEAD_INIT, "toolguard._taintc", "C core of the taint ledger.", 0, methods, module_slots, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC

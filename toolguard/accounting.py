@@ -395,6 +395,7 @@ class Accounting:
         self.telemetry: Telemetry | None = telemetry if telemetry is not False else None
         self.budgets = Budgets(policy, principal_class=principal_class)
         self.rules = CutoffRules(policy.cutoff)
+        self._no_rules = not self.rules
         self.policy_revision = policy_revision(policy)
         self.clock = clock
         self._usage: dict[str, Mapping[str, int]] = {}
@@ -454,7 +455,7 @@ class Accounting:
     def after_decide(self, track: Track | None, call: Call, session: Session, decision: Decision, decide_seconds: float = 0.0) -> Decision:
         """Budgets, cut-off rules, audit and telemetry for a decided call; returns the final decision."""
         t0 = time.perf_counter()
-        if self.fast_path and decision.verdict == "allow" and (not decision.findings or not self.rules):
+        if self.fast_path and decision.verdict == "allow" and (not decision.findings or self._no_rules):
             fast = self._fast_decide(t0, track, call, session, decision, decide_seconds)
             if fast is not None:
                 return fast
@@ -549,7 +550,7 @@ class Accounting:
             if tel is not None and ((track is not None and track.span is not None) or tel._metrics()):
                 return None  # telemetry records this call: the general path
             plan = self._fast.get((principal, tool)) if self.budgets._classify is None else None
-            if plan is None or plan.manifest is not self.manifests.get(tool):
+            if plan is None or plan.manifest is not self.manifests.manifests.get(tool):
                 plan = self._fast_plan(principal, tool)
                 if plan is None:
                     return None
@@ -560,7 +561,15 @@ class Accounting:
                     return None
                 if plan.egress:
                     measure = plan.measure
-                    egress = _plan_bytes(measure, call, plan.manifest) if measure is not None else egress_bytes(call, plan.manifest)
+                    if measure is None:
+                        egress = egress_bytes(call, plan.manifest)
+                    elif (measure.disjoint is not None and measure.dest_keys is not None and _C_EGRESS is not None
+                          and type(call.args) is dict):
+                        egress = _C_EGRESS(call.args, measure.disjoint, measure.dest_keys)  # _plan_bytes' first step
+                        if egress < 0:
+                            egress = _plan_bytes(measure, call, plan.manifest)
+                    else:
+                        egress = _plan_bytes(measure, call, plan.manifest)
                 # Nothing is counted unless every charge fits its lease: after an exception
                 # up to here, or a None, the general path does all the work (and fails closed).
                 usage = counters.spend(series, self.clock(), egress)

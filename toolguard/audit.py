@@ -272,12 +272,18 @@ def _keep_tree(manifest: Manifest) -> _Keep | None:
 try:
     if os.environ.get("TOOLGUARD_NO_ACCEL", "") not in ("", "0"):
         raise ImportError("TOOLGUARD_NO_ACCEL is set")
+    from ._taintc import AuditChain as _C_CHAIN
     from ._taintc import audit_line as _C_LINE
     from ._taintc import sha_extensions as _sha_extensions
 except ImportError:  # not built (no C compiler at install time), or disabled
-    _C_LINE = None  # type: ignore[assignment]
+    _C_LINE = _C_CHAIN = None  # type: ignore[assignment,misc]
 
 _LINE: Any = _C_LINE
+# The chain's head and lock in the core (``AuditChain``), whose ``record`` takes
+# :meth:`AuditLog._native`'s steps around ``audit_line`` too: the cached shape, the lock, the
+# clock, the head. A log whose ``_line`` the tests swapped takes the steps in Python.
+_CHAIN: Any = _C_CHAIN
+_RECORD = _C_CHAIN is not None  # whether logs write through ``AuditChain.record`` (the tests turn it off)
 # The core's own SHA-256 runs on the CPU's SHA extensions; without them OpenSSL's vector code
 # (hashlib) is faster than its portable C, so the core is handed hashlib's for the unkeyed
 # digests (HMAC-SHA-256 is the core's own either way: OpenSSL 3's one-shot HMAC costs more).
@@ -941,6 +947,47 @@ def _close_threaded() -> None:
             audit.close()
 
 
+class _Chain:
+    """:class:`AuditLog`'s chain head, write state and lock without the C core (where its
+    ``AuditChain`` keeps them): the fields :meth:`AuditLog._refresh_fd` and the other setters
+    keep, and a lock (``with chain``, ``acquire``, ``release``)."""
+
+    __slots__ = ("_lock", "dirty", "fd", "prev", "rotate_at", "seq", "size", "sync_due")
+
+    def __init__(self, shapes: Any, key: Any, mode: int, sha: Any, clock: Any) -> None:
+        self._lock = threading.Lock()
+        self.seq = self.size = 0
+        self.prev = ""
+        self.dirty = False
+        self.fd = self.rotate_at = -1
+        self.sync_due = math.inf
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return self._lock.acquire(blocking)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class _Field:
+    """An attribute of :class:`AuditLog` kept in its chain (``log._chain.<name>``)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, log: Any, owner: Any = None) -> Any:
+        return self if log is None else getattr(log._chain, self.name)
+
+    def __set__(self, log: Any, value: Any) -> None:
+        setattr(log._chain, self.name, value)
+
+
 class AuditLog:
     """An append-only, hash-chained JSONL audit log. Thread-safe; one writing process per file.
 
@@ -1018,6 +1065,20 @@ class AuditLog:
         if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
             raise ValueError(f"max_pending must be a positive int, not {max_pending!r}")
         self.path = Path(path)
+        self._key = key
+        self._clock = clock
+        self._line = _LINE
+        self._sha = _SHA
+        self._mode = _MODES[args]
+        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # The chain's head, what the writes need and the log's lock, in the C core's
+        # AuditChain when it is built (its record() writes an inline decision record in one
+        # call), else in a _Chain; _seq, _prev, _size, _dirty, _fd ... read and write it.
+        self._chain: Any = (_CHAIN if _CHAIN is not None else _Chain)(self._shapes, key, self._mode, _SHA, clock)
+        self._lock: Any = self._chain
+        self._closing = False
+        self._failed: BaseException | None = None
+        self._fd: Any = None
         self.args: ArgsMode = args
         self.outputs: OutputsMode = outputs
         self.fsync: FsyncMode = fsync
@@ -1025,23 +1086,14 @@ class AuditLog:
         self.rotate_bytes = rotate_bytes
         self.writer: WriterMode = writer
         self.max_pending = max_pending
-        self._key = key
-        self._clock = clock
-        self._line = _LINE
-        self._sha = _SHA
-        self._mode = _MODES[args]
-        self._shapes: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         # Heads anchored in the database at every fsync (toolguard.anchors), from a thread.
         self._anchors = AnchorWriter(anchors) if anchors is not None else None
         self.anchor_name = anchor_name if anchor_name is not None else log_name(path)
-        self._lock = threading.Lock()
-        self._fd: Any = None
         self._seq = 0
         self._prev = GENESIS
         self._size = 0
         self._last_sync = time.monotonic()
         self._dirty = False
-        self._failed: BaseException | None = None
         self._open(on_corrupt)
         # The background writer: a FIFO the callers append to and one thread drains.
         self._pending: deque[tuple[int, Any, _Waiter | None]] = deque()
@@ -1050,7 +1102,6 @@ class AuditLog:
         self._wake = threading.Event()
         self._idle = False
         self._blocked = 0
-        self._closing = False
         self._thread: threading.Thread | None = None
         if writer == "thread":
             self._thread = threading.Thread(target=self._drain, name=f"toolguard-audit {self.path.name}", daemon=True)
@@ -1075,6 +1126,96 @@ class AuditLog:
 
     def __repr__(self) -> str:
         return f"AuditLog({str(self.path)!r}, seq={self._seq})"
+
+    # -- the state the chain keeps -------------------------------------------------------
+    #
+    # The head (_seq, _prev, _size, _dirty) lives in the chain; so does what the core's
+    # record() reads of the rest, kept up to date by these setters: where records go (fd, -1
+    # while the log is closed, closing or failed), when an fsync is due and when the file
+    # rotates.
+
+    _seq: Any = _Field("seq")
+    _prev: Any = _Field("prev")
+    _size: Any = _Field("size")
+    _dirty: Any = _Field("dirty")
+
+    @property
+    def _fd(self) -> Any:
+        return self._file
+
+    @_fd.setter
+    def _fd(self, value: Any) -> None:
+        self._file = value
+        self._refresh_fd()
+
+    @property
+    def _failed(self) -> BaseException | None:
+        return self._failure
+
+    @_failed.setter
+    def _failed(self, value: BaseException | None) -> None:
+        self._failure = value
+        self._refresh_fd()
+
+    @property
+    def _closing(self) -> bool:
+        return self._shut
+
+    @_closing.setter
+    def _closing(self, value: bool) -> None:
+        self._shut = value
+        self._refresh_fd()
+
+    def _refresh_fd(self) -> None:
+        d = self.__dict__
+        f = d.get("_file")
+        self._chain.fd = f.fileno() if f is not None and d.get("_failure") is None and not d.get("_shut") else -1
+
+    @property
+    def fsync(self) -> FsyncMode:
+        return self._fsync
+
+    @fsync.setter
+    def fsync(self, value: FsyncMode) -> None:
+        self._fsync = value
+        self._refresh_sync()
+
+    @property
+    def fsync_interval(self) -> float:
+        return self._fsync_interval
+
+    @fsync_interval.setter
+    def fsync_interval(self, value: float) -> None:
+        self._fsync_interval = value
+        self._refresh_sync()
+
+    @property
+    def _last_sync(self) -> float:
+        return self._synced
+
+    @_last_sync.setter
+    def _last_sync(self, value: float) -> None:
+        self._synced = value
+        self._refresh_sync()
+
+    def _refresh_sync(self) -> None:
+        d = self.__dict__
+        mode = d.get("_fsync")
+        if mode == "always":
+            self._chain.sync_due = -math.inf
+        elif mode == "interval" and "_synced" in d and "_fsync_interval" in d:
+            self._chain.sync_due = d["_synced"] + d["_fsync_interval"]
+        else:
+            self._chain.sync_due = math.inf
+
+    @property
+    def rotate_bytes(self) -> int | None:
+        return self._rotate_bytes
+
+    @rotate_bytes.setter
+    def rotate_bytes(self, value: int | None) -> None:
+        self._rotate_bytes = value
+        self._chain.rotate_at = -1 if value is None else value
 
     def __enter__(self) -> AuditLog:
         return self
@@ -1540,8 +1681,24 @@ class AuditLog:
             found = canonical([_jsonable(f.to_dict()) for f in findings])
         else:
             codes = found = "[]"
+        verdict, reason = decision.verdict, decision.reason
+        if self._line is _LINE and _RECORD:
+            # the steps below in one call of the core (AuditChain.record); Ellipsis: the shape
+            # is not cached yet
+            record = self._chain.record
+            try:
+                got: Any = record(self, verdict, reason, principal, session, tool, manifest, policy_revision, call_id,
+                                  decision.decision_id, codes, found, args, timing)
+                if got is Ellipsis:
+                    self._shape_of((verdict, reason, principal, session, tool, id(manifest), policy_revision), manifest)
+                    got = record(self, verdict, reason, principal, session, tool, manifest, policy_revision, call_id,
+                                 decision.decision_id, codes, found, args, timing)
+            except OSError as exc:  # the write failed; the core marked the log failed under its lock
+                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            if got is None or type(got) is str:  # Ellipsis: a shape the log does not cache (names not plain str): below
+                return got
         # :func:`_shape`'s parts and the manifest's compiled tree, cached together per log
-        key = (decision.verdict, decision.reason, principal, session, tool, id(manifest), policy_revision)
+        key = (verdict, reason, principal, session, tool, id(manifest), policy_revision)
         hit = self._shapes.get(key)
         if hit is None or hit[0] is not manifest:
             hit = self._shape_of(key, manifest)
@@ -1575,6 +1732,19 @@ class AuditLog:
                 self._failed = exc
                 raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
             return h
+
+    def _due(self) -> None:
+        """The end of :meth:`_native` (under the lock): fsync and rotate when due. ``audit_record``
+        calls it when its own reading of the same tests says one may be due."""
+        try:
+            fsync = self.fsync
+            if fsync == "always" or (fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval):
+                self._sync()
+            if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
+                self._rotate()
+        except OSError as exc:
+            self._failed = exc
+            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
 
     def _shape_of(self, key: tuple[Any, ...], manifest: Manifest | None) -> tuple[Any, ...]:
         """``(manifest, a, b, c, d, tree)`` for :meth:`_native`: :func:`_shape`'s parts and the
@@ -1617,6 +1787,16 @@ class AuditLog:
                 tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
                 call_id = call.id if isinstance(call.id, str) else repr(call.id)
                 if self._line is not None:
+                    if not decision.findings and self._line is _LINE and _RECORD:
+                        # :meth:`_native` for a decision without findings, its first step written out
+                        try:
+                            h = self._chain.record(self, decision.verdict, "no findings", principal, session, tool, manifest,
+                                                   policy_revision, call_id, decision.decision_id, "[]", "[]", args,
+                                                   (account_us, decide_us))
+                        except OSError as exc:  # the write failed; the core marked the log failed under its lock
+                            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+                        if type(h) is str:
+                            return h
                     h = self._native(decision, tool, call_id, args, principal, session, manifest, policy_revision,
                                      (account_us, decide_us))
                     if h is not None:

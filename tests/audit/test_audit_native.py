@@ -86,13 +86,20 @@ def manifest_with(pointers: list[str]) -> Any:
     })
 
 
-def write(path: Path, native: bool, records: list[tuple[Any, ...]], **kwargs: Any) -> tuple[bytes, int]:
-    """Write ``records`` through a fresh log; (the file's bytes, how many the C core wrote)."""
+def write(path: Path, native: bool | str, records: list[tuple[Any, ...]], **kwargs: Any) -> tuple[bytes, int]:
+    """Write ``records`` through a fresh log; (the file's bytes, how many the C core wrote).
+
+    ``native``: True or "record", the default path (``audit_record``: the steps around the
+    line in the core too); "line", the steps in Python around the core's ``audit_line``;
+    False, the Python path alone.
+    """
     log = AuditLog(path, clock=lambda: T0, **kwargs)
     wrote = [0]
+    python = [0]  # records the Python path serialised (the record path: all the others are the core's)
+    args_json = A._args_json
     if not native:
         log._line = None
-    elif log._line is not None:
+    elif native == "line" and log._line is not None:
         line = log._line
 
         def counted(*args: Any) -> Any:
@@ -101,22 +108,40 @@ def write(path: Path, native: bool, records: list[tuple[Any, ...]], **kwargs: An
             return out
 
         log._line = counted
-    for how, d, call, manifest, timing in records:
-        if how == "timed":
-            log._decision_timed(d, call, "p", "s", manifest, "r", *timing)
-        else:
-            log.decision(d, call, principal="p", session="s", manifest=manifest, policy_revision="r", timing=timing)
+    elif A._RECORD:
+
+        def counted_python(*args: Any) -> Any:
+            python[0] += 1
+            return args_json(*args)
+
+        A._args_json = counted_python
+    try:
+        for how, d, call, manifest, timing in records:
+            if how == "timed":
+                log._decision_timed(d, call, "p", "s", manifest, "r", *timing)
+            else:
+                log.decision(d, call, principal="p", session="s", manifest=manifest, policy_revision="r", timing=timing)
+    except Exception:
+        python[0] = len(records)  # a record that raised: the Python path's too
+        raise
+    finally:
+        A._args_json = args_json
     log.close()
+    if native is True and A._RECORD:
+        wrote[0] = len(records) - python[0]
     return path.read_bytes(), wrote[0]
 
 
 def same_files(tmp: Path, records: list[tuple[Any, ...]], **kwargs: Any) -> int:
-    """The C core's file against the Python path's and the background writer's; how many lines were the core's."""
+    """The C core's file (both ways in) against the Python path's and the background writer's;
+    how many lines were the core's."""
     key = kwargs.get("key")
     native, wrote = write(tmp / "c.jsonl", True, records, **kwargs)
+    line, wrote_line = write(tmp / "l.jsonl", "line", records, **kwargs)
     python, _ = write(tmp / "py.jsonl", False, records, **kwargs)
     thread, _ = write(tmp / "t.jsonl", False, records, writer="thread", **kwargs)
-    assert native == python == thread
+    assert native == line == python == thread
+    assert wrote == wrote_line
     assert verify([tmp / "c.jsonl"], key=key).ok
     return wrote
 
@@ -342,3 +367,79 @@ def test_a_digest_function_that_fails_leaves_the_record_to_the_python_path(tmp_p
     log.close()
     python, _ = write(tmp_path / "py.jsonl", False, [("timed", decision(), Call("t", {"to": ["a"]}, "c"), MANIFEST, (1.0, 2.0))])
     assert (tmp_path / "a.jsonl").read_bytes() == python
+
+
+# -- the steps around the line in the core (audit_record) ---------------------------------------
+
+needs_record = pytest.mark.skipif(not A._RECORD, reason="the C core is disabled (TOOLGUARD_NO_ACCEL)")
+
+
+@needs_record
+def test_the_record_path_syncs_every_record_with_fsync_always(tmp_path, monkeypatch):
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    log = AuditLog(tmp_path / "a.jsonl", fsync="always")
+    for i in range(5):
+        log._decision_timed(decision(), Call("t", {"to": [f"u{i}@a.example"]}, f"c{i}"), "p", "s", MANIFEST, None, 1.0, 2.0)
+        assert not log._dirty and len(synced) == i + 1
+    never = AuditLog(tmp_path / "b.jsonl", fsync="never")
+    never._decision_timed(decision(), Call("t", {}, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    assert never._dirty and len(synced) == 5
+    log.close()
+    never.close()
+    assert verify([tmp_path / "a.jsonl"]).ok and verify([tmp_path / "b.jsonl"]).ok
+
+
+@needs_record
+def test_the_record_path_refuses_a_closed_log_and_a_failed_fsync(tmp_path):
+    log = AuditLog(tmp_path / "a.jsonl")
+    log.close()
+    with pytest.raises(StoreError, match="closed"):
+        log._decision_timed(decision(), Call("t", {}, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    p = tmp_path / "b.jsonl"
+    log = AuditLog(p, fsync="always")
+    log._decision_timed(decision(), Call("t", {}, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    r, w = os.pipe()
+    try:
+        with log._lock:  # a pipe takes the write but cannot be fsynced (EINVAL)
+            log._fd.close()
+            log._fd = open(w, "ab", buffering=0, closefd=False)  # noqa: SIM115
+        with pytest.raises(StoreError, match="cannot write the audit log"):
+            log._decision_timed(decision(), Call("t", {}, "c2"), "p", "s", MANIFEST, None, 1.0, 2.0)
+        assert log._failed is not None and log.head[0] == 2  # written to the pipe, then the fsync failed
+        with pytest.raises(StoreError, match="failed earlier"):
+            log._decision_timed(decision(), Call("t", {}, "c3"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert verify([p]).ok
+
+
+@needs_record
+def test_threads_through_the_record_path_keep_one_chain(tmp_path):
+    import threading
+
+    p = tmp_path / "a.jsonl"
+    log = AuditLog(p, rotate_bytes=64 * 1024, key=b"k")
+    start = threading.Barrier(8)
+
+    def worker(i: int) -> None:
+        start.wait()
+        for j in range(150):
+            call = Call("t", {"to": [f"u{i}@a.example"], "body": "x" * j}, f"c{i}-{j}")
+            if j % 10 == 0:  # the Python path in between, under the same lock
+                log.decision(decision(), call, principal=f"p{i}", session="s", manifest=MANIFEST)
+            else:
+                log._decision_timed(decision(), call, f"p{i}", "s", MANIFEST, None, 1.0, 2.0)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+    report = verify([tmp_path], key=b"k")
+    assert report.ok and len(report.files) > 2
+    decisions = [rec for _, _, rec, _ in read_records(sorted(tmp_path.glob("a*.jsonl"))) if rec and rec.get("type") == "decision"]
+    assert len(decisions) == 8 * 150 and len({r["call_id"] for r in decisions}) == 8 * 150
