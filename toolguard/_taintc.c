@@ -5850,6 +5850,7 @@ done:
  *   egress_size(args, keys, dest_keys)   accounting._plan_bytes on a disjoint plan, or -1
  *   lease_spend(leases, usage, items, now, fill, buckets)
  *                                        LeasedCounterStore.spend's two loops
+ *   store_spend(store, items, now, fill) the same under the store's lock, its clock's high mark too
  *   AuditChain                          an audit log's head and lock; record(): _native in C
  *   output_gates(gates)                 the built-in redactor's triggers, compiled for:
  *   plain_output(text, compiled, cap)   outputs.untouched's tests for that redactor
@@ -6031,6 +6032,8 @@ acct_ll(PyObject *v, long long *out)
     return !overflow && !(*out == -1 && PyErr_Occurred());
 }
 
+static PyObject *lease_spend_impl(PyObject *const *args);
+
 static PyObject *
 py_lease_spend(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -6039,6 +6042,95 @@ py_lease_spend(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "lease_spend(leases: dict, usage: dict, items: tuple, now: float, fill: int, buckets: int)");
         return NULL;
     }
+    return lease_spend_impl(args);
+}
+
+/* store_spend(store, items, now, fill) -> dict | None | NotImplemented
+ *
+ * LeasedCounterStore.spend after its checks of now and fill, its lock included: the lock
+ * taken (store._lock.acquire(), which waits with the GIL released), now raised to the
+ * store's high-water mark (store._high, which it moves on), lease_spend on the store's
+ * leases and usage, the lock released. */
+static PyObject *
+py_store_spend(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    static PyObject *names[7];
+    static const char *const text[7] = {"_lock", "_leases", "_usage", "_high", "buckets", "acquire", "release"};
+    if (names[6] == NULL) {
+        for (int i = 0; i < 7; i++) {
+            if ((names[i] = PyUnicode_InternFromString(text[i])) == NULL) {
+                return NULL;
+            }
+        }
+    }
+    if (nargs != 4 || !PyTuple_CheckExact(args[1]) || !PyFloat_CheckExact(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "store_spend(store, items: tuple, now: float, fill: int)");
+        return NULL;
+    }
+    PyObject *store = args[0], *result = NULL, *high = NULL;
+    PyObject *lock = PyObject_GetAttr(store, names[0]);
+    if (lock == NULL) {
+        return NULL;
+    }
+    PyObject *got = PyObject_CallMethodNoArgs(lock, names[5]);
+    if (got == NULL) {
+        Py_DECREF(lock);
+        return NULL;
+    }
+    Py_DECREF(got);
+    PyObject *a[6] = {NULL, NULL, args[1], NULL, args[3], NULL};
+    double now = PyFloat_AS_DOUBLE(args[2]);
+    if ((high = PyObject_GetAttr(store, names[3])) == NULL) {
+        goto unlock;
+    }
+    double h = PyFloat_AsDouble(high);
+    if (h == -1.0 && PyErr_Occurred()) {
+        goto unlock;
+    }
+    if (now < h) {
+        now = h;
+    }
+    else if (PyObject_SetAttr(store, names[3], args[2]) < 0) {
+        goto unlock;
+    }
+    if ((a[0] = PyObject_GetAttr(store, names[1])) == NULL || (a[1] = PyObject_GetAttr(store, names[2])) == NULL
+        || (a[3] = PyFloat_FromDouble(now)) == NULL || (a[5] = PyObject_GetAttr(store, names[4])) == NULL) {
+        goto unlock;
+    }
+    if (!PyDict_CheckExact(a[0]) || !PyDict_CheckExact(a[1])) {
+        result = Py_NotImplemented;
+        Py_INCREF(result);
+        goto unlock;
+    }
+    result = lease_spend_impl(a);
+unlock:
+    {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *r = PyObject_CallMethodNoArgs(lock, names[6]);
+        if (r == NULL) {
+            Py_CLEAR(result);
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+        }
+        else {
+            Py_DECREF(r);
+            PyErr_Restore(type, value, tb);
+        }
+    }
+    Py_DECREF(lock);
+    Py_XDECREF(high);
+    Py_XDECREF(a[0]);
+    Py_XDECREF(a[1]);
+    Py_XDECREF(a[3]);
+    Py_XDECREF(a[5]);
+    return result;
+}
+
+static PyObject *
+lease_spend_impl(PyObject *const *args)
+{
     PyObject *leases = args[0], *usage = args[1], *items = args[2];
     double now = PyFloat_AS_DOUBLE(args[3]);
     long long fill, n_buckets;
@@ -6632,6 +6724,7 @@ static PyMethodDef methods[] = {
     {"ingest_fold", py_ingest_fold, METH_VARARGS, "A slice's spaced Latin fold, fingerprints, numbers and carry, at text positions."},
     {"key_run", py_key_run, METH_VARARGS, "A text's distinct fingerprints and token keys as one sorted run for the index."},
     {"egress_size", py_egress_size, METH_VARARGS, "UTF-8 bytes a disjoint egress plan counts, or -1 (accounting)."},
+    {"store_spend", (PyCFunction)(void (*)(void))py_store_spend, METH_FASTCALL, "LeasedCounterStore.spend under its lock (accounting)."},
     {"lease_spend", (PyCFunction)(void (*)(void))py_lease_spend, METH_FASTCALL, "Spend costs from still-valid leases, or None (accounting)."},
     {"output_gates", py_output_gates, METH_O, "The redactor's triggers compiled for plain_output (accounting)."},
     {"plain_output", (PyCFunction)(void (*)(void))py_plain_output, METH_FASTCALL, "The ASCII digits of a text no trigger occurs in and within the cap, else -1 or -2 (accounting)."},

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _pointer
+from . import outputs as _outputs
 from ._pointer import Resolver
 from ._pointer import compile_resolver as compile_pointer
 from .anchors import AnchorStore
@@ -330,7 +331,7 @@ class _FastPlan:
     measure: _EgressPlan | None = None  # the manifest's egress plan, when ``egress``
     # :func:`~toolguard.outputs.untouched_plan` of the manifest's output spec (None: use
     # :func:`~toolguard.outputs.untouched`)
-    output: tuple[Any, int, tuple[Any, ...]] | None = None
+    output: tuple[Any, int, tuple[Any, ...], int] | None = None
 
 
 def _budget_finding(b: Breach, manifest: Manifest | None, policy: Policy, principal: str, edge: str) -> Finding:
@@ -584,7 +585,8 @@ class Accounting:
                 if len(hints) > 100_000:
                     hints.clear()
                 before = hints.get(principal)
-                hints[principal] = {**before, **usage} if before is not None else usage
+                # usage replaces every series it names (the common case: it names all of them)
+                hints[principal] = usage if before is None or before.keys() <= usage.keys() else {**before, **usage}
             except Exception as exc:  # as in the general path: counted, then denied
                 log.exception("toolguard: accounting failed for %r", call.tool)
                 decision, egress = error_decision(call, exc, decision), 0
@@ -708,13 +710,19 @@ class Accounting:
                 tel = self.telemetry
                 audit = self.audit
                 if (
-                    plan is not None and plan.output_free and plan.manifest is self.manifests.get(call.tool)
+                    plan is not None and plan.output_free and plan.manifest is self.manifests.manifests.get(call.tool)
                     and (audit is None or audit.outputs == "altered")
                     and (tel is None or ((track is None or track.span is None) and not tel._metrics()))  # _quiet
-                    and (untouched(result, plan.manifest.output) if plan.output is None
-                         else untouched_with(result, plan.output, plan.manifest.output))
                 ):
-                    return result, decision
+                    quick = plan.output
+                    if quick is None:
+                        if untouched(result, plan.manifest.output):
+                            return result, decision
+                    else:
+                        # untouched_with's first step: too few digits for any pattern without a trigger
+                        digits = _outputs._C_PLAIN_OUTPUT(result, quick[0], quick[1])
+                        if 0 <= digits < quick[3] or (digits != -1 and untouched_with(result, quick, plan.manifest.output)):
+                            return result, decision
             except Exception:
                 log.debug("toolguard: the short output path failed; the general path checks the output", exc_info=True)
         manifest = self.manifests.get(call.tool) if isinstance(call.tool, str) else None

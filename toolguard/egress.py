@@ -534,6 +534,7 @@ class SqlCounterStore:
 #: The C core's ``lease_spend`` (the two loops of :meth:`LeasedCounterStore.spend`), or None
 #: without it (or with ``TOOLGUARD_NO_ACCEL=1``); the tests swap it to compare both.
 _C_SPEND: Any = _C.lease_spend if _C is not None else None
+_C_STORE_SPEND: Any = _C.store_spend if _C is not None else None  # the same under the store's lock
 
 
 @dataclass(slots=True)
@@ -633,6 +634,11 @@ class LeasedCounterStore:
             now = _check_now(now)
         if type(fill) is not int or fill < 0:
             raise ValueError(f"fill must be a non-negative int, not {fill!r}")
+        if _C_SPEND is not None and type(items) is tuple and type(now) is float and type(self.buckets) is int:
+            # what follows, the lock included, in C; NotImplemented: numbers past 64 bits (nothing spent)
+            spent: dict[str, int] | None = _C_STORE_SPEND(self, items, now, fill)
+            if spent is not NotImplemented:
+                return spent
         with self._lock:
             if now < self._high:
                 now = self._high
@@ -640,11 +646,6 @@ class LeasedCounterStore:
                 self._high = now
             leases = self._leases
             n_buckets = self.buckets
-            spend = _C_SPEND
-            if spend is not None and type(items) is tuple and type(n_buckets) is int:
-                spent: dict[str, int] | None = spend(leases, self._usage, items, now, fill, n_buckets)  # the loops below, in C
-                if spent is not NotImplemented:  # NotImplemented: numbers past 64 bits (nothing spent)
-                    return spent
             floor = math.floor
             # First every series is checked, then every one is spent: nothing changes unless all fit.
             for key, per, cost in items:

@@ -457,23 +457,29 @@ def process_output(result: Any, spec: OutputSpec | None, *, tool: str = "") -> t
 _NO_REDACTIONS: Mapping[str, int] = MappingProxyType({})
 
 
-def untouched_plan(spec: OutputSpec) -> tuple[Any, int, tuple[_Secret, ...]] | None:
+def untouched_plan(spec: OutputSpec) -> tuple[Any, int, tuple[_Secret, ...], int] | None:
     """What :func:`untouched_with` needs of ``spec``, worked out once: the built-in
-    redactor's triggers compiled for the C core, the size cap (-1: none) and the patterns
-    without a trigger. None when the core cannot answer for this spec (a schema or extra
-    redaction patterns, or no C core): use :func:`untouched`.
+    redactor's triggers compiled for the C core, the size cap (-1: none), the patterns
+    without a trigger, and the fewest digits any of those can match (0: one needs none).
+    None when the core cannot answer for this spec (a schema or extra redaction patterns, or
+    no C core): use :func:`untouched`.
+
+    A caller may take a ``plain_output`` answer of ``0 <= digits < floor`` (the last item)
+    as "untouched" without :func:`untouched_with`: no pattern can match then.
     """
     if spec.schema_ is not None or spec.redact or _C_PLAIN_OUTPUT is None:
         return None
     r = _redactor(())
     if r._gates is None:
         return None
-    return r._gates, -1 if spec.max_bytes is None else spec.max_bytes, r._untriggered
+    untriggered = r._untriggered
+    floor = min((p.min_digits for p in untriggered), default=2**62)
+    return r._gates, -1 if spec.max_bytes is None else spec.max_bytes, untriggered, floor
 
 
-def untouched_with(result: str, plan: tuple[Any, int, tuple[_Secret, ...]], spec: OutputSpec) -> bool:
+def untouched_with(result: str, plan: tuple[Any, int, tuple[_Secret, ...], int], spec: OutputSpec) -> bool:
     """:func:`untouched` of a ``str`` with the spec's :func:`untouched_plan` at hand."""
-    gates, cap, untriggered = plan
+    gates, cap, untriggered, _ = plan
     digits = _C_PLAIN_OUTPUT(result, gates, cap)  # the trigger scan, the digits and the size in one pass
     if digits == -1:
         return False  # a trigger occurs, or the text is over the cap
@@ -502,7 +508,7 @@ def untouched(result: Any, spec: OutputSpec) -> bool:
     r = _redactor(())
     cap = spec.max_bytes
     if _C_PLAIN_OUTPUT is not None and r._gates is not None and result.isascii():
-        return untouched_with(result, (r._gates, -1 if cap is None else cap, r._untriggered), spec)
+        return untouched_with(result, (r._gates, -1 if cap is None else cap, r._untriggered, 0), spec)
     if r._triggered(result):
         return False
     digits = -1

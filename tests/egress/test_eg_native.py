@@ -238,3 +238,26 @@ def test_output_gates_refuses_what_the_scan_cannot_take():
     assert _C.plain_output("xaby", compiled, -1) == -1
     assert _C.plain_output("xCDy", compiled, -1) == -1
     assert _C.plain_output("xAB9", compiled, -1) == 1
+
+
+def test_the_plan_knows_how_few_digits_no_untriggered_pattern_can_match():
+    plan = untouched_plan(OutputSpec())
+    assert plan is not None and plan[3] == min(p.min_digits for p in _redactor(())._untriggered) == 13
+    assert untouched_plan(OutputSpec(redact=("x",))) is None and untouched_plan(OutputSpec(schema={"type": "string"})) is None
+
+
+def test_store_spend_keeps_the_high_water_mark_under_the_lock():
+    bucket = math.floor(T0 / 60)
+    s = _store({"a": (bucket, 5)}, {}, high=T0 + 10)
+    assert _C.store_spend(s, (("a", 3600.0, 1),), T0, 0) == {"a": 1}  # T0 raised to T0 + 10, still in the bucket
+    assert s._high == T0 + 10
+    assert _C.store_spend(s, (("a", 3600.0, 1),), T0 + 20, 0) == {"a": 2}
+    assert s._high == T0 + 20
+    assert _C.store_spend(s, (("a", 3600.0, 1),), T0 + 60, 0) is None  # the lease's bucket ended; nothing spent
+    assert s._leases["a"].left == 3 and s._high == T0 + 60
+    assert s._lock.acquire(False)  # released on every way out
+    s._lock.release()
+    with pytest.raises(ValueError, match="cost must be a non-negative int"):
+        _C.store_spend(s, (("a", 3600.0, -1),), T0 + 60, 0)
+    assert s._lock.acquire(False)
+    s._lock.release()
