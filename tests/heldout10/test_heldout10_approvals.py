@@ -12,6 +12,7 @@ approvals, 1 attack denied by its approver): as expected.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ CLM = "CLM-4410287"
 
 
 def _guard(workload: str) -> tuple[Guard, Any, Any]:
-    holds, people = open_stores("memory://heldout10-" + workload + str(id(object())))
+    # a name of its own per guard: memory stores of one name are shared in the process (the id
+    # of a temporary object is not: its address comes back once it is freed)
+    holds, people = open_stores(f"memory://heldout10-{workload}-{uuid.uuid4().hex}")
     return Guard(load_manifests(HERE / f"{workload}.yaml"), holds=holds), holds, people
 
 
