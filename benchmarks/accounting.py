@@ -8,7 +8,9 @@ output budgets, output record). The bare decision core is timed in the same run 
 comparison. Medians and p99s in microseconds, CPU time of the calling thread and of the
 whole process (which includes the audit log's background writer in the rows that use it:
 work moved off the caller's thread still counts there); the machines are shared, so
-compare rows of one run rather than runs.
+compare rows of one run rather than runs. The last line times the TARGET call in blocks
+alternating with the decision core and a bare LangChain tool call, so that its ratios do
+not depend on the machine's speed drifting during the run.
 
     python benchmarks/accounting.py [--n 20000]
 

@@ -111,6 +111,8 @@ def main() -> None:
         ("decision", "decide, typical call: p99 µs", grab(decision, "decide (pure core)", 1), ""),
         ("decision", "Guard.decide: median µs", grab(decision, "Guard.decide"), ""),
         ("langchain", "wrapped / bare tool invoke", grab(decision, "wrapped / bare"), "< 1.3x"),
+        ("accounting", "TARGET added per call: median µs", grab(accounting, "TARGET: SQLite leased"), "< 15"),
+        ("accounting", "TARGET, alternating blocks: median µs", grab(accounting, "TARGET, alternating blocks:"), "< 15"),
         ("throughput", "decisions/s, 1 thread", f"{dps1:,.0f}", ""),
         ("throughput", "decisions/s, 2 threads", f"{dps2:,.0f}", ""),
         ("replay", "replayed calls/s", f"{rps:,.0f}", ""),
