@@ -975,6 +975,22 @@ class _Chain:
         self._lock.release()
 
 
+class _Watched:
+    """An attribute of :class:`AuditLog` kept in ``log.__dict__[slot]``, whose setter then
+    calls ``log.<refresh>()`` to update what the chain reads of it."""
+
+    def __init__(self, slot: str, refresh: str) -> None:
+        self.slot = slot
+        self.refresh = refresh
+
+    def __get__(self, log: Any, owner: Any = None) -> Any:
+        return self if log is None else log.__dict__[self.slot]
+
+    def __set__(self, log: Any, value: Any) -> None:
+        log.__dict__[self.slot] = value
+        getattr(log, self.refresh)()
+
+
 class _Field:
     """An attribute of :class:`AuditLog` kept in its chain (``log._chain.<name>``)."""
 
@@ -1139,64 +1155,18 @@ class AuditLog:
     _size: Any = _Field("size")
     _dirty: Any = _Field("dirty")
 
-    @property
-    def _fd(self) -> Any:
-        return self._file
-
-    @_fd.setter
-    def _fd(self, value: Any) -> None:
-        self._file = value
-        self._refresh_fd()
-
-    @property
-    def _failed(self) -> BaseException | None:
-        return self._failure
-
-    @_failed.setter
-    def _failed(self, value: BaseException | None) -> None:
-        self._failure = value
-        self._refresh_fd()
-
-    @property
-    def _closing(self) -> bool:
-        return self._shut
-
-    @_closing.setter
-    def _closing(self, value: bool) -> None:
-        self._shut = value
-        self._refresh_fd()
+    _fd: Any = _Watched("_file", "_refresh_fd")
+    _failed: Any = _Watched("_failure", "_refresh_fd")
+    _closing: Any = _Watched("_shut", "_refresh_fd")
+    fsync: Any = _Watched("_fsync", "_refresh_sync")
+    fsync_interval: Any = _Watched("_fsync_interval", "_refresh_sync")
+    _last_sync: Any = _Watched("_synced", "_refresh_sync")
+    rotate_bytes: Any = _Watched("_rotate_bytes", "_refresh_rotate")
 
     def _refresh_fd(self) -> None:
         d = self.__dict__
         f = d.get("_file")
         self._chain.fd = f.fileno() if f is not None and d.get("_failure") is None and not d.get("_shut") else -1
-
-    @property
-    def fsync(self) -> FsyncMode:
-        return self._fsync
-
-    @fsync.setter
-    def fsync(self, value: FsyncMode) -> None:
-        self._fsync = value
-        self._refresh_sync()
-
-    @property
-    def fsync_interval(self) -> float:
-        return self._fsync_interval
-
-    @fsync_interval.setter
-    def fsync_interval(self, value: float) -> None:
-        self._fsync_interval = value
-        self._refresh_sync()
-
-    @property
-    def _last_sync(self) -> float:
-        return self._synced
-
-    @_last_sync.setter
-    def _last_sync(self, value: float) -> None:
-        self._synced = value
-        self._refresh_sync()
 
     def _refresh_sync(self) -> None:
         d = self.__dict__
@@ -1208,14 +1178,9 @@ class AuditLog:
         else:
             self._chain.sync_due = math.inf
 
-    @property
-    def rotate_bytes(self) -> int | None:
-        return self._rotate_bytes
-
-    @rotate_bytes.setter
-    def rotate_bytes(self, value: int | None) -> None:
-        self._rotate_bytes = value
-        self._chain.rotate_at = -1 if value is None else value
+    def _refresh_rotate(self) -> None:
+        size = self.__dict__.get("_rotate_bytes")
+        self._chain.rotate_at = -1 if size is None else size
 
     def __enter__(self) -> AuditLog:
         return self
