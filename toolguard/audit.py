@@ -1228,7 +1228,8 @@ class AuditLog:
 
     def _rotate(self) -> None:
         self._sync(force=True)
-        self._fd.close()
+        f, self._fd = self._fd, None  # the chain takes no record until the new file is open
+        f.close()
         n = (_rotated_siblings(self.path)[-1][0] + 1) if _rotated_siblings(self.path) else 1
         stem, suffix = (self.path.stem, self.path.suffix) if self.path.suffix else (self.path.name, "")
         target = self.path.with_name(f"{stem}.{n:06d}{suffix}")
@@ -1377,8 +1378,8 @@ class AuditLog:
             if self._fd is not None:
                 with contextlib.suppress(OSError):
                     self._sync(force=True)
-                self._fd.close()
-                self._fd = None
+                f, self._fd = self._fd, None
+                f.close()
         if self._anchors is not None:
             self._anchors.stop()  # the last head written, and the anchor thread ended
 

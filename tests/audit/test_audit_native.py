@@ -443,3 +443,23 @@ def test_threads_through_the_record_path_keep_one_chain(tmp_path):
     assert report.ok and len(report.files) > 2
     decisions = [rec for _, _, rec, _ in read_records(sorted(tmp_path.glob("a*.jsonl"))) if rec and rec.get("type") == "decision"]
     assert len(decisions) == 8 * 150 and len({r["call_id"] for r in decisions}) == 8 * 150
+
+
+@needs_record
+def test_a_failed_rotation_leaves_no_file_descriptor_to_write_to(tmp_path, monkeypatch):
+    p = tmp_path / "a.jsonl"
+    log = AuditLog(p, rotate_bytes=1024)
+
+    def refuse(*_a: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(StoreError, match="cannot write the audit log"):
+        for i in range(20):
+            log._decision_timed(decision(), Call("t", {"to": [f"u{i}@a.example"], "body": "x" * 100}, f"c{i}"),
+                                "p", "s", MANIFEST, None, 1.0, 2.0)
+    assert log._failed is not None and log._chain.fd == -1  # the closed file's number is not kept
+    with pytest.raises(StoreError, match="failed earlier"):
+        log._decision_timed(decision(), Call("t", {}, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
+    log.close()
+    assert verify([p]).ok
