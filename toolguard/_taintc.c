@@ -6473,17 +6473,38 @@ chain_init(AuditChain *c, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/* The chain holds Python objects (the shapes cache, the clock) that may lead back to it:
+ * it takes part in garbage collection. */
+static int
+chain_traverse(AuditChain *c, visitproc visit, void *arg)
+{
+    Py_VISIT(c->prev);
+    Py_VISIT(c->shapes);
+    Py_VISIT(c->key);
+    Py_VISIT(c->sha);
+    Py_VISIT(c->clock);
+    return 0;
+}
+
+static int
+chain_clear(AuditChain *c)
+{
+    Py_CLEAR(c->shapes);
+    Py_CLEAR(c->key);
+    Py_CLEAR(c->sha);
+    Py_CLEAR(c->clock);
+    return 0;
+}
+
 static void
 chain_dealloc(AuditChain *c)
 {
+    PyObject_GC_UnTrack(c);
     if (c->lock != NULL) {
         PyThread_free_lock(c->lock);
     }
     Py_XDECREF(c->prev);
-    Py_XDECREF(c->shapes);
-    Py_XDECREF(c->key);
-    Py_XDECREF(c->sha);
-    Py_XDECREF(c->clock);
+    chain_clear(c);
     Py_TYPE(c)->tp_free((PyObject *)c);
 }
 
@@ -6550,6 +6571,9 @@ chain_record(AuditChain *c, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *log = args[0], *manifest = args[6];
+    if (c->shapes == NULL || c->key == NULL || c->sha == NULL || c->clock == NULL || c->prev == NULL || c->lock == NULL) {
+        Py_RETURN_NONE; /* not initialised, or cleared by the garbage collector: the Python path */
+    }
     PyObject *mid = PyLong_FromVoidPtr(manifest);
     PyObject *key = mid ? PyTuple_Pack(7, args[1], args[2], args[3], args[4], args[5], mid, args[7]) : NULL;
     Py_XDECREF(mid);
@@ -6678,8 +6702,10 @@ static PyTypeObject AuditChainType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "toolguard._taintc.AuditChain",
     .tp_basicsize = sizeof(AuditChain),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "The head of an audit log's chain, its write state and its lock.",
+    .tp_traverse = (traverseproc)chain_traverse,
+    .tp_clear = (inquiry)chain_clear,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)chain_init,
     .tp_dealloc = (destructor)chain_dealloc,

@@ -463,3 +463,28 @@ def test_a_failed_rotation_leaves_no_file_descriptor_to_write_to(tmp_path, monke
         log._decision_timed(decision(), Call("t", {}, "c"), "p", "s", MANIFEST, None, 1.0, 2.0)
     log.close()
     assert verify([p]).ok
+
+
+@needs_record
+def test_a_cycle_through_the_chain_is_collected(tmp_path):
+    import gc
+    import weakref
+
+    class Clock:
+        log: Any = None
+
+        def __call__(self) -> float:
+            return T0
+
+    def make() -> Any:
+        clock = Clock()
+        log = AuditLog(tmp_path / "a.jsonl", clock=clock)
+        clock.log = log  # log -> chain -> clock -> log
+        log.close()
+        return weakref.ref(clock)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None
+    blank = A._CHAIN.__new__(A._CHAIN)  # never initialised: the Python path, not a crash
+    assert blank.record(None, "allow", "no findings", "p", "s", "t", None, None, "c", "d", "[]", "[]", {}, (1.0, 2.0)) is None
