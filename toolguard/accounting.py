@@ -212,7 +212,7 @@ def _plan_bytes(plan: _EgressPlan, call: Call, manifest: Manifest) -> int:
         if plan.dest_keys is not None and _C_EGRESS is not None:
             total = _C_EGRESS(args, plan.disjoint, plan.dest_keys)  # the loops below, in C
             if total >= 0:
-                return int(total)
+                return total  # type: ignore[no-any-return]
         # no string is reached twice: add sizes without remembering pointers
         total = 0
         for key in plan.disjoint:
@@ -562,15 +562,7 @@ class Accounting:
                     return None
                 if plan.egress:
                     measure = plan.measure
-                    if measure is None:
-                        egress = egress_bytes(call, plan.manifest)
-                    elif (measure.disjoint is not None and measure.dest_keys is not None and _C_EGRESS is not None
-                          and type(call.args) is dict):
-                        egress = _C_EGRESS(call.args, measure.disjoint, measure.dest_keys)  # _plan_bytes' first step
-                        if egress < 0:
-                            egress = _plan_bytes(measure, call, plan.manifest)
-                    else:
-                        egress = _plan_bytes(measure, call, plan.manifest)
+                    egress = _plan_bytes(measure, call, plan.manifest) if measure is not None else egress_bytes(call, plan.manifest)
                 # Nothing is counted unless every charge fits its lease: after an exception
                 # up to here, or a None, the general path does all the work (and fails closed).
                 usage = counters.spend(series, self.clock(), egress)
