@@ -1689,19 +1689,16 @@ class AuditLog:
                 self._prev = h
                 self._size += n
                 self._dirty = True
-                fsync = self.fsync  # :meth:`_sync` when it is due
-                if fsync == "always" or (fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval):
-                    self._sync()
-                if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
-                    self._rotate()
             except OSError as exc:
                 self._failed = exc
                 raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            self._due()  # an fsync or a rotation when due, still under the lock
             return h
 
     def _due(self) -> None:
-        """The end of :meth:`_native` (under the lock): fsync and rotate when due. ``audit_record``
-        calls it when its own reading of the same tests says one may be due."""
+        """The end of :meth:`_native` (under the lock): fsync and rotate when due.
+        ``AuditChain.record`` calls it when its own reading of the same tests says one may be
+        due (the chain's ``sync_due`` and ``rotate_at``)."""
         try:
             fsync = self.fsync
             if fsync == "always" or (fsync == "interval" and time.monotonic() - self._last_sync >= self.fsync_interval):
