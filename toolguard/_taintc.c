@@ -6421,7 +6421,7 @@ py_plain_output(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* AuditChain(shapes, key, mode, sha, clock): the head of an AuditLog's chain and what its
- * writes need, kept here so that audit_record reads and moves them without Python
+ * writes need, kept here so that record() reads and moves them without Python
  * attributes (audit.AuditLog keeps its _seq, _prev, _size, _dirty ... in it, as properties).
  *
  *   seq, prev, size, dirty     the chain's head and the active file's size (AuditLog._seq...)

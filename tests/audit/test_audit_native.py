@@ -89,7 +89,7 @@ def manifest_with(pointers: list[str]) -> Any:
 def write(path: Path, native: bool | str, records: list[tuple[Any, ...]], **kwargs: Any) -> tuple[bytes, int]:
     """Write ``records`` through a fresh log; (the file's bytes, how many the C core wrote).
 
-    ``native``: True or "record", the default path (``audit_record``: the steps around the
+    ``native``: True or "record", the default path (``AuditChain.record``: the steps around the
     line in the core too); "line", the steps in Python around the core's ``audit_line``;
     False, the Python path alone.
     """
@@ -369,7 +369,7 @@ def test_a_digest_function_that_fails_leaves_the_record_to_the_python_path(tmp_p
     assert (tmp_path / "a.jsonl").read_bytes() == python
 
 
-# -- the steps around the line in the core (audit_record) ---------------------------------------
+# -- the steps around the line in the core (AuditChain.record) -----------------------------------
 
 needs_record = pytest.mark.skipif(not A._RECORD, reason="the C core is disabled (TOOLGUARD_NO_ACCEL)")
 
