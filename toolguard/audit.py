@@ -1261,8 +1261,7 @@ class AuditLog:
             if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                 self._rotate()
         except OSError as exc:
-            self._failed = exc
-            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            raise self._write_failed(exc) from exc
         return h
 
     def _emit(self, text: bytes, buf: list[bytes] | None = None) -> str:
@@ -1347,7 +1346,7 @@ class AuditLog:
             if isinstance(exc, StoreError):
                 raise exc
             if isinstance(exc, OSError):
-                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+                raise self._write_error(exc) from exc
             raise exc
         return waiter.hash
 
@@ -1660,7 +1659,7 @@ class AuditLog:
                     got = record(self, verdict, reason, principal, session, tool, manifest, policy_revision, call_id,
                                  decision.decision_id, codes, found, args, timing)
             except OSError as exc:  # the write failed; the core marked the log failed under its lock
-                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+                raise self._write_failed(exc) from exc
             if got is None or type(got) is str:  # Ellipsis: a shape the log does not cache (names not plain str): below
                 return got
         # :func:`_shape`'s parts and the manifest's compiled tree, cached together per log
@@ -1690,10 +1689,18 @@ class AuditLog:
                 self._size += n
                 self._dirty = True
             except OSError as exc:
-                self._failed = exc
-                raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+                raise self._write_failed(exc) from exc
             self._due()  # an fsync or a rotation when due, still under the lock
             return h
+
+    def _write_error(self, exc: OSError) -> StoreError:
+        """The error a write, fsync or rotation error of this log raises as."""
+        return StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}")
+
+    def _write_failed(self, exc: OSError) -> StoreError:
+        """Mark the log failed by ``exc`` (a write, fsync or rotation error); the error to raise."""
+        self._failed = exc
+        return self._write_error(exc)
 
     def _due(self) -> None:
         """The end of :meth:`_native` (under the lock): fsync and rotate when due.
@@ -1706,8 +1713,7 @@ class AuditLog:
             if self.rotate_bytes is not None and self._size >= self.rotate_bytes:
                 self._rotate()
         except OSError as exc:
-            self._failed = exc
-            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
+            raise self._write_failed(exc) from exc
 
     def _shape_of(self, key: tuple[Any, ...], manifest: Manifest | None) -> tuple[Any, ...]:
         """``(manifest, a, b, c, d, tree)`` for :meth:`_native`: :func:`_shape`'s parts and the
@@ -1750,16 +1756,6 @@ class AuditLog:
                 tool = decision.tool or (call.tool if isinstance(call.tool, str) else repr(call.tool))
                 call_id = call.id if isinstance(call.id, str) else repr(call.id)
                 if self._line is not None:
-                    if not decision.findings and self._line is _LINE and _RECORD:
-                        # :meth:`_native` for a decision without findings, its first step written out
-                        try:
-                            h = self._chain.record(self, decision.verdict, "no findings", principal, session, tool, manifest,
-                                                   policy_revision, call_id, decision.decision_id, "[]", "[]", args,
-                                                   (account_us, decide_us))
-                        except OSError as exc:  # the write failed; the core marked the log failed under its lock
-                            raise StoreError(f"{self.path}: cannot write the audit log: {exc.strerror or exc}") from exc
-                        if type(h) is str:
-                            return h
                     h = self._native(decision, tool, call_id, args, principal, session, manifest, policy_revision,
                                      (account_us, decide_us))
                     if h is not None:

@@ -531,10 +531,10 @@ class SqlCounterStore:
         return int(self.db.run(body))
 
 
-#: The C core's ``lease_spend`` (the two loops of :meth:`LeasedCounterStore.spend`), or None
-#: without it (or with ``TOOLGUARD_NO_ACCEL=1``); the tests swap it to compare both.
-_C_SPEND: Any = _C.lease_spend if _C is not None else None
-_C_STORE_SPEND: Any = _C.store_spend if _C is not None else None  # the same under the store's lock
+#: The C core's ``store_spend`` (:meth:`LeasedCounterStore.spend` under the store's lock, its
+#: two loops those of ``lease_spend``), or None without it (or with ``TOOLGUARD_NO_ACCEL=1``);
+#: the tests swap it to compare both.
+_C_SPEND: Any = _C.store_spend if _C is not None else None
 
 
 @dataclass(slots=True)
@@ -636,7 +636,7 @@ class LeasedCounterStore:
             raise ValueError(f"fill must be a non-negative int, not {fill!r}")
         if _C_SPEND is not None and type(items) is tuple and type(now) is float and type(self.buckets) is int:
             # what follows, the lock included, in C; NotImplemented: numbers past 64 bits (nothing spent)
-            spent: dict[str, int] | None = _C_STORE_SPEND(self, items, now, fill)
+            spent: dict[str, int] | None = _C_SPEND(self, items, now, fill)
             if spent is not NotImplemented:
                 return spent
         with self._lock:
